@@ -1,0 +1,69 @@
+// Package consent owns the citizen's consent: grants per data category,
+// purpose and administration, their withdrawal and expiry, and the legal
+// bases under which an administration may consult data without consent.
+//
+// A grant is an immutable record; withdrawing it stamps withdrawn_at once and
+// never reopens it. The package declares the Store it needs; gateway/store
+// implements it for SQLite and PostgreSQL. It must never import HTTP or SQL
+// drivers.
+package consent
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Legal bases a grant can rest on.
+const (
+	// BasisConsent is GDPR Art. 6(1)(a): the citizen consented.
+	BasisConsent = "gdpr-6-1-a"
+)
+
+// Grant is one consent record.
+type Grant struct {
+	ID          string
+	Subject     string // keyed hash of the citizen's identifier
+	Category    string // data category, e.g. "census"
+	Purpose     string // e.g. "aid-recommendation"
+	Requester   string // administration that asks for the data
+	Source      string // administration that holds the data
+	LegalBasis  string // BasisConsent, or "law:<reference>"
+	TextVersion string // version of the text the citizen saw
+	Language    string // language of that text
+	GrantedAt   time.Time
+	ExpiresAt   time.Time
+	WithdrawnAt time.Time // zero while not withdrawn
+}
+
+// ActiveAt reports whether the grant authorises processing at t.
+func (g Grant) ActiveAt(t time.Time) bool {
+	return g.WithdrawnAt.IsZero() && !t.Before(g.GrantedAt) && t.Before(g.ExpiresAt)
+}
+
+// Errors of the consent domain.
+var (
+	ErrNotFound         = errors.New("consent: not found")
+	ErrAlreadyExists    = errors.New("consent: already exists")
+	ErrNoConsent        = errors.New("consent: no active consent for this category and purpose")
+	ErrAlreadyWithdrawn = errors.New("consent: already withdrawn")
+	ErrInvalid          = errors.New("consent: invalid request")
+)
+
+// Store persists grants. Implementations must make WithdrawGrant atomic: once
+// it returns, ActiveGrant no longer returns that grant.
+type Store interface {
+	// CreateGrant stores a new grant; ErrAlreadyExists if the id is taken.
+	CreateGrant(ctx context.Context, g Grant) error
+	// GetGrant returns the grant with id owned by subject, or ErrNotFound
+	// (also when it belongs to someone else).
+	GetGrant(ctx context.Context, subject, id string) (Grant, error)
+	// ListGrants returns every grant of subject, newest first.
+	ListGrants(ctx context.Context, subject string) ([]Grant, error)
+	// ActiveGrant returns the newest grant of subject for category and
+	// purpose that is active at t, or ErrNotFound.
+	ActiveGrant(ctx context.Context, subject, category, purpose string, at time.Time) (Grant, error)
+	// WithdrawGrant stamps withdrawn_at on subject's grant id. ErrNotFound if
+	// no such grant of subject; ErrAlreadyWithdrawn if already withdrawn.
+	WithdrawGrant(ctx context.Context, subject, id string, at time.Time) (Grant, error)
+}

@@ -1,0 +1,241 @@
+// Package store implements every domain's Store interface on SQLite
+// (modernc.org/sqlite, pure Go, WAL mode) and PostgreSQL (pgx/v5 pool), with
+// versioned migrations embedded in the binary.
+//
+// Both backends share one code path through database/sql: PostgreSQL is
+// reached through a pgxpool wrapped by pgx's stdlib adapter, SQLite through
+// its database/sql driver. Queries are written with '?' placeholders and
+// rebound for PostgreSQL. Times are stored as Unix microseconds (BIGINT) so
+// that both backends compare and order them identically.
+//
+// Transactions never leave this package: domains call operations.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Flavor names the SQL backend.
+type Flavor string
+
+const (
+	SQLite   Flavor = "sqlite"
+	Postgres Flavor = "postgres"
+)
+
+// Store is a handle on one database. It is safe for concurrent use.
+type Store struct {
+	db     *sql.DB
+	flavor Flavor
+	pool   *pgxpool.Pool // PostgreSQL only
+}
+
+// Open connects to url: "sqlite:PATH" (or "sqlite::memory:") or
+// "postgres://…". It does not migrate; call Migrate.
+func Open(ctx context.Context, url string) (*Store, error) {
+	switch {
+	case strings.HasPrefix(url, "sqlite:"):
+		return openSQLite(ctx, strings.TrimPrefix(url, "sqlite:"))
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		return openPostgres(ctx, url)
+	default:
+		return nil, fmt.Errorf("store: unsupported database URL scheme (want sqlite:PATH or postgres://…)")
+	}
+}
+
+func openSQLite(ctx context.Context, path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("store: sqlite: empty path")
+	}
+	if path != ":memory:" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("store: sqlite: %w", err)
+		}
+	}
+	// WAL lets readers run beside the one writer; immediate transactions take
+	// the write lock at BEGIN so two writers wait instead of failing at commit.
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: sqlite: %w", err)
+	}
+	if path == ":memory:" {
+		db.SetMaxOpenConns(1) // each connection would be a separate database
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: sqlite: %w", err)
+	}
+	return &Store{db: db, flavor: SQLite}, nil
+}
+
+func openPostgres(ctx context.Context, url string) (*Store, error) {
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("store: postgres: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("store: postgres: %w", err)
+	}
+	return &Store{db: stdlib.OpenDBFromPool(pool), flavor: Postgres, pool: pool}, nil
+}
+
+// Flavor reports the backend.
+func (s *Store) Flavor() Flavor { return s.flavor }
+
+// DB exposes the database handle for benchmarks and tamper tests in this
+// module; domain code never uses it.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Close releases the connections.
+func (s *Store) Close() error {
+	err := s.db.Close()
+	if s.pool != nil {
+		s.pool.Close()
+	}
+	return err
+}
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// Migrate applies every pending embedded migration.
+func (s *Store) Migrate(ctx context.Context) ([]string, error) {
+	dialect := goose.DialectSQLite3
+	if s.flavor == Postgres {
+		dialect = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(dialect, s.db, mustSub(migrations, "migrations"))
+	if err != nil {
+		return nil, fmt.Errorf("store: migrations: %w", err)
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: migrate: %w", err)
+	}
+	var applied []string
+	for _, r := range res {
+		applied = append(applied, r.Source.Path)
+	}
+	return applied, nil
+}
+
+// rebind turns '?' placeholders into PostgreSQL's $n. Queries in this package
+// never contain '?' inside string literals.
+func (s *Store) rebind(q string) string {
+	if s.flavor != Postgres {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// inTx runs fn in one transaction, committed only if fn returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(q querier) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	if err := fn(txQuerier{tx, s}); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// txQuerier and dbQuerier rebind placeholders so callers write '?' only.
+type txQuerier struct {
+	tx *sql.Tx
+	s  *Store
+}
+
+func (t txQuerier) ExecContext(ctx context.Context, q string, a ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, t.s.rebind(q), a...)
+}
+func (t txQuerier) QueryContext(ctx context.Context, q string, a ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(ctx, t.s.rebind(q), a...)
+}
+func (t txQuerier) QueryRowContext(ctx context.Context, q string, a ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, t.s.rebind(q), a...)
+}
+
+// q returns a querier on the pool that rebinds placeholders.
+func (s *Store) q() querier { return dbQuerier{s} }
+
+type dbQuerier struct{ s *Store }
+
+func (d dbQuerier) ExecContext(ctx context.Context, q string, a ...any) (sql.Result, error) {
+	return d.s.db.ExecContext(ctx, d.s.rebind(q), a...)
+}
+func (d dbQuerier) QueryContext(ctx context.Context, q string, a ...any) (*sql.Rows, error) {
+	return d.s.db.QueryContext(ctx, d.s.rebind(q), a...)
+}
+func (d dbQuerier) QueryRowContext(ctx context.Context, q string, a ...any) *sql.Row {
+	return d.s.db.QueryRowContext(ctx, d.s.rebind(q), a...)
+}
+
+// isUniqueViolation reports a primary-key or unique constraint failure on
+// either backend.
+func isUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "SQLSTATE 23505") || // PostgreSQL unique_violation
+		strings.Contains(msg, "UNIQUE constraint failed") || // SQLite
+		strings.Contains(msg, "constraint failed: UNIQUE")
+}
+
+// micros and fromMicros store times as Unix microseconds; the zero time is 0.
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}

@@ -1,0 +1,51 @@
+// Package policy embeds Open Policy Agent and decides, by default deny,
+// whether an exchange of personal data may happen and which fields it may
+// release. Its Rego modules live in policy/rego and are compiled once at start.
+//
+// It must never import HTTP, SQL drivers or the connectors themselves: it
+// receives facts about a request and returns a decision.
+package policy
+
+import "context"
+
+// Input is everything the access guard decides from.
+type Input struct {
+	Subject        string   `json:"subject"`   // keyed hash of the citizen's identifier
+	LoA            string   `json:"loa"`       // "low" | "substantial" | "high"
+	Purpose        string   `json:"purpose"`   // e.g. "aid-recommendation"
+	Requester      string   `json:"requester"` // requesting administration code
+	Connector      string   `json:"connector"` // connector id
+	Category       string   `json:"category"`  // data category
+	Source         string   `json:"source"`    // source administration code
+	RequestedField []string `json:"requested_fields"`
+	Consent        *Consent `json:"consent,omitempty"` // the current consent record, nil when none
+	LegalBasis     string   `json:"legal_basis,omitempty"`
+	Now            string   `json:"now"` // RFC 3339
+}
+
+// Consent is the part of the consent record the policy reads.
+type Consent struct {
+	ID         string `json:"id"`
+	Category   string `json:"category"`
+	Purpose    string `json:"purpose"`
+	Requester  string `json:"requester"`
+	Source     string `json:"source"`
+	LegalBasis string `json:"legal_basis"`
+	Active     bool   `json:"active"`
+	ExpiresAt  string `json:"expires_at"`
+}
+
+// Decision is the guard's answer. Allow is false unless the policy said so.
+type Decision struct {
+	ID            string   // unique id of this decision
+	Allow         bool     // explicit allow
+	Reasons       []string // why, as stable reason codes
+	Fields        []string // the minimal field set released for the purpose
+	PolicyVersion string   // hash of the policy bundle
+	InputHash     string   // hex SHA-256 of the canonical input
+}
+
+// Decider is the access guard's contract.
+type Decider interface {
+	Decide(ctx context.Context, in Input) (Decision, error)
+}
