@@ -1,0 +1,190 @@
+// Package consenttest holds the conformance tests every consent.Store must
+// pass; each backend's tests call RunStore.
+package consenttest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/obert-gov/obert/consent"
+)
+
+// RunStore runs the conformance suite against stores made by newStore; each
+// call must return an empty store.
+func RunStore(t *testing.T, newStore func(t testing.TB) consent.Store) {
+	t.Run("CreateGetList", func(t *testing.T) { testCreateGetList(t, newStore(t)) })
+	t.Run("Active", func(t *testing.T) { testActive(t, newStore(t)) })
+	t.Run("Withdraw", func(t *testing.T) { testWithdraw(t, newStore(t)) })
+	t.Run("WithdrawRace", func(t *testing.T) { testWithdrawRace(t, newStore(t)) })
+}
+
+var t0 = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+
+func grant(id, subject, category string, granted time.Time) consent.Grant {
+	return consent.Grant{
+		ID: id, Subject: subject, Category: category, Purpose: "aid-recommendation",
+		Requester: "gencat-drets-socials", Source: "padro-municipal", LegalBasis: consent.BasisConsent,
+		TextVersion: "v1", Language: "ca", GrantedAt: granted, ExpiresAt: granted.Add(30 * 24 * time.Hour),
+	}
+}
+
+func testCreateGetList(t *testing.T, s consent.Store) {
+	ctx := context.Background()
+	g1 := grant("g1", "alice", "census", t0)
+	g2 := grant("g2", "alice", "tax", t0.Add(time.Minute))
+	g3 := grant("g3", "bob", "census", t0)
+	for _, g := range []consent.Grant{g1, g2, g3} {
+		if err := s.CreateGrant(ctx, g); err != nil {
+			t.Fatalf("CreateGrant(%s): %v", g.ID, err)
+		}
+	}
+	if err := s.CreateGrant(ctx, g1); !errors.Is(err, consent.ErrAlreadyExists) {
+		t.Fatalf("duplicate CreateGrant = %v, want ErrAlreadyExists", err)
+	}
+	got, err := s.GetGrant(ctx, "alice", "g1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != g1 {
+		t.Fatalf("GetGrant = %+v, want %+v", got, g1)
+	}
+	if _, err := s.GetGrant(ctx, "bob", "g1"); !errors.Is(err, consent.ErrNotFound) {
+		t.Fatalf("GetGrant of another subject's grant = %v, want ErrNotFound", err)
+	}
+	list, err := s.ListGrants(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 || list[0].ID != "g2" || list[1].ID != "g1" {
+		t.Fatalf("ListGrants = %v, want g2, g1", ids(list))
+	}
+	if list, _ := s.ListGrants(ctx, "nobody"); len(list) != 0 {
+		t.Fatalf("ListGrants(nobody) = %v", ids(list))
+	}
+}
+
+func testActive(t *testing.T, s consent.Store) {
+	ctx := context.Background()
+	old := grant("old", "alice", "census", t0)
+	newer := grant("new", "alice", "census", t0.Add(time.Hour))
+	for _, g := range []consent.Grant{old, newer} {
+		if err := s.CreateGrant(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		at   time.Time
+		cat  string
+		want string
+	}{
+		{t0.Add(-time.Second), "census", ""},        // before any grant
+		{t0.Add(time.Minute), "census", "old"},      // only the old one yet
+		{t0.Add(2 * time.Hour), "census", "new"},    // newest wins
+		{t0.Add(2 * time.Hour), "tax", ""},          // other category
+		{t0.Add(31 * 24 * time.Hour), "census", ""}, // both expired
+		{newer.ExpiresAt.Add(-time.Microsecond), "census", "new"},
+	}
+	for _, c := range cases {
+		g, err := s.ActiveGrant(ctx, "alice", c.cat, "aid-recommendation", c.at)
+		switch {
+		case c.want == "" && !errors.Is(err, consent.ErrNotFound):
+			t.Errorf("ActiveGrant(%s at %v) = %s, %v; want ErrNotFound", c.cat, c.at, g.ID, err)
+		case c.want != "" && (err != nil || g.ID != c.want):
+			t.Errorf("ActiveGrant(%s at %v) = %s, %v; want %s", c.cat, c.at, g.ID, err, c.want)
+		}
+	}
+	if _, err := s.ActiveGrant(ctx, "alice", "census", "proactive-alerts", t0.Add(time.Hour)); !errors.Is(err, consent.ErrNotFound) {
+		t.Errorf("ActiveGrant for another purpose = %v, want ErrNotFound", err)
+	}
+}
+
+func testWithdraw(t *testing.T, s consent.Store) {
+	ctx := context.Background()
+	g := grant("g", "alice", "census", t0)
+	if err := s.CreateGrant(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.WithdrawGrant(ctx, "bob", "g", t0.Add(time.Minute)); !errors.Is(err, consent.ErrNotFound) {
+		t.Fatalf("withdraw by another subject = %v, want ErrNotFound", err)
+	}
+	if _, err := s.ActiveGrant(ctx, "alice", "census", "aid-recommendation", t0.Add(time.Minute)); err != nil {
+		t.Fatalf("grant no longer active after a refused withdrawal: %v", err)
+	}
+	w, err := s.WithdrawGrant(ctx, "alice", "g", t0.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !w.WithdrawnAt.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("WithdrawnAt = %v", w.WithdrawnAt)
+	}
+	if _, err := s.ActiveGrant(ctx, "alice", "census", "aid-recommendation", t0.Add(2*time.Minute)); !errors.Is(err, consent.ErrNotFound) {
+		t.Fatalf("withdrawn grant still active: %v", err)
+	}
+	if _, err := s.WithdrawGrant(ctx, "alice", "g", t0.Add(3*time.Minute)); !errors.Is(err, consent.ErrAlreadyWithdrawn) {
+		t.Fatalf("second withdrawal = %v, want ErrAlreadyWithdrawn", err)
+	}
+	got, _ := s.GetGrant(ctx, "alice", "g")
+	if !got.WithdrawnAt.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("second withdrawal moved withdrawn_at to %v", got.WithdrawnAt)
+	}
+	if _, err := s.WithdrawGrant(ctx, "alice", "missing", t0); !errors.Is(err, consent.ErrNotFound) {
+		t.Fatalf("withdraw of unknown grant = %v, want ErrNotFound", err)
+	}
+}
+
+// testWithdrawRace withdraws while many goroutines check: exactly one
+// withdrawal wins, and no check that starts after it returns sees the grant.
+func testWithdrawRace(t *testing.T, s consent.Store) {
+	ctx := context.Background()
+	for i := range 5 {
+		if err := s.CreateGrant(ctx, grant(fmt.Sprint("r", i), "alice", "census", t0.Add(time.Duration(i)*time.Second))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	wins := make(chan string, 50)
+	for i := range 5 {
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := s.WithdrawGrant(ctx, "alice", fmt.Sprint("r", i), t0.Add(time.Hour)); err == nil {
+					wins <- fmt.Sprint("r", i)
+				} else if !errors.Is(err, consent.ErrAlreadyWithdrawn) {
+					t.Errorf("withdraw: %v", err)
+				}
+			}()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := s.ActiveGrant(ctx, "alice", "census", "aid-recommendation", t0.Add(time.Hour)); err != nil && !errors.Is(err, consent.ErrNotFound) {
+					t.Errorf("active: %v", err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(wins)
+	n := 0
+	for range wins {
+		n++
+	}
+	if n != 5 {
+		t.Fatalf("%d withdrawals succeeded, want exactly 5 (one per grant)", n)
+	}
+	if g, err := s.ActiveGrant(ctx, "alice", "census", "aid-recommendation", t0.Add(2*time.Hour)); !errors.Is(err, consent.ErrNotFound) {
+		t.Fatalf("after all withdrawals ActiveGrant = %s, %v", g.ID, err)
+	}
+}
+
+func ids(gs []consent.Grant) []string {
+	var out []string
+	for _, g := range gs {
+		out = append(out, g.ID)
+	}
+	return out
+}

@@ -1,0 +1,114 @@
+package consent
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Service grants, checks and withdraws consent against the offers it knows.
+type Service struct {
+	store  Store
+	offers map[offerKey]Offer
+	order  []Offer
+	now    func() time.Time
+	newID  func() string
+}
+
+type offerKey struct{ category, purpose string }
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithClock injects the clock (tests use a fixed one).
+func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
+// WithIDs injects the grant id source.
+func WithIDs(newID func() string) Option { return func(s *Service) { s.newID = newID } }
+
+// NewService returns a Service over store offering offers.
+func NewService(store Store, offers []Offer, opts ...Option) (*Service, error) {
+	s := &Service{store: store, offers: map[offerKey]Offer{}, now: time.Now, newID: randomID}
+	for _, o := range offers {
+		if err := o.validate(); err != nil {
+			return nil, err
+		}
+		k := offerKey{o.Category, o.Purpose}
+		if _, dup := s.offers[k]; dup {
+			return nil, fmt.Errorf("consent: two offers for %s/%s", o.Category, o.Purpose)
+		}
+		s.offers[k] = o
+		s.order = append(s.order, o)
+	}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s, nil
+}
+
+// Offers lists what can be consented to, in catalogue order.
+func (s *Service) Offers() []Offer { return slices.Clone(s.order) }
+
+// Offer returns the offer for category and purpose.
+func (s *Service) Offer(category, purpose string) (Offer, bool) {
+	o, ok := s.offers[offerKey{category, purpose}]
+	return o, ok
+}
+
+// Grant records the subject's consent to the offer for category and purpose,
+// as shown in textVersion and lang. A stale text version is refused: the
+// citizen must have seen the text that is current.
+func (s *Service) Grant(ctx context.Context, subject, category, purpose, textVersion, lang string) (Grant, error) {
+	if subject == "" {
+		return Grant{}, fmt.Errorf("%w: no subject", ErrInvalid)
+	}
+	o, ok := s.offers[offerKey{category, purpose}]
+	if !ok {
+		return Grant{}, fmt.Errorf("%w: nothing to consent to for category %q and purpose %q", ErrInvalid, category, purpose)
+	}
+	if textVersion != o.TextVersion {
+		return Grant{}, fmt.Errorf("%w: the text shown (%q) is not the current one (%q)", ErrInvalid, textVersion, o.TextVersion)
+	}
+	if !slices.Contains(Languages, lang) {
+		return Grant{}, fmt.Errorf("%w: unknown language %q", ErrInvalid, lang)
+	}
+	now := s.now().UTC()
+	g := Grant{
+		ID: s.newID(), Subject: subject, Category: category, Purpose: purpose,
+		Requester: o.Requester, Source: o.Source, LegalBasis: BasisConsent,
+		TextVersion: o.TextVersion, Language: lang,
+		GrantedAt: now, ExpiresAt: now.Add(time.Duration(o.Retention)),
+	}
+	if err := s.store.CreateGrant(ctx, g); err != nil {
+		return Grant{}, err
+	}
+	return g, nil
+}
+
+// Withdraw withdraws the subject's grant id at once.
+func (s *Service) Withdraw(ctx context.Context, subject, id string) (Grant, error) {
+	return s.store.WithdrawGrant(ctx, subject, id, s.now().UTC())
+}
+
+// List returns every grant of the subject, newest first.
+func (s *Service) List(ctx context.Context, subject string) ([]Grant, error) {
+	return s.store.ListGrants(ctx, subject)
+}
+
+// Active returns the grant that authorises processing category for purpose
+// now, or ErrNoConsent. Any other error means the lookup failed, and callers
+// must fail closed.
+func (s *Service) Active(ctx context.Context, subject, category, purpose string) (Grant, error) {
+	g, err := s.store.ActiveGrant(ctx, subject, category, purpose, s.now().UTC())
+	if errors.Is(err, ErrNotFound) {
+		return Grant{}, ErrNoConsent
+	}
+	return g, err
+}
+
+func randomID() string {
+	return "cg_" + rand.Text()
+}

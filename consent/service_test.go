@@ -1,0 +1,156 @@
+package consent_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/obert-gov/obert/consent"
+)
+
+// memStore is the smallest consent.Store for exercising the Service's own
+// rules; the real backends are proven by consenttest in gateway/store.
+type memStore struct {
+	mu     sync.Mutex
+	grants []consent.Grant
+}
+
+func (m *memStore) CreateGrant(_ context.Context, g consent.Grant) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.grants = append(m.grants, g)
+	return nil
+}
+
+func (m *memStore) GetGrant(_ context.Context, subject, id string) (consent.Grant, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, g := range m.grants {
+		if g.ID == id && g.Subject == subject {
+			return g, nil
+		}
+	}
+	return consent.Grant{}, consent.ErrNotFound
+}
+
+func (m *memStore) ListGrants(_ context.Context, subject string) ([]consent.Grant, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []consent.Grant
+	for i := len(m.grants) - 1; i >= 0; i-- {
+		if m.grants[i].Subject == subject {
+			out = append(out, m.grants[i])
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) ActiveGrant(_ context.Context, subject, category, purpose string, at time.Time) (consent.Grant, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := len(m.grants) - 1; i >= 0; i-- {
+		g := m.grants[i]
+		if g.Subject == subject && g.Category == category && g.Purpose == purpose && g.ActiveAt(at) {
+			return g, nil
+		}
+	}
+	return consent.Grant{}, consent.ErrNotFound
+}
+
+func (m *memStore) WithdrawGrant(_ context.Context, subject, id string, at time.Time) (consent.Grant, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, g := range m.grants {
+		if g.ID == id && g.Subject == subject {
+			if !g.WithdrawnAt.IsZero() {
+				return consent.Grant{}, consent.ErrAlreadyWithdrawn
+			}
+			m.grants[i].WithdrawnAt = at
+			return m.grants[i], nil
+		}
+	}
+	return consent.Grant{}, consent.ErrNotFound
+}
+
+func newService(t *testing.T, now *time.Time) *consent.Service {
+	t.Helper()
+	offers, err := consent.DefaultOffers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	s, err := consent.NewService(&memStore{}, offers,
+		consent.WithClock(func() time.Time { return *now }),
+		consent.WithIDs(func() string { n++; return "g" + string(rune('0'+n)) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestGrantCheckWithdrawExpire(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	s := newService(t, &now)
+	o, ok := s.Offer("census", "aid-recommendation")
+	if !ok {
+		t.Fatal("no census offer")
+	}
+	if _, err := s.Active(ctx, "alice", "census", "aid-recommendation"); !errors.Is(err, consent.ErrNoConsent) {
+		t.Fatalf("Active before grant = %v, want ErrNoConsent", err)
+	}
+	g, err := s.Grant(ctx, "alice", "census", "aid-recommendation", o.TextVersion, "es")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Requester != o.Requester || g.Source != o.Source || g.LegalBasis != consent.BasisConsent || g.Language != "es" {
+		t.Fatalf("grant does not carry the offer: %+v", g)
+	}
+	if !g.ExpiresAt.Equal(now.Add(time.Duration(o.Retention))) {
+		t.Fatalf("ExpiresAt = %v", g.ExpiresAt)
+	}
+	if a, err := s.Active(ctx, "alice", "census", "aid-recommendation"); err != nil || a.ID != g.ID {
+		t.Fatalf("Active = %v, %v", a.ID, err)
+	}
+	if _, err := s.Active(ctx, "bob", "census", "aid-recommendation"); !errors.Is(err, consent.ErrNoConsent) {
+		t.Fatal("another subject is covered by alice's consent")
+	}
+	now = now.Add(time.Duration(o.Retention))
+	if _, err := s.Active(ctx, "alice", "census", "aid-recommendation"); !errors.Is(err, consent.ErrNoConsent) {
+		t.Fatal("expired grant still active")
+	}
+	now = now.Add(-time.Hour)
+	if _, err := s.Withdraw(ctx, "bob", g.ID); !errors.Is(err, consent.ErrNotFound) {
+		t.Fatalf("bob withdrew alice's grant: %v", err)
+	}
+	if _, err := s.Withdraw(ctx, "alice", g.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Active(ctx, "alice", "census", "aid-recommendation"); !errors.Is(err, consent.ErrNoConsent) {
+		t.Fatal("withdrawn grant still active")
+	}
+}
+
+func TestGrantRejectsBadInput(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	s := newService(t, &now)
+	v := "census-aid-recommendation-v1"
+	cases := []struct{ subject, cat, purpose, version, lang string }{
+		{"", "census", "aid-recommendation", v, "ca"},
+		{"alice", "medical", "aid-recommendation", v, "ca"},
+		{"alice", "census", "marketing", v, "ca"},
+		{"alice", "census", "aid-recommendation", "census-aid-recommendation-v0", "ca"},
+		{"alice", "census", "aid-recommendation", v, "fr"},
+	}
+	for _, c := range cases {
+		if _, err := s.Grant(ctx, c.subject, c.cat, c.purpose, c.version, c.lang); !errors.Is(err, consent.ErrInvalid) {
+			t.Errorf("Grant(%+v) = %v, want ErrInvalid", c, err)
+		}
+	}
+	if l, _ := s.List(ctx, "alice"); len(l) != 0 {
+		t.Fatalf("a refused grant was written: %+v", l)
+	}
+}

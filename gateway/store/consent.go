@@ -1,0 +1,124 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/obert-gov/obert/consent"
+)
+
+var _ consent.Store = (*Store)(nil)
+
+const grantColumns = `id, subject, category, purpose, requester, source, legal_basis,
+	text_version, language, granted_at, expires_at, withdrawn_at`
+
+// CreateGrant implements consent.Store.
+func (s *Store) CreateGrant(ctx context.Context, g consent.Grant) error {
+	_, err := s.q().ExecContext(ctx, `INSERT INTO consent_grants (`+grantColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		g.ID, g.Subject, g.Category, g.Purpose, g.Requester, g.Source, g.LegalBasis,
+		g.TextVersion, g.Language, micros(g.GrantedAt), micros(g.ExpiresAt), micros(g.WithdrawnAt))
+	if isUniqueViolation(err) {
+		return fmt.Errorf("store: grant %s: %w", g.ID, consent.ErrAlreadyExists)
+	}
+	if err != nil {
+		return fmt.Errorf("store: create grant: %w", err)
+	}
+	return nil
+}
+
+// GetGrant implements consent.Store.
+func (s *Store) GetGrant(ctx context.Context, subject, id string) (consent.Grant, error) {
+	return getGrant(ctx, s.q(), subject, id)
+}
+
+func getGrant(ctx context.Context, q querier, subject, id string) (consent.Grant, error) {
+	g, err := scanGrant(q.QueryRowContext(ctx,
+		`SELECT `+grantColumns+` FROM consent_grants WHERE id = ? AND subject = ?`, id, subject))
+	if errors.Is(err, sql.ErrNoRows) {
+		return consent.Grant{}, consent.ErrNotFound
+	}
+	if err != nil {
+		return consent.Grant{}, fmt.Errorf("store: get grant: %w", err)
+	}
+	return g, nil
+}
+
+// ListGrants implements consent.Store.
+func (s *Store) ListGrants(ctx context.Context, subject string) ([]consent.Grant, error) {
+	rows, err := s.q().QueryContext(ctx,
+		`SELECT `+grantColumns+` FROM consent_grants WHERE subject = ? ORDER BY granted_at DESC, id DESC`, subject)
+	if err != nil {
+		return nil, fmt.Errorf("store: list grants: %w", err)
+	}
+	defer rows.Close()
+	var out []consent.Grant
+	for rows.Next() {
+		g, err := scanGrant(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list grants: %w", err)
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+// ActiveGrant implements consent.Store.
+func (s *Store) ActiveGrant(ctx context.Context, subject, category, purpose string, at time.Time) (consent.Grant, error) {
+	t := micros(at)
+	g, err := scanGrant(s.q().QueryRowContext(ctx, `SELECT `+grantColumns+` FROM consent_grants
+		WHERE subject = ? AND category = ? AND purpose = ? AND withdrawn_at = 0
+		  AND granted_at <= ? AND expires_at > ?
+		ORDER BY granted_at DESC, id DESC LIMIT 1`, subject, category, purpose, t, t))
+	if errors.Is(err, sql.ErrNoRows) {
+		return consent.Grant{}, consent.ErrNotFound
+	}
+	if err != nil {
+		return consent.Grant{}, fmt.Errorf("store: active grant: %w", err)
+	}
+	return g, nil
+}
+
+// WithdrawGrant implements consent.Store. The conditional UPDATE makes the
+// withdrawal atomic with respect to concurrent withdrawals and checks.
+func (s *Store) WithdrawGrant(ctx context.Context, subject, id string, at time.Time) (consent.Grant, error) {
+	var out consent.Grant
+	err := s.inTx(ctx, func(q querier) error {
+		res, err := q.ExecContext(ctx, `UPDATE consent_grants SET withdrawn_at = ?
+			WHERE id = ? AND subject = ? AND withdrawn_at = 0`, micros(at), id, subject)
+		if err != nil {
+			return fmt.Errorf("store: withdraw grant: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("store: withdraw grant: %w", err)
+		}
+		g, err := getGrant(ctx, q, subject, id)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return consent.ErrAlreadyWithdrawn
+		}
+		out = g
+		return nil
+	})
+	return out, err
+}
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanGrant(r rowScanner) (consent.Grant, error) {
+	var g consent.Grant
+	var granted, expires, withdrawn int64
+	err := r.Scan(&g.ID, &g.Subject, &g.Category, &g.Purpose, &g.Requester, &g.Source, &g.LegalBasis,
+		&g.TextVersion, &g.Language, &granted, &expires, &withdrawn)
+	if err != nil {
+		return consent.Grant{}, err
+	}
+	g.GrantedAt, g.ExpiresAt, g.WithdrawnAt = fromMicros(granted), fromMicros(expires), fromMicros(withdrawn)
+	return g, nil
+}
