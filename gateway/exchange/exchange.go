@@ -1,0 +1,309 @@
+// Package exchange runs one citizen's data exchanges end to end, in the only
+// order that keeps Obert's promises: consent lookup, policy decision, an
+// intent entry committed to the audit log, the connector's request, an
+// outcome entry, and the facts sealed at rest until their consent ends.
+//
+// Every failure of the consent lookup, the policy engine or the audit log
+// fails closed: no request leaves, no fact is kept or shown.
+package exchange
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/obert-gov/obert/audit"
+	"github.com/obert-gov/obert/connectors"
+	"github.com/obert-gov/obert/consent"
+	"github.com/obert-gov/obert/policy"
+)
+
+// Status of one category's exchange, as the citizen is told.
+type Status string
+
+const (
+	StatusOK               Status = "ok"
+	StatusNoConsent        Status = "no-consent"
+	StatusDenied           Status = "denied"
+	StatusFailed           Status = "failed"
+	StatusAuditUnavailable Status = "audit-unavailable"
+)
+
+// ErrNoFacts means no unexpired facts are stored for that subject and category.
+var ErrNoFacts = errors.New("exchange: no stored facts")
+
+// Consents is what the exchange needs of the consent service.
+type Consents interface {
+	Active(ctx context.Context, subject, category, purpose string) (consent.Grant, error)
+}
+
+// Recorder commits one audit entry; it returns only once the entry is
+// durable, or an error.
+type Recorder interface {
+	Record(ctx context.Context, e audit.Entry) error
+}
+
+// Sealer encrypts facts at rest, bound to a context.
+type Sealer interface {
+	Seal(plaintext, context []byte) []byte
+	Open(sealed, context []byte) ([]byte, error)
+}
+
+// SealedFacts is the stored form of one category's facts.
+type SealedFacts struct {
+	Subject, Category, GrantID string
+	Sealed                     []byte
+	FetchedAt, ExpiresAt       time.Time
+}
+
+// FactStore keeps sealed facts.
+type FactStore interface {
+	PutFacts(ctx context.Context, f SealedFacts) error
+	GetFacts(ctx context.Context, subject, category string, at time.Time) (SealedFacts, error)
+	DeleteFactsOfGrant(ctx context.Context, subject, grantID string) (int64, error)
+}
+
+// Purpose is how a purpose travels in SCSP: its Finalidad text and the
+// procedure it belongs to.
+type Purpose struct {
+	Finalidad string
+	Procedure string
+}
+
+// Citizen is the signed-in person an exchange is about.
+type Citizen struct {
+	Subject string // keyed hash: the only identifier recorded
+	LoA     string
+	Titular connectors.Titular
+}
+
+// Result is one category's outcome.
+type Result struct {
+	Category  string
+	Source    string
+	Connector string
+	Status    Status
+	Reason    string // a stable code, never personal data
+	Facts     map[string]any
+}
+
+// Config assembles an Exchanger.
+type Config struct {
+	Connectors []connectors.Connector // each should implement connectors.Describer
+	Consents   Consents
+	Guard      policy.Decider
+	Audit      Recorder
+	Facts      FactStore
+	Sealer     Sealer
+	Requester  connectors.Requester
+	Purposes   map[string]Purpose
+	Deadline   time.Duration // for a whole fan-out; default 10 s
+	Now        func() time.Time
+	NewID      func() string
+}
+
+// Exchanger runs exchanges. It is safe for concurrent use.
+type Exchanger struct {
+	cfg   Config
+	byCat map[string]connectors.Connector
+	order []string
+}
+
+// New checks cfg and returns an Exchanger.
+func New(cfg Config) (*Exchanger, error) {
+	if cfg.Consents == nil || cfg.Guard == nil || cfg.Audit == nil || cfg.Facts == nil || cfg.Sealer == nil {
+		return nil, errors.New("exchange: consents, guard, audit, facts and sealer are all required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.NewID == nil {
+		cfg.NewID = func() string { return "ex_" + rand.Text() }
+	}
+	if cfg.Deadline == 0 {
+		cfg.Deadline = 10 * time.Second
+	}
+	e := &Exchanger{cfg: cfg, byCat: map[string]connectors.Connector{}}
+	for _, c := range cfg.Connectors {
+		cat := string(c.Category())
+		if _, dup := e.byCat[cat]; dup {
+			return nil, fmt.Errorf("exchange: two connectors for category %q", cat)
+		}
+		e.byCat[cat] = c
+		e.order = append(e.order, cat)
+	}
+	return e, nil
+}
+
+// Categories lists the categories with a connector, in registration order.
+func (e *Exchanger) Categories() []string { return append([]string(nil), e.order...) }
+
+func describe(c connectors.Connector) connectors.Description {
+	if d, ok := c.(connectors.Describer); ok {
+		return d.Describe()
+	}
+	return connectors.Description{ID: string(c.Category()), Category: c.Category()}
+}
+
+// FetchAll fetches every category the citizen consented to for purpose, in
+// parallel under one deadline, and reports each honestly.
+func (e *Exchanger) FetchAll(ctx context.Context, c Citizen, purpose string) []Result {
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.Deadline)
+	defer cancel()
+	out := make([]Result, len(e.order))
+	var wg sync.WaitGroup
+	for i, cat := range e.order {
+		wg.Go(func() { out[i] = e.Fetch(ctx, c, cat, purpose) })
+	}
+	wg.Wait()
+	return out
+}
+
+// Fetch runs one category's exchange.
+func (e *Exchanger) Fetch(ctx context.Context, c Citizen, category, purpose string) Result {
+	conn, ok := e.byCat[category]
+	if !ok {
+		return Result{Category: category, Status: StatusFailed, Reason: "no-connector"}
+	}
+	d := describe(conn)
+	res := Result{Category: category, Source: d.Source, Connector: d.ID}
+	p, ok := e.cfg.Purposes[purpose]
+	if !ok {
+		res.Status, res.Reason = StatusDenied, "purpose-unknown"
+		return res
+	}
+
+	g, err := e.cfg.Consents.Active(ctx, c.Subject, category, purpose)
+	var cons *policy.Consent
+	switch {
+	case errors.Is(err, consent.ErrNoConsent):
+		// The guard decides and says why; a law may still allow it.
+	case err != nil:
+		res.Status, res.Reason = StatusFailed, "consent-unavailable"
+		return res
+	default:
+		cons = &policy.Consent{ID: g.ID, Category: g.Category, Purpose: g.Purpose, Requester: g.Requester,
+			Source: g.Source, LegalBasis: g.LegalBasis, Active: true, ExpiresAt: g.ExpiresAt.Format(time.RFC3339)}
+	}
+
+	now := e.cfg.Now().UTC()
+	in := policy.Input{
+		Subject: c.Subject, LoA: c.LoA, Purpose: purpose, Requester: e.cfg.Requester.ID,
+		Connector: d.ID, Category: category, Source: d.Source, RequestedField: d.Fields,
+		Consent: cons, Now: now.Format(time.RFC3339),
+	}
+	dec, derr := e.cfg.Guard.Decide(ctx, in)
+	entry := audit.Entry{
+		Time: now, Subject: c.Subject, Requester: e.cfg.Requester.ID, Source: d.Source,
+		Connector: d.ID, Category: category, Purpose: purpose, Fields: dec.Fields,
+		DecisionID: dec.ID, PolicyVersion: dec.PolicyVersion, InputHash: dec.InputHash,
+	}
+	if cons != nil {
+		entry.ConsentID, entry.LegalBasis = cons.ID, cons.LegalBasis
+	}
+	if derr != nil || !dec.Allow {
+		res.Status, res.Reason = StatusDenied, firstReason(dec.Reasons, derr)
+		if cons == nil && derr == nil {
+			res.Status = StatusNoConsent
+		}
+		entry.ID, entry.Kind, entry.Outcome, entry.Error = e.cfg.NewID(), audit.KindExchangeIntent, "denied", res.Reason
+		if err := e.cfg.Audit.Record(ctx, entry); err != nil {
+			// The refusal stands either way; the citizen learns the log is down.
+			res.Status, res.Reason = StatusAuditUnavailable, "audit-unavailable"
+		}
+		return res
+	}
+
+	reqID := e.cfg.NewID()
+	intent := entry
+	intent.ID, intent.Kind, intent.Outcome, intent.RequestID = e.cfg.NewID(), audit.KindExchangeIntent, "pending", reqID
+	if err := e.cfg.Audit.Record(ctx, intent); err != nil {
+		res.Status, res.Reason = StatusAuditUnavailable, "audit-unavailable"
+		return res
+	}
+
+	consentKind := connectors.ConsentYes
+	if cons == nil {
+		consentKind = connectors.ConsentLaw
+	}
+	requester := e.cfg.Requester
+	requester.Procedure = p.Procedure
+	start := time.Now()
+	facts, ferr := conn.Fetch(ctx, connectors.Request{
+		RequestID: reqID, Category: connectors.Category(category), Titular: c.Titular,
+		Requester: requester, Purpose: p.Finalidad, Consent: consentKind, Fields: dec.Fields,
+	})
+	outcome := entry
+	outcome.ID, outcome.Kind, outcome.IntentID, outcome.RequestID = e.cfg.NewID(), audit.KindExchangeOutcome, intent.ID, reqID
+	outcome.LatencyMS = time.Since(start).Milliseconds()
+	outcome.Time = e.cfg.Now().UTC()
+	if ferr != nil {
+		outcome.Outcome, outcome.Error = "error", errorClass(ferr)
+	} else {
+		outcome.Outcome = "ok"
+	}
+	if err := e.cfg.Audit.Record(ctx, outcome); err != nil {
+		// Without a committed outcome the facts are neither kept nor shown.
+		res.Status, res.Reason = StatusAuditUnavailable, "audit-unavailable"
+		return res
+	}
+	if ferr != nil {
+		res.Status, res.Reason = StatusFailed, outcome.Error
+		return res
+	}
+	if cons != nil {
+		if err := e.store(ctx, c.Subject, category, g, facts); err != nil {
+			res.Status, res.Reason = StatusFailed, "store-unavailable"
+			return res
+		}
+	}
+	res.Status, res.Facts = StatusOK, facts.Values
+	return res
+}
+
+func (e *Exchanger) store(ctx context.Context, subject, category string, g consent.Grant, f connectors.Facts) error {
+	b, err := json.Marshal(f)
+	if err != nil {
+		return err
+	}
+	return e.cfg.Facts.PutFacts(ctx, SealedFacts{
+		Subject: subject, Category: category, GrantID: g.ID,
+		Sealed:    e.cfg.Sealer.Seal(b, factsContext(subject, category)),
+		FetchedAt: f.FetchedAt, ExpiresAt: g.ExpiresAt,
+	})
+}
+
+func factsContext(subject, category string) []byte {
+	return []byte("facts/" + subject + "/" + category)
+}
+
+func firstReason(reasons []string, err error) string {
+	if err != nil {
+		return "policy-error"
+	}
+	if len(reasons) > 0 {
+		return reasons[0]
+	}
+	return "denied"
+}
+
+// errorClass names what went wrong without any of the source's detail,
+// which may carry personal data.
+func errorClass(err error) string {
+	switch {
+	case errors.Is(err, connectors.ErrNotFound):
+		return "source-not-found"
+	case errors.Is(err, connectors.ErrRejected):
+		return "source-rejected"
+	case errors.Is(err, connectors.ErrBadResponse):
+		return "source-bad-response"
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, connectors.ErrUnavailable):
+		return "source-unavailable"
+	default:
+		return "source-error"
+	}
+}
