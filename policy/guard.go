@@ -1,0 +1,170 @@
+package policy
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+)
+
+//go:embed rego/*.rego rego/data.json
+var regoFS embed.FS
+
+// ErrEvaluation wraps every failure to reach a decision; the Decision that
+// comes with it denies.
+var ErrEvaluation = errors.New("policy: evaluation failed")
+
+// Guard is the access guard: embedded Rego compiled once at construction.
+type Guard struct {
+	query   rego.PreparedEvalQuery
+	version string
+	timeout time.Duration
+	newID   func() string
+}
+
+var _ Decider = (*Guard)(nil)
+
+// GuardOption configures a Guard.
+type GuardOption func(*guardConfig)
+
+type guardConfig struct {
+	timeout time.Duration
+	newID   func() string
+	extra   map[string]string // extra modules, for tests
+	data    map[string]any    // replaces data.json, for tests
+}
+
+// WithTimeout bounds one evaluation; past it the decision is a deny.
+func WithTimeout(d time.Duration) GuardOption { return func(c *guardConfig) { c.timeout = d } }
+
+// WithDecisionIDs injects the decision id source.
+func WithDecisionIDs(f func() string) GuardOption { return func(c *guardConfig) { c.newID = f } }
+
+// Modules returns the embedded Rego sources by file name, tests included.
+func Modules() (map[string]string, error) {
+	out := map[string]string{}
+	err := fs.WalkDir(regoFS, "rego", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || path.Ext(p) != ".rego" {
+			return err
+		}
+		b, err := regoFS.ReadFile(p)
+		out[p] = string(b)
+		return err
+	})
+	return out, err
+}
+
+// Data returns the embedded policy data document.
+func Data() (map[string]any, error) {
+	b, err := regoFS.ReadFile("rego/data.json")
+	if err != nil {
+		return nil, err
+	}
+	var d map[string]any
+	if err := json.Unmarshal(b, &d); err != nil {
+		return nil, fmt.Errorf("policy: data.json: %w", err)
+	}
+	return d, nil
+}
+
+// NewGuard compiles the embedded policy; a policy that does not compile is
+// an error, so the process stops at boot rather than deciding wrongly.
+func NewGuard(ctx context.Context, opts ...GuardOption) (*Guard, error) {
+	cfg := guardConfig{timeout: 100 * time.Millisecond, newID: func() string { return "dec_" + rand.Text() }}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	mods, err := Modules()
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range cfg.extra {
+		mods[k] = v
+	}
+	data := cfg.data
+	if data == nil {
+		if data, err = Data(); err != nil {
+			return nil, err
+		}
+	}
+	h := sha256.New()
+	names := make([]string, 0, len(mods))
+	for n := range mods {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	args := []func(*rego.Rego){rego.Query("data.obert.guard.decision"), rego.Store(inmem.NewFromObject(data))}
+	for _, n := range names {
+		if strings.HasSuffix(n, "_test.rego") {
+			continue
+		}
+		h.Write([]byte(n + "\x00" + mods[n] + "\x00"))
+		args = append(args, rego.Module(n, mods[n]))
+	}
+	db, _ := json.Marshal(data)
+	h.Write(db)
+	q, err := rego.New(args...).PrepareForEval(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("policy: compile: %w", err)
+	}
+	return &Guard{query: q, version: hex.EncodeToString(h.Sum(nil))[:16], timeout: cfg.timeout, newID: cfg.newID}, nil
+}
+
+// Version identifies the compiled policy and its data.
+func (g *Guard) Version() string { return g.version }
+
+// Decide evaluates the guard. Any failure is a deny wrapped in ErrEvaluation.
+func (g *Guard) Decide(ctx context.Context, in Input) (Decision, error) {
+	canon, err := json.Marshal(in)
+	if err != nil {
+		return g.deny("input-invalid"), fmt.Errorf("%w: %v", ErrEvaluation, err)
+	}
+	sum := sha256.Sum256(canon)
+	var inVal any
+	if err := json.Unmarshal(canon, &inVal); err != nil {
+		return g.deny("input-invalid"), fmt.Errorf("%w: %v", ErrEvaluation, err)
+	}
+	d := Decision{ID: g.newID(), PolicyVersion: g.version, InputHash: hex.EncodeToString(sum[:])}
+	ctx, cancel := context.WithTimeout(ctx, g.timeout)
+	defer cancel()
+	rs, err := g.query.Eval(ctx, rego.EvalInput(inVal))
+	if err != nil {
+		d.Reasons = []string{"evaluation-error"}
+		return d, fmt.Errorf("%w: %v", ErrEvaluation, err)
+	}
+	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
+		d.Reasons = []string{"evaluation-undefined"}
+		return d, fmt.Errorf("%w: undefined decision", ErrEvaluation)
+	}
+	var out struct {
+		Allow   bool     `json:"allow"`
+		Reasons []string `json:"reasons"`
+		Fields  []string `json:"fields"`
+	}
+	b, _ := json.Marshal(rs[0].Expressions[0].Value)
+	if err := json.Unmarshal(b, &out); err != nil {
+		d.Reasons = []string{"evaluation-malformed"}
+		return d, fmt.Errorf("%w: %v", ErrEvaluation, err)
+	}
+	d.Allow, d.Reasons = out.Allow, out.Reasons
+	if d.Allow {
+		d.Fields = out.Fields
+	}
+	return d, nil
+}
+
+func (g *Guard) deny(reason string) Decision {
+	return Decision{ID: g.newID(), PolicyVersion: g.version, Reasons: []string{reason}}
+}

@@ -1,0 +1,174 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestRegoUnitTests(t *testing.T) {
+	mods, err := Modules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := RunRegoTests(context.Background(), mods, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range rep.Failures {
+		t.Errorf("rego: %s", f)
+	}
+	if rep.Passed < 9 {
+		t.Fatalf("only %d Rego tests passed; the guard's tests did not all run", rep.Passed)
+	}
+	t.Logf("rego tests: %d passed, %d failed, coverage of the guard %.1f%%", rep.Passed, rep.Failed, rep.Coverage)
+	if rep.Coverage < 80 {
+		t.Errorf("guard rule coverage %.1f%% is below 80%%", rep.Coverage)
+	}
+}
+
+func validInput() Input {
+	return Input{
+		Subject: "s1", LoA: "substantial", Purpose: "aid-recommendation", Requester: "gencat-drets-socials",
+		Connector: "census", Category: "census", Source: "padro-municipal",
+		RequestedField: []string{"municipality", "birth_date", "household_size", "address"},
+		Consent: &Consent{ID: "g1", Category: "census", Purpose: "aid-recommendation", Requester: "gencat-drets-socials",
+			Source: "padro-municipal", LegalBasis: "gdpr-6-1-a", Active: true, ExpiresAt: "2026-12-24T10:00:00Z"},
+		Now: "2026-11-24T10:00:00Z",
+	}
+}
+
+func TestDecide(t *testing.T) {
+	ctx := context.Background()
+	g, err := NewGuard(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := g.Decide(ctx, validInput())
+	if err != nil || !d.Allow {
+		t.Fatalf("valid input: %+v, %v", d, err)
+	}
+	if !slices.Equal(d.Fields, []string{"birth_date", "household_size", "municipality"}) {
+		t.Fatalf("fields not minimised: %v", d.Fields)
+	}
+	if d.ID == "" || d.PolicyVersion != g.Version() || len(d.InputHash) != 64 {
+		t.Fatalf("decision not identified: %+v", d)
+	}
+	d2, _ := g.Decide(ctx, validInput())
+	if d2.ID == d.ID || d2.InputHash != d.InputHash {
+		t.Fatalf("ids must differ and input hashes match: %s %s / %s %s", d.ID, d2.ID, d.InputHash, d2.InputHash)
+	}
+
+	deny := map[string]func(*Input){
+		"no-consent":                   func(in *Input) { in.Consent = nil },
+		"consent-withdrawn-or-expired": func(in *Input) { in.Consent.Active = false },
+		"expired":                      func(in *Input) { in.Now = "2026-12-25T00:00:00Z" },
+		"other purpose":                func(in *Input) { in.Consent.Purpose = "proactive-alerts" },
+		"other category":               func(in *Input) { in.Consent.Category = "tax" },
+		"other requester":              func(in *Input) { in.Requester = "ajuntament-x" },
+		"other source":                 func(in *Input) { in.Consent.Source = "aeat" },
+		"purpose-unknown":              func(in *Input) { in.Purpose = "marketing" },
+		"loa-too-low":                  func(in *Input) { in.LoA = "low" },
+		"no-fields":                    func(in *Input) { in.RequestedField = []string{"address"} },
+		"unknown law":                  func(in *Input) { in.Consent = nil; in.LegalBasis = "law:none" },
+	}
+	for name, mutate := range deny {
+		in := validInput()
+		c := *in.Consent
+		in.Consent = &c
+		mutate(&in)
+		d, err := g.Decide(ctx, in)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		if d.Allow || len(d.Fields) != 0 {
+			t.Errorf("%s: allowed: %+v", name, d)
+		}
+		if len(d.Reasons) == 0 {
+			t.Errorf("%s: no reason given", name)
+		}
+	}
+}
+
+func TestEvaluationFailureDenies(t *testing.T) {
+	ctx := context.Background()
+	// A cancelled context is a deny.
+	g, err := NewGuard(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	d, err := g.Decide(cctx, validInput())
+	if !errors.Is(err, ErrEvaluation) || d.Allow {
+		t.Fatalf("cancelled: %+v, %v", d, err)
+	}
+	// A policy that does not compile stops construction.
+	if _, err := NewGuard(ctx, func(c *guardConfig) {
+		c.extra = map[string]string{"rego/bad.rego": "package obert.guard\nallow if {"}
+	}); err == nil {
+		t.Fatal("a broken module compiled")
+	}
+	// A timeout is a deny.
+	slow := "package obert.guard\nimport rego.v1\nslow if { some i in numbers.range(1, 3000); some j in numbers.range(1, 3000); i * j < 0 }\nreasons contains \"slow\" if slow\n"
+	g, err = NewGuard(ctx, WithTimeout(5*time.Millisecond), func(c *guardConfig) { c.extra = map[string]string{"rego/slow.rego": slow} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err = g.Decide(ctx, validInput())
+	if !errors.Is(err, ErrEvaluation) || d.Allow {
+		t.Fatalf("timeout: %+v, %v", d, err)
+	}
+}
+
+func TestDecideConcurrently(t *testing.T) {
+	ctx := context.Background()
+	g, err := NewGuard(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() {
+			in := validInput()
+			if i%2 == 1 {
+				in.Consent = nil
+			}
+			d, err := g.Decide(ctx, in)
+			if err != nil || d.Allow != (i%2 == 0) {
+				t.Errorf("goroutine %d: %+v, %v", i, d, err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func BenchmarkGuardDecision(b *testing.B) {
+	ctx := context.Background()
+	g, err := NewGuard(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := validInput()
+	durs := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for b.Loop() {
+		start := time.Now()
+		if d, err := g.Decide(ctx, in); err != nil || !d.Allow {
+			b.Fatal(d, err)
+		}
+		durs = append(durs, time.Since(start))
+	}
+	b.StopTimer()
+	sort.Slice(durs, func(i, j int) bool { return durs[i] < durs[j] })
+	b.ReportMetric(float64(durs[len(durs)/2].Nanoseconds())/1e3, "p50-µs")
+	b.ReportMetric(float64(durs[len(durs)*99/100].Nanoseconds())/1e3, "p99-µs")
+}

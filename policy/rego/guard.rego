@@ -1,0 +1,87 @@
+# The access guard: decides every exchange of personal data. Default deny.
+package obert.guard
+
+import rego.v1
+
+default allow := false
+
+loa_rank := {"low": 1, "substantial": 2, "high": 3}
+
+purpose_known if data.obert.purposes[input.purpose]
+
+category_fields := data.obert.purposes[input.purpose].categories[input.category].fields
+
+min_loa := data.obert.purposes[input.purpose].categories[input.category].min_loa
+
+loa_ok if loa_rank[input.loa] >= loa_rank[min_loa]
+
+consent_matches if {
+	c := input.consent
+	c.active
+	c.category == input.category
+	c.purpose == input.purpose
+	c.requester == input.requester
+	c.legal_basis == "gdpr-6-1-a"
+	time.parse_rfc3339_ns(c.expires_at) > time.parse_rfc3339_ns(input.now)
+	source_ok(c)
+}
+
+source_ok(c) if c.source == input.source
+
+source_ok(c) if not input.source
+
+law_allows if {
+	some law in data.obert.laws
+	law.id == input.legal_basis
+	input.requester in law.requesters
+	input.category in law.categories
+	input.purpose in law.purposes
+}
+
+basis_ok if consent_matches
+
+basis_ok if law_allows
+
+fields := sort([f | some f in input.requested_fields; f in category_fields])
+
+allow if {
+	purpose_known
+	loa_ok
+	basis_ok
+	count(fields) > 0
+}
+
+reasons contains "purpose-unknown" if not purpose_known
+
+reasons contains "category-not-allowed-for-purpose" if {
+	purpose_known
+	not data.obert.purposes[input.purpose].categories[input.category]
+}
+
+reasons contains "loa-too-low" if {
+	purpose_known
+	data.obert.purposes[input.purpose].categories[input.category]
+	not loa_ok
+}
+
+reasons contains "no-consent" if {
+	not input.consent
+	not law_allows
+}
+
+reasons contains "consent-withdrawn-or-expired" if {
+	input.consent
+	not consent_matches
+	not law_allows
+}
+
+reasons contains "no-fields" if {
+	purpose_known
+	count(fields) == 0
+}
+
+reasons contains "consent-active" if consent_matches
+
+reasons contains "legal-basis" if law_allows
+
+decision := {"allow": allow, "reasons": sort([r | some r in reasons]), "fields": fields}

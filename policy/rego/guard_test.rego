@@ -1,0 +1,76 @@
+package obert.guard_test
+
+import rego.v1
+
+import data.obert.guard
+
+base := {
+	"subject": "s1",
+	"loa": "substantial",
+	"purpose": "aid-recommendation",
+	"requester": "gencat-drets-socials",
+	"connector": "census",
+	"category": "census",
+	"source": "padro-municipal",
+	"requested_fields": ["municipality", "birth_date", "address"],
+	"consent": {
+		"id": "g1", "category": "census", "purpose": "aid-recommendation",
+		"requester": "gencat-drets-socials", "source": "padro-municipal",
+		"legal_basis": "gdpr-6-1-a", "active": true, "expires_at": "2026-12-24T10:00:00Z",
+	},
+	"now": "2026-11-24T10:00:00Z",
+}
+
+test_allow_with_active_consent if {
+	d := guard.decision with input as base
+	d.allow
+	d.fields == ["birth_date", "municipality"]
+	"consent-active" in d.reasons
+}
+
+test_deny_without_consent if {
+	d := guard.decision with input as object.remove(base, ["consent"])
+	not d.allow
+	"no-consent" in d.reasons
+}
+
+test_deny_expired if {
+	d := guard.decision with input as object.union(base, {"now": "2026-12-24T10:00:00Z"})
+	not d.allow
+	"consent-withdrawn-or-expired" in d.reasons
+}
+
+test_deny_other_purpose_consent if {
+	c := object.union(base.consent, {"purpose": "proactive-alerts"})
+	not guard.allow with input as object.union(base, {"consent": c})
+}
+
+test_deny_other_requester if {
+	not guard.allow with input as object.union(base, {"requester": "someone-else"})
+}
+
+test_deny_unknown_purpose if {
+	d := guard.decision with input as object.union(base, {"purpose": "marketing"})
+	not d.allow
+	"purpose-unknown" in d.reasons
+}
+
+test_deny_low_loa if {
+	d := guard.decision with input as object.union(base, {"loa": "low"})
+	not d.allow
+	"loa-too-low" in d.reasons
+}
+
+test_deny_no_fields if {
+	d := guard.decision with input as object.union(base, {"requested_fields": ["address"]})
+	not d.allow
+	"no-fields" in d.reasons
+}
+
+test_law_basis if {
+	law := {"id": "law:test", "requesters": ["gencat-drets-socials"], "categories": ["census"], "purposes": ["aid-recommendation"]}
+	inp := object.union(object.remove(base, ["consent"]), {"legal_basis": "law:test"})
+	d := guard.decision with input as inp with data.obert.laws as [law]
+	d.allow
+	"legal-basis" in d.reasons
+}
