@@ -1,0 +1,126 @@
+package scsp
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/xml"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/obert-gov/obert/connectors"
+)
+
+var now = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+
+func signed(t testing.TB) ([]byte, Signer) {
+	t.Helper()
+	k, c, err := NewSelfSigned("test", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Signer{Key: k, Cert: c}
+	conn, _ := NewConnector(ConnectorConfig{ID: "c", Category: connectors.Census, Service: Census, Client: &Client{}, Now: func() time.Time { return now }})
+	p, err := conn.Build(connectors.Request{RequestID: "R1", Titular: connectors.Titular{DocType: "NIF", DocNumber: "12345678Z"},
+		Purpose: "Recomanació d'ajuts", Consent: connectors.ConsentYes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := xml.Marshal(p)
+	env, err := s.Envelope(body, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env, s
+}
+
+func TestSignVerify(t *testing.T) {
+	env, s := signed(t)
+	el, cert, err := Verify(env, []*x509.Certificate{s.Cert})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cert != s.Cert || el.Tag != "Peticion" {
+		t.Fatalf("verified %s by %v", el.Tag, cert.Subject)
+	}
+	var p Peticion
+	if err := unmarshalElement(el, &p); err != nil || p.Atributos.IdPeticion != "R1" ||
+		p.Solicitudes.SolicitudTransmision[0].DatosGenericos.Solicitante.Consentimiento != "Si" {
+		t.Fatalf("round trip: %+v, %v", p.Atributos, err)
+	}
+}
+
+func TestVerifyRejects(t *testing.T) {
+	env, s := signed(t)
+	_, other, _ := NewSelfSigned("other", now)
+	trusted := []*x509.Certificate{s.Cert}
+	cases := map[string]struct {
+		msg     []byte
+		trusted []*x509.Certificate
+	}{
+		"untrusted signer": {env, []*x509.Certificate{other}},
+		"body modified":    {bytes.Replace(env, []byte("12345678Z"), []byte("87654321X"), 1), trusted},
+		"purpose modified": {bytes.Replace(env, []byte("Recomanació"), []byte("Publicitat"), 1), trusted},
+		"signature value":  {bytes.Replace(env, []byte("<ds:SignatureValue>"), []byte("<ds:SignatureValue>AAAA"), 1), trusted},
+		"unsigned":         {[]byte(`<soapenv:Envelope xmlns:soapenv="` + NSSoap + `"><soapenv:Body><Peticion/></soapenv:Body></soapenv:Envelope>`), trusted},
+		"doctype":          {append([]byte(`<!DOCTYPE x [<!ENTITY a "b">]>`), env...), trusted},
+		"not xml":          {[]byte("<<<"), trusted},
+		"oversize":         {append(env, bytes.Repeat([]byte(" "), MaxMessage)...), trusted},
+		// Wrapping: a second Body with the signed one moved aside.
+		"second body": {bytes.Replace(env, []byte("</soapenv:Envelope>"),
+			[]byte(`<soapenv:Body><Peticion xmlns="`+NSPeticion+`"/></soapenv:Body></soapenv:Envelope>`), 1), trusted},
+		// Wrapping: the signed Body's id reused on an injected element.
+		"duplicate id": {bytes.Replace(env, []byte("<soapenv:Header>"),
+			[]byte(`<soapenv:Header><x wsu:Id="`+bodyIDOf(t, env)+`"/>`), 1), trusted},
+	}
+	for name, c := range cases {
+		if _, _, err := Verify(c.msg, c.trusted); err == nil {
+			t.Errorf("%s: accepted", name)
+		} else if !errors.Is(err, ErrSignature) && !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: %v is neither ErrSignature nor ErrMalformed", name, err)
+		}
+	}
+}
+
+func bodyIDOf(t *testing.T, env []byte) string {
+	s := string(env)
+	i := strings.Index(s, `<soapenv:Body wsu:Id="`)
+	if i < 0 {
+		t.Fatal("no body id")
+	}
+	s = s[i+len(`<soapenv:Body wsu:Id="`):]
+	return s[:strings.IndexByte(s, '"')]
+}
+
+func BenchmarkSCSPSignBuild(b *testing.B) {
+	k, c, _ := NewSelfSigned("bench", now)
+	s := Signer{Key: k, Cert: c}
+	conn, _ := NewConnector(ConnectorConfig{ID: "c", Category: connectors.Census, Service: Census, Client: &Client{}})
+	req := connectors.Request{RequestID: "R1", Titular: connectors.Titular{DocType: "NIF", DocNumber: "12345678Z"},
+		Purpose: "Recomanació d'ajuts", Consent: connectors.ConsentYes}
+	b.ReportAllocs()
+	for b.Loop() {
+		p, _ := conn.Build(req)
+		body, _ := xml.Marshal(p)
+		if _, err := s.Envelope(body, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSCSPParseVerify(b *testing.B) {
+	env, s := signed(b)
+	trusted := []*x509.Certificate{s.Cert}
+	b.ReportAllocs()
+	for b.Loop() {
+		el, _, err := Verify(env, trusted)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var p Peticion
+		if err := unmarshalElement(el, &p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

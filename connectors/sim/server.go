@@ -1,0 +1,262 @@
+package sim
+
+import (
+	"context"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/beevik/etree"
+
+	"github.com/obert-gov/obert/connectors/scsp"
+)
+
+// Faults the simulator can inject.
+const (
+	FaultNone      = ""
+	FaultLatency   = "latency"       // answer after Config.Latency
+	FaultTimeout   = "timeout"       // never answer; hold until the client gives up
+	FaultHTTP503   = "http-503"      // HTTP 503
+	FaultSOAP      = "soap-fault"    // a SOAP Server fault
+	FaultSignature = "bad-signature" // an answer whose body changed after signing
+	FaultMalformed = "malformed-xml" // an answer that is not XML
+)
+
+// Config configures a simulator.
+type Config struct {
+	Population *Population
+	Key        *rsa.PrivateKey // signs answers
+	Cert       *x509.Certificate
+	Trusted    []*x509.Certificate // requesters whose signatures are accepted
+	// HeaderFaults lets a request choose a fault with X-Sim-Fault; tests and
+	// development only.
+	HeaderFaults bool
+	Latency      time.Duration
+	Now          func() time.Time
+	Logger       *slog.Logger
+}
+
+// Server answers SCSP v3 requests over HTTP.
+type Server struct {
+	cfg   Config
+	mux   *http.ServeMux
+	mu    sync.Mutex
+	fault string
+	seen  []scsp.Peticion // last requests, for tests
+}
+
+// NewServer returns a simulator handler.
+func NewServer(cfg Config) (*Server, error) {
+	if cfg.Population == nil || cfg.Key == nil || cfg.Cert == nil {
+		return nil, errors.New("sim: population, key and certificate are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Latency == 0 {
+		cfg.Latency = 2 * time.Second
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux()}
+	s.mux.HandleFunc("POST /scsp/census", s.census)
+	s.mux.HandleFunc("GET /certificate", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-pem-file")
+		w.Write(scsp.CertPEM(cfg.Cert))
+	})
+	return s, nil
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// SetFault makes every following answer carry fault (FaultNone to stop).
+func (s *Server) SetFault(f string) {
+	s.mu.Lock()
+	s.fault = f
+	s.mu.Unlock()
+}
+
+// Received returns the requests the simulator accepted, oldest first.
+func (s *Server) Received() []scsp.Peticion {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]scsp.Peticion(nil), s.seen...)
+}
+
+func (s *Server) currentFault(r *http.Request) string {
+	if s.cfg.HeaderFaults {
+		if f := r.Header.Get("X-Sim-Fault"); f != "" {
+			return f
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fault
+}
+
+func (s *Server) census(w http.ResponseWriter, r *http.Request) {
+	// Read the request first: the server notices a client that gives up
+	// only once the body is consumed.
+	raw, err := io.ReadAll(io.LimitReader(r.Body, scsp.MaxMessage+1))
+	if err != nil {
+		writeFault(w, "soapenv:Client", "request could not be read")
+		return
+	}
+	fault := s.currentFault(r)
+	switch fault {
+	case FaultTimeout:
+		select { // hold until the client gives up, bounded so nothing hangs forever
+		case <-r.Context().Done():
+		case <-time.After(time.Minute):
+		}
+		return
+	case FaultLatency:
+		select {
+		case <-time.After(s.cfg.Latency):
+		case <-r.Context().Done():
+			return
+		}
+	case FaultHTTP503:
+		http.Error(w, "service unavailable", http.StatusServiceUnavailable)
+		return
+	case FaultSOAP:
+		writeFault(w, "soapenv:Server", "Via Oberta: error intern del servei")
+		return
+	case FaultMalformed:
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		io.WriteString(w, "<soapenv:Envelope><unclosed>")
+		return
+	}
+	el, _, err := scsp.Verify(raw, s.cfg.Trusted)
+	if err != nil {
+		s.cfg.Logger.Info("sim: request refused", "reason", err.Error())
+		writeFault(w, "soapenv:Client", "petició no signada o signatura no vàlida")
+		return
+	}
+	var p scsp.Peticion
+	if err := unmarshal(el, &p); err != nil || len(p.Solicitudes.SolicitudTransmision) != 1 {
+		writeFault(w, "soapenv:Client", "petició mal formada")
+		return
+	}
+	s.mu.Lock()
+	s.seen = append(s.seen, p)
+	s.mu.Unlock()
+	resp := s.answerCensus(p)
+	body, err := xml.Marshal(resp)
+	if err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	env, err := scsp.Signer{Key: s.cfg.Key, Cert: s.cfg.Cert}.Envelope(body, s.cfg.Now())
+	if err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	if fault == FaultSignature {
+		env = tamper(env)
+	}
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	w.Write(env)
+}
+
+func (s *Server) answerCensus(p scsp.Peticion) *scsp.Respuesta {
+	sol := p.Solicitudes.SolicitudTransmision[0]
+	var resp scsp.Respuesta
+	resp.Atributos = scsp.Atributos{IdPeticion: p.Atributos.IdPeticion, NumElementos: 1,
+		TimeStamp: s.cfg.Now().UTC().Format("2006-01-02T15:04:05.000-07:00"), CodigoCertificado: p.Atributos.CodigoCertificado}
+	state := func(code, lit string) { resp.Atributos.Estado = &scsp.Estado{CodigoEstado: code, LiteralError: lit} }
+	switch {
+	case p.Atributos.CodigoCertificado != scsp.ServiceCensus:
+		state(scsp.CodeBadRequest, "Servei desconegut")
+		return &resp
+	case sol.DatosGenericos.Solicitante.Finalidad == "" ||
+		(sol.DatosGenericos.Solicitante.Consentimiento != "Si" && sol.DatosGenericos.Solicitante.Consentimiento != "Ley"):
+		state(scsp.CodeBadRequest, "Falten la finalitat o el consentiment")
+		return &resp
+	}
+	c, ok := s.cfg.Population.Lookup(sol.DatosGenericos.Titular.Documentacion)
+	if !ok {
+		state(scsp.CodeNoData, "El titular no consta al padró")
+		return &resp
+	}
+	state(scsp.StateDone, "Tramitada")
+	var d scsp.CensusData
+	d.Municipi.Codi, d.Municipi.Nom = c.MunicipalityCode, c.Municipality
+	d.DataAlta = c.RegisteredSince.Format(time.DateOnly)
+	d.DataNaixement = c.BirthDate.Format(time.DateOnly)
+	d.Convivents.Total, d.Convivents.Menors, d.Convivents.Majors65 = c.HouseholdSize, c.Minors, c.Over65
+	inner, _ := xml.Marshal(d)
+	gen := sol.DatosGenericos
+	gen.Transmision.IdTransmision = "SIM-" + p.Atributos.IdPeticion
+	resp.Transmisiones.TransmisionDatos = []scsp.TransmisionDatos{{DatosGenericos: gen, DatosEspecificos: &scsp.Raw{Inner: inner}}}
+	return &resp
+}
+
+func writeFault(w http.ResponseWriter, code, msg string) {
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	w.WriteHeader(http.StatusInternalServerError)
+	w.Write(scsp.Fault(code, msg))
+}
+
+// tamper changes the signed body after signing, as a broken or hostile
+// intermediary would.
+func tamper(env []byte) []byte {
+	doc := etree.NewDocument()
+	if doc.ReadFromBytes(env) != nil {
+		return env
+	}
+	for _, el := range doc.FindElements("//DataNaixement") {
+		el.SetText("1900-01-01")
+	}
+	for _, el := range doc.FindElements("//Estado/LiteralError") {
+		el.SetText("Tramitada!")
+	}
+	b, _ := doc.WriteToBytes()
+	return b
+}
+
+func unmarshal(el *etree.Element, v any) error {
+	d := etree.NewDocument()
+	d.SetRoot(el)
+	b, err := d.WriteToBytes()
+	if err != nil {
+		return err
+	}
+	return xml.Unmarshal(b, v)
+}
+
+// Running is a simulator serving on a loopback listener.
+type Running struct {
+	URL        string
+	Server     *Server
+	Population *Population
+	Cert       *x509.Certificate
+	srv        *http.Server
+}
+
+// Start serves a simulator on addr ("127.0.0.1:0" for any port).
+func Start(ctx context.Context, addr string, cfg Config) (*Running, error) {
+	s, err := NewServer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("sim: listen %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	return &Running{URL: "http://" + ln.Addr().String(), Server: s, Population: cfg.Population, Cert: cfg.Cert, srv: srv}, nil
+}
+
+// Close stops the simulator, waiting for requests in flight up to ctx.
+func (r *Running) Close(ctx context.Context) error { return r.srv.Shutdown(ctx) }
