@@ -1,0 +1,200 @@
+// Package audittest holds the conformance tests of audit.Store: each backend
+// runs RunStore, which drives a real audit.Log over it and verifies the
+// result the way a citizen and an outside auditor would.
+package audittest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/obert-gov/obert/audit"
+	"github.com/obert-gov/obert/gateway/keys"
+)
+
+// Harness opens a fresh store and returns functions that run raw SQL
+// against it, as an operator with database access could (for the
+// tamper-evidence tests): exec runs a statement, read returns one value.
+type Harness func(t testing.TB) (s audit.Store, exec func(sql string, args ...any), read func(sql string, args ...any) []byte)
+
+// NewLog starts a log over s with a fresh signing key; it is closed with t.
+func NewLog(t testing.TB, s audit.Store) (*audit.Log, note.Verifier) {
+	t.Helper()
+	skey, vkey, err := note.GenerateKey(rand.Reader, "obert-test-audit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, _ := note.NewSigner(skey)
+	verifier, _ := note.NewVerifier(vkey)
+	k, _ := keys.New(bytes.Repeat([]byte{3}, 32))
+	l, err := audit.New(audit.Config{Store: s, Sealer: k, Signer: signer, Origin: "obert.test/audit"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close(context.Background()) })
+	return l, verifier
+}
+
+func entry(i int, subject string) audit.Entry {
+	return audit.Entry{ID: fmt.Sprintf("e%04d", i), Time: time.Date(2026, 11, 24, 10, 0, i, 0, time.UTC),
+		Kind: audit.KindExchangeIntent, Subject: subject, Requester: "gencat-drets-socials",
+		Category: []string{"census", "tax"}[i%2], Purpose: "aid-recommendation", Outcome: "pending"}
+}
+
+// RunStore runs the suite.
+func RunStore(t *testing.T, h Harness) {
+	t.Run("AppendVerifyProve", func(t *testing.T) { testAppendVerify(t, h) })
+	t.Run("Tamper", func(t *testing.T) { testTamper(t, h) })
+}
+
+func testAppendVerify(t *testing.T, h Harness) {
+	ctx := context.Background()
+	s, _, _ := h(t)
+	l, v := NewLog(t, s)
+	if _, err := audit.VerifyLog(ctx, l, v, nil); !errors.Is(err, audit.ErrNotFound) {
+		t.Fatalf("verify of an empty log: %v", err)
+	}
+	// Many concurrent appenders: every index used once, none skipped.
+	const n = 300
+	idx := make([]int64, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			var err error
+			subject := "alice"
+			if i%3 == 0 {
+				subject = "bob"
+			}
+			if idx[i], err = l.Append(ctx, entry(i, subject)); err != nil {
+				t.Errorf("append %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	seen := make([]bool, n)
+	for _, x := range idx {
+		if x < 0 || x >= n || seen[x] {
+			t.Fatalf("index %d out of range or used twice", x)
+		}
+		seen[x] = true
+	}
+	old, err := audit.VerifyLog(ctx, l, v, nil)
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	if old.Size != n {
+		t.Fatalf("checkpoint size %d, want %d", old.Size, n)
+	}
+	for i := n; i < n+40; i++ {
+		if _, err := l.Append(ctx, entry(i, "alice")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cp, err := audit.VerifyLog(ctx, l, v, &old)
+	if err != nil || cp.Size != n+40 {
+		t.Fatalf("verify since the older checkpoint: %v (size %d)", err, cp.Size)
+	}
+
+	es, err := l.EntriesOf(ctx, "bob", audit.Filter{Category: "census"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range es {
+		if e.Subject != "bob" || e.Category != "census" {
+			t.Fatalf("filter leaked %+v", e.Entry)
+		}
+	}
+	if len(es) != 50 { // i%3==0 and i%2==0 for i < 300
+		t.Fatalf("bob has %d census entries, want 50", len(es))
+	}
+	b, err := l.Bundle(ctx, "bob", es[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := audit.VerifyBundle(b, v); err != nil {
+		t.Fatalf("bundle: %v", err)
+	}
+	if _, err := l.Bundle(ctx, "alice", es[0].ID); !errors.Is(err, audit.ErrNotFound) {
+		t.Fatalf("alice got bob's entry: %v", err)
+	}
+	// A bundle whose entry was changed after download does not verify.
+	b2 := b
+	b2.Entry.Requester = "someone-else"
+	if err := audit.VerifyBundle(b2, v); !errors.Is(err, audit.ErrInvalidProof) {
+		t.Fatalf("altered bundle: %v", err)
+	}
+	// Nor does one checked with another log's key.
+	_, other, _ := note.GenerateKey(rand.Reader, "obert-test-audit")
+	ov, _ := note.NewVerifier(other)
+	if err := audit.VerifyBundle(b, ov); !errors.Is(err, audit.ErrBadCheckpoint) {
+		t.Fatalf("bundle under another key: %v", err)
+	}
+}
+
+func testTamper(t *testing.T, h Harness) {
+	ctx := context.Background()
+	k, _ := keys.New(bytes.Repeat([]byte{3}, 32)) // the operator holds the keys too
+	cases := map[string]func(exec func(string, ...any), read func(string, ...any) []byte){
+		"rewrite an entry": func(exec func(string, ...any), read func(string, ...any) []byte) {
+			plain, err := k.Open(read(`SELECT sealed FROM audit_leaves WHERE idx = 5`), []byte("audit/e0005"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			altered := bytes.Replace(plain, []byte("gencat-drets-socials"), []byte("somebody-else"), 1)
+			exec(`UPDATE audit_leaves SET sealed = ? WHERE idx = 5`, k.Seal(altered, []byte("audit/e0005")))
+		},
+		"change a tree hash": func(exec func(string, ...any), _ func(string, ...any) []byte) {
+			exec(`UPDATE audit_hashes SET hash = ? WHERE idx = 3`, bytes.Repeat([]byte{0xee}, 32))
+		},
+		"delete a hash": func(exec func(string, ...any), _ func(string, ...any) []byte) {
+			exec(`DELETE FROM audit_hashes WHERE idx = 7`)
+		},
+		"reorder two leaves": func(exec func(string, ...any), read func(string, ...any) []byte) {
+			h0, h1 := read(`SELECT hash FROM audit_hashes WHERE idx = 0`), read(`SELECT hash FROM audit_hashes WHERE idx = 1`)
+			exec(`UPDATE audit_hashes SET hash = ? WHERE idx = 0`, h1)
+			exec(`UPDATE audit_hashes SET hash = ? WHERE idx = 1`, h0)
+		},
+	}
+	for name, tamper := range cases {
+		t.Run(name, func(t *testing.T) {
+			s, exec, read := h(t)
+			l, v := NewLog(t, s)
+			for i := range 20 {
+				if _, err := l.Append(ctx, entry(i, "alice")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before, err := l.Bundle(ctx, "alice", "e0005")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := audit.VerifyLog(ctx, l, v, nil); err != nil {
+				t.Fatalf("verify before tampering: %v", err)
+			}
+			tamper(exec, read)
+			_, verr := audit.VerifyLog(ctx, l, v, nil)
+			after, berr := l.Bundle(ctx, "alice", "e0005")
+			if berr == nil {
+				berr = audit.VerifyBundle(after, v)
+			}
+			switch {
+			case name == "rewrite an entry" && berr == nil:
+				t.Fatal("the citizen's proof did not notice a rewritten entry")
+			case name != "rewrite an entry" && verr == nil:
+				t.Fatal("audit verify did not notice a changed tree")
+			}
+			// The proof downloaded before the tampering still verifies against
+			// its own checkpoint: the citizen keeps evidence of the original.
+			if err := audit.VerifyBundle(before, v); err != nil {
+				t.Fatalf("earlier bundle: %v", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,271 @@
+package audit
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Sealer seals full entries for their subject.
+type Sealer interface {
+	Seal(plaintext, context []byte) []byte
+	Open(sealed, context []byte) ([]byte, error)
+}
+
+// Config configures a Log.
+type Config struct {
+	Store    Store
+	Sealer   Sealer
+	Signer   note.Signer // Ed25519 note signer of the checkpoints
+	Origin   string      // checkpoint origin line, e.g. "obert.gencat.cat/audit"
+	MaxBatch int         // entries integrated in one transaction (default 256)
+	MaxWait  time.Duration
+}
+
+// Log is the writer and reader of the audit log.
+type Log struct {
+	cfg    Config
+	reqs   chan appendReq
+	done   chan struct{}
+	closed sync.Once
+	wg     sync.WaitGroup
+}
+
+type appendReq struct {
+	ctx  context.Context
+	leaf Leaf
+	res  chan appendRes
+}
+
+type appendRes struct {
+	index int64
+	err   error
+}
+
+// sealedEntry is what is sealed for the subject.
+type sealedEntry struct {
+	Entry Entry  `json:"entry"`
+	Salt  []byte `json:"salt"`
+}
+
+// New starts a Log. Close stops it.
+func New(cfg Config) (*Log, error) {
+	if cfg.Store == nil || cfg.Sealer == nil || cfg.Signer == nil || cfg.Origin == "" {
+		return nil, errors.New("audit: store, sealer, signer and origin are required")
+	}
+	if cfg.MaxBatch == 0 {
+		cfg.MaxBatch = 256
+	}
+	if cfg.MaxWait == 0 {
+		cfg.MaxWait = 2 * time.Millisecond
+	}
+	l := &Log{cfg: cfg, reqs: make(chan appendReq), done: make(chan struct{})}
+	l.wg.Add(1)
+	go l.sequence()
+	return l, nil
+}
+
+// Commitment returns the public leaf data of an entry: SHA-256 of the salt
+// and the entry's canonical JSON.
+func Commitment(e Entry, salt []byte) []byte {
+	b, _ := json.Marshal(e) // struct fields in a fixed order: canonical for our own type
+	h := sha256.New()
+	h.Write(salt)
+	h.Write(b)
+	return h.Sum(nil)
+}
+
+// Append commits e and returns its index. It returns only once the entry,
+// its tree hashes and a checkpoint covering it are durably committed; on
+// error nothing of it is committed, and callers must not proceed with what
+// the entry records.
+func (l *Log) Append(ctx context.Context, e Entry) (int64, error) {
+	if e.ID == "" || e.Subject == "" || e.Kind == "" {
+		return 0, fmt.Errorf("audit: entry needs an id, a subject and a kind")
+	}
+	e.Time = e.Time.UTC()
+	salt := make([]byte, 32)
+	rand.Read(salt)
+	plain, _ := json.Marshal(sealedEntry{Entry: e, Salt: salt})
+	leaf := Leaf{EntryID: e.ID, Subject: e.Subject, Time: e.Time.UnixMicro(), Commitment: Commitment(e, salt),
+		Sealed: l.cfg.Sealer.Seal(plain, sealContext(e.ID))}
+	req := appendReq{ctx: ctx, leaf: leaf, res: make(chan appendRes, 1)}
+	select {
+	case l.reqs <- req:
+	case <-l.done:
+		return 0, fmt.Errorf("%w: log closed", ErrUnavailable)
+	case <-ctx.Done():
+		return 0, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
+	}
+	r := <-req.res // always answered: the sequencer owns the request now
+	return r.index, r.err
+}
+
+func sealContext(id string) []byte { return []byte("audit/" + id) }
+
+// sequence batches concurrent appends into one transaction each.
+func (l *Log) sequence() {
+	defer l.wg.Done()
+	for {
+		var batch []appendReq
+		select {
+		case r := <-l.reqs:
+			batch = append(batch, r)
+		case <-l.done:
+			return
+		}
+		timer := time.NewTimer(l.cfg.MaxWait)
+	fill:
+		for len(batch) < l.cfg.MaxBatch {
+			select {
+			case r := <-l.reqs:
+				batch = append(batch, r)
+			case <-timer.C:
+				break fill
+			}
+		}
+		timer.Stop()
+		l.commit(batch)
+	}
+}
+
+func (l *Log) commit(batch []appendReq) {
+	leaves := make([]Leaf, 0, len(batch))
+	live := batch[:0]
+	for _, r := range batch {
+		if r.ctx.Err() != nil {
+			r.res <- appendRes{err: fmt.Errorf("%w: %w", ErrUnavailable, r.ctx.Err())}
+			continue
+		}
+		leaves = append(leaves, r.leaf)
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	first, err := l.cfg.Store.AppendBatch(ctx, leaves, l.integrate)
+	for i, r := range live {
+		if err != nil {
+			r.res <- appendRes{err: fmt.Errorf("%w: %w", ErrUnavailable, err)}
+		} else {
+			r.res <- appendRes{index: first + int64(i)}
+		}
+	}
+}
+
+// integrate computes the stored hashes for leaves appended at size and signs
+// the checkpoint of the new tree.
+func (l *Log) integrate(size int64, leaves []Leaf, r tlog.HashReader) ([]tlog.Hash, []byte, error) {
+	var all []tlog.Hash
+	pending := map[int64]tlog.Hash{}
+	reader := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(idx))
+		var missing []int64
+		for i, x := range idx {
+			if h, ok := pending[x]; ok {
+				out[i] = h
+			} else {
+				missing = append(missing, x)
+			}
+		}
+		if len(missing) > 0 {
+			got, err := r.ReadHashes(missing)
+			if err != nil {
+				return nil, err
+			}
+			j := 0
+			for i, x := range idx {
+				if _, ok := pending[x]; !ok {
+					out[i] = got[j]
+					j++
+				}
+			}
+		}
+		return out, nil
+	})
+	for i, lf := range leaves {
+		n := size + int64(i)
+		hs, err := tlog.StoredHashes(n, lf.Commitment, reader)
+		if err != nil {
+			return nil, nil, err
+		}
+		base := tlog.StoredHashIndex(0, n)
+		for k, h := range hs {
+			pending[base+int64(k)] = h
+		}
+		all = append(all, hs...)
+	}
+	newSize := size + int64(len(leaves))
+	root, err := tlog.TreeHash(newSize, reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	cp, err := note.Sign(&note.Note{Text: FormatCheckpoint(l.cfg.Origin, newSize, root)}, l.cfg.Signer)
+	if err != nil {
+		return nil, nil, err
+	}
+	return all, cp, nil
+}
+
+// FormatCheckpoint is the C2SP tlog-checkpoint body.
+func FormatCheckpoint(origin string, size int64, root tlog.Hash) string {
+	return fmt.Sprintf("%s\n%d\n%s\n", origin, size, base64.StdEncoding.EncodeToString(root[:]))
+}
+
+// Checkpoint is a parsed, signature-checked checkpoint.
+type Checkpoint struct {
+	Origin string
+	Size   int64
+	Root   tlog.Hash
+	Note   []byte
+}
+
+// OpenCheckpoint checks msg's signature with verifier and parses it.
+func OpenCheckpoint(msg []byte, verifier note.Verifier) (Checkpoint, error) {
+	n, err := note.Open(msg, note.VerifierList(verifier))
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("%w: %v", ErrBadCheckpoint, err)
+	}
+	lines := strings.SplitN(n.Text, "\n", 4)
+	if len(lines) < 4 {
+		return Checkpoint{}, fmt.Errorf("%w: too few lines", ErrBadCheckpoint)
+	}
+	size, err := strconv.ParseInt(lines[1], 10, 64)
+	if err != nil || size < 0 {
+		return Checkpoint{}, fmt.Errorf("%w: size", ErrBadCheckpoint)
+	}
+	rb, err := base64.StdEncoding.DecodeString(lines[2])
+	if err != nil || len(rb) != tlog.HashSize {
+		return Checkpoint{}, fmt.Errorf("%w: root", ErrBadCheckpoint)
+	}
+	var root tlog.Hash
+	copy(root[:], rb)
+	return Checkpoint{Origin: lines[0], Size: size, Root: root, Note: msg}, nil
+}
+
+// Close stops accepting appends and waits for the sequencer to finish the
+// batch in flight.
+func (l *Log) Close(ctx context.Context) error {
+	l.closed.Do(func() { close(l.done) })
+	ch := make(chan struct{})
+	go func() { l.wg.Wait(); close(ch) }()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,184 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/obert-gov/obert/audit"
+)
+
+var _ audit.Store = (*Store)(nil)
+
+// auditLockKey is the PostgreSQL advisory lock that makes one sequencer of
+// many gateway processes.
+const auditLockKey = 0x0be7a0d17
+
+// AppendBatch implements audit.Store.
+func (s *Store) AppendBatch(ctx context.Context, leaves []audit.Leaf, integrate audit.Integrator) (int64, error) {
+	var first int64
+	err := s.inTx(ctx, func(q querier) error {
+		if s.flavor == Postgres {
+			if _, err := q.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(auditLockKey)); err != nil {
+				return fmt.Errorf("store: audit lock: %w", err)
+			}
+		}
+		if err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_leaves`).Scan(&first); err != nil {
+			return fmt.Errorf("store: audit size: %w", err)
+		}
+		hashes, cp, err := integrate(first, leaves, tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
+			return readHashes(ctx, q, idx)
+		}))
+		if err != nil {
+			return fmt.Errorf("store: audit integrate: %w", err)
+		}
+		for i, lf := range leaves {
+			if _, err := q.ExecContext(ctx, `INSERT INTO audit_leaves (idx, entry_id, subject, at, commitment, sealed)
+				VALUES (?, ?, ?, ?, ?, ?)`, first+int64(i), lf.EntryID, lf.Subject, lf.Time, lf.Commitment, lf.Sealed); err != nil {
+				return fmt.Errorf("store: audit leaf: %w", err)
+			}
+		}
+		base := tlog.StoredHashIndex(0, first)
+		if err := insertHashes(ctx, q, base, hashes); err != nil {
+			return err
+		}
+		if _, err := q.ExecContext(ctx, `INSERT INTO audit_checkpoints (size, note) VALUES (?, ?)`,
+			first+int64(len(leaves)), cp); err != nil {
+			return fmt.Errorf("store: audit checkpoint: %w", err)
+		}
+		return nil
+	})
+	return first, err
+}
+
+// insertHashes writes consecutive stored hashes in multi-row statements.
+func insertHashes(ctx context.Context, q querier, base int64, hashes []tlog.Hash) error {
+	const per = 200
+	for lo := 0; lo < len(hashes); lo += per {
+		hi := min(lo+per, len(hashes))
+		var b strings.Builder
+		b.WriteString(`INSERT INTO audit_hashes (idx, hash) VALUES `)
+		args := make([]any, 0, 2*(hi-lo))
+		for i := lo; i < hi; i++ {
+			if i > lo {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?)")
+			args = append(args, base+int64(i), hashes[i][:])
+		}
+		if _, err := q.ExecContext(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("store: audit hashes: %w", err)
+		}
+	}
+	return nil
+}
+
+func readHashes(ctx context.Context, q querier, idx []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(idx))
+	if len(idx) == 0 {
+		return out, nil
+	}
+	pos := map[int64][]int{}
+	args := make([]any, 0, len(idx))
+	var b strings.Builder
+	b.WriteString(`SELECT idx, hash FROM audit_hashes WHERE idx IN (`)
+	for i, x := range idx {
+		if _, seen := pos[x]; !seen {
+			if len(args) > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("?")
+			args = append(args, x)
+		}
+		pos[x] = append(pos[x], i)
+	}
+	b.WriteString(")")
+	rows, err := q.QueryContext(ctx, b.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: read hashes: %w", err)
+	}
+	defer rows.Close()
+	found := 0
+	for rows.Next() {
+		var x int64
+		var h []byte
+		if err := rows.Scan(&x, &h); err != nil {
+			return nil, err
+		}
+		if len(h) != tlog.HashSize {
+			return nil, fmt.Errorf("store: stored hash %d has %d bytes", x, len(h))
+		}
+		for _, i := range pos[x] {
+			copy(out[i][:], h)
+		}
+		found++
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if found != len(pos) {
+		return nil, fmt.Errorf("store: %d of %d stored hashes missing", len(pos)-found, len(pos))
+	}
+	return out, nil
+}
+
+// ReadHashes implements audit.Store.
+func (s *Store) ReadHashes(ctx context.Context, idx []int64) ([]tlog.Hash, error) {
+	return readHashes(ctx, s.q(), idx)
+}
+
+// Checkpoint implements audit.Store. An empty log has size 0 and no note.
+func (s *Store) Checkpoint(ctx context.Context) ([]byte, int64, error) {
+	var note []byte
+	var size int64
+	err := s.q().QueryRowContext(ctx, `SELECT size, note FROM audit_checkpoints ORDER BY size DESC LIMIT 1`).Scan(&size, &note)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, 0, audit.ErrNotFound
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: checkpoint: %w", err)
+	}
+	return note, size, nil
+}
+
+const leafColumns = `idx, entry_id, subject, at, commitment, sealed`
+
+func scanLeaf(r rowScanner) (audit.Leaf, error) {
+	var l audit.Leaf
+	err := r.Scan(&l.Index, &l.EntryID, &l.Subject, &l.Time, &l.Commitment, &l.Sealed)
+	return l, err
+}
+
+// LeavesOf implements audit.Store.
+func (s *Store) LeavesOf(ctx context.Context, subject string) ([]audit.Leaf, error) {
+	rows, err := s.q().QueryContext(ctx, `SELECT `+leafColumns+` FROM audit_leaves WHERE subject = ? ORDER BY idx DESC`, subject)
+	if err != nil {
+		return nil, fmt.Errorf("store: audit leaves: %w", err)
+	}
+	defer rows.Close()
+	var out []audit.Leaf
+	for rows.Next() {
+		l, err := scanLeaf(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// LeafByEntry implements audit.Store.
+func (s *Store) LeafByEntry(ctx context.Context, subject, id string) (audit.Leaf, error) {
+	l, err := scanLeaf(s.q().QueryRowContext(ctx, `SELECT `+leafColumns+` FROM audit_leaves WHERE entry_id = ? AND subject = ?`, id, subject))
+	if errors.Is(err, sql.ErrNoRows) {
+		return audit.Leaf{}, audit.ErrNotFound
+	}
+	if err != nil {
+		return audit.Leaf{}, fmt.Errorf("store: audit leaf: %w", err)
+	}
+	return l, nil
+}
