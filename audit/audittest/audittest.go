@@ -25,7 +25,8 @@ import (
 type Harness func(t testing.TB) (s audit.Store, exec func(sql string, args ...any), read func(sql string, args ...any) []byte)
 
 // NewLog starts a log over s with a fresh signing key; it is closed with t.
-func NewLog(t testing.TB, s audit.Store) (*audit.Log, note.Verifier) {
+// It returns the log, its verifier and the verifier key's text form.
+func NewLog(t testing.TB, s audit.Store) (*audit.Log, note.Verifier, string) {
 	t.Helper()
 	skey, vkey, err := note.GenerateKey(rand.Reader, "obert-test-audit")
 	if err != nil {
@@ -39,7 +40,7 @@ func NewLog(t testing.TB, s audit.Store) (*audit.Log, note.Verifier) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close(context.Background()) })
-	return l, verifier
+	return l, verifier, vkey
 }
 
 func entry(i int, subject string) audit.Entry {
@@ -57,7 +58,7 @@ func RunStore(t *testing.T, h Harness) {
 func testAppendVerify(t *testing.T, h Harness) {
 	ctx := context.Background()
 	s, _, _ := h(t)
-	l, v := NewLog(t, s)
+	l, v, _ := NewLog(t, s)
 	if _, err := audit.VerifyLog(ctx, l, v, nil); !errors.Is(err, audit.ErrNotFound) {
 		t.Fatalf("verify of an empty log: %v", err)
 	}
@@ -165,7 +166,7 @@ func testTamper(t *testing.T, h Harness) {
 	for name, tamper := range cases {
 		t.Run(name, func(t *testing.T) {
 			s, exec, read := h(t)
-			l, v := NewLog(t, s)
+			l, v, _ := NewLog(t, s)
 			for i := range 20 {
 				if _, err := l.Append(ctx, entry(i, "alice")); err != nil {
 					t.Fatal(err)

@@ -1,0 +1,49 @@
+// Command gatewayctl is Obert's operator tool: database migrations, audit
+// log verification, and (in later versions) connector and aid registration.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `usage: gatewayctl COMMAND [ARGS]
+
+Commands:
+  migrate [--database URL]      apply pending database migrations
+                                (default: $OBERT_DATABASE_URL)
+  audit verify --log URL [--since CHECKPOINT_FILE] --key VERIFIER_KEY
+                                fetch the public log over HTTP, recompute it
+                                and check its signed checkpoint
+  audit prove ENTRY_FILE --key VERIFIER_KEY
+                                check a downloaded audit entry offline
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "migrate":
+		return runMigrate(ctx, args[1:], stdout, stderr, getenv)
+	case "audit":
+		return runAudit(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "gatewayctl: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}
