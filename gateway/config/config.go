@@ -1,0 +1,182 @@
+// Package config reads gatewayd's configuration from flags and OBERT_*
+// environment variables (a flag wins over its variable) and enforces the
+// rules of the two modes: dev may use generated keys, the development
+// sign-in provider and the Via Oberta simulator; prod may not.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Modes.
+const (
+	Dev  = "dev"
+	Prod = "prod"
+)
+
+// Config is gatewayd's configuration.
+type Config struct {
+	Mode             string
+	Addr             string
+	PublicURL        string
+	DatabaseURL      string
+	DataDir          string
+	SecretKey        string // hex, 32+ bytes: root of subject keys and sealing
+	AuditSigningKey  string // note signer key of the audit checkpoints
+	AuditOrigin      string
+	ClaveIdPMetadata string
+	IdcatIssuer      string
+	IdcatClientID    string
+	IdcatSecret      string
+	VaultAddr        string
+	VaultToken       string
+	SMTPURL          string
+	ViaObertaURL     string // empty in dev: the in-process simulator
+	DevIdPAddr       string
+	SimAddr          string
+	LogLevel         string
+	LogFormat        string
+	ShutdownTimeout  time.Duration
+}
+
+type setting struct {
+	name, env, def, help string
+	dst                  *string
+}
+
+func (c *Config) settings() []setting {
+	return []setting{
+		{"mode", "OBERT_MODE", Dev, "dev or prod", &c.Mode},
+		{"addr", "OBERT_ADDR", "127.0.0.1:8080", "listen address", &c.Addr},
+		{"public-url", "OBERT_PUBLIC_URL", "", "public base URL (https in prod; dev: http://ADDR)", &c.PublicURL},
+		{"database", "OBERT_DATABASE_URL", "", "sqlite:PATH or postgres://… (dev: sqlite under the data dir)", &c.DatabaseURL},
+		{"data-dir", "OBERT_DATA_DIR", "./.data", "directory for dev data and generated dev keys", &c.DataDir},
+		{"secret-key", "OBERT_SECRET_KEY", "", "hex root secret, 32+ bytes (dev: generated into the data dir)", &c.SecretKey},
+		{"audit-signing-key", "OBERT_AUDIT_SIGNING_KEY", "", "note signer key of the audit log (dev: generated)", &c.AuditSigningKey},
+		{"audit-origin", "OBERT_AUDIT_ORIGIN", "", "origin line of the audit checkpoints (default: public URL host + /audit)", &c.AuditOrigin},
+		{"clave-idp-metadata", "OBERT_CLAVE_IDP_METADATA", "", "Cl@ve IdP metadata URL or file", &c.ClaveIdPMetadata},
+		{"idcat-issuer", "OBERT_IDCAT_ISSUER", "", "IdCAT OpenID issuer (dev: the development provider)", &c.IdcatIssuer},
+		{"idcat-client-id", "OBERT_IDCAT_CLIENT_ID", "", "IdCAT client id", &c.IdcatClientID},
+		{"idcat-client-secret", "OBERT_IDCAT_CLIENT_SECRET", "", "IdCAT client secret", &c.IdcatSecret},
+		{"vault-addr", "OBERT_VAULT_ADDR", "", "Vault address for keys and credentials", &c.VaultAddr},
+		{"vault-token", "VAULT_TOKEN", "", "Vault token", &c.VaultToken},
+		{"smtp-url", "OBERT_SMTP_URL", "", "SMTP server for alerts", &c.SMTPURL},
+		{"viaoberta-url", "OBERT_VIAOBERTA_URL", "", "Via Oberta SCSP endpoint (dev: the in-process simulator)", &c.ViaObertaURL},
+		{"dev-idp-addr", "OBERT_DEV_IDP_ADDR", "127.0.0.1:8090", "dev only: address of the development IdCAT provider", &c.DevIdPAddr},
+		{"sim-addr", "OBERT_SIM_ADDR", "127.0.0.1:8091", "dev only: address of the Via Oberta simulator", &c.SimAddr},
+		{"log-level", "OBERT_LOG_LEVEL", "info", "debug, info, warn or error", &c.LogLevel},
+		{"log-format", "OBERT_LOG_FORMAT", "text", "text or json", &c.LogFormat},
+	}
+}
+
+// Load reads args and the environment.
+func Load(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
+	var c Config
+	fs := flag.NewFlagSet("gatewayd", flag.ContinueOnError)
+	fs.SetOutput(usage)
+	for _, s := range c.settings() {
+		def := s.def
+		if v := getenv(s.env); v != "" {
+			def = v
+		}
+		fs.StringVar(s.dst, s.name, def, s.help+" ["+s.env+"]")
+	}
+	shutdown := "20s"
+	if v := getenv("OBERT_SHUTDOWN_TIMEOUT"); v != "" {
+		shutdown = v
+	}
+	st := fs.String("shutdown-timeout", shutdown, "time to finish requests in flight [OBERT_SHUTDOWN_TIMEOUT]")
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	d, err := time.ParseDuration(*st)
+	if err != nil || d <= 0 {
+		return Config{}, fmt.Errorf("config: OBERT_SHUTDOWN_TIMEOUT %q is not a positive duration", *st)
+	}
+	c.ShutdownTimeout = d
+	if c.Mode != Dev && c.Mode != Prod {
+		return Config{}, fmt.Errorf("config: OBERT_MODE must be dev or prod, not %q", c.Mode)
+	}
+	if c.Mode == Dev {
+		if c.PublicURL == "" {
+			c.PublicURL = "http://" + c.Addr
+		}
+		if c.DatabaseURL == "" {
+			c.DatabaseURL = "sqlite:" + strings.TrimSuffix(c.DataDir, "/") + "/obert.db"
+		}
+	}
+	if c.AuditOrigin == "" {
+		if u, err := url.Parse(c.PublicURL); err == nil && u.Host != "" {
+			c.AuditOrigin = u.Host + "/audit"
+		}
+	}
+	return c, c.Validate()
+}
+
+// DevMode reports whether development defaults are allowed.
+func (c Config) DevMode() bool { return c.Mode == Dev }
+
+// DevIdP reports whether the development IdCAT provider is to be started:
+// in dev mode when no real issuer is configured.
+func (c Config) DevIdP() bool { return c.DevMode() && c.IdcatIssuer == "" }
+
+// DevSim reports whether the Via Oberta simulator is to be started.
+func (c Config) DevSim() bool { return c.DevMode() && c.ViaObertaURL == "" }
+
+// Validate checks the configuration; in prod it lists every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if c.DatabaseURL == "" {
+		bad("OBERT_DATABASE_URL is required")
+	}
+	if c.Mode == Prod {
+		u, err := url.Parse(c.PublicURL)
+		if c.PublicURL == "" || err != nil || u.Scheme != "https" || u.Host == "" {
+			bad("OBERT_PUBLIC_URL must be an https:// URL in prod (got %q)", c.PublicURL)
+		}
+		if strings.Contains(c.DatabaseURL, ":memory:") {
+			bad("OBERT_DATABASE_URL must not be an in-memory database in prod")
+		}
+		if c.SecretKey == "" {
+			bad("OBERT_SECRET_KEY is required in prod (hex, at least 32 bytes; keep it in Vault)")
+		}
+		if c.AuditSigningKey == "" {
+			bad("OBERT_AUDIT_SIGNING_KEY is required in prod (a note signer key; keep it in Vault)")
+		}
+		if c.IdcatIssuer == "" && c.ClaveIdPMetadata == "" {
+			bad("no sign-in provider: set OBERT_IDCAT_ISSUER or OBERT_CLAVE_IDP_METADATA (the development provider is not allowed in prod)")
+		}
+		if c.IdcatIssuer != "" {
+			if u, err := url.Parse(c.IdcatIssuer); err != nil || u.Scheme != "https" {
+				bad("OBERT_IDCAT_ISSUER must be an https:// URL in prod (got %q)", c.IdcatIssuer)
+			}
+			if c.IdcatClientID == "" || c.IdcatSecret == "" {
+				bad("OBERT_IDCAT_CLIENT_ID and OBERT_IDCAT_CLIENT_SECRET are required with OBERT_IDCAT_ISSUER")
+			}
+		}
+		if c.ViaObertaURL == "" {
+			bad("OBERT_VIAOBERTA_URL is required in prod (the simulator is not allowed in prod)")
+		} else if u, err := url.Parse(c.ViaObertaURL); err != nil || u.Scheme != "https" {
+			bad("OBERT_VIAOBERTA_URL must be an https:// URL in prod (got %q)", c.ViaObertaURL)
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("config: cannot start in %s mode:\n  - %w", c.Mode, joinLines(errs))
+}
+
+func joinLines(errs []error) error {
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	return errors.New(strings.Join(msgs, "\n  - "))
+}
