@@ -1,0 +1,140 @@
+package signin
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+)
+
+// ProviderIdCAT names the IdCAT provider in sessions and the audit log.
+const ProviderIdCAT = "idcat"
+
+// idcatClaims are the claims Obert reads from IdCAT's ID token.
+type idcatClaims struct {
+	Nonce          string   `json:"nonce"`
+	GivenName      string   `json:"given_name"`
+	FamilyName     string   `json:"family_name"`
+	Surname1       string   `json:"surname1"`
+	Surname2       string   `json:"surname2"`
+	DocumentType   string   `json:"document_type"`
+	DocumentNumber string   `json:"document_number"`
+	BirthDate      string   `json:"birthdate"`
+	ACR            string   `json:"acr"`
+	AMR            []string `json:"amr"`
+}
+
+// loaOf maps IdCAT's authentication context to our level of assurance.
+// Certificate and Cl@ve-permanent logins are high; one-time codes
+// substantial; anything else low.
+func loaOf(c idcatClaims) string {
+	switch c.ACR {
+	case "high", "http://eidas.europa.eu/LoA/high":
+		return LoAHigh
+	case "substantial", "http://eidas.europa.eu/LoA/substantial":
+		return LoASubstantial
+	}
+	if slices.Contains(c.AMR, "cert") || slices.Contains(c.AMR, "hwk") {
+		return LoAHigh
+	}
+	if slices.Contains(c.AMR, "otp") || slices.Contains(c.AMR, "mfa") {
+		return LoASubstantial
+	}
+	return LoALow
+}
+
+// IdCATStart handles GET /signin/idcat: it binds a new state, nonce and
+// PKCE verifier to this browser and sends it to the provider.
+func (s *Service) IdCATStart(w http.ResponseWriter, r *http.Request) {
+	if s.idcat == nil {
+		s.cfg.Fail(w, r, http.StatusNotFound, "provider-disabled")
+		return
+	}
+	f := flow{Provider: ProviderIdCAT, State: randomToken(), Nonce: randomToken(), Verifier: oauth2.GenerateVerifier(),
+		Return: localPath(r.URL.Query().Get("return"))}
+	if err := s.putFlow(r.Context(), w, f); err != nil {
+		s.cfg.Logger.Error("sign-in flow not stored", "err", err)
+		s.cfg.Fail(w, r, http.StatusServiceUnavailable, "unavailable")
+		return
+	}
+	http.Redirect(w, r, s.idcat.oauth.AuthCodeURL(f.State, oidc.Nonce(f.Nonce), oauth2.S256ChallengeOption(f.Verifier)), http.StatusFound)
+}
+
+// IdCATCallback handles GET /signin/idcat/callback.
+func (s *Service) IdCATCallback(w http.ResponseWriter, r *http.Request) {
+	fail := func(status int, reason string) {
+		s.cfg.Events.SignInFailed(r.Context(), ProviderIdCAT, reason)
+		s.cfg.Fail(w, r, status, reason)
+	}
+	if s.idcat == nil {
+		s.cfg.Fail(w, r, http.StatusNotFound, "provider-disabled")
+		return
+	}
+	f, err := s.takeFlow(w, r)
+	if errors.Is(err, ErrNotFound) {
+		fail(http.StatusBadRequest, "flow-missing-or-used")
+		return
+	}
+	if err != nil {
+		fail(http.StatusServiceUnavailable, "unavailable")
+		return
+	}
+	q := r.URL.Query()
+	if f.Provider != ProviderIdCAT || q.Get("state") == "" || q.Get("state") != f.State {
+		fail(http.StatusBadRequest, "state-mismatch")
+		return
+	}
+	if q.Get("error") != "" {
+		fail(http.StatusUnauthorized, "provider-refused")
+		return
+	}
+	ctx := oidc.ClientContext(r.Context(), s.idcat.client)
+	tok, err := s.idcat.oauth.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(f.Verifier))
+	if err != nil {
+		fail(http.StatusUnauthorized, "code-exchange-failed")
+		return
+	}
+	raw, ok := tok.Extra("id_token").(string)
+	if !ok {
+		fail(http.StatusUnauthorized, "no-id-token")
+		return
+	}
+	idt, err := s.idcat.verifier.Verify(ctx, raw)
+	if err != nil {
+		fail(http.StatusUnauthorized, "id-token-invalid")
+		return
+	}
+	var c idcatClaims
+	if err := idt.Claims(&c); err != nil {
+		fail(http.StatusUnauthorized, "id-token-invalid")
+		return
+	}
+	if c.Nonce == "" || c.Nonce != f.Nonce {
+		fail(http.StatusUnauthorized, "nonce-mismatch")
+		return
+	}
+	if c.DocumentNumber == "" {
+		fail(http.StatusUnauthorized, "no-document-number")
+		return
+	}
+	id := Identity{Provider: ProviderIdCAT, DocType: c.DocumentType, DocNumber: c.DocumentNumber, Name: c.GivenName,
+		Surname1: c.Surname1, Surname2: c.Surname2, BirthDate: c.BirthDate, LoA: loaOf(c)}
+	if id.Surname1 == "" {
+		id.Surname1 = c.FamilyName
+	}
+	subject, idHash, err := s.start(r.Context(), w, id)
+	if err != nil {
+		fail(http.StatusServiceUnavailable, "unavailable")
+		return
+	}
+	if err := s.cfg.Events.SignedIn(r.Context(), subject, ProviderIdCAT, id.LoA); err != nil {
+		// A sign-in that cannot be recorded does not happen.
+		s.cfg.Store.DeleteSession(r.Context(), idHash)
+		s.setCookie(w, "obert_session", "", -1)
+		s.cfg.Fail(w, r, http.StatusServiceUnavailable, "audit-unavailable")
+		return
+	}
+	http.Redirect(w, r, f.Return, http.StatusSeeOther)
+}

@@ -1,0 +1,299 @@
+// Package signin signs citizens in and keeps their sessions: the IdCAT
+// OpenID Connect relying party (authorization code with PKCE S256, state and
+// nonce bound to the browser, ID token verified with go-oidc), and
+// server-side sessions with idle and absolute timeouts. Cl@ve over SAML joins
+// it next.
+//
+// It must never import the domain packages: it yields an Identity and a
+// Session, and reports sign-ins through the Events hook.
+package signin
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+)
+
+// Levels of assurance, lowest first.
+const (
+	LoALow         = "low"
+	LoASubstantial = "substantial"
+	LoAHigh        = "high"
+)
+
+// Identity is who signed in.
+type Identity struct {
+	Provider  string `json:"provider"`
+	DocType   string `json:"doc_type"`
+	DocNumber string `json:"doc_number"`
+	Name      string `json:"name"`
+	Surname1  string `json:"surname1"`
+	Surname2  string `json:"surname2"`
+	BirthDate string `json:"birth_date,omitempty"`
+	LoA       string `json:"loa"`
+}
+
+// Session is a signed-in browser.
+type Session struct {
+	Subject    string
+	Identity   Identity
+	CSRFSecret []byte
+	CreatedAt  time.Time
+	idHash     string
+}
+
+// Sealer seals what sessions and flows keep.
+type Sealer interface {
+	Seal(plaintext, context []byte) []byte
+	Open(sealed, context []byte) ([]byte, error)
+}
+
+// Events reports sign-ins; the gateway records them in the audit log.
+// Reasons are stable codes, never token or assertion content.
+type Events interface {
+	SignedIn(ctx context.Context, subject, provider, loa string) error
+	SignInFailed(ctx context.Context, provider, reason string)
+}
+
+// Config configures the sign-in service.
+type Config struct {
+	Store     Store
+	Sealer    Sealer
+	Subject   func(docNumber string) string // keyed hash
+	Events    Events
+	PublicURL string // base URL; the callback is PublicURL + /signin/idcat/callback
+	// SecureCookies uses the __Host- prefix and Secure. Browsers drop Secure
+	// cookies on plain-HTTP loopback, so development over http turns it off.
+	SecureCookies bool
+	IdleTimeout   time.Duration // default 30 min
+	MaxAge        time.Duration // default 8 h
+	Now           func() time.Time
+	Logger        *slog.Logger
+	// Fail renders a sign-in failure to the person; status and a reason code.
+	Fail func(w http.ResponseWriter, r *http.Request, status int, reason string)
+}
+
+// Service is the sign-in service.
+type Service struct {
+	cfg   Config
+	idcat *idcat
+}
+
+// New returns a Service; call WithIdCAT to enable IdCAT.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Sealer == nil || cfg.Subject == nil || cfg.Events == nil {
+		return nil, errors.New("signin: store, sealer, subject and events are required")
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = 30 * time.Minute
+	}
+	if cfg.MaxAge == 0 {
+		cfg.MaxAge = 8 * time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Fail == nil {
+		cfg.Fail = func(w http.ResponseWriter, _ *http.Request, status int, reason string) {
+			http.Error(w, "sign-in failed: "+reason, status)
+		}
+	}
+	return &Service{cfg: cfg}, nil
+}
+
+func (s *Service) cookieName(base string) string {
+	if s.cfg.SecureCookies {
+		return "__Host-" + base
+	}
+	return base
+}
+
+func (s *Service) setCookie(w http.ResponseWriter, name, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: s.cookieName(name), Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode})
+}
+
+func hashID(id string) string {
+	h := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(h[:])
+}
+
+func randomToken() string { return rand.Text() + rand.Text() }
+
+// Current returns the request's session, if any and still valid.
+func (s *Service) Current(r *http.Request) (Session, bool) {
+	c, err := r.Cookie(s.cookieName("obert_session"))
+	if err != nil || c.Value == "" {
+		return Session{}, false
+	}
+	h := hashID(c.Value)
+	ss, err := s.cfg.Store.GetSession(r.Context(), h, s.cfg.Now(), s.cfg.IdleTimeout, s.cfg.MaxAge)
+	if err != nil {
+		if !errors.Is(err, ErrNotFound) {
+			s.cfg.Logger.Error("session lookup failed", "err", err)
+		}
+		return Session{}, false
+	}
+	plain, err := s.cfg.Sealer.Open(ss.Sealed, []byte("session/"+h))
+	if err != nil {
+		return Session{}, false
+	}
+	var sealed sealedSession
+	if err := json.Unmarshal(plain, &sealed); err != nil {
+		return Session{}, false
+	}
+	return Session{Subject: ss.Subject, Identity: sealed.Identity, CSRFSecret: sealed.CSRF, CreatedAt: ss.CreatedAt, idHash: h}, true
+}
+
+type sealedSession struct {
+	Identity Identity `json:"identity"`
+	CSRF     []byte   `json:"csrf"`
+}
+
+// start creates a session for id and sets its cookie: always a new id.
+func (s *Service) start(ctx context.Context, w http.ResponseWriter, id Identity) (subject, idHash string, err error) {
+	token := randomToken()
+	h := hashID(token)
+	csrf := make([]byte, 32)
+	rand.Read(csrf)
+	plain, _ := json.Marshal(sealedSession{Identity: id, CSRF: csrf})
+	subject = s.cfg.Subject(id.DocNumber)
+	now := s.cfg.Now()
+	if err := s.cfg.Store.PutSession(ctx, StoredSession{IDHash: h, Subject: subject,
+		Sealed: s.cfg.Sealer.Seal(plain, []byte("session/"+h)), CreatedAt: now, LastSeen: now}); err != nil {
+		return "", "", err
+	}
+	s.setCookie(w, "obert_session", token, int(s.cfg.MaxAge.Seconds()))
+	return subject, h, nil
+}
+
+// SignOut handles POST /signout: ends this session, or every session of the
+// citizen when the form says everywhere=1. CSRF is checked by the web layer.
+func (s *Service) SignOut(w http.ResponseWriter, r *http.Request) {
+	if sess, ok := s.Current(r); ok {
+		var err error
+		if r.PostFormValue("everywhere") == "1" {
+			_, err = s.cfg.Store.DeleteSessionsOf(r.Context(), sess.Subject)
+		} else {
+			err = s.cfg.Store.DeleteSession(r.Context(), sess.idHash)
+		}
+		if err != nil {
+			s.cfg.Fail(w, r, http.StatusServiceUnavailable, "signout-failed")
+			return
+		}
+	}
+	s.setCookie(w, "obert_session", "", -1)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// localPath keeps only same-site absolute paths, refusing open redirects.
+func localPath(p string) string {
+	if p == "" || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
+		return "/folder"
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Host != "" || u.Scheme != "" {
+		return "/folder"
+	}
+	return u.RequestURI()
+}
+
+// flow is a sign-in in progress.
+type flow struct {
+	Provider string `json:"provider"`
+	State    string `json:"state"`
+	Nonce    string `json:"nonce"`
+	Verifier string `json:"verifier"`
+	Return   string `json:"return"`
+}
+
+func (s *Service) putFlow(ctx context.Context, w http.ResponseWriter, f flow) error {
+	token := randomToken()
+	h := hashID(token)
+	plain, _ := json.Marshal(f)
+	if err := s.cfg.Store.PutFlow(ctx, StoredFlow{IDHash: h, Sealed: s.cfg.Sealer.Seal(plain, []byte("flow/"+h)),
+		ExpiresAt: s.cfg.Now().Add(10 * time.Minute)}); err != nil {
+		return err
+	}
+	s.setCookie(w, "obert_signin", token, 600)
+	return nil
+}
+
+func (s *Service) takeFlow(w http.ResponseWriter, r *http.Request) (flow, error) {
+	c, err := r.Cookie(s.cookieName("obert_signin"))
+	if err != nil || c.Value == "" {
+		return flow{}, ErrNotFound
+	}
+	s.setCookie(w, "obert_signin", "", -1)
+	h := hashID(c.Value)
+	sf, err := s.cfg.Store.TakeFlow(r.Context(), h, s.cfg.Now())
+	if err != nil {
+		return flow{}, err
+	}
+	plain, err := s.cfg.Sealer.Open(sf.Sealed, []byte("flow/"+h))
+	if err != nil {
+		return flow{}, ErrNotFound
+	}
+	var f flow
+	if err := json.Unmarshal(plain, &f); err != nil {
+		return flow{}, ErrNotFound
+	}
+	return f, nil
+}
+
+// IdCATConfig configures the IdCAT relying party.
+type IdCATConfig struct {
+	Issuer       string
+	ClientID     string
+	ClientSecret string
+	HTTPClient   *http.Client // for discovery, token and keys; nil: default
+}
+
+type idcat struct {
+	provider *oidc.Provider
+	oauth    oauth2.Config
+	verifier *oidc.IDTokenVerifier
+	client   *http.Client
+}
+
+// WithIdCAT discovers the provider at cfg.Issuer and enables IdCAT sign-in.
+func (s *Service) WithIdCAT(ctx context.Context, cfg IdCATConfig) error {
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 10 * time.Second}
+	}
+	ctx = oidc.ClientContext(ctx, hc)
+	p, err := oidc.NewProvider(ctx, cfg.Issuer)
+	if err != nil {
+		return fmt.Errorf("signin: IdCAT discovery at %s: %w", cfg.Issuer, err)
+	}
+	s.idcat = &idcat{
+		provider: p,
+		client:   hc,
+		oauth: oauth2.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Endpoint: p.Endpoint(),
+			RedirectURL: strings.TrimSuffix(s.cfg.PublicURL, "/") + "/signin/idcat/callback",
+			Scopes:      []string{oidc.ScopeOpenID, "profile"}},
+		// Only asymmetric algorithms: never none, never HS* keyed with our secret.
+		verifier: p.VerifierContext(oidc.ClientContext(context.Background(), hc), &oidc.Config{ClientID: cfg.ClientID,
+			SupportedSigningAlgs: []string{oidc.RS256, oidc.ES256, oidc.PS256}, Now: s.cfg.Now}),
+	}
+	return nil
+}
+
+// IdCATEnabled reports whether IdCAT sign-in is configured.
+func (s *Service) IdCATEnabled() bool { return s.idcat != nil }

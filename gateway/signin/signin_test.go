@@ -1,0 +1,232 @@
+package signin_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/obert-gov/obert/gateway/devidp"
+	"github.com/obert-gov/obert/gateway/keys"
+	"github.com/obert-gov/obert/gateway/signin"
+	"github.com/obert-gov/obert/gateway/store/storetest"
+)
+
+type events struct {
+	mu       sync.Mutex
+	signedIn []string
+	failed   []string
+}
+
+func (e *events) SignedIn(_ context.Context, subject, provider, loa string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.signedIn = append(e.signedIn, subject+"/"+provider+"/"+loa)
+	return nil
+}
+
+func (e *events) SignInFailed(_ context.Context, provider, reason string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.failed = append(e.failed, reason)
+}
+
+type rig struct {
+	svc    *signin.Service
+	rp     *httptest.Server
+	ev     *events
+	keys   *keys.Keys
+	now    *time.Time
+	client *http.Client
+}
+
+var maria = devidp.Citizen{DocType: "NIF", DocNumber: "12345678Z", Name: "Maria", Surname1: "Puig", Surname2: "Soler", BirthDate: "1950-03-04"}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	ctx := context.Background()
+	st := storetest.OpenSQLite(t)
+	k, _ := keys.New(bytes.Repeat([]byte{9}, 32))
+	now := time.Now()
+	r := &rig{ev: &events{}, keys: k, now: &now}
+	mux := http.NewServeMux()
+	r.rp = httptest.NewServer(mux)
+	t.Cleanup(r.rp.Close)
+	op, err := devidp.Start(ctx, "127.0.0.1:0", devidp.Config{Citizens: []devidp.Citizen{maria},
+		ClientID: "obert", ClientSecret: "dev-secret", RedirectURIs: []string{r.rp.URL + "/signin/idcat/callback"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { op.Close(ctx) })
+	r.svc, err = signin.New(signin.Config{Store: st, Sealer: k, Subject: k.Subject, Events: r.ev, PublicURL: r.rp.URL,
+		IdleTimeout: 10 * time.Minute, MaxAge: time.Hour, Now: func() time.Time { return *r.now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.svc.WithIdCAT(ctx, signin.IdCATConfig{Issuer: op.Issuer(), ClientID: "obert", ClientSecret: "dev-secret"}); err != nil {
+		t.Fatal(err)
+	}
+	mux.HandleFunc("GET /signin/idcat", r.svc.IdCATStart)
+	mux.HandleFunc("GET /signin/idcat/callback", r.svc.IdCATCallback)
+	mux.HandleFunc("POST /signout", r.svc.SignOut)
+	mux.HandleFunc("GET /whoami", func(w http.ResponseWriter, req *http.Request) {
+		s, ok := r.svc.Current(req)
+		if !ok {
+			http.Error(w, "anonymous", http.StatusUnauthorized)
+			return
+		}
+		io.WriteString(w, s.Subject+" "+s.Identity.DocNumber+" "+s.Identity.LoA)
+	})
+	jar, _ := cookiejar.New(nil)
+	r.client = &http.Client{Jar: jar}
+	return r
+}
+
+var authField = regexp.MustCompile(`name="auth" value="([^"]+)"`)
+
+// login runs the browser's part up to the callback URL, which it returns
+// without following, so tests can replay or alter it.
+func (r *rig) login(t *testing.T, acr string) string {
+	t.Helper()
+	noFollow := *r.client
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := r.client.Get(r.rp.URL + "/signin/idcat?return=/whoami")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := authField.FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("no login form at the provider:\n%s", page)
+	}
+	resp, err = noFollow.PostForm(resp.Request.URL.Scheme+"://"+resp.Request.URL.Host+"/authorize",
+		url.Values{"auth": {string(m[1])}, "citizen": {maria.DocNumber}, "acr": {acr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("provider answered %d", resp.StatusCode)
+	}
+	return resp.Header.Get("Location")
+}
+
+func (r *rig) get(t *testing.T, u string) (int, string) {
+	t.Helper()
+	resp, err := r.client.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestIdCATSignInEndToEnd(t *testing.T) {
+	r := newRig(t)
+	cb := r.login(t, "substantial")
+	code, body := r.get(t, cb)
+	want := r.keys.Subject(maria.DocNumber) + " 12345678Z substantial"
+	if code != 200 || body != want {
+		t.Fatalf("after sign-in: %d %q, want %q", code, body, want)
+	}
+	if len(r.ev.signedIn) != 1 || !strings.HasSuffix(r.ev.signedIn[0], "/idcat/substantial") {
+		t.Fatalf("sign-in events: %v", r.ev.signedIn)
+	}
+	// The callback cannot be replayed: the flow is gone.
+	if code, _ := r.get(t, cb); code != http.StatusBadRequest {
+		t.Fatalf("replayed callback: %d", code)
+	}
+	// Sign out ends the session.
+	resp, _ := r.client.PostForm(r.rp.URL+"/signout", nil)
+	resp.Body.Close()
+	if code, _ := r.get(t, r.rp.URL+"/whoami"); code != http.StatusUnauthorized {
+		t.Fatalf("after sign-out: %d", code)
+	}
+}
+
+func TestCallbackRejections(t *testing.T) {
+	r := newRig(t)
+	cb := r.login(t, "high")
+	u, _ := url.Parse(cb)
+	q := u.Query()
+	q.Set("state", "forged")
+	u.RawQuery = q.Encode()
+	if code, _ := r.get(t, u.String()); code != http.StatusBadRequest {
+		t.Fatalf("forged state: %d", code)
+	}
+	// Without the browser's flow cookie (another browser, or a CSRF'd login).
+	cb = r.login(t, "high")
+	other := &http.Client{}
+	resp, _ := other.Get(cb)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("callback in another browser: %d", resp.StatusCode)
+	}
+	// An expired flow.
+	cb = r.login(t, "high")
+	*r.now = r.now.Add(11 * time.Minute)
+	if code, _ := r.get(t, cb); code != http.StatusBadRequest {
+		t.Fatalf("expired flow: %d", code)
+	}
+	want := []string{"state-mismatch", "flow-missing-or-used", "flow-missing-or-used"}
+	if strings.Join(r.ev.failed, ",") != strings.Join(want, ",") {
+		t.Fatalf("failure events %v, want %v", r.ev.failed, want)
+	}
+	if len(r.ev.signedIn) != 0 {
+		t.Fatal("a rejected callback signed someone in")
+	}
+}
+
+func TestSessionTimeoutsAndOpenRedirect(t *testing.T) {
+	r := newRig(t)
+	if code, _ := r.get(t, r.login(t, "low")); code != 200 {
+		t.Fatal("sign-in failed")
+	}
+	*r.now = r.now.Add(9 * time.Minute)
+	if code, body := r.get(t, r.rp.URL+"/whoami"); code != 200 || !strings.HasSuffix(body, " low") {
+		t.Fatalf("within idle timeout: %d %s", code, body)
+	}
+	*r.now = r.now.Add(11 * time.Minute)
+	if code, _ := r.get(t, r.rp.URL+"/whoami"); code != http.StatusUnauthorized {
+		t.Fatal("idle session still valid")
+	}
+	// Absolute timeout, even when active.
+	r.get(t, r.login(t, "high"))
+	for range 7 {
+		*r.now = r.now.Add(9 * time.Minute)
+		r.get(t, r.rp.URL+"/whoami")
+	}
+	if code, _ := r.get(t, r.rp.URL+"/whoami"); code != http.StatusUnauthorized {
+		t.Fatal("session outlived its absolute timeout")
+	}
+	// The return path cannot leave the site. (Back to the provider's clock,
+	// or its ID tokens would look expired.)
+	*r.now = time.Now()
+	noFollow := &http.Client{Jar: r.client.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, evil := range []string{"https://evil.example/", "//evil.example/x", "/\\evil.example"} {
+		resp, _ := noFollow.Get(r.rp.URL + "/signin/idcat?return=" + url.QueryEscape(evil))
+		resp.Body.Close()
+		loc, _ := url.Parse(resp.Header.Get("Location"))
+		resp, _ = r.client.Get(loc.String())
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		m := authField.FindSubmatch(page)
+		resp, _ = noFollow.PostForm(loc.Scheme+"://"+loc.Host+"/authorize", url.Values{"auth": {string(m[1])}, "citizen": {maria.DocNumber}})
+		resp.Body.Close()
+		resp, _ = noFollow.Get(resp.Header.Get("Location"))
+		resp.Body.Close()
+		if got := resp.Header.Get("Location"); got != "/folder" {
+			t.Errorf("return=%s redirected to %q", evil, got)
+		}
+	}
+}

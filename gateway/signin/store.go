@@ -1,0 +1,41 @@
+package signin
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned for an unknown, used or expired flow or session.
+var ErrNotFound = errors.New("signin: not found")
+
+// StoredFlow is a sign-in flow in progress, its content sealed.
+type StoredFlow struct {
+	IDHash    string
+	Sealed    []byte
+	ExpiresAt time.Time
+}
+
+// StoredSession is a session as stored.
+type StoredSession struct {
+	IDHash    string
+	Subject   string
+	Sealed    []byte // identity and CSRF secret, sealed
+	CreatedAt time.Time
+	LastSeen  time.Time
+}
+
+// Store persists flows and sessions.
+type Store interface {
+	PutFlow(ctx context.Context, f StoredFlow) error
+	// TakeFlow returns and deletes the flow in one step, so a flow is used
+	// at most once; ErrNotFound when absent or expired at now.
+	TakeFlow(ctx context.Context, idHash string, now time.Time) (StoredFlow, error)
+	PutSession(ctx context.Context, s StoredSession) error
+	// GetSession returns the session and, if it is still valid at now under
+	// the idle and absolute limits, touches its last_seen; otherwise it
+	// deletes it and returns ErrNotFound.
+	GetSession(ctx context.Context, idHash string, now time.Time, idle, absolute time.Duration) (StoredSession, error)
+	DeleteSession(ctx context.Context, idHash string) error
+	DeleteSessionsOf(ctx context.Context, subject string) (int64, error)
+}

@@ -1,0 +1,111 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/obert-gov/obert/gateway/signin"
+)
+
+var _ signin.Store = (*Store)(nil)
+
+// PutFlow implements signin.Store.
+func (s *Store) PutFlow(ctx context.Context, f signin.StoredFlow) error {
+	_, err := s.q().ExecContext(ctx, `INSERT INTO signin_flows (id_hash, sealed, expires_at) VALUES (?, ?, ?)`,
+		f.IDHash, f.Sealed, micros(f.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("store: put flow: %w", err)
+	}
+	return nil
+}
+
+// TakeFlow implements signin.Store.
+func (s *Store) TakeFlow(ctx context.Context, idHash string, now time.Time) (signin.StoredFlow, error) {
+	var f signin.StoredFlow
+	err := s.inTx(ctx, func(q querier) error {
+		var exp int64
+		err := q.QueryRowContext(ctx, `SELECT sealed, expires_at FROM signin_flows WHERE id_hash = ?`, idHash).Scan(&f.Sealed, &exp)
+		if errors.Is(err, sql.ErrNoRows) {
+			return signin.ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("store: take flow: %w", err)
+		}
+		res, err := q.ExecContext(ctx, `DELETE FROM signin_flows WHERE id_hash = ?`, idHash)
+		if err != nil {
+			return fmt.Errorf("store: take flow: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return signin.ErrNotFound // taken by a concurrent request
+		}
+		// Expired flows of anyone are swept on the way.
+		if _, err := q.ExecContext(ctx, `DELETE FROM signin_flows WHERE expires_at <= ?`, micros(now)); err != nil {
+			return fmt.Errorf("store: sweep flows: %w", err)
+		}
+		f.IDHash, f.ExpiresAt = idHash, fromMicros(exp)
+		if !now.Before(f.ExpiresAt) {
+			return signin.ErrNotFound
+		}
+		return nil
+	})
+	if errors.Is(err, signin.ErrNotFound) {
+		return signin.StoredFlow{}, err
+	}
+	return f, err
+}
+
+// PutSession implements signin.Store.
+func (s *Store) PutSession(ctx context.Context, ss signin.StoredSession) error {
+	_, err := s.q().ExecContext(ctx, `INSERT INTO sessions (id_hash, subject, sealed, created_at, last_seen) VALUES (?, ?, ?, ?, ?)`,
+		ss.IDHash, ss.Subject, ss.Sealed, micros(ss.CreatedAt), micros(ss.LastSeen))
+	if err != nil {
+		return fmt.Errorf("store: put session: %w", err)
+	}
+	return nil
+}
+
+// GetSession implements signin.Store.
+func (s *Store) GetSession(ctx context.Context, idHash string, now time.Time, idle, absolute time.Duration) (signin.StoredSession, error) {
+	ss := signin.StoredSession{IDHash: idHash}
+	var created, seen int64
+	err := s.q().QueryRowContext(ctx, `SELECT subject, sealed, created_at, last_seen FROM sessions WHERE id_hash = ?`, idHash).
+		Scan(&ss.Subject, &ss.Sealed, &created, &seen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return signin.StoredSession{}, signin.ErrNotFound
+	}
+	if err != nil {
+		return signin.StoredSession{}, fmt.Errorf("store: get session: %w", err)
+	}
+	ss.CreatedAt, ss.LastSeen = fromMicros(created), fromMicros(seen)
+	if !now.Before(ss.LastSeen.Add(idle)) || !now.Before(ss.CreatedAt.Add(absolute)) {
+		if err := s.DeleteSession(ctx, idHash); err != nil {
+			return signin.StoredSession{}, err
+		}
+		return signin.StoredSession{}, signin.ErrNotFound
+	}
+	if _, err := s.q().ExecContext(ctx, `UPDATE sessions SET last_seen = ? WHERE id_hash = ?`, micros(now), idHash); err != nil {
+		return signin.StoredSession{}, fmt.Errorf("store: touch session: %w", err)
+	}
+	ss.LastSeen = now
+	return ss, nil
+}
+
+// DeleteSession implements signin.Store.
+func (s *Store) DeleteSession(ctx context.Context, idHash string) error {
+	if _, err := s.q().ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, idHash); err != nil {
+		return fmt.Errorf("store: delete session: %w", err)
+	}
+	return nil
+}
+
+// DeleteSessionsOf implements signin.Store.
+func (s *Store) DeleteSessionsOf(ctx context.Context, subject string) (int64, error) {
+	res, err := s.q().ExecContext(ctx, `DELETE FROM sessions WHERE subject = ?`, subject)
+	if err != nil {
+		return 0, fmt.Errorf("store: delete sessions: %w", err)
+	}
+	return res.RowsAffected()
+}
