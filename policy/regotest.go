@@ -30,6 +30,9 @@ func RunRegoTests(ctx context.Context, modules map[string]string, data map[strin
 		}
 		parsed[name] = m
 	}
+	if data == nil {
+		data = map[string]any{}
+	}
 	cov := cover.New()
 	r := tester.NewRunner().
 		SetStore(inmem.NewFromObject(data)).

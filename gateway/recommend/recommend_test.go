@@ -1,0 +1,147 @@
+package recommend_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/obert-gov/obert/gateway/recommend"
+	"github.com/obert-gov/obert/policy"
+)
+
+func newRecommender(t testing.TB) *recommend.Recommender {
+	t.Helper()
+	cat, err := policy.AidCatalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mods, err := policy.AidModules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := recommend.New(context.Background(), cat, mods, func() time.Time { return time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestEveryAidRuleTestPasses(t *testing.T) {
+	mods, _ := policy.AidModules()
+	rep, err := policy.RunRegoTests(context.Background(), mods, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range rep.Failures {
+		t.Errorf("aid rule test: %s", f)
+	}
+	if rep.Passed < 12 {
+		t.Fatalf("only %d aid rule tests ran", rep.Passed)
+	}
+	t.Logf("aid rules: %d tests passed, coverage %.1f%%", rep.Passed, rep.Coverage)
+}
+
+func statuses(rs []recommend.Result) map[string]string {
+	m := map[string]string{}
+	for _, r := range rs {
+		m[r.Aid.ID] = r.Status
+	}
+	return m
+}
+
+func TestRecommendFromCensusOnly(t *testing.T) {
+	r := newRecommender(t)
+	// An older person living alone in Lleida.
+	rs, err := r.Recommend(context.Background(), recommend.Situation{Facts: map[string]map[string]any{
+		"census": {"municipality_code": "25120", "birth_date": "1948-02-10", "registered_since": "1990-01-01",
+			"lives_alone": true, "household_size": 1, "minors_in_household": 0},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := statuses(rs)
+	want := map[string]string{"teleassistance": "eligible", "bcn_family_card": "not-eligible", "bono_social": "maybe",
+		"rgc": "maybe", "school_dining": "not-eligible", "employment_plan": "not-eligible"}
+	for id, st := range want {
+		if got[id] != st {
+			t.Errorf("%s: %s, want %s", id, got[id], st)
+		}
+	}
+	if rs[0].Status != recommend.Eligible {
+		t.Fatal("eligible aids do not come first")
+	}
+	for _, res := range rs {
+		if res.Aid.ID != "bono_social" {
+			continue
+		}
+		for _, c := range res.Criteria {
+			if c.Met != nil || c.Category != "tax" {
+				t.Fatalf("bono social criterion %s should be undecided and need tax data: %+v", c.Name, c)
+			}
+		}
+	}
+}
+
+func TestRecommendFamilyInBarcelonaWithTax(t *testing.T) {
+	r := newRecommender(t)
+	rs, err := r.Recommend(context.Background(), recommend.Situation{Facts: map[string]map[string]any{
+		"census": {"municipality_code": "08019", "birth_date": "1988-05-05", "registered_since": "2019-03-01",
+			"lives_alone": false, "household_size": 3, "minors_in_household": 2},
+		"tax": {"income_annual": 7000, "tax_compliant": true},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := statuses(rs)
+	for _, id := range []string{"bcn_family_card", "school_dining", "bono_social", "rgc"} {
+		if got[id] != recommend.Eligible {
+			t.Errorf("%s: %s, want eligible", id, got[id])
+		}
+	}
+	if got["teleassistance"] != recommend.NotEligible {
+		t.Errorf("teleassistance: %s", got["teleassistance"])
+	}
+}
+
+func TestNothingKnownMeansMaybe(t *testing.T) {
+	r := newRecommender(t)
+	rs, err := r.Recommend(context.Background(), recommend.Situation{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, res := range rs {
+		if res.Status != recommend.Maybe {
+			t.Errorf("%s without data: %s", res.Aid.ID, res.Status)
+		}
+	}
+}
+
+func TestBrokenRuleStopsConstruction(t *testing.T) {
+	cat, _ := policy.AidCatalogue()
+	mods, _ := policy.AidModules()
+	mods["rego/aids/broken.rego"] = "package obert.aids.broken\ncriteria[x] := {"
+	if _, err := recommend.New(context.Background(), cat, mods, nil); err == nil {
+		t.Fatal("a broken aid rule compiled")
+	}
+	mods, _ = policy.AidModules()
+	delete(mods, "rego/aids/rgc.rego")
+	delete(mods, "rego/aids/rgc_test.rego")
+	if _, err := recommend.New(context.Background(), cat, mods, nil); err == nil {
+		t.Fatal("an aid without a rule was accepted")
+	}
+}
+
+func BenchmarkRecommend(b *testing.B) {
+	r := newRecommender(b)
+	s := recommend.Situation{Facts: map[string]map[string]any{
+		"census": {"municipality_code": "08019", "birth_date": "1988-05-05", "registered_since": "2019-03-01",
+			"lives_alone": false, "household_size": 3, "minors_in_household": 2},
+		"tax": {"income_annual": 7000, "tax_compliant": true},
+	}}
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := r.Recommend(ctx, s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,12 @@
+# Helpers shared by the aid rules.
+package obert.aids.lib
+
+import rego.v1
+
+today_ns := time.parse_ns("2006-01-02", input.today)
+
+age := time.diff(today_ns, time.parse_ns("2006-01-02", input.facts.census.birth_date))[0]
+
+years_registered := time.diff(today_ns, time.parse_ns("2006-01-02", input.facts.census.registered_since))[0]
+
+catalan_municipality if substring(input.facts.census.municipality_code, 0, 2) in {"08", "17", "25", "43"}
