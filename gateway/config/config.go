@@ -38,6 +38,9 @@ type Config struct {
 	VaultToken       string
 	SMTPURL          string
 	ViaObertaURL     string // empty in dev: the in-process simulator
+	SCSPKeyFile      string // PEM key that signs SCSP requests (dev: generated)
+	SCSPCertFile     string // its certificate
+	ViaObertaCert    string // PEM certificate Via Oberta signs answers with
 	DevIdPAddr       string
 	SimAddr          string
 	LogLevel         string
@@ -68,6 +71,9 @@ func (c *Config) settings() []setting {
 		{"vault-token", "VAULT_TOKEN", "", "Vault token", &c.VaultToken},
 		{"smtp-url", "OBERT_SMTP_URL", "", "SMTP server for alerts", &c.SMTPURL},
 		{"viaoberta-url", "OBERT_VIAOBERTA_URL", "", "Via Oberta SCSP endpoint (dev: the in-process simulator)", &c.ViaObertaURL},
+		{"scsp-key-file", "OBERT_SCSP_KEY_FILE", "", "PEM key that signs SCSP requests (dev: generated)", &c.SCSPKeyFile},
+		{"scsp-cert-file", "OBERT_SCSP_CERT_FILE", "", "PEM certificate of that key", &c.SCSPCertFile},
+		{"viaoberta-cert-file", "OBERT_VIAOBERTA_CERT_FILE", "", "PEM certificate Via Oberta signs its answers with", &c.ViaObertaCert},
 		{"dev-idp-addr", "OBERT_DEV_IDP_ADDR", "127.0.0.1:8090", "dev only: address of the development IdCAT provider", &c.DevIdPAddr},
 		{"sim-addr", "OBERT_SIM_ADDR", "127.0.0.1:8091", "dev only: address of the Via Oberta simulator", &c.SimAddr},
 		{"log-level", "OBERT_LOG_LEVEL", "info", "debug, info, warn or error", &c.LogLevel},
@@ -160,6 +166,9 @@ func (c Config) Validate() error {
 			if c.IdcatClientID == "" || c.IdcatSecret == "" {
 				bad("OBERT_IDCAT_CLIENT_ID and OBERT_IDCAT_CLIENT_SECRET are required with OBERT_IDCAT_ISSUER")
 			}
+		}
+		if c.SCSPKeyFile == "" || c.SCSPCertFile == "" || c.ViaObertaCert == "" {
+			bad("OBERT_SCSP_KEY_FILE, OBERT_SCSP_CERT_FILE and OBERT_VIAOBERTA_CERT_FILE are required in prod")
 		}
 		if c.ViaObertaURL == "" {
 			bad("OBERT_VIAOBERTA_URL is required in prod (the simulator is not allowed in prod)")

@@ -256,6 +256,11 @@ func (s *Service) takeFlow(w http.ResponseWriter, r *http.Request) (flow, error)
 	return f, nil
 }
 
+// SetFail sets how failures are shown, once the pages exist.
+func (s *Service) SetFail(f func(w http.ResponseWriter, r *http.Request, status int, reason string)) {
+	s.cfg.Fail = f
+}
+
 // IdCATConfig configures the IdCAT relying party.
 type IdCATConfig struct {
 	Issuer       string

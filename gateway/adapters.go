@@ -1,0 +1,161 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/obert-gov/obert/audit"
+	"github.com/obert-gov/obert/connectors"
+	"github.com/obert-gov/obert/consent"
+	"github.com/obert-gov/obert/gateway/exchange"
+	"github.com/obert-gov/obert/gateway/folder"
+	"github.com/obert-gov/obert/gateway/recommend"
+	"github.com/obert-gov/obert/gateway/signin"
+)
+
+func newEntryID() string { return "ae_" + rand.Text() }
+
+// recorder commits audit entries for the exchange and the adapters.
+type recorder struct{ log *audit.Log }
+
+func (r recorder) Record(ctx context.Context, e audit.Entry) error {
+	if e.ID == "" {
+		e.ID = newEntryID()
+	}
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	_, err := r.log.Append(ctx, e)
+	return err
+}
+
+// signinEvents records sign-ins. A failed sign-in has no subject yet: it is
+// recorded under "-", visible to operators' verification but to no citizen.
+type signinEvents struct {
+	rec recorder
+	log *slog.Logger
+}
+
+func (s signinEvents) SignedIn(ctx context.Context, subject, provider, loa string) error {
+	return s.rec.Record(ctx, audit.Entry{Kind: audit.KindSignIn, Subject: subject, Requester: provider, Outcome: "ok", Error: loa})
+}
+
+func (s signinEvents) SignInFailed(ctx context.Context, provider, reason string) {
+	if err := s.rec.Record(ctx, audit.Entry{Kind: audit.KindSignInFailed, Subject: "-", Requester: provider, Outcome: "denied", Error: reason}); err != nil {
+		s.log.Error("failed sign-in not recorded", "err", err)
+	}
+}
+
+// sessionsAdapter shows the sign-in session to the pages.
+type sessionsAdapter struct{ svc *signin.Service }
+
+func (s sessionsAdapter) Current(r *http.Request) (folder.Viewer, bool) {
+	sess, ok := s.svc.Current(r)
+	if !ok {
+		return folder.Viewer{}, false
+	}
+	id := sess.Identity
+	return folder.Viewer{Subject: sess.Subject, Name: id.Name, LoA: id.LoA, CSRFSecret: sess.CSRFSecret,
+		Citizen: exchange.Citizen{Subject: sess.Subject, LoA: id.LoA, Titular: connectors.Titular{DocType: id.DocType,
+			DocNumber: id.DocNumber, Name: id.Name, Surname1: id.Surname1, Surname2: id.Surname2}}}, true
+}
+
+// consentsAdapter offers only what a registered connector can fetch,
+// records every grant and withdrawal in the audit log and deletes the facts
+// a withdrawn grant let in.
+type consentsAdapter struct {
+	svc    *consent.Service
+	served map[string]bool // categories a registered connector serves
+	rec    recorder
+	facts  exchange.FactStore
+	log    *slog.Logger
+}
+
+func (c consentsAdapter) Offers() []consent.Offer {
+	var out []consent.Offer
+	for _, o := range c.svc.Offers() {
+		if c.served[o.Category] {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func (c consentsAdapter) List(ctx context.Context, subject string) ([]consent.Grant, error) {
+	return c.svc.List(ctx, subject)
+}
+
+// Grant stores the grant, then its audit entry; a grant that cannot be
+// recorded is withdrawn at once, so none exists unrecorded.
+func (c consentsAdapter) Grant(ctx context.Context, subject, category, purpose, version, lang string) (consent.Grant, error) {
+	if !c.served[category] {
+		return consent.Grant{}, fmt.Errorf("%w: no connector serves %q", consent.ErrInvalid, category)
+	}
+	g, err := c.svc.Grant(ctx, subject, category, purpose, version, lang)
+	if err != nil {
+		return g, err
+	}
+	if err := c.rec.Record(ctx, grantEntry(audit.KindConsentGrant, g)); err != nil {
+		if _, werr := c.svc.Withdraw(ctx, subject, g.ID); werr != nil {
+			c.log.Error("unrecorded grant could not be withdrawn", "grant", g.ID, "err", werr)
+		}
+		return consent.Grant{}, err
+	}
+	return g, nil
+}
+
+// Withdraw never waits on the log: withdrawal takes effect first, then the
+// facts it covered are deleted, then both are recorded.
+func (c consentsAdapter) Withdraw(ctx context.Context, subject, id string) (consent.Grant, error) {
+	g, err := c.svc.Withdraw(ctx, subject, id)
+	if err != nil {
+		return g, err
+	}
+	n, err := c.facts.DeleteFactsOfGrant(ctx, subject, id)
+	if err != nil {
+		c.log.Error("facts of a withdrawn grant not deleted", "grant", id, "err", err)
+	}
+	if err := c.rec.Record(ctx, grantEntry(audit.KindConsentWithdraw, g)); err != nil {
+		c.log.Error("withdrawal not recorded", "grant", id, "err", err)
+	}
+	if n > 0 {
+		e := grantEntry("facts.delete", g)
+		if err := c.rec.Record(ctx, e); err != nil {
+			c.log.Error("facts deletion not recorded", "grant", id, "err", err)
+		}
+	}
+	return g, nil
+}
+
+func grantEntry(kind string, g consent.Grant) audit.Entry {
+	return audit.Entry{Kind: kind, Subject: g.Subject, Requester: g.Requester, Source: g.Source, Category: g.Category,
+		Purpose: g.Purpose, ConsentID: g.ID, LegalBasis: g.LegalBasis, Outcome: "ok"}
+}
+
+type exchangerAdapter struct{ ex *exchange.Exchanger }
+
+func (e exchangerAdapter) FetchAll(ctx context.Context, v folder.Viewer) []exchange.Result {
+	return e.ex.FetchAll(ctx, v.Citizen, "aid-recommendation")
+}
+
+// recommenderAdapter feeds the recommender only facts released by the guard
+// for aid-recommendation, each use recorded.
+type recommenderAdapter struct {
+	ex  *exchange.Exchanger
+	rec *recommend.Recommender
+	log *slog.Logger
+}
+
+func (r recommenderAdapter) Recommend(ctx context.Context, v folder.Viewer) ([]recommend.Result, error) {
+	facts, err := r.ex.Use(ctx, v.Citizen, "aid-recommendation")
+	if err != nil {
+		// Categories that failed are left out: the aids they decide show as
+		// "maybe", never as decided on data that was not released.
+		r.log.Warn("some facts not used", "err", err)
+	}
+	return r.rec.Recommend(ctx, recommend.Situation{Facts: facts})
+}

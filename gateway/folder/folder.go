@@ -1,0 +1,211 @@
+// Package folder serves the citizen's pages: home, the folder, consents,
+// fetching data, recommended aids, the access log and the privacy record.
+// Server-rendered, no JavaScript, in Catalan, Spanish and English. It
+// declares the services it consumes; the gateway adapts the real ones.
+package folder
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/obert-gov/obert/audit"
+	"github.com/obert-gov/obert/consent"
+	"github.com/obert-gov/obert/gateway/exchange"
+	"github.com/obert-gov/obert/gateway/recommend"
+	"github.com/obert-gov/obert/gateway/web"
+)
+
+//go:embed templates/*.html
+var templatesFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Viewer is the signed-in citizen as the pages see them.
+type Viewer struct {
+	Subject    string
+	Name       string
+	LoA        string
+	CSRFSecret []byte
+	Citizen    exchange.Citizen
+}
+
+// Sessions finds the signed-in citizen.
+type Sessions interface {
+	Current(r *http.Request) (Viewer, bool)
+}
+
+// Consents is the consent service as the pages use it.
+type Consents interface {
+	Offers() []consent.Offer
+	List(ctx context.Context, subject string) ([]consent.Grant, error)
+	Grant(ctx context.Context, subject, category, purpose, textVersion, lang string) (consent.Grant, error)
+	Withdraw(ctx context.Context, subject, id string) (consent.Grant, error)
+}
+
+// Exchanger fetches the citizen's data.
+type Exchanger interface {
+	FetchAll(ctx context.Context, v Viewer) []exchange.Result
+}
+
+// Recommender recommends aids from the citizen's consented data.
+type Recommender interface {
+	Recommend(ctx context.Context, v Viewer) ([]recommend.Result, error)
+}
+
+// AccessLog is the read side of the audit log for one citizen.
+type AccessLog interface {
+	EntriesOf(ctx context.Context, subject string, f audit.Filter) ([]audit.StoredEntry, error)
+	Bundle(ctx context.Context, subject, id string) (audit.Bundle, error)
+}
+
+// Deps are the services the pages use.
+type Deps struct {
+	Sessions    Sessions
+	Consents    Consents
+	Exchanger   Exchanger
+	Recommender Recommender
+	AccessLog   AccessLog
+	Catalogue   *web.Catalogue
+	CSRF        *web.CSRF
+	Logger      *slog.Logger
+}
+
+// Options shape the pages.
+type Options struct {
+	DevMode      bool
+	ClaveEnabled bool
+	Now          func() time.Time
+}
+
+// Handler serves the pages.
+type Handler struct {
+	deps  Deps
+	opts  Options
+	pages map[string]*template.Template
+	mux   *http.ServeMux
+}
+
+var pageNames = []string{"home", "folder", "consent", "data", "aids", "access", "privacy", "error"}
+
+// New parses and checks every template, so a broken page or a missing
+// translation stops the start.
+func New(deps Deps, opts Options) (*Handler, error) {
+	if deps.Catalogue == nil || deps.CSRF == nil || deps.Sessions == nil {
+		return nil, errors.New("folder: catalogue, CSRF and sessions are required")
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	h := &Handler{deps: deps, opts: opts, pages: map[string]*template.Template{}}
+	funcs := template.FuncMap{"t": deps.Catalogue.T}
+	for _, name := range pageNames {
+		t, err := template.New(name).Funcs(funcs).ParseFS(templatesFS, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, err
+		}
+		h.pages[name] = t
+	}
+	h.routes()
+	return h, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// page is what every template receives.
+type page struct {
+	Lang, Title, Path, CSRF, Flash string
+	Dev                            bool
+	Viewer                         *Viewer
+	Data                           any
+}
+
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name, titleKey string, data any) {
+	lang := web.Lang(r)
+	p := page{Lang: lang, Title: h.deps.Catalogue.T(lang, titleKey), Path: r.URL.Path, Dev: h.opts.DevMode, Data: data,
+		Flash: r.URL.Query().Get("done")}
+	if key := "consent." + p.Flash; h.deps.Catalogue.Has(key) {
+		p.Flash = h.deps.Catalogue.T(lang, key)
+	} else {
+		p.Flash = ""
+	}
+	var secret []byte
+	if v, ok := h.deps.Sessions.Current(r); ok {
+		p.Viewer, secret = &v, v.CSRFSecret
+		w.Header().Set("Cache-Control", "no-store")
+	}
+	p.CSRF = h.deps.CSRF.Token(w, r, secret)
+	var buf bytes.Buffer
+	if err := h.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
+		h.deps.Logger.Error("render", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// Error renders the one error page for people.
+func (h *Handler) Error(w http.ResponseWriter, r *http.Request, status int, msgKey string) {
+	h.render(w, r, status, "error", "error.title", map[string]string{"MessageKey": msgKey})
+}
+
+// SignInFailed renders a sign-in failure (for the sign-in service).
+func (h *Handler) SignInFailed(w http.ResponseWriter, r *http.Request, status int, _ string) {
+	h.Error(w, r, status, "error.signin")
+}
+
+// viewer returns the signed-in citizen or sends the visitor home.
+func (h *Handler) viewer(w http.ResponseWriter, r *http.Request) (Viewer, bool) {
+	v, ok := h.deps.Sessions.Current(r)
+	if !ok {
+		// Back to the sign-in choice, and after it to where the citizen was.
+		target := "/"
+		if r.Method == http.MethodGet {
+			target += "?return=" + url.QueryEscape(r.URL.Path)
+		}
+		http.Redirect(w, r, target, http.StatusSeeOther)
+	}
+	return v, ok
+}
+
+// form parses a POST form and checks its CSRF token; it answers the error
+// itself and returns false when the request must stop.
+func (h *Handler) form(w http.ResponseWriter, r *http.Request, v *Viewer) bool {
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			h.Error(w, r, http.StatusRequestEntityTooLarge, "error.too_large")
+		} else {
+			h.Error(w, r, http.StatusBadRequest, "error.bad_request")
+		}
+		return false
+	}
+	var secret []byte
+	if v != nil {
+		secret = v.CSRFSecret
+	}
+	if !h.deps.CSRF.Valid(r, secret) {
+		h.Error(w, r, http.StatusForbidden, "error.csrf")
+		return false
+	}
+	return true
+}
+
+func staticFiles() http.Handler {
+	sub, _ := fs.Sub(staticFS, "static")
+	return http.StripPrefix("/static/", http.FileServerFS(sub))
+}

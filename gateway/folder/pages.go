@@ -1,0 +1,333 @@
+package folder
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/obert-gov/obert/audit"
+	"github.com/obert-gov/obert/consent"
+	"github.com/obert-gov/obert/gateway/exchange"
+	"github.com/obert-gov/obert/gateway/web"
+)
+
+func (h *Handler) homeShow(w http.ResponseWriter, r *http.Request) {
+	ret := r.URL.Query().Get("return")
+	if !localPath(ret) {
+		ret = "/folder"
+	}
+	h.render(w, r, http.StatusOK, "home", "home.title", map[string]any{"ClaveEnabled": h.opts.ClaveEnabled, "Return": ret})
+}
+
+func (h *Handler) folderShow(w http.ResponseWriter, r *http.Request) {
+	if _, ok := h.viewer(w, r); ok {
+		h.render(w, r, http.StatusOK, "folder", "folder.title", nil)
+	}
+}
+
+func (h *Handler) privacyShow(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, http.StatusOK, "privacy", "privacy.title", map[string]any{"Offers": h.offers(web.Lang(r), nil)})
+}
+
+type offerView struct {
+	consent.Offer
+	Text   consent.OfferText
+	Active bool
+}
+
+func (h *Handler) offers(lang string, grants []consent.Grant) []offerView {
+	now := h.opts.Now()
+	var out []offerView
+	for _, o := range h.deps.Consents.Offers() {
+		v := offerView{Offer: o, Text: o.Texts[lang]}
+		v.Active = slices.ContainsFunc(grants, func(g consent.Grant) bool {
+			return g.Category == o.Category && g.Purpose == o.Purpose && g.ActiveAt(now)
+		})
+		out = append(out, v)
+	}
+	return out
+}
+
+type grantView struct {
+	ID, CategoryKey, PurposeKey, GrantedText, StateText string
+	Active                                              bool
+}
+
+func dateIn(lang string, t time.Time) string {
+	if lang == "en" {
+		return t.Format("2 January 2006")
+	}
+	return t.Format("02/01/2006")
+}
+
+func (h *Handler) consentShow(w http.ResponseWriter, r *http.Request) {
+	v, ok := h.viewer(w, r)
+	if !ok {
+		return
+	}
+	grants, err := h.deps.Consents.List(r.Context(), v.Subject)
+	if err != nil {
+		h.deps.Logger.Error("list consents", "err", err)
+		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
+		return
+	}
+	lang, now, c := web.Lang(r), h.opts.Now(), h.deps.Catalogue
+	var gv []grantView
+	for _, g := range grants {
+		x := grantView{ID: g.ID, CategoryKey: "category." + g.Category, PurposeKey: "purpose." + g.Purpose,
+			GrantedText: c.T(lang, "consent.granted_on", dateIn(lang, g.GrantedAt)), Active: g.ActiveAt(now)}
+		switch {
+		case !g.WithdrawnAt.IsZero():
+			x.StateText = c.T(lang, "consent.withdrawn", dateIn(lang, g.WithdrawnAt))
+		case !now.Before(g.ExpiresAt):
+			x.StateText = c.T(lang, "consent.expired", dateIn(lang, g.ExpiresAt))
+		default:
+			x.StateText = c.T(lang, "consent.active", dateIn(lang, g.ExpiresAt))
+		}
+		gv = append(gv, x)
+	}
+	h.render(w, r, http.StatusOK, "consent", "consent.title", map[string]any{"Offers": h.offers(lang, grants), "Grants": gv})
+}
+
+func (h *Handler) consentGrant(w http.ResponseWriter, r *http.Request) {
+	v, ok := h.viewer(w, r)
+	if !ok || !h.form(w, r, &v) {
+		return
+	}
+	picked := r.PostForm["grant"]
+	if len(picked) == 0 {
+		h.Error(w, r, http.StatusBadRequest, "consent.nothing_ticked")
+		return
+	}
+	// Check every ticked offer before writing any, so a bad one writes none.
+	type want struct{ cat, purpose, version string }
+	var wants []want
+	for _, p := range picked {
+		cat, purpose, _ := strings.Cut(p, ".")
+		version := r.PostFormValue("version." + p)
+		o, known := h.offerOf(cat, purpose)
+		if !known || version != o.TextVersion {
+			h.Error(w, r, http.StatusBadRequest, "error.invalid_consent")
+			return
+		}
+		wants = append(wants, want{cat, purpose, version})
+	}
+	for _, x := range wants {
+		if _, err := h.deps.Consents.Grant(r.Context(), v.Subject, x.cat, x.purpose, x.version, web.Lang(r)); err != nil {
+			if errors.Is(err, consent.ErrInvalid) {
+				h.Error(w, r, http.StatusBadRequest, "error.invalid_consent")
+				return
+			}
+			h.deps.Logger.Error("grant consent", "err", err)
+			h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
+			return
+		}
+	}
+	http.Redirect(w, r, "/folder/consent?done=saved", http.StatusSeeOther)
+}
+
+func (h *Handler) offerOf(cat, purpose string) (consent.Offer, bool) {
+	for _, o := range h.deps.Consents.Offers() {
+		if o.Category == cat && o.Purpose == purpose {
+			return o, true
+		}
+	}
+	return consent.Offer{}, false
+}
+
+func (h *Handler) consentWithdraw(w http.ResponseWriter, r *http.Request) {
+	v, ok := h.viewer(w, r)
+	if !ok || !h.form(w, r, &v) {
+		return
+	}
+	_, err := h.deps.Consents.Withdraw(r.Context(), v.Subject, r.PathValue("id"))
+	switch {
+	case errors.Is(err, consent.ErrNotFound):
+		h.Error(w, r, http.StatusNotFound, "error.consent_not_found")
+	case errors.Is(err, consent.ErrAlreadyWithdrawn):
+		h.Error(w, r, http.StatusConflict, "error.already_withdrawn")
+	case err != nil:
+		h.deps.Logger.Error("withdraw consent", "err", err)
+		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
+	default:
+		http.Redirect(w, r, "/folder/consent?done=withdrawn_done", http.StatusSeeOther)
+	}
+}
+
+type factView struct{ Name, Value string }
+
+type resultView struct {
+	Category, Status, CategoryKey, StatusKey, WhatToDoKey string
+	Facts                                                 []factView
+}
+
+func (h *Handler) dataFetch(w http.ResponseWriter, r *http.Request) {
+	v, ok := h.viewer(w, r)
+	if !ok || !h.form(w, r, &v) {
+		return
+	}
+	var out []resultView
+	for _, res := range h.deps.Exchanger.FetchAll(r.Context(), v) {
+		rv := resultView{Category: res.Category, Status: string(res.Status), CategoryKey: "category." + res.Category,
+			StatusKey: "data.status." + string(res.Status)}
+		if res.Status != exchange.StatusOK {
+			rv.WhatToDoKey = "data.what_to_do." + string(res.Status)
+		}
+		for _, k := range sortedKeys(res.Facts) {
+			val := fmt.Sprint(res.Facts[k])
+			if b, isBool := res.Facts[k].(bool); isBool {
+				val = h.deps.Catalogue.T(web.Lang(r), fmt.Sprintf("value.%t", b))
+			}
+			rv.Facts = append(rv.Facts, factView{h.named(web.Lang(r), "field.", k), val})
+		}
+		out = append(out, rv)
+	}
+	h.render(w, r, http.StatusOK, "data", "data.title", map[string]any{"Results": out})
+}
+
+func sortedKeys(m map[string]any) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+type aidView struct {
+	ID, Title, Summary, Administration, Status, StatusKey, LevelKey, ApplyURL, Legal string
+	Criteria                                                                         []criterionView
+}
+
+type criterionView struct{ Text, Verdict string }
+
+func (h *Handler) aidsShow(w http.ResponseWriter, r *http.Request) {
+	v, ok := h.viewer(w, r)
+	if !ok {
+		return
+	}
+	rs, err := h.deps.Recommender.Recommend(r.Context(), v)
+	if err != nil {
+		h.deps.Logger.Error("recommend", "err", err)
+		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
+		return
+	}
+	lang, c := web.Lang(r), h.deps.Catalogue
+	var out []aidView
+	for _, res := range rs {
+		a := res.Aid
+		av := aidView{ID: a.ID, Title: a.Title[lang], Summary: a.Summary[lang], Administration: a.Administration[lang],
+			Status: res.Status, StatusKey: "aids.status." + res.Status, LevelKey: "aids.level." + a.Level,
+			ApplyURL: a.ApplyURL, Legal: a.LegalReference}
+		for _, cr := range res.Criteria {
+			verdict := c.T(lang, "aids.unknown", c.T(lang, "category."+cr.Category))
+			if cr.Met != nil && *cr.Met {
+				verdict = c.T(lang, "aids.met")
+			} else if cr.Met != nil {
+				verdict = c.T(lang, "aids.not_met")
+			}
+			av.Criteria = append(av.Criteria, criterionView{cr.Text[lang], verdict})
+		}
+		out = append(out, av)
+	}
+	h.render(w, r, http.StatusOK, "aids", "aids.title", map[string]any{"Aids": out})
+}
+
+type entryView struct {
+	ID, KindKey, When, ISOTime, Category, CategoryKey, Fields, Who, PurposeKey, Basis, OutcomeKey string
+	Index                                                                                         int64
+}
+
+type option struct {
+	Value, Key string
+	Selected   bool
+}
+
+func (h *Handler) accessShow(w http.ResponseWriter, r *http.Request) {
+	v, ok := h.viewer(w, r)
+	if !ok {
+		return
+	}
+	f := audit.Filter{Category: r.URL.Query().Get("category"), Requester: r.URL.Query().Get("requester")}
+	es, err := h.deps.AccessLog.EntriesOf(r.Context(), v.Subject, f)
+	if err != nil {
+		h.deps.Logger.Error("access log", "err", err)
+		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
+		return
+	}
+	lang, c := web.Lang(r), h.deps.Catalogue
+	var out []entryView
+	for _, e := range es {
+		ev := entryView{ID: e.ID, KindKey: "kind." + e.Kind, When: dateIn(lang, e.Time) + " " + e.Time.Local().Format("15:04"),
+			ISOTime: e.Time.Format(time.RFC3339), Category: e.Category, CategoryKey: "category." + e.Category,
+			Index: e.Index}
+		var fields []string
+		for _, f := range e.Fields {
+			fields = append(fields, h.named(lang, "field.", f))
+		}
+		ev.Fields = strings.Join(fields, ", ")
+		ev.Who = h.named(lang, "org.", e.Requester)
+		if e.Source != "" {
+			ev.Who += " → " + h.named(lang, "org.", e.Source)
+		}
+		if e.Purpose != "" {
+			ev.PurposeKey = "purpose." + e.Purpose
+		}
+		if e.LegalBasis == consent.BasisConsent {
+			ev.Basis = c.T(lang, "access.consent_basis") + " (" + e.ConsentID + ")"
+		} else {
+			ev.Basis = e.LegalBasis
+		}
+		if e.Outcome != "" {
+			ev.OutcomeKey = "outcome." + e.Outcome
+		}
+		if !c.Has(ev.KindKey) {
+			ev.KindKey = "kind.exchange.intent"
+		}
+		out = append(out, ev)
+	}
+	var cats []option
+	for _, cat := range []string{"census", "tax", "employment"} {
+		cats = append(cats, option{cat, "category." + cat, cat == f.Category})
+	}
+	h.render(w, r, http.StatusOK, "access", "access.title", map[string]any{"Entries": out, "Categories": cats})
+}
+
+func (h *Handler) accessProof(w http.ResponseWriter, r *http.Request) {
+	v, ok := h.viewer(w, r)
+	if !ok {
+		return
+	}
+	b, err := h.deps.AccessLog.Bundle(r.Context(), v.Subject, r.PathValue("id"))
+	if errors.Is(err, audit.ErrNotFound) {
+		h.Error(w, r, http.StatusNotFound, "error.entry_not_found")
+		return
+	}
+	if err != nil {
+		h.deps.Logger.Error("proof bundle", "err", err)
+		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="obert-entry-%d.json"`, b.Index))
+	json.NewEncoder(w).Encode(b)
+}
+
+// localPath reports whether p is a path on this site, never another origin.
+func localPath(p string) bool {
+	return strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") && !strings.ContainsAny(p, "\\\r\n")
+}
+
+// named returns the name of an identifier (a field, an administration) in
+// lang, or the identifier itself when the catalogue does not know it.
+func (h *Handler) named(lang, prefix, id string) string {
+	if h.deps.Catalogue.Has(prefix + id) {
+		return h.deps.Catalogue.T(lang, prefix+id)
+	}
+	return id
+}

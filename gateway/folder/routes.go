@@ -1,0 +1,25 @@
+package folder
+
+import (
+	"net/http"
+
+	"github.com/obert-gov/obert/gateway/web"
+)
+
+func (h *Handler) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /{$}", h.homeShow)
+	m.HandleFunc("GET /folder", h.folderShow)
+	m.HandleFunc("GET /folder/consent", h.consentShow)
+	m.HandleFunc("POST /folder/consent", h.consentGrant)
+	m.HandleFunc("POST /folder/consent/{id}/withdraw", h.consentWithdraw)
+	m.HandleFunc("POST /folder/data", h.dataFetch)
+	m.HandleFunc("GET /folder/aids", h.aidsShow)
+	m.HandleFunc("GET /folder/access", h.accessShow)
+	m.HandleFunc("GET /folder/access/{id}/proof", h.accessProof)
+	m.HandleFunc("GET /privacy", h.privacyShow)
+	m.HandleFunc("GET /lang/{code}", web.SetLang)
+	m.Handle("GET /static/", staticFiles())
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { h.Error(w, r, http.StatusNotFound, "error.not_found") })
+	h.mux = m
+}

@@ -1,0 +1,332 @@
+// Package gateway is Obert's composition root: it builds every service
+// eagerly from the configuration, fails fast on a bad policy, a missing key
+// or an unreachable database, and routes HTTP to them. It is the only
+// package that knows every other.
+package gateway
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/obert-gov/obert/audit"
+	"github.com/obert-gov/obert/connectors"
+	"github.com/obert-gov/obert/connectors/scsp"
+	"github.com/obert-gov/obert/connectors/sim"
+	"github.com/obert-gov/obert/consent"
+	"github.com/obert-gov/obert/gateway/config"
+	"github.com/obert-gov/obert/gateway/devidp"
+	"github.com/obert-gov/obert/gateway/exchange"
+	"github.com/obert-gov/obert/gateway/folder"
+	"github.com/obert-gov/obert/gateway/keys"
+	"github.com/obert-gov/obert/gateway/ops"
+	"github.com/obert-gov/obert/gateway/recommend"
+	"github.com/obert-gov/obert/gateway/signin"
+	"github.com/obert-gov/obert/gateway/store"
+	"github.com/obert-gov/obert/gateway/transparency"
+	"github.com/obert-gov/obert/gateway/web"
+	"github.com/obert-gov/obert/policy"
+)
+
+// Requester is the administration on whose behalf Obert consults data.
+var Requester = connectors.Requester{ID: "gencat-drets-socials", Name: "Departament de Drets Socials",
+	Unit: "Obert", Officer: "Obert (consulta automatitzada)"}
+
+// Purposes tells how each purpose travels in SCSP.
+var Purposes = map[string]exchange.Purpose{
+	"aid-recommendation": {Finalidad: "Recomanació d'ajuts socials a petició de la persona interessada", Procedure: "OBERT-AJUTS"},
+	"proactive-alerts":   {Finalidad: "Avís d'ajuts socials nous a la persona interessada", Procedure: "OBERT-AVISOS"},
+}
+
+// Gateway is a built gateway.
+type Gateway struct {
+	Handler     http.Handler
+	Store       *store.Store
+	Audit       *audit.Log
+	VerifierKey string    // public key of the audit checkpoints
+	Dev         *DevSetup // dev mode only
+	closers     []func(context.Context) error
+}
+
+// DevSetup describes the development providers started in-process.
+type DevSetup struct {
+	IdPURL   string
+	SimURL   string
+	Sim      *sim.Server
+	Citizens []sim.Citizen
+}
+
+// New builds the gateway.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	g = &Gateway{}
+	defer func() {
+		if err != nil {
+			g.Close(context.Background())
+		}
+	}()
+	now := time.Now
+
+	// Secrets: from the configuration, or generated files in dev mode only.
+	secretHex, skey := cfg.SecretKey, cfg.AuditSigningKey
+	if cfg.DevMode() {
+		if secretHex == "" {
+			if secretHex, err = devFile(filepath.Join(cfg.DataDir, "dev-secret.key"), newHexSecret); err != nil {
+				return nil, fmt.Errorf("gateway: dev secret: %w", err)
+			}
+		}
+		if skey == "" {
+			if skey, err = devFile(filepath.Join(cfg.DataDir, "dev-audit-signing.key"), newNoteKey("obert-dev-audit")); err != nil {
+				return nil, fmt.Errorf("gateway: dev audit key: %w", err)
+			}
+		}
+	}
+	root, err := hex.DecodeString(secretHex)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: OBERT_SECRET_KEY must be hex: %w", err)
+	}
+	k, err := keys.New(root)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: OBERT_SECRET_KEY: %w", err)
+	}
+	csrfKey, err := hkdf.Key(sha256.New, root, nil, "obert csrf key v1", 32)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: OBERT_AUDIT_SIGNING_KEY: %w", err)
+	}
+	if g.VerifierKey, err = verifierKeyOf(skey); err != nil {
+		return nil, fmt.Errorf("gateway: OBERT_AUDIT_SIGNING_KEY: %w", err)
+	}
+
+	// Storage.
+	if g.Store, err = store.Open(ctx, cfg.DatabaseURL); err != nil {
+		return nil, err
+	}
+	g.closers = append(g.closers, func(context.Context) error { return g.Store.Close() })
+	if cfg.DevMode() {
+		if _, err := g.Store.Migrate(ctx); err != nil {
+			return nil, err
+		}
+	}
+
+	// Audit log, policy, consent, recommender.
+	if g.Audit, err = audit.New(audit.Config{Store: g.Store, Sealer: k, Signer: signer, Origin: cfg.AuditOrigin}); err != nil {
+		return nil, err
+	}
+	g.closers = append(g.closers, g.Audit.Close)
+	rec := recorder{g.Audit}
+	guard, err := policy.NewGuard(ctx)
+	if err != nil {
+		return nil, err
+	}
+	offers, err := consent.DefaultOffers()
+	if err != nil {
+		return nil, err
+	}
+	consents, err := consent.NewService(g.Store, offers)
+	if err != nil {
+		return nil, err
+	}
+	catalogue, err := policy.AidCatalogue()
+	if err != nil {
+		return nil, err
+	}
+	aidRules, err := policy.AidModules()
+	if err != nil {
+		return nil, err
+	}
+	recommender, err := recommend.New(ctx, catalogue, aidRules, now)
+	if err != nil {
+		return nil, err
+	}
+
+	// SCSP credentials and the Via Oberta endpoint (or the dev simulator).
+	scspKey, scspCert, sourceCerts, viaOberta, err := g.viaOberta(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	census, err := scsp.NewConnector(scsp.ConnectorConfig{
+		ID: "census-viaoberta", Category: connectors.Census, Source: "padro-municipal", Service: scsp.Census,
+		Client:    &scsp.Client{Endpoint: viaOberta + "/scsp/census", HTTP: &http.Client{Timeout: 8 * time.Second}, Signer: scsp.Signer{Key: scspKey, Cert: scspCert}, Source: sourceCerts},
+		EmisorNIF: "Q0801175A", Emisor: "Consorci Administració Oberta de Catalunya",
+	})
+	if err != nil {
+		return nil, err
+	}
+	ex, err := exchange.New(exchange.Config{Connectors: []connectors.Connector{census}, Consents: consents, Guard: guard,
+		Audit: rec, Facts: g.Store, Sealer: k, Requester: Requester, Purposes: Purposes, Deadline: 10 * time.Second})
+	if err != nil {
+		return nil, err
+	}
+
+	// Web: catalogue, CSRF, pages; sign-in.
+	cat, err := web.LoadCatalogue()
+	if err != nil {
+		return nil, err
+	}
+	csrf := web.NewCSRF(csrfKey)
+	u, err := url.Parse(cfg.PublicURL)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: OBERT_PUBLIC_URL: %w", err)
+	}
+	events := signinEvents{rec: rec, log: log}
+	si, err := signin.New(signin.Config{Store: g.Store, Sealer: k, Subject: k.Subject, Events: events,
+		PublicURL: cfg.PublicURL, SecureCookies: u.Scheme == "https", Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	sessions := sessionsAdapter{si}
+	pages, err := folder.New(folder.Deps{
+		Sessions: sessions, Consents: consentsAdapter{svc: consents, served: map[string]bool{string(census.Category()): true}, rec: rec, facts: g.Store, log: log},
+		Exchanger: exchangerAdapter{ex}, Recommender: recommenderAdapter{ex: ex, rec: recommender, log: log},
+		AccessLog: g.Audit, Catalogue: cat, CSRF: csrf, Logger: log,
+	}, folder.Options{DevMode: cfg.DevMode(), ClaveEnabled: false})
+	if err != nil {
+		return nil, err
+	}
+	si.SetFail(pages.SignInFailed)
+
+	issuer, clientID, clientSecret := cfg.IdcatIssuer, cfg.IdcatClientID, cfg.IdcatSecret
+	var formOrigins []string
+	if cfg.DevIdP() {
+		clientID, clientSecret = "obert-dev", rand.Text()
+		if g.Dev == nil { // a real Via Oberta with the development provider
+			g.Dev = &DevSetup{Citizens: sim.NewPopulation(2026, 60, time.Now()).Citizens()}
+		}
+		citizens := g.Dev.Citizens
+		var offered []devidp.Citizen
+		for _, c := range citizens {
+			offered = append(offered, devidp.Citizen{DocType: c.DocType, DocNumber: c.DocNumber, Name: c.Name,
+				Surname1: c.Surname1, Surname2: c.Surname2, BirthDate: c.BirthDate.Format(time.DateOnly), Label: c.Archetype})
+		}
+		idp, err := devidp.Start(ctx, cfg.DevIdPAddr, devidp.Config{Citizens: offered, ClientID: clientID,
+			ClientSecret: clientSecret, RedirectURIs: []string{cfg.PublicURL + "/signin/idcat/callback"}})
+		if err != nil {
+			return nil, err
+		}
+		g.closers = append(g.closers, idp.Close)
+		issuer, g.Dev.IdPURL = idp.Issuer(), idp.Issuer()
+	}
+	if issuer != "" {
+		if err := si.WithIdCAT(ctx, signin.IdCATConfig{Issuer: issuer, ClientID: clientID, ClientSecret: clientSecret}); err != nil {
+			return nil, err
+		}
+		if iu, err := url.Parse(issuer); err == nil {
+			formOrigins = append(formOrigins, iu.Scheme+"://"+iu.Host)
+		}
+	}
+
+	// Routes.
+	metrics := ops.NewMetrics()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", ops.Healthz)
+	mux.Handle("GET /readyz", ops.Readyz([]ops.Check{
+		{Name: "database", Func: g.Store.Ping},
+		{Name: "policy", Func: func(ctx context.Context) error {
+			_, err := guard.Decide(ctx, policy.Input{Purpose: "readiness", Now: time.Now().UTC().Format(time.RFC3339)})
+			return err
+		}},
+		{Name: "audit", Func: func(ctx context.Context) error {
+			_, err := g.Audit.Append(ctx, audit.Entry{ID: "ready-" + rand.Text(), Time: time.Now(), Kind: "ops.readiness", Subject: "-"})
+			return err
+		}},
+	}, 2*time.Second))
+	mux.Handle("GET /metrics", metrics.Handler())
+	mux.HandleFunc("GET /signin/idcat", si.IdCATStart)
+	mux.HandleFunc("GET /signin/idcat/callback", si.IdCATCallback)
+	mux.HandleFunc("POST /signout", func(w http.ResponseWriter, r *http.Request) {
+		var secret []byte
+		if v, ok := sessions.Current(r); ok {
+			secret = v.CSRFSecret
+		}
+		if r.ParseForm() != nil || !csrf.Valid(r, secret) {
+			pages.Error(w, r, http.StatusForbidden, "error.csrf")
+			return
+		}
+		si.SignOut(w, r)
+	})
+	mux.Handle("/log/", transparency.Handler(g.Audit, g.VerifierKey))
+	mux.Handle("/", pages)
+	g.Handler = metrics.Middleware(web.Secure(web.LimitBody(mux, 64<<10), formOrigins, u.Scheme == "https"))
+	return g, nil
+}
+
+// viaOberta returns the SCSP signing credentials, the certificates answers
+// must carry and the endpoint: from files in prod, or a generated key and the
+// in-process simulator in dev.
+func (g *Gateway) viaOberta(ctx context.Context, cfg config.Config, log *slog.Logger) (*rsa.PrivateKey, *x509.Certificate, []*x509.Certificate, string, error) {
+	if !cfg.DevSim() {
+		kb, err := os.ReadFile(cfg.SCSPKeyFile)
+		if err != nil {
+			return nil, nil, nil, "", fmt.Errorf("gateway: OBERT_SCSP_KEY_FILE: %w", err)
+		}
+		key, err := scsp.ParseKeyPEM(kb)
+		if err != nil {
+			return nil, nil, nil, "", fmt.Errorf("gateway: OBERT_SCSP_KEY_FILE: %w", err)
+		}
+		cert, err := readCert(cfg.SCSPCertFile)
+		if err != nil {
+			return nil, nil, nil, "", fmt.Errorf("gateway: OBERT_SCSP_CERT_FILE: %w", err)
+		}
+		src, err := readCert(cfg.ViaObertaCert)
+		if err != nil {
+			return nil, nil, nil, "", fmt.Errorf("gateway: OBERT_VIAOBERTA_CERT_FILE: %w", err)
+		}
+		return key, cert, []*x509.Certificate{src}, cfg.ViaObertaURL, nil
+	}
+	now := time.Now()
+	key, cert, err := scsp.NewSelfSigned("Obert development gateway", now)
+	if err != nil {
+		return nil, nil, nil, "", err
+	}
+	simKey, simCert, err := scsp.NewSelfSigned("Via Oberta simulator", now)
+	if err != nil {
+		return nil, nil, nil, "", err
+	}
+	pop := sim.NewPopulation(2026, 60, now)
+	running, err := sim.Start(ctx, cfg.SimAddr, sim.Config{Population: pop, Key: simKey, Cert: simCert,
+		Trusted: []*x509.Certificate{cert}, HeaderFaults: true, Logger: log})
+	if err != nil {
+		return nil, nil, nil, "", err
+	}
+	g.closers = append(g.closers, running.Close)
+	g.Dev = &DevSetup{SimURL: running.URL, Sim: running.Server, Citizens: pop.Citizens()}
+	return key, cert, []*x509.Certificate{simCert}, running.URL, nil
+}
+
+func readCert(path string) (*x509.Certificate, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return scsp.ParseCertPEM(b)
+}
+
+// Close stops everything New started, newest first.
+func (g *Gateway) Close(ctx context.Context) error {
+	var errs []error
+	for i := len(g.closers) - 1; i >= 0; i-- {
+		errs = append(errs, g.closers[i](ctx))
+	}
+	g.closers = nil
+	return errors.Join(errs...)
+}

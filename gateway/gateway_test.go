@@ -1,0 +1,384 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/json"
+	"html"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/obert-gov/obert/audit"
+	"github.com/obert-gov/obert/connectors/sim"
+	"github.com/obert-gov/obert/gateway"
+	"github.com/obert-gov/obert/gateway/config"
+	"github.com/obert-gov/obert/gateway/obslog"
+	"github.com/obert-gov/obert/gateway/transparency"
+)
+
+// devGateway is a whole dev-mode gateway on loopback: SQLite in a temporary
+// directory, the development IdCAT provider and the Via Oberta simulator on
+// their own ephemeral ports, exactly as make run wires them.
+type devGateway struct {
+	*gateway.Gateway
+	URL  string
+	logs *strings.Builder
+}
+
+func startDev(t *testing.T) *devGateway {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	dir := t.TempDir()
+	cfg, err := config.Load([]string{"-addr", ln.Addr().String(), "-public-url", base, "-data-dir", dir,
+		"-dev-idp-addr", "127.0.0.1:0", "-sim-addr", "127.0.0.1:0"}, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &strings.Builder{}
+	log := obslog.New(&lockedWriter{w: logs}, "text", slog.LevelDebug)
+	ctx := context.Background()
+	g, err := gateway.New(ctx, cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(g.Handler)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(func() {
+		srv.Close()
+		if err := g.Close(context.Background()); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return &devGateway{Gateway: g, URL: base, logs: logs}
+}
+
+type lockedWriter struct {
+	mu chan struct{}
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	if l.mu == nil {
+		l.mu = make(chan struct{}, 1)
+	}
+	l.mu <- struct{}{}
+	defer func() { <-l.mu }()
+	return l.w.Write(p)
+}
+
+// citizenOf returns the first synthetic citizen of an archetype.
+func (d *devGateway) citizenOf(t *testing.T, archetype string) sim.Citizen {
+	t.Helper()
+	for _, c := range d.Dev.Citizens {
+		if c.Archetype == archetype {
+			return c
+		}
+	}
+	t.Fatalf("no synthetic citizen of archetype %q", archetype)
+	return sim.Citizen{}
+}
+
+// user is a cookie-keeping HTTP client that reads pages like a person would.
+type user struct {
+	t    *testing.T
+	c    *http.Client
+	page string // body of the last page
+	url  string // where the last request ended
+}
+
+func newUser(t *testing.T) *user {
+	jar, _ := cookiejar.New(nil)
+	return &user{t: t, c: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
+}
+
+func (u *user) do(req *http.Request) int {
+	u.t.Helper()
+	resp, err := u.c.Do(req)
+	if err != nil {
+		u.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	u.page, u.url = string(b), resp.Request.URL.String()
+	return resp.StatusCode
+}
+
+func (u *user) get(url string) int {
+	u.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	return u.do(req)
+}
+
+func (u *user) post(url string, form url.Values) int {
+	u.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return u.do(req)
+}
+
+var hiddenRe = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+
+// hidden returns the value of the first hidden input called name.
+func (u *user) hidden(name string) string {
+	u.t.Helper()
+	for _, m := range hiddenRe.FindAllStringSubmatch(u.page, -1) {
+		if m[1] == name {
+			return html.UnescapeString(m[2])
+		}
+	}
+	u.t.Fatalf("no hidden input %q on %s:\n%s", name, u.url, u.page)
+	return ""
+}
+
+func (u *user) mustSee(want ...string) {
+	u.t.Helper()
+	text := html.UnescapeString(u.page)
+	for _, w := range want {
+		if !strings.Contains(text, w) {
+			u.t.Fatalf("%s does not show %q:\n%s", u.url, w, u.page)
+		}
+	}
+}
+
+// signIn goes through the development IdCAT provider's login page.
+func (u *user) signIn(base string, c sim.Citizen) {
+	u.t.Helper()
+	if s := u.get(base + "/signin/idcat?return=/folder"); s != http.StatusOK {
+		u.t.Fatalf("sign-in start: %d %s", s, u.page)
+	}
+	auth := u.hidden("auth")
+	idp := u.url[:strings.Index(u.url, "/authorize")]
+	if s := u.post(idp+"/authorize", url.Values{"auth": {auth}, "acr": {"substantial"}, "citizen": {c.DocNumber}}); s != http.StatusOK {
+		u.t.Fatalf("sign-in: %d %s", s, u.page)
+	}
+	if !strings.HasSuffix(u.url, "/folder") {
+		u.t.Fatalf("after sign-in at %s, want /folder", u.url)
+	}
+}
+
+// TestWalkingSkeleton is the citizen journey of the foundation through the
+// real package boundaries: sign-in with a real OIDC code flow → consent →
+// SCSP exchange with the simulator → recommendation → access log with a
+// proof that verifies, and a public log that verifies from its tiles.
+func TestWalkingSkeleton(t *testing.T) {
+	d := startDev(t)
+	c := d.citizenOf(t, "older-alone")
+	u := newUser(t)
+
+	u.get(d.URL + "/lang/en?return=/")
+	u.signIn(d.URL, c)
+	u.mustSee("My folder", c.Name)
+
+	// Without consent, fetching sends nothing.
+	u.get(d.URL + "/folder")
+	if s := u.post(d.URL+"/folder/data", url.Values{"csrf": {u.hidden("csrf")}}); s != http.StatusOK {
+		t.Fatalf("fetch without consent: %d", s)
+	}
+	if n := len(d.Dev.Sim.Received()); n != 0 {
+		t.Fatalf("the simulator received %d requests without consent", n)
+	}
+
+	// Consent for census, for aid recommendation.
+	u.get(d.URL + "/folder/consent")
+	u.mustSee("municipal register")
+	form := url.Values{"csrf": {u.hidden("csrf")}, "grant": {"census.aid-recommendation"},
+		"version.census.aid-recommendation": {u.hidden("version.census.aid-recommendation")}}
+	if s := u.post(d.URL+"/folder/consent", form); s != http.StatusOK {
+		t.Fatalf("grant: %d %s", s, u.page)
+	}
+	u.mustSee("Withdraw")
+
+	// Fetch: one SCSP request leaves, carrying purpose, consent and requester.
+	u.get(d.URL + "/folder")
+	if s := u.post(d.URL+"/folder/data", url.Values{"csrf": {u.hidden("csrf")}}); s != http.StatusOK {
+		t.Fatalf("fetch: %d %s", s, u.page)
+	}
+	got := d.Dev.Sim.Received()
+	if len(got) != 1 {
+		t.Fatalf("simulator received %d requests, want 1", len(got))
+	}
+	gen := got[0].Solicitudes.SolicitudTransmision[0].DatosGenericos
+	if gen.Titular.Documentacion != c.DocNumber || gen.Solicitante.Consentimiento != "Si" ||
+		gen.Solicitante.Finalidad == "" || gen.Solicitante.IdentificadorSolicitante == "" {
+		t.Fatalf("SCSP request lacks titular, consent, purpose or requester: %+v", gen)
+	}
+	u.mustSee(c.Municipality)
+
+	// The census data makes tele-assistance eligible.
+	u.get(d.URL + "/folder/aids")
+	u.mustSee("Home tele-assistance")
+	if !regexp.MustCompile(`Home tele-assistance</h2>\s*<p class="status">Eligible</p>`).MatchString(html.UnescapeString(u.page)) {
+		t.Fatalf("tele-assistance is not shown as eligible:\n%s", u.page)
+	}
+
+	// The access page shows the exchange; its proof verifies offline.
+	u.get(d.URL + "/folder/access")
+	u.mustSee("Census", "Department of Social Rights (Government of Catalonia) → Your city council's municipal register", "Date of birth")
+	m := regexp.MustCompile(`href="(/folder/access/[^"/]+/proof)"`).FindAllStringSubmatch(u.page, -1)
+	if len(m) == 0 {
+		t.Fatalf("no proof links on the access page:\n%s", u.page)
+	}
+	verifier, err := note.NewVerifier(d.VerifierKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sawExchange := false
+	for _, link := range m {
+		if s := u.get(d.URL + link[1]); s != http.StatusOK {
+			t.Fatalf("proof %s: %d", link[1], s)
+		}
+		var b audit.Bundle
+		if err := json.Unmarshal([]byte(u.page), &b); err != nil {
+			t.Fatalf("proof %s: %v", link[1], err)
+		}
+		if err := audit.VerifyBundle(b, verifier); err != nil {
+			t.Fatalf("proof %s does not verify: %v", link[1], err)
+		}
+		if b.Entry.Kind == "exchange.outcome" && b.Entry.Category == "census" && b.Entry.Outcome == "ok" {
+			sawExchange = true
+		}
+	}
+	if !sawExchange {
+		t.Fatal("no verified exchange.outcome entry for census on the access page")
+	}
+
+	// Anyone can verify the public log from its tiles.
+	cl := &transparency.Client{Base: d.URL + "/log"}
+	if _, err := audit.VerifyLog(context.Background(), cl, verifier, nil); err != nil {
+		t.Fatalf("public log does not verify: %v", err)
+	}
+
+	// The citizen's identifiers never reached the logs in clear.
+	if strings.Contains(d.logs.String(), c.DocNumber) {
+		t.Fatal("the logs contain the citizen's document number")
+	}
+}
+
+// TestWithdrawStopsExchanges: after withdrawal nothing more leaves and the
+// fetched facts are gone.
+func TestWithdrawStopsExchanges(t *testing.T) {
+	d := startDev(t)
+	c := d.citizenOf(t, "single-parent")
+	u := newUser(t)
+	u.get(d.URL + "/lang/en?return=/")
+	u.signIn(d.URL, c)
+	u.get(d.URL + "/folder/consent")
+	u.post(d.URL+"/folder/consent", url.Values{"csrf": {u.hidden("csrf")}, "grant": {"census.aid-recommendation"},
+		"version.census.aid-recommendation": {u.hidden("version.census.aid-recommendation")}})
+	u.get(d.URL + "/folder")
+	u.post(d.URL+"/folder/data", url.Values{"csrf": {u.hidden("csrf")}})
+	if n := len(d.Dev.Sim.Received()); n != 1 {
+		t.Fatalf("simulator received %d requests, want 1", n)
+	}
+
+	u.get(d.URL + "/folder/consent")
+	w := regexp.MustCompile(`action="(/folder/consent/[^"]+/withdraw)"`).FindStringSubmatch(u.page)
+	if w == nil {
+		t.Fatalf("no withdraw form:\n%s", u.page)
+	}
+	if s := u.post(d.URL+w[1], url.Values{"csrf": {u.hidden("csrf")}}); s != http.StatusOK {
+		t.Fatalf("withdraw: %d %s", s, u.page)
+	}
+	u.mustSee("Withdrawn on")
+
+	u.get(d.URL + "/folder")
+	u.post(d.URL+"/folder/data", url.Values{"csrf": {u.hidden("csrf")}})
+	if n := len(d.Dev.Sim.Received()); n != 1 {
+		t.Fatalf("simulator received %d requests after withdrawal, want still 1", n)
+	}
+	u.get(d.URL + "/folder/aids")
+	if strings.Contains(u.page, c.Municipality) {
+		t.Fatal("facts from the withdrawn consent are still used")
+	}
+	u.get(d.URL + "/folder/access")
+	u.mustSee("Consent withdrawn")
+}
+
+// TestFormsNeedCSRF: a form posted without the token or with another
+// session's token changes nothing.
+func TestFormsNeedCSRF(t *testing.T) {
+	d := startDev(t)
+	a, b := newUser(t), newUser(t)
+	a.signIn(d.URL, d.citizenOf(t, "older-alone"))
+	b.signIn(d.URL, d.citizenOf(t, "young-at-risk"))
+	b.get(d.URL + "/folder/consent")
+	otherToken, version := b.hidden("csrf"), b.hidden("version.census.aid-recommendation")
+	for name, tok := range map[string]string{"missing": "", "other session's": otherToken} {
+		s := a.post(d.URL+"/folder/consent", url.Values{"csrf": {tok}, "grant": {"census.aid-recommendation"},
+			"version.census.aid-recommendation": {version}})
+		if s != http.StatusForbidden {
+			t.Errorf("%s token: status %d, want 403", name, s)
+		}
+	}
+	a.get(d.URL + "/folder/consent")
+	if strings.Contains(a.page, "/withdraw") {
+		t.Fatal("a grant was written by a forged form")
+	}
+}
+
+// TestSignedOutPagesRedirect: the folder needs a session.
+func TestSignedOutPagesRedirect(t *testing.T) {
+	d := startDev(t)
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, p := range []string{"/folder", "/folder/consent", "/folder/aids", "/folder/access"} {
+		resp, err := c.Get(d.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if want := "/?return=" + url.QueryEscape(p); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != want {
+			t.Errorf("%s signed out: %d → %q, want 303 to %s", p, resp.StatusCode, resp.Header.Get("Location"), want)
+		}
+	}
+}
+
+// TestOperationsEndpoints: health, readiness and metrics.
+func TestOperationsEndpoints(t *testing.T) {
+	d := startDev(t)
+	for path, want := range map[string]string{"/healthz": "ok", "/readyz": "database", "/metrics": "obert_http_requests_total"} {
+		resp, err := http.Get(d.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), want) {
+			t.Errorf("%s: %d %q, want 200 containing %q", path, resp.StatusCode, b, want)
+		}
+	}
+}
+
+// TestProdRefusesDevDefaults: production mode does not start with what only
+// development may use, and says what is missing.
+func TestProdRefusesDevDefaults(t *testing.T) {
+	env := map[string]string{"OBERT_MODE": "prod", "OBERT_PUBLIC_URL": "http://obert.example", "OBERT_DATABASE_URL": "sqlite:" + t.TempDir() + "/x.db"}
+	_, err := config.Load(nil, func(k string) string { return env[k] }, io.Discard)
+	if err == nil {
+		t.Fatal("prod started with a plain-HTTP URL and no secrets")
+	}
+	for _, want := range []string{"OBERT_PUBLIC_URL", "OBERT_SECRET_KEY", "OBERT_AUDIT_SIGNING_KEY", "sign-in provider", "OBERT_VIAOBERTA_URL"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not name %s:\n%v", want, err)
+		}
+	}
+	cfg := config.Config{Mode: config.Prod, DatabaseURL: env["OBERT_DATABASE_URL"], DataDir: t.TempDir()}
+	if _, err := gateway.New(context.Background(), cfg, slog.New(slog.DiscardHandler)); err == nil {
+		t.Fatal("gateway.New built a prod gateway from an invalid configuration")
+	}
+}

@@ -1,0 +1,214 @@
+// Package web is the plumbing every human-facing surface shares: language
+// choice and the message catalogue (ca, es, en), CSRF tokens, security
+// headers and body limits. It knows nothing of the domain.
+package web
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"golang.org/x/text/language"
+)
+
+//go:embed i18n/*.json
+var i18nFS embed.FS
+
+// Languages Obert speaks, the default first.
+var Languages = []string{"ca", "es", "en"}
+
+var matcher = language.NewMatcher([]language.Tag{language.Catalan, language.Spanish, language.English})
+
+// Catalogue holds every message in every language.
+type Catalogue struct{ msgs map[string]map[string]string }
+
+// LoadCatalogue reads the embedded catalogue and checks that every key
+// exists in every language, so a missing translation stops the start.
+func LoadCatalogue() (*Catalogue, error) {
+	c := &Catalogue{msgs: map[string]map[string]string{}}
+	for _, l := range Languages {
+		b, err := i18nFS.ReadFile("i18n/" + l + ".json")
+		if err != nil {
+			return nil, err
+		}
+		m := map[string]string{}
+		if err := json.Unmarshal(b, &m); err != nil {
+			return nil, fmt.Errorf("web: i18n/%s.json: %w", l, err)
+		}
+		c.msgs[l] = m
+	}
+	for _, l := range Languages[1:] {
+		for k := range c.msgs["ca"] {
+			if c.msgs[l][k] == "" {
+				return nil, fmt.Errorf("web: message %q has no %s translation", k, l)
+			}
+		}
+		for k := range c.msgs[l] {
+			if c.msgs["ca"][k] == "" {
+				return nil, fmt.Errorf("web: message %q exists in %s but not in ca", k, l)
+			}
+		}
+	}
+	return c, nil
+}
+
+// Has reports whether key exists.
+func (c *Catalogue) Has(key string) bool { _, ok := c.msgs["ca"][key]; return ok }
+
+// T translates key into lang, formatting args; an unknown key shows itself,
+// which the template checks at start make impossible for static keys.
+func (c *Catalogue) T(lang, key string, args ...any) string {
+	s, ok := c.msgs[lang][key]
+	if !ok {
+		return key
+	}
+	if len(args) > 0 {
+		return fmt.Sprintf(s, args...)
+	}
+	return s
+}
+
+// Lang picks the request's language: the switch's cookie, then
+// Accept-Language, then Catalan.
+func Lang(r *http.Request) string {
+	if c, err := r.Cookie("obert_lang"); err == nil && slices.Contains(Languages, c.Value) {
+		return c.Value
+	}
+	_, i, _ := matcher.Match(parseAccept(r.Header.Get("Accept-Language"))...)
+	return Languages[i]
+}
+
+func parseAccept(h string) []language.Tag {
+	tags, _, err := language.ParseAcceptLanguage(h)
+	if err != nil {
+		return nil
+	}
+	return tags
+}
+
+// SetLang handles GET /lang/{code}?return=/path: it only stores a
+// preference, so it needs no CSRF token, and it returns to a local path.
+func SetLang(w http.ResponseWriter, r *http.Request) {
+	code := r.PathValue("code")
+	if !slices.Contains(Languages, code) {
+		http.NotFound(w, r)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: "obert_lang", Value: code, Path: "/", MaxAge: 365 * 24 * 3600,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
+	ret := r.URL.Query().Get("return")
+	if u, err := url.Parse(ret); err != nil || !strings.HasPrefix(ret, "/") || strings.HasPrefix(ret, "//") ||
+		strings.HasPrefix(ret, "/\\") || u.Host != "" {
+		ret = "/"
+	}
+	http.Redirect(w, r, ret, http.StatusSeeOther)
+}
+
+// CSRF issues and checks form tokens. Signed-in forms are bound to the
+// session's secret; anonymous forms to a random cookie (double submit).
+type CSRF struct{ key []byte }
+
+// NewCSRF makes a CSRF helper keyed with key.
+func NewCSRF(key []byte) *CSRF { return &CSRF{key: key} }
+
+const anonCookie = "obert_csrf"
+
+// Token returns the token for forms on this request. sessionSecret is nil
+// for anonymous visitors; then an anonymous cookie is set if needed.
+func (c *CSRF) Token(w http.ResponseWriter, r *http.Request, sessionSecret []byte) string {
+	if sessionSecret != nil {
+		return mac(sessionSecret, "session")
+	}
+	v := ""
+	if ck, err := r.Cookie(anonCookie); err == nil && len(ck.Value) >= 20 {
+		v = ck.Value
+	} else {
+		v = rand.Text()
+		http.SetCookie(w, &http.Cookie{Name: anonCookie, Value: v, Path: "/", HttpOnly: true,
+			SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+		r.AddCookie(&http.Cookie{Name: anonCookie, Value: v})
+	}
+	return mac(c.key, "anon:"+v)
+}
+
+// Valid checks the form's token on an unsafe request, and refuses requests
+// that the browser marks as cross-site.
+func (c *CSRF) Valid(r *http.Request, sessionSecret []byte) bool {
+	if s := r.Header.Get("Sec-Fetch-Site"); s == "cross-site" {
+		return false
+	}
+	if o := r.Header.Get("Origin"); o != "" && o != "null" {
+		u, err := url.Parse(o)
+		if err != nil || u.Host != r.Host {
+			return false
+		}
+	}
+	got := r.PostFormValue("csrf")
+	if got == "" {
+		return false
+	}
+	var want string
+	if sessionSecret != nil {
+		want = mac(sessionSecret, "session")
+	} else {
+		ck, err := r.Cookie(anonCookie)
+		if err != nil {
+			return false
+		}
+		want = mac(c.key, "anon:"+ck.Value)
+	}
+	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+func mac(key []byte, msg string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(msg))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// Secure sets the security headers on every response. formOrigins are the
+// sign-in providers forms may post to; hsts is for production over https.
+func Secure(next http.Handler, formOrigins []string, hsts bool) http.Handler {
+	csp := "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'"
+	for _, o := range formOrigins {
+		csp += " " + o
+	}
+	csp += "; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", csp)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+		if hsts {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// LimitBody caps request bodies at n bytes; reading more fails with
+// *http.MaxBytesError, which handlers answer with 413.
+func LimitBody(next http.Handler, n int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, n)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Problem writes an RFC 9457 problem document.
+func Problem(w http.ResponseWriter, status int, title, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"type": "about:blank", "title": title, "status": status, "detail": detail})
+}
