@@ -56,7 +56,8 @@ func newBrowser(t *testing.T) *browser {
 	ctx, cancelC := chromedp.NewContext(actx)
 	ctx, cancelT := context.WithTimeout(ctx, 3*time.Minute)
 	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
-	if err := chromedp.Do(ctx); err != nil {
+	// Mobile first: a 360 px wide phone viewport, whatever the window.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(360, 800, chromedp.EmulateMobile, chromedp.EmulateTouch)); err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
 	shots := filepath.Join(repoRoot(t), ".data", "e2e")
@@ -144,11 +145,20 @@ type axeResult struct {
 func (b *browser) check(name string) {
 	b.t.Helper()
 	b.counter++
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		b.t.Fatalf("screenshot: %v", err)
 	}
 	os.WriteFile(filepath.Join(b.shots, fmt.Sprintf("%02d-%s.png", b.counter, name)), png, 0o644)
+
+	// Mobile first: nothing may be wider than the 360 px viewport.
+	wide, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > screen.width`))
+	if err != nil {
+		b.t.Fatalf("measure width: %v", err)
+	}
+	if wide {
+		b.t.Errorf("%s scrolls sideways at 360 px", name)
+	}
 
 	// axe-core is injected through the DevTools protocol, which the page's
 	// CSP does not govern; the pages themselves run no script.

@@ -145,10 +145,10 @@ var loginPage = template.Must(template.New("login").Parse(`<!DOCTYPE html>
 <li><button type="submit" name="citizen" value="{{.DocNumber}}">{{.Name}} {{.Surname1}} {{.Surname2}} — {{.DocType}} {{.DocNumber}}{{if .Label}} ({{.Label}}){{end}}</button></li>{{end}}
 </ul></form></main></body></html>`))
 
-const css = `body{font-family:system-ui,sans-serif;margin:0;padding:1rem;max-width:40rem;color:#1a1a1a;background:#fff}
+const css = `h1{font-size:1.5rem}body{overflow-wrap:break-word;font-family:system-ui,sans-serif;margin:0;padding:1rem;max-width:40rem;color:#1a1a1a;background:#fff}
 .warn{background:#fff3cd;border:2px solid #8a6d00;padding:.5rem}ul{list-style:none;padding:0}li{margin:.4rem 0}
 button{width:100%;min-height:44px;text-align:left;padding:.5rem;font-size:1rem;background:#f0f4ff;border:1px solid #1f3a93;color:#102060}
-button:focus{outline:3px solid #000}label{display:block;min-height:32px}fieldset{margin-bottom:1rem}`
+button:focus{outline:3px solid #000}label{display:block;min-height:32px}fieldset{margin-bottom:1rem;min-width:0}button{overflow-wrap:anywhere;white-space:normal}`
 
 func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()

@@ -1,0 +1,89 @@
+# Obert. The two commands: `make run` and `make test`.
+#
+# Everything the tests need is installed and started here, so that a fresh
+# machine (and CI) needs nothing by hand: PostgreSQL is started when it is
+# down, Chromium comes from Debian, axe-core from npm, staticcheck from the
+# Go module proxy.
+
+SHELL       := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+GO          ?= go
+CACHE       := $(CURDIR)/.cache
+AXE_VERSION := 4.14.1
+AXE         := $(CACHE)/npm/node_modules/axe-core/axe.min.js
+CHROMIUM    ?= /usr/bin/chromium
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+TEST_FLAGS  ?= -race -count=1 -timeout 15m
+
+export OBERT_TEST_POSTGRES := $(PG_TEST_URL)
+
+.PHONY: run build test unit e2e bench lint fmt migrate deps deps-pg deps-e2e clean help
+
+help:
+	@echo "make run     start Obert in development mode on http://127.0.0.1:8080"
+	@echo "make test    run every test (SQLite, PostgreSQL, browser), installing what they need"
+	@echo "make e2e     run only the browser tests"
+	@echo "make bench   run the benchmarks"
+	@echo "make lint    gofmt, go vet and staticcheck"
+	@echo "make build   build the commands into ./bin"
+	@echo "make migrate apply migrations to OBERT_DATABASE_URL"
+
+## run: development mode, SQLite under ./.data, dev sign-in and Via Oberta simulator.
+run:
+	$(GO) run ./cmd/gatewayd -mode dev
+
+build:
+	$(GO) build -trimpath -o bin/ ./cmd/...
+
+## test: every test, on both databases and in a real browser.
+test: deps
+	OBERT_E2E=1 OBERT_CHROMIUM=$(CHROMIUM) OBERT_AXE=$(AXE) $(GO) test $(TEST_FLAGS) ./...
+
+## unit: tests that need no browser (PostgreSQL still required).
+unit: deps-pg
+	$(GO) test $(TEST_FLAGS) ./...
+
+e2e: deps
+	OBERT_E2E=1 OBERT_CHROMIUM=$(CHROMIUM) OBERT_AXE=$(AXE) $(GO) test -count=1 -run 'TestE2E' -v ./gateway/...
+
+bench: deps-pg
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+migrate:
+	$(GO) run ./cmd/gatewayctl migrate
+
+deps: deps-pg deps-e2e
+
+## deps-pg: the local PostgreSQL must answer; start it if it is down.
+deps-pg:
+	@if ! pg_isready -q -h 127.0.0.1 -p 5432; then \
+		echo "PostgreSQL is down: starting it"; \
+		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; \
+		for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; \
+	fi
+	@pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL at 127.0.0.1:5432 is not reachable: the PostgreSQL tests cannot run" >&2; exit 1; }
+
+## deps-e2e: Debian's Chromium and axe-core for the browser tests.
+deps-e2e: $(AXE)
+	@if [ ! -x $(CHROMIUM) ]; then \
+		echo "installing Debian's chromium"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get install -y -q chromium >/dev/null || { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium >/dev/null; }; \
+	fi
+	@test -x $(CHROMIUM) || { echo "Chromium is missing at $(CHROMIUM)" >&2; exit 1; }
+
+$(AXE):
+	mkdir -p $(CACHE)/npm
+	npm install --silent --no-audit --no-fund --prefix $(CACHE)/npm axe-core@$(AXE_VERSION)
+
+clean:
+	rm -rf bin .data/e2e

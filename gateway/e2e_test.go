@@ -1,0 +1,65 @@
+package gateway_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestE2ECitizenJourney walks the foundation journey in a real Chromium at
+// 360 px wide, in Catalan, with no script on the pages: every page is
+// checked with axe-core for WCAG 2.1 AA and for horizontal overflow.
+func TestE2ECitizenJourney(t *testing.T) {
+	b := newBrowser(t)
+	d := startDev(t)
+	c := d.citizenOf(t, "older-alone")
+
+	b.open(d.URL + "/")
+	b.check("home")
+	b.submit(`a[href^="/lang/ca"]`)
+	b.mustSee("Benvinguda a Obert")
+
+	b.submit(`a.button[href^="/signin/idcat"]`)
+	b.mustSee(c.Name)
+	b.check("dev-idcat")
+	b.submit(`button[value="` + c.DocNumber + `"]`)
+	if loc := b.location(); !strings.HasSuffix(loc, "/folder") {
+		t.Fatalf("after sign-in the browser is at %s", loc)
+	}
+	b.mustSee("La meva carpeta", c.Name)
+	b.check("folder")
+
+	b.open(d.URL + "/folder/consent")
+	b.mustSee("padró")
+	b.check("consent")
+	b.do(chromedp.Click(chromedp.CSS(`input[name="grant"][value="census.aid-recommendation"]`)))
+	b.submit(`form[action="/folder/consent"] button[type="submit"]`)
+	b.mustSee("Retira")
+	b.check("consent-granted")
+
+	b.open(d.URL + "/folder")
+	b.submit(`form[action="/folder/data"] button`)
+	b.mustSee(c.Municipality)
+	b.check("data")
+	if n := len(d.Dev.Sim.Received()); n != 1 {
+		t.Fatalf("simulator received %d requests, want 1", n)
+	}
+
+	b.open(d.URL + "/folder/aids")
+	b.mustSee("Servei de teleassistència")
+	b.check("aids")
+	status, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(`#aid-teleassistance + .status`)))
+	if err != nil || status != "Us correspon" {
+		t.Fatalf("tele-assistance status %q (%v), want eligible", status, err)
+	}
+
+	b.open(d.URL + "/folder/access")
+	b.mustSee("Departament de Drets Socials", "Data de naixement")
+	b.check("access")
+
+	b.open(d.URL + "/privacy")
+	b.check("privacy")
+	b.open(d.URL + "/folder/nowhere")
+	b.check("not-found")
+}

@@ -1,0 +1,138 @@
+// Package signintest is the conformance suite every signin.Store passes.
+package signintest
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/obert-gov/obert/gateway/signin"
+)
+
+// RunStore runs the suite; open returns a fresh, empty store.
+func RunStore(t *testing.T, open func(t testing.TB) signin.Store) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+
+	t.Run("FlowIsTakenOnce", func(t *testing.T) {
+		s := open(t)
+		f := signin.StoredFlow{IDHash: "f1", Sealed: []byte("sealed"), ExpiresAt: t0.Add(10 * time.Minute)}
+		if err := s.PutFlow(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.TakeFlow(ctx, "f1", t0)
+		if err != nil || string(got.Sealed) != "sealed" || !got.ExpiresAt.Equal(f.ExpiresAt) {
+			t.Fatalf("take: %+v, %v", got, err)
+		}
+		if _, err := s.TakeFlow(ctx, "f1", t0); !errors.Is(err, signin.ErrNotFound) {
+			t.Fatalf("second take: %v, want ErrNotFound", err)
+		}
+		if _, err := s.TakeFlow(ctx, "nope", t0); !errors.Is(err, signin.ErrNotFound) {
+			t.Fatalf("unknown flow: %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("ExpiredFlowIsRefused", func(t *testing.T) {
+		s := open(t)
+		s.PutFlow(ctx, signin.StoredFlow{IDHash: "f2", Sealed: []byte("x"), ExpiresAt: t0})
+		if _, err := s.TakeFlow(ctx, "f2", t0); !errors.Is(err, signin.ErrNotFound) {
+			t.Fatalf("expired flow: %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("ConcurrentTakesOneWins", func(t *testing.T) {
+		s := open(t)
+		s.PutFlow(ctx, signin.StoredFlow{IDHash: "race", Sealed: []byte("x"), ExpiresAt: t0.Add(time.Minute)})
+		var wins, other atomic.Int32
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				_, err := s.TakeFlow(ctx, "race", t0)
+				switch {
+				case err == nil:
+					wins.Add(1)
+				case !errors.Is(err, signin.ErrNotFound):
+					other.Add(1)
+					t.Errorf("take: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if wins.Load() != 1 {
+			t.Fatalf("%d takes of one flow succeeded, want exactly 1", wins.Load())
+		}
+	})
+
+	t.Run("SessionTouchAndTimeouts", func(t *testing.T) {
+		s := open(t)
+		idle, abs := 30*time.Minute, 8*time.Hour
+		s.PutSession(ctx, signin.StoredSession{IDHash: "s1", Subject: "sub", Sealed: []byte("id"), CreatedAt: t0, LastSeen: t0})
+		got, err := s.GetSession(ctx, "s1", t0.Add(20*time.Minute), idle, abs)
+		if err != nil || got.Subject != "sub" || string(got.Sealed) != "id" || !got.LastSeen.Equal(t0.Add(20*time.Minute)) {
+			t.Fatalf("get: %+v, %v", got, err)
+		}
+		// The touch moved last_seen: 40 minutes after start is 20 idle.
+		if _, err := s.GetSession(ctx, "s1", t0.Add(40*time.Minute), idle, abs); err != nil {
+			t.Fatalf("touched session expired early: %v", err)
+		}
+		if _, err := s.GetSession(ctx, "s1", t0.Add(71*time.Minute), idle, abs); !errors.Is(err, signin.ErrNotFound) {
+			t.Fatalf("idle session: %v, want ErrNotFound", err)
+		}
+		// And it is gone, not just refused once.
+		if _, err := s.GetSession(ctx, "s1", t0.Add(41*time.Minute), idle, abs); !errors.Is(err, signin.ErrNotFound) {
+			t.Fatalf("idle session came back: %v", err)
+		}
+
+		s.PutSession(ctx, signin.StoredSession{IDHash: "s2", Subject: "sub", Sealed: []byte("id"), CreatedAt: t0, LastSeen: t0})
+		for m := 20; m < 8*60; m += 20 {
+			if _, err := s.GetSession(ctx, "s2", t0.Add(time.Duration(m)*time.Minute), idle, abs); err != nil {
+				t.Fatalf("active session lost at %d min: %v", m, err)
+			}
+		}
+		if _, err := s.GetSession(ctx, "s2", t0.Add(abs), idle, abs); !errors.Is(err, signin.ErrNotFound) {
+			t.Fatalf("session past its absolute limit: %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("SignOutEverywhere", func(t *testing.T) {
+		s := open(t)
+		for _, id := range []string{"a1", "a2", "a3"} {
+			s.PutSession(ctx, signin.StoredSession{IDHash: id, Subject: "alice", Sealed: []byte("x"), CreatedAt: t0, LastSeen: t0})
+		}
+		s.PutSession(ctx, signin.StoredSession{IDHash: "b1", Subject: "bob", Sealed: []byte("x"), CreatedAt: t0, LastSeen: t0})
+		if err := s.DeleteSession(ctx, "a3"); err != nil {
+			t.Fatal(err)
+		}
+		n, err := s.DeleteSessionsOf(ctx, "alice")
+		if err != nil || n != 2 {
+			t.Fatalf("delete sessions of alice: %d, %v; want 2", n, err)
+		}
+		for _, id := range []string{"a1", "a2", "a3"} {
+			if _, err := s.GetSession(ctx, id, t0, time.Hour, time.Hour*8); !errors.Is(err, signin.ErrNotFound) {
+				t.Errorf("session %s survived sign-out everywhere: %v", id, err)
+			}
+		}
+		if _, err := s.GetSession(ctx, "b1", t0, time.Hour, time.Hour*8); err != nil {
+			t.Fatalf("another person's session was deleted: %v", err)
+		}
+	})
+
+	t.Run("DuplicateSessionIDRefused", func(t *testing.T) {
+		s := open(t)
+		ss := signin.StoredSession{IDHash: "dup", Subject: "a", Sealed: []byte("x"), CreatedAt: t0, LastSeen: t0}
+		if err := s.PutSession(ctx, ss); err != nil {
+			t.Fatal(err)
+		}
+		ss.Subject = "b"
+		if err := s.PutSession(ctx, ss); err == nil {
+			t.Fatal("a second session with the same id was stored")
+		}
+		got, err := s.GetSession(ctx, "dup", t0, time.Hour, 8*time.Hour)
+		if err != nil || got.Subject != "a" {
+			t.Fatalf("first session changed: %+v, %v", got, err)
+		}
+	})
+}
