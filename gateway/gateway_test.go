@@ -382,3 +382,53 @@ func TestProdRefusesDevDefaults(t *testing.T) {
 		t.Fatal("gateway.New built a prod gateway from an invalid configuration")
 	}
 }
+
+// TestBadConsentInputWritesNothing: unknown or unserved offers, stale texts
+// and other people's grants get a readable error and change nothing.
+func TestBadConsentInputWritesNothing(t *testing.T) {
+	d := startDev(t)
+	a, b := newUser(t), newUser(t)
+	a.get(d.URL + "/lang/en?return=/")
+	a.signIn(d.URL, d.citizenOf(t, "older-alone"))
+	b.signIn(d.URL, d.citizenOf(t, "single-parent"))
+
+	a.get(d.URL + "/folder/consent")
+	csrf, version := a.hidden("csrf"), a.hidden("version.census.aid-recommendation")
+	for name, form := range map[string]url.Values{
+		"unknown purpose":     {"grant": {"census.bogus"}, "version.census.bogus": {"v1"}},
+		"no connector serves": {"grant": {"tax.aid-recommendation"}, "version.tax.aid-recommendation": {"tax-aid-recommendation-v1"}},
+		"one bad among good": {"grant": {"census.aid-recommendation", "employment.nonsense"},
+			"version.census.aid-recommendation": {version}},
+		"stale text version": {"grant": {"census.aid-recommendation"}, "version.census.aid-recommendation": {"census-aid-recommendation-v0"}},
+		"nothing ticked":     {},
+	} {
+		form.Set("csrf", csrf)
+		if s := a.post(d.URL+"/folder/consent", form); s != http.StatusBadRequest {
+			t.Errorf("%s: status %d, want 400", name, s)
+		}
+		if !strings.Contains(a.page, "<h1>") || strings.Contains(a.page, "panic") {
+			t.Errorf("%s: not a readable page:\n%s", name, a.page)
+		}
+	}
+	a.get(d.URL + "/folder/consent")
+	if strings.Contains(a.page, "/withdraw") {
+		t.Fatal("a bad form wrote a grant")
+	}
+
+	// b grants; a cannot withdraw it.
+	b.get(d.URL + "/folder/consent")
+	b.post(d.URL+"/folder/consent", url.Values{"csrf": {b.hidden("csrf")}, "grant": {"census.aid-recommendation"},
+		"version.census.aid-recommendation": {b.hidden("version.census.aid-recommendation")}})
+	m := regexp.MustCompile(`action="(/folder/consent/[^"]+/withdraw)"`).FindStringSubmatch(b.page)
+	if m == nil {
+		t.Fatal("b has no grant")
+	}
+	a.get(d.URL + "/folder/consent")
+	if s := a.post(d.URL+m[1], url.Values{"csrf": {a.hidden("csrf")}}); s != http.StatusNotFound {
+		t.Fatalf("withdrawing another person's grant: %d, want 404", s)
+	}
+	b.get(d.URL + "/folder/consent")
+	if !strings.Contains(b.page, m[1]) {
+		t.Fatal("another person's grant was withdrawn")
+	}
+}

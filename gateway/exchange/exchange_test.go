@@ -1,0 +1,316 @@
+package exchange_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/obert-gov/obert/audit"
+	"github.com/obert-gov/obert/audit/audittest"
+	"github.com/obert-gov/obert/connectors"
+	"github.com/obert-gov/obert/connectors/scsp"
+	"github.com/obert-gov/obert/connectors/sim"
+	"github.com/obert-gov/obert/consent"
+	"github.com/obert-gov/obert/gateway/exchange"
+	"github.com/obert-gov/obert/gateway/keys"
+	"github.com/obert-gov/obert/gateway/store"
+	"github.com/obert-gov/obert/gateway/store/storetest"
+	"github.com/obert-gov/obert/policy"
+)
+
+// rig is a real exchange: the embedded OPA guard, the consent service and
+// the audit log on SQLite, and the SCSP census connector talking to the Via
+// Oberta simulator over loopback. Only failures are injected, by wrapping.
+type rig struct {
+	ex       *exchange.Exchanger
+	consents *consent.Service
+	store    *store.Store
+	log      *audit.Log
+	sim      *sim.Server
+	hits     *atomic.Int32 // HTTP requests that reached the simulator
+	citizen  exchange.Citizen
+	rec      *faultyRecorder
+}
+
+type faultyRecorder struct {
+	log    *audit.Log
+	mu     sync.Mutex
+	calls  int
+	failAt map[int]bool // 1-based call numbers that fail
+	kinds  []string     // kinds of committed entries
+}
+
+func (f *faultyRecorder) Record(ctx context.Context, e audit.Entry) error {
+	f.mu.Lock()
+	f.calls++
+	fail := f.failAt[f.calls]
+	f.mu.Unlock()
+	if fail {
+		return errors.New("audit log unavailable")
+	}
+	if _, err := f.log.Append(ctx, e); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.kinds = append(f.kinds, e.Kind+"/"+e.Outcome)
+	f.mu.Unlock()
+	return nil
+}
+
+type options struct {
+	consents exchange.Consents
+	guard    policy.Decider
+	failAt   []int
+}
+
+func newRig(t *testing.T, o options) *rig {
+	t.Helper()
+	ctx := context.Background()
+	st := storetest.OpenSQLite(t)
+	now := time.Now()
+	offers, err := consent.DefaultOffers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := consent.NewService(st, offers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	guard, err := policy.NewGuard(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, _, _ := audittest.NewLog(t, st)
+	pop := sim.NewPopulation(7, 10, now)
+	key, cert, _ := scsp.NewSelfSigned("exchange test gateway", now)
+	simKey, simCert, _ := scsp.NewSelfSigned("exchange test simulator", now)
+	s, err := sim.NewServer(sim.Config{Population: pop, Key: simKey, Cert: simCert, Trusted: []*x509.Certificate{cert}, Latency: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hits := &atomic.Int32{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		s.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	census, err := scsp.NewConnector(scsp.ConnectorConfig{ID: "census-viaoberta", Category: connectors.Census,
+		Source: "padro-municipal", Service: scsp.Census, EmisorNIF: "Q0801175A", Emisor: "AOC",
+		Client: &scsp.Client{Endpoint: srv.URL + "/scsp/census", HTTP: &http.Client{Timeout: 2 * time.Second},
+			Signer: scsp.Signer{Key: key, Cert: cert}, Source: []*x509.Certificate{simCert}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _ := keys.New(bytes.Repeat([]byte{5}, 32))
+	rec := &faultyRecorder{log: log, failAt: map[int]bool{}}
+	for _, n := range o.failAt {
+		rec.failAt[n] = true
+	}
+	var consents exchange.Consents = cs
+	if o.consents != nil {
+		consents = o.consents
+	}
+	var decider policy.Decider = guard
+	if o.guard != nil {
+		decider = o.guard
+	}
+	ex, err := exchange.New(exchange.Config{Connectors: []connectors.Connector{census}, Consents: consents, Guard: decider,
+		Audit: rec, Facts: st, Sealer: k, Requester: connectors.Requester{ID: "gencat-drets-socials", Name: "Drets Socials"},
+		Purposes: map[string]exchange.Purpose{"aid-recommendation": {Finalidad: "Recomanació d'ajuts", Procedure: "OBERT-AJUTS"}},
+		Deadline: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := pop.Citizens()[0]
+	sub := k.Subject(c.DocNumber)
+	return &rig{ex: ex, consents: cs, store: st, log: log, sim: s, hits: hits, rec: rec,
+		citizen: exchange.Citizen{Subject: sub, LoA: "substantial", Titular: connectors.Titular{DocType: c.DocType,
+			DocNumber: c.DocNumber, Name: c.Name, Surname1: c.Surname1, Surname2: c.Surname2}}}
+}
+
+func (r *rig) grant(t *testing.T) consent.Grant {
+	t.Helper()
+	o, ok := r.consents.Offer("census", "aid-recommendation")
+	if !ok {
+		t.Fatal("no census offer")
+	}
+	g, err := r.consents.Grant(context.Background(), r.citizen.Subject, "census", "aid-recommendation", o.TextVersion, "ca")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+func (r *rig) fetch() exchange.Result {
+	return r.ex.Fetch(context.Background(), r.citizen, "census", "aid-recommendation")
+}
+
+func (r *rig) factsStored() bool {
+	_, err := r.store.GetFacts(context.Background(), r.citizen.Subject, "census", time.Now())
+	return err == nil
+}
+
+func TestConsentedExchangeIsAuditedBeforeAndAfter(t *testing.T) {
+	r := newRig(t, options{})
+	g := r.grant(t)
+	res := r.fetch()
+	if res.Status != exchange.StatusOK || res.Facts["municipality"] == nil {
+		t.Fatalf("result %+v", res)
+	}
+	if r.hits.Load() != 1 {
+		t.Fatalf("%d requests reached Via Oberta, want 1", r.hits.Load())
+	}
+	if got := r.rec.kinds; len(got) != 2 || got[0] != "exchange.intent/pending" || got[1] != "exchange.outcome/ok" {
+		t.Fatalf("audit entries %v, want intent then outcome", got)
+	}
+	es, err := r.log.EntriesOf(context.Background(), r.citizen.Subject, audit.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var intent, outcome audit.Entry
+	for _, e := range es {
+		switch e.Kind {
+		case audit.KindExchangeIntent:
+			intent = e.Entry
+		case audit.KindExchangeOutcome:
+			outcome = e.Entry
+		}
+	}
+	sent := r.sim.Received()[0].Atributos.IdPeticion
+	if intent.RequestID != sent || outcome.IntentID != intent.ID || intent.ConsentID != g.ID || len(intent.Fields) == 0 || intent.DecisionID == "" {
+		t.Fatalf("entries do not tie the request %q to its consent and decision:\nintent %+v\noutcome %+v", sent, intent, outcome)
+	}
+	if !r.factsStored() {
+		t.Fatal("facts not kept")
+	}
+	used, err := r.ex.Use(context.Background(), r.citizen, "aid-recommendation")
+	if err != nil || used["census"]["municipality"] != res.Facts["municipality"] {
+		t.Fatalf("use: %v, %v", used, err)
+	}
+}
+
+func TestNoConsentNothingLeaves(t *testing.T) {
+	r := newRig(t, options{})
+	if res := r.fetch(); res.Status != exchange.StatusNoConsent {
+		t.Fatalf("status %s, want no-consent", res.Status)
+	}
+	if r.hits.Load() != 0 {
+		t.Fatal("a request left without consent")
+	}
+	if got := r.rec.kinds; len(got) != 1 || got[0] != "exchange.intent/denied" {
+		t.Fatalf("the refusal is not recorded: %v", got)
+	}
+}
+
+func TestWithdrawnConsentNothingLeaves(t *testing.T) {
+	r := newRig(t, options{})
+	g := r.grant(t)
+	if _, err := r.consents.Withdraw(context.Background(), r.citizen.Subject, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	if res := r.fetch(); res.Status != exchange.StatusNoConsent || r.hits.Load() != 0 {
+		t.Fatalf("after withdrawal: %s, %d requests", res.Status, r.hits.Load())
+	}
+}
+
+func TestAuditDownNothingLeaves(t *testing.T) {
+	r := newRig(t, options{failAt: []int{1}})
+	r.grant(t)
+	if res := r.fetch(); res.Status != exchange.StatusAuditUnavailable {
+		t.Fatalf("status %s, want audit-unavailable", res.Status)
+	}
+	if r.hits.Load() != 0 {
+		t.Fatal("a request left without a committed intent entry")
+	}
+	if r.factsStored() {
+		t.Fatal("facts kept")
+	}
+}
+
+func TestOutcomeNotRecordedFactsDropped(t *testing.T) {
+	r := newRig(t, options{failAt: []int{2}})
+	r.grant(t)
+	res := r.fetch()
+	if res.Status != exchange.StatusAuditUnavailable || res.Facts != nil {
+		t.Fatalf("result %+v, want audit-unavailable without facts", res)
+	}
+	if r.factsStored() {
+		t.Fatal("facts kept without a committed outcome entry")
+	}
+}
+
+type brokenConsents struct{}
+
+func (brokenConsents) Active(context.Context, string, string, string) (consent.Grant, error) {
+	return consent.Grant{}, errors.New("database is down")
+}
+
+func TestConsentLookupFailureNothingLeaves(t *testing.T) {
+	r := newRig(t, options{consents: brokenConsents{}})
+	if res := r.fetch(); res.Status != exchange.StatusFailed || res.Reason != "consent-unavailable" {
+		t.Fatalf("result %+v", res)
+	}
+	if r.hits.Load() != 0 {
+		t.Fatal("a request left without a consent lookup")
+	}
+}
+
+type brokenGuard struct{}
+
+func (brokenGuard) Decide(context.Context, policy.Input) (policy.Decision, error) {
+	return policy.Decision{}, policy.ErrEvaluation
+}
+
+type denyAll struct{}
+
+func (denyAll) Decide(_ context.Context, in policy.Input) (policy.Decision, error) {
+	return policy.Decision{ID: "d", Allow: false, Fields: in.RequestedField}, nil
+}
+
+func TestPolicyFailureNothingLeaves(t *testing.T) {
+	for name, g := range map[string]policy.Decider{"engine error": brokenGuard{}, "deny": denyAll{}} {
+		t.Run(name, func(t *testing.T) {
+			r := newRig(t, options{guard: g})
+			r.grant(t)
+			if res := r.fetch(); res.Status != exchange.StatusDenied {
+				t.Fatalf("status %s, want denied", res.Status)
+			}
+			if r.hits.Load() != 0 {
+				t.Fatal("a request left without an allow decision")
+			}
+		})
+	}
+}
+
+func TestSourceFaultsAreRecordedAndNothingKept(t *testing.T) {
+	for fault, reason := range map[string]string{
+		sim.FaultHTTP503:   "source-unavailable",
+		sim.FaultSOAP:      "source-unavailable",
+		sim.FaultSignature: "source-bad-response",
+		sim.FaultMalformed: "source-bad-response",
+		sim.FaultTimeout:   "source-unavailable",
+	} {
+		t.Run(fault, func(t *testing.T) {
+			r := newRig(t, options{})
+			r.grant(t)
+			r.sim.SetFault(fault)
+			res := r.fetch()
+			if res.Status != exchange.StatusFailed || res.Reason != reason || res.Facts != nil {
+				t.Fatalf("result %+v, want failed/%s without facts", res, reason)
+			}
+			if r.factsStored() {
+				t.Fatal("facts kept from a failed exchange")
+			}
+			if got := r.rec.kinds; len(got) != 2 || got[1] != "exchange.outcome/error" {
+				t.Fatalf("audit %v, want the error recorded", got)
+			}
+		})
+	}
+}
