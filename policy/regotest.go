@@ -39,8 +39,9 @@ func RunRegoTests(ctx context.Context, modules map[string]string, data map[strin
 		SetDefaultRegoVersion(ast.RegoV1).
 		SetCoverageQueryTracer(cov).
 		SetCoverageRuns(nil).
-		CapturePrintOutput(false)
-	ch, err := r.Run(ctx, parsed)
+		CapturePrintOutput(false).
+		SetModules(parsed)
+	ch, err := r.RunTests(ctx, nil)
 	if err != nil {
 		return TestReport{}, fmt.Errorf("policy: run tests: %w", err)
 	}

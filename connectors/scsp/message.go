@@ -8,7 +8,6 @@ package scsp
 
 import (
 	"encoding/xml"
-	"errors"
 	"fmt"
 
 	"github.com/beevik/etree"
@@ -221,6 +220,3 @@ func unmarshalElement(el *etree.Element, v any) error {
 	}
 	return nil
 }
-
-// errPending is returned by a synchronous call that got an asynchronous answer.
-var errPending = errors.New("scsp: answer pending")

@@ -218,10 +218,7 @@ func Verify(raw []byte, trusted []*x509.Certificate) (*etree.Element, *x509.Cert
 	if err := rsa.VerifyPKCS1v15(pub, crypto.SHA256, h[:], sigBytes); err != nil {
 		return nil, nil, fmt.Errorf("%w: signature does not verify", ErrSignature)
 	}
-	var payload []*etree.Element
-	for _, c := range body.ChildElements() {
-		payload = append(payload, c)
-	}
+	payload := body.ChildElements()
 	if len(payload) != 1 {
 		return nil, nil, fmt.Errorf("%w: Body must hold exactly one element", ErrMalformed)
 	}
