@@ -432,3 +432,39 @@ func TestBadConsentInputWritesNothing(t *testing.T) {
 		t.Fatal("another person's grant was withdrawn")
 	}
 }
+
+// TestBadRequests: unknown routes, malformed and oversized forms get a
+// readable page with the right status.
+func TestBadRequests(t *testing.T) {
+	d := startDev(t)
+	u := newUser(t)
+	u.get(d.URL + "/lang/en?return=/")
+	u.signIn(d.URL, d.citizenOf(t, "young-at-risk"))
+	u.get(d.URL + "/folder/consent")
+	csrf := u.hidden("csrf")
+
+	if s := u.get(d.URL + "/no/such/page"); s != http.StatusNotFound || !strings.Contains(u.page, "<h1>") {
+		t.Errorf("unknown route: %d\n%s", s, u.page)
+	}
+	req, _ := http.NewRequest(http.MethodPost, d.URL+"/folder/consent", strings.NewReader("csrf="+csrf+"&grant=%zz"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if s := u.do(req); s != http.StatusBadRequest || !strings.Contains(u.page, "<h1>") {
+		t.Errorf("malformed form: %d\n%s", s, u.page)
+	}
+	big := url.Values{"csrf": {csrf}, "grant": {"census.aid-recommendation"}, "pad": {strings.Repeat("x", 100<<10)}}
+	if s := u.post(d.URL+"/folder/consent", big); s != http.StatusRequestEntityTooLarge || !strings.Contains(u.page, "<h1>") {
+		t.Errorf("oversized form: %d\n%s", s, u.page)
+	}
+	u.get(d.URL + "/folder/consent")
+	if strings.Contains(u.page, "/withdraw") {
+		t.Fatal("a bad request wrote a grant")
+	}
+	resp, err := http.Get(d.URL + "/log/tile/0/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest && resp.StatusCode != http.StatusNotFound || resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Errorf("bad tile path: %d %s, want problem details", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}
