@@ -114,6 +114,34 @@ func (l *Log) Append(ctx context.Context, e Entry) (int64, error) {
 
 func sealContext(id string) []byte { return []byte("audit/" + id) }
 
+// WriteProber is implemented by stores that can check, without writing
+// anything, that an append would be accepted now.
+type WriteProber interface {
+	ProbeWrite(ctx context.Context) error
+}
+
+// Ready reports whether appends can be committed: the log is open and its
+// store accepts writes. It appends nothing, so readiness probes do not grow
+// the public log.
+func (l *Log) Ready(ctx context.Context) error {
+	select {
+	case <-l.done:
+		return fmt.Errorf("%w: log closed", ErrUnavailable)
+	default:
+	}
+	if p, ok := l.cfg.Store.(WriteProber); ok {
+		if err := p.ProbeWrite(ctx); err != nil {
+			return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		return nil
+	}
+	_, _, err := l.cfg.Store.Checkpoint(ctx)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return nil
+}
+
 // sequence batches concurrent appends into one transaction each.
 func (l *Log) sequence() {
 	defer l.wg.Done()

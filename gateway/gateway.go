@@ -245,10 +245,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 			_, err := guard.Decide(ctx, policy.Input{Purpose: "readiness", Now: time.Now().UTC().Format(time.RFC3339)})
 			return err
 		}},
-		{Name: "audit", Func: func(ctx context.Context) error {
-			_, err := g.Audit.Append(ctx, audit.Entry{ID: "ready-" + rand.Text(), Time: time.Now(), Kind: "ops.readiness", Subject: "-"})
-			return err
-		}},
+		{Name: "audit", Func: g.Audit.Ready},
 	}, 2*time.Second))
 	mux.Handle("GET /metrics", metrics.Handler())
 	mux.HandleFunc("GET /signin/idcat", si.IdCATStart)

@@ -362,6 +362,37 @@ func TestOperationsEndpoints(t *testing.T) {
 			t.Errorf("%s: %d %q, want 200 containing %q", path, resp.StatusCode, b, want)
 		}
 	}
+
+	// Readiness probes do not grow the public log.
+	checkpoint := func() string {
+		resp, err := http.Get(d.URL + "/log/checkpoint")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return strings.Split(string(b), "\n")[1] // tree size
+	}
+	before := checkpoint()
+	for range 3 {
+		resp, _ := http.Get(d.URL + "/readyz")
+		resp.Body.Close()
+	}
+	if after := checkpoint(); after != before {
+		t.Errorf("readiness probes grew the log from %s to %s entries", before, after)
+	}
+
+	// A closed audit log makes the gateway not ready.
+	d.Audit.Close(context.Background())
+	resp, err := http.Get(d.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(b), "audit") {
+		t.Errorf("readyz with the audit log closed: %d %s", resp.StatusCode, b)
+	}
 }
 
 // TestProdRefusesDevDefaults: production mode does not start with what only

@@ -182,3 +182,15 @@ func (s *Store) LeafByEntry(ctx context.Context, subject, id string) (audit.Leaf
 	}
 	return l, nil
 }
+
+var _ audit.WriteProber = (*Store)(nil)
+
+// ProbeWrite implements audit.WriteProber: a write statement on the audit
+// tables that changes no row, in a transaction that takes the write lock
+// (SQLite) or fails on a read-only server (PostgreSQL).
+func (s *Store) ProbeWrite(ctx context.Context) error {
+	return s.inTx(ctx, func(q querier) error {
+		_, err := q.ExecContext(ctx, `DELETE FROM audit_checkpoints WHERE size < 0`)
+		return err
+	})
+}
