@@ -87,15 +87,18 @@ func (l *Log) open(lf Leaf) (StoredEntry, error) {
 	return StoredEntry{Entry: se.Entry, Index: lf.Index, Salt: se.Salt}, nil
 }
 
-// Filter narrows a citizen's entries.
+// Filter narrows a citizen's entries. Administration matches either end of
+// an exchange: the requester or the source.
 type Filter struct {
-	Category, Requester string
-	From, To            time.Time
+	Category, Requester, Administration string
+	From, To                            time.Time // To is exclusive
 }
 
-func (f Filter) match(e Entry) bool {
+// Match reports whether e passes the filter.
+func (f Filter) Match(e Entry) bool {
 	return (f.Category == "" || e.Category == f.Category) &&
 		(f.Requester == "" || e.Requester == f.Requester) &&
+		(f.Administration == "" || e.Requester == f.Administration || e.Source == f.Administration) &&
 		(f.From.IsZero() || !e.Time.Before(f.From)) &&
 		(f.To.IsZero() || e.Time.Before(f.To))
 }
@@ -112,7 +115,7 @@ func (l *Log) EntriesOf(ctx context.Context, subject string, f Filter) ([]Stored
 		if err != nil {
 			return nil, err
 		}
-		if f.match(e.Entry) {
+		if f.Match(e.Entry) {
 			out = append(out, e)
 		}
 	}

@@ -499,3 +499,78 @@ func TestBadRequests(t *testing.T) {
 		t.Errorf("bad tile path: %d %s, want problem details", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 }
+
+// consentAndFetch signs c in, grants census consent and fetches once.
+func consentAndFetch(t *testing.T, d *devGateway, c sim.Citizen) *user {
+	u := newUser(t)
+	u.get(d.URL + "/lang/en?return=/")
+	u.signIn(d.URL, c)
+	u.get(d.URL + "/folder/consent")
+	u.post(d.URL+"/folder/consent", url.Values{"csrf": {u.hidden("csrf")}, "grant": {"census.aid-recommendation"},
+		"version.census.aid-recommendation": {u.hidden("version.census.aid-recommendation")}})
+	u.get(d.URL + "/folder")
+	if s := u.post(d.URL+"/folder/data", url.Values{"csrf": {u.hidden("csrf")}}); s != http.StatusOK {
+		t.Fatalf("fetch: %d", s)
+	}
+	return u
+}
+
+var proofLink = regexp.MustCompile(`href="(/folder/access/[^"/]+/proof)"`)
+
+// TestAccessFiltersAndIsolation: the access page filters by category,
+// administration and dates; a bad date is an error; nobody sees or proves
+// another person's entries.
+func TestAccessFiltersAndIsolation(t *testing.T) {
+	d := startDev(t)
+	a := consentAndFetch(t, d, d.citizenOf(t, "older-alone"))
+	b := consentAndFetch(t, d, d.citizenOf(t, "young-at-risk"))
+
+	count := func(u *user, query string) int {
+		t.Helper()
+		if s := u.get(d.URL + "/folder/access" + query); s != http.StatusOK {
+			t.Fatalf("access%s: %d", query, s)
+		}
+		return len(proofLink.FindAllString(u.page, -1))
+	}
+	all := count(a, "")
+	if all < 4 { // sign-in, grant, intent, outcome
+		t.Fatalf("only %d entries", all)
+	}
+	a.mustSee("Decision", "census-viaoberta")
+	bySource := count(a, "?administration=padro-municipal")
+	if bySource == 0 || bySource >= all {
+		t.Errorf("administration filter: %d of %d", bySource, all)
+	}
+	if n := count(a, "?category=tax"); n != 0 {
+		t.Errorf("tax filter shows %d entries", n)
+	}
+	tomorrow := time.Now().AddDate(0, 0, 1).Format(time.DateOnly)
+	today := time.Now().Format(time.DateOnly)
+	if n := count(a, "?from="+tomorrow); n != 0 {
+		t.Errorf("from tomorrow shows %d entries", n)
+	}
+	if n := count(a, "?from="+today+"&to="+today); n != all {
+		t.Errorf("today shows %d of %d entries", n, all)
+	}
+	if s := a.get(d.URL + "/folder/access?from=24/11/2026"); s != http.StatusBadRequest {
+		t.Errorf("bad date: %d, want 400", s)
+	}
+
+	// b's entries are not on a's page, and a cannot download b's proofs.
+	b.get(d.URL + "/folder/access")
+	bLinks := proofLink.FindAllStringSubmatch(b.page, -1)
+	a.get(d.URL + "/folder/access")
+	for _, l := range bLinks {
+		if strings.Contains(a.page, l[1]) {
+			t.Fatalf("a's access page lists b's entry %s", l[1])
+		}
+		if s := a.get(d.URL + l[1]); s != http.StatusNotFound || strings.Contains(a.page, "inclusion_proof") {
+			t.Fatalf("a downloaded b's proof %s: %d", l[1], s)
+		}
+	}
+	for _, bad := range []string{"/folder/access/%00/proof", "/folder/access/" + strings.Repeat("x", 300) + "/proof", "/folder/access/nope/proof"} {
+		if s := a.get(d.URL + bad); s != http.StatusNotFound && s != http.StatusBadRequest {
+			t.Errorf("%s: %d", bad[:min(len(bad), 40)], s)
+		}
+	}
+}

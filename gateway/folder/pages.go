@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -239,12 +240,36 @@ func (h *Handler) aidsShow(w http.ResponseWriter, r *http.Request) {
 
 type entryView struct {
 	ID, KindKey, When, ISOTime, Category, CategoryKey, Fields, Who, PurposeKey, Basis, OutcomeKey string
+	Connector, Decision, ErrorClass                                                               string
 	Index                                                                                         int64
 }
 
 type option struct {
-	Value, Key string
-	Selected   bool
+	Value, Label string
+	Selected     bool
+}
+
+// accessFilter reads the filter form; a malformed date is an error, not an
+// empty result.
+func accessFilter(r *http.Request) (audit.Filter, bool) {
+	q := r.URL.Query()
+	f := audit.Filter{Category: q.Get("category"), Administration: q.Get("administration")}
+	for _, d := range []struct {
+		name string
+		dst  *time.Time
+		add  int
+	}{{"from", &f.From, 0}, {"to", &f.To, 1}} {
+		v := q.Get(d.name)
+		if v == "" {
+			continue
+		}
+		t, err := time.ParseInLocation(time.DateOnly, v, time.Local)
+		if err != nil {
+			return f, false
+		}
+		*d.dst = t.AddDate(0, 0, d.add) // "to" includes its whole day
+	}
+	return f, true
 }
 
 func (h *Handler) accessShow(w http.ResponseWriter, r *http.Request) {
@@ -252,19 +277,38 @@ func (h *Handler) accessShow(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	f := audit.Filter{Category: r.URL.Query().Get("category"), Requester: r.URL.Query().Get("requester")}
-	es, err := h.deps.AccessLog.EntriesOf(r.Context(), v.Subject, f)
+	f, ok := accessFilter(r)
+	if !ok {
+		h.Error(w, r, http.StatusBadRequest, "error.bad_filter")
+		return
+	}
+	all, err := h.deps.AccessLog.EntriesOf(r.Context(), v.Subject, audit.Filter{})
 	if err != nil {
 		h.deps.Logger.Error("access log", "err", err)
 		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
 		return
 	}
 	lang, c := web.Lang(r), h.deps.Catalogue
+	admins := map[string]bool{}
 	var out []entryView
-	for _, e := range es {
+	for _, e := range all {
+		for _, a := range []string{e.Requester, e.Source} {
+			if a != "" {
+				admins[a] = true
+			}
+		}
+		if !f.Match(e.Entry) {
+			continue
+		}
 		ev := entryView{ID: e.ID, KindKey: "kind." + e.Kind, When: dateIn(lang, e.Time) + " " + e.Time.Local().Format("15:04"),
 			ISOTime: e.Time.Format(time.RFC3339), Category: e.Category, CategoryKey: "category." + e.Category,
-			Index: e.Index}
+			Connector: e.Connector, ErrorClass: e.Error, Index: e.Index}
+		if e.DecisionID != "" {
+			ev.Decision = e.DecisionID
+			if e.PolicyVersion != "" {
+				ev.Decision += " (" + c.T(lang, "access.policy_version", e.PolicyVersion) + ")"
+			}
+		}
 		var fields []string
 		for _, f := range e.Fields {
 			fields = append(fields, h.named(lang, "field.", f))
@@ -290,11 +334,21 @@ func (h *Handler) accessShow(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, ev)
 	}
-	var cats []option
+	var cats, adms []option
 	for _, cat := range []string{"census", "tax", "employment"} {
-		cats = append(cats, option{cat, "category." + cat, cat == f.Category})
+		cats = append(cats, option{cat, c.T(lang, "category."+cat), cat == f.Category})
 	}
-	h.render(w, r, http.StatusOK, "access", "access.title", map[string]any{"Entries": out, "Categories": cats})
+	for _, a := range slices.Sorted(maps.Keys(admins)) {
+		adms = append(adms, option{a, h.named(lang, "org.", a), a == f.Administration})
+	}
+	day := func(t time.Time, back int) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.AddDate(0, 0, -back).Format(time.DateOnly)
+	}
+	h.render(w, r, http.StatusOK, "access", "access.title", map[string]any{"Entries": out, "Categories": cats,
+		"Administrations": adms, "From": day(f.From, 0), "To": day(f.To, 1), "Total": len(all)})
 }
 
 func (h *Handler) accessProof(w http.ResponseWriter, r *http.Request) {

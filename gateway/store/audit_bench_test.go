@@ -1,0 +1,197 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/obert-gov/obert/audit"
+	"github.com/obert-gov/obert/gateway/keys"
+	"github.com/obert-gov/obert/gateway/store"
+	"github.com/obert-gov/obert/gateway/store/storetest"
+)
+
+func benchLog(b *testing.B, s *store.Store, maxBatch int) *audit.Log {
+	b.Helper()
+	skey, _, _ := note.GenerateKey(rand.Reader, "obert-bench-audit")
+	signer, _ := note.NewSigner(skey)
+	k, _ := keys.New(bytes.Repeat([]byte{3}, 32))
+	l, err := audit.New(audit.Config{Store: s, Sealer: k, Signer: signer, Origin: "obert.bench/audit", MaxBatch: maxBatch})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { l.Close(context.Background()) })
+	return l
+}
+
+func benchEntry(i int) audit.Entry {
+	return audit.Entry{ID: fmt.Sprintf("bench-%09d", i), Time: time.Now(), Kind: audit.KindExchangeOutcome,
+		Subject: fmt.Sprintf("subject-%04d", i%1000), Requester: "gencat-drets-socials", Source: "padro-municipal",
+		Connector: "census-viaoberta", Category: "census", Purpose: "aid-recommendation",
+		Fields: []string{"municipality", "registered_since", "household_size"}, ConsentID: "cg_BENCH", Outcome: "ok"}
+}
+
+// appendConcurrently appends n entries from writers goroutines, as a busy
+// gateway does, and returns the time taken.
+func appendConcurrently(b *testing.B, l *audit.Log, from, n, writers int) time.Duration {
+	var next atomic.Int64
+	next.Store(int64(from))
+	end := int64(from + n)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Go(func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= end {
+					return
+				}
+				if _, err := l.Append(context.Background(), benchEntry(int(i))); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(start)
+}
+
+// plainInsert writes the same rows the log writes (sealed entry and its
+// commitment) into a table of the same shape, in transactions of batch rows
+// and statements of 256 rows, as the log does: no tree, no checkpoint. It is the baseline.
+func plainInsert(b *testing.B, s *store.Store, k *keys.Keys, from, n, batch int) time.Duration {
+	ctx := context.Background()
+	db := s.DB()
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS bench_plain (idx BIGINT PRIMARY KEY, entry_id TEXT NOT NULL UNIQUE,
+		subject TEXT NOT NULL, at BIGINT NOT NULL, commitment BYTEA NOT NULL, sealed BYTEA NOT NULL)`); err != nil {
+		b.Fatal(err)
+	}
+	ph := func(i int) string {
+		if s.Flavor() == store.Postgres {
+			return fmt.Sprintf("$%d", i)
+		}
+		return "?"
+	}
+	start := time.Now()
+	for lo := from; lo < from+n; lo += batch {
+		hi := min(lo+batch, from+n)
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for slo := lo; slo < hi; slo += 256 {
+			shi := min(slo+256, hi)
+			var q strings.Builder
+			q.WriteString(`INSERT INTO bench_plain (idx, entry_id, subject, at, commitment, sealed) VALUES `)
+			var args []any
+			for i := slo; i < shi; i++ {
+				if i > slo {
+					q.WriteString(", ")
+				}
+				p := len(args)
+				fmt.Fprintf(&q, "(%s, %s, %s, %s, %s, %s)", ph(p+1), ph(p+2), ph(p+3), ph(p+4), ph(p+5), ph(p+6))
+				e := benchEntry(i)
+				salt := make([]byte, 32)
+				rand.Read(salt)
+				plain, _ := json.Marshal(struct {
+					Entry audit.Entry `json:"entry"`
+					Salt  []byte      `json:"salt"`
+				}{e, salt})
+				args = append(args, int64(i), e.ID, e.Subject, e.Time.UnixMicro(), audit.Commitment(e, salt), k.Seal(plain, []byte("audit/"+e.ID)))
+			}
+			if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+				tx.Rollback()
+				b.Fatal(err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return time.Since(start)
+}
+
+// BenchmarkAuditAppend measures sustained appends with batching on each
+// backend, and a plain batched INSERT of the same rows in the same run.
+// Metrics: entries/s of the log, entries/s of the plain insert, and their
+// ratio (log / plain).
+func BenchmarkAuditAppend(b *testing.B) {
+	const batch, writers = 256, 512
+	for _, be := range storetest.Backends(b) {
+		b.Run(be.Name, func(b *testing.B) {
+			s := be.Open(b)
+			l := benchLog(b, s, batch)
+			k, _ := keys.New(bytes.Repeat([]byte{3}, 32))
+			n := max(b.N, 2000) // enough entries to fill batches
+			b.ResetTimer()
+			logTime := appendConcurrently(b, l, 0, n, writers)
+			b.StopTimer()
+			plainTime := plainInsert(b, s, k, 0, n, batch)
+			logRate := float64(n) / logTime.Seconds()
+			plainRate := float64(n) / plainTime.Seconds()
+			b.ReportMetric(logRate, "entries/s")
+			b.ReportMetric(plainRate, "plain-entries/s")
+			b.ReportMetric(logRate/plainRate, "ratio")
+		})
+	}
+}
+
+// BenchmarkInclusionProof generates inclusion proofs in a log of 1,000,000
+// entries on SQLite. The tree is built once (a minute or two) and kept in
+// .cache/bench for later runs.
+func BenchmarkInclusionProof(b *testing.B) {
+	const size = 1_000_000
+	ctx := context.Background()
+	dir := filepath.Join(repoRoot(b), ".cache", "bench")
+	os.MkdirAll(dir, 0o755)
+	path := filepath.Join(dir, "audit-1m.db")
+	s, err := store.Open(ctx, "sqlite:"+path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	l := benchLog(b, s, 4096)
+	_, have, err := s.Checkpoint(ctx)
+	if err != nil && err != audit.ErrNotFound {
+		b.Fatal(err)
+	}
+	if have < size {
+		b.Logf("building a %d-entry log in %s (once)", size, path)
+		d := appendConcurrently(b, l, int(have), size-int(have), 8192)
+		b.Logf("built in %s", d.Round(time.Second))
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		r, _ := rand.Int(rand.Reader, big.NewInt(size))
+		if _, err := l.InclusionProof(ctx, r.Int64(), size); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func repoRoot(t testing.TB) string {
+	wd, _ := os.Getwd()
+	for d := wd; d != "/"; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d
+		}
+	}
+	t.Fatal("no go.mod")
+	return ""
+}
