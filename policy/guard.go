@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 )
@@ -132,14 +133,13 @@ func (g *Guard) Decide(ctx context.Context, in Input) (Decision, error) {
 		return g.deny("input-invalid"), fmt.Errorf("%w: %v", ErrEvaluation, err)
 	}
 	sum := sha256.Sum256(canon)
-	var inVal any
-	if err := json.Unmarshal(canon, &inVal); err != nil {
-		return g.deny("input-invalid"), fmt.Errorf("%w: %v", ErrEvaluation, err)
-	}
 	d := Decision{ID: g.newID(), PolicyVersion: g.version, InputHash: hex.EncodeToString(sum[:])}
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
-	rs, err := g.query.Eval(ctx, rego.EvalInput(inVal))
+	// The input goes in as an AST value built directly from the struct, and
+	// the decision is read from the result without a JSON round trip: both
+	// were a third of a decision's cost.
+	rs, err := g.query.Eval(ctx, rego.EvalParsedInput(in.value()))
 	if err != nil {
 		d.Reasons = []string{"evaluation-error"}
 		return d, fmt.Errorf("%w: %v", ErrEvaluation, err)
@@ -148,15 +148,10 @@ func (g *Guard) Decide(ctx context.Context, in Input) (Decision, error) {
 		d.Reasons = []string{"evaluation-undefined"}
 		return d, fmt.Errorf("%w: undefined decision", ErrEvaluation)
 	}
-	var out struct {
-		Allow   bool     `json:"allow"`
-		Reasons []string `json:"reasons"`
-		Fields  []string `json:"fields"`
-	}
-	b, _ := json.Marshal(rs[0].Expressions[0].Value)
-	if err := json.Unmarshal(b, &out); err != nil {
+	out, ok := decisionOf(rs[0].Expressions[0].Value)
+	if !ok {
 		d.Reasons = []string{"evaluation-malformed"}
-		return d, fmt.Errorf("%w: %v", ErrEvaluation, err)
+		return d, fmt.Errorf("%w: malformed decision", ErrEvaluation)
 	}
 	d.Allow, d.Reasons = out.Allow, out.Reasons
 	if d.Allow {
@@ -167,4 +162,80 @@ func (g *Guard) Decide(ctx context.Context, in Input) (Decision, error) {
 
 func (g *Guard) deny(reason string) Decision {
 	return Decision{ID: g.newID(), PolicyVersion: g.version, Reasons: []string{reason}}
+}
+
+type decisionDoc struct {
+	Allow           bool
+	Reasons, Fields []string
+}
+
+// decisionOf reads the policy's decision document; anything not exactly of
+// its shape is malformed, and malformed is a deny.
+func decisionOf(v any) (decisionDoc, bool) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return decisionDoc{}, false
+	}
+	var out decisionDoc
+	if out.Allow, ok = m["allow"].(bool); !ok {
+		return decisionDoc{}, false
+	}
+	for _, k := range []struct {
+		name string
+		dst  *[]string
+	}{{"reasons", &out.Reasons}, {"fields", &out.Fields}} {
+		list, ok := m[k.name].([]any)
+		if !ok {
+			return decisionDoc{}, false
+		}
+		for _, x := range list {
+			s, ok := x.(string)
+			if !ok {
+				return decisionDoc{}, false
+			}
+			*k.dst = append(*k.dst, s)
+		}
+	}
+	return out, true
+}
+
+// value is the input as the policy sees it, field for field the JSON form
+// of Input (a test checks they agree).
+func (in Input) value() ast.Value {
+	str := func(s string) *ast.Term { return ast.StringTerm(s) }
+	rf := ast.NullTerm()
+	if in.RequestedField != nil {
+		fields := make([]*ast.Term, len(in.RequestedField))
+		for i, f := range in.RequestedField {
+			fields[i] = str(f)
+		}
+		rf = ast.ArrayTerm(fields...)
+	}
+	obj := ast.NewObject(
+		ast.Item(str("subject"), str(in.Subject)),
+		ast.Item(str("loa"), str(in.LoA)),
+		ast.Item(str("purpose"), str(in.Purpose)),
+		ast.Item(str("requester"), str(in.Requester)),
+		ast.Item(str("connector"), str(in.Connector)),
+		ast.Item(str("category"), str(in.Category)),
+		ast.Item(str("source"), str(in.Source)),
+		ast.Item(str("requested_fields"), rf),
+		ast.Item(str("now"), str(in.Now)),
+	)
+	if c := in.Consent; c != nil {
+		obj.Insert(str("consent"), ast.ObjectTerm(
+			ast.Item(str("id"), str(c.ID)),
+			ast.Item(str("category"), str(c.Category)),
+			ast.Item(str("purpose"), str(c.Purpose)),
+			ast.Item(str("requester"), str(c.Requester)),
+			ast.Item(str("source"), str(c.Source)),
+			ast.Item(str("legal_basis"), str(c.LegalBasis)),
+			ast.Item(str("active"), ast.BooleanTerm(c.Active)),
+			ast.Item(str("expires_at"), str(c.ExpiresAt)),
+		))
+	}
+	if in.LegalBasis != "" {
+		obj.Insert(str("legal_basis"), str(in.LegalBasis))
+	}
+	return obj
 }

@@ -2,12 +2,15 @@ package policy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"sort"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
 )
 
 func TestRegoUnitTests(t *testing.T) {
@@ -171,4 +174,28 @@ func BenchmarkGuardDecision(b *testing.B) {
 	sort.Slice(durs, func(i, j int) bool { return durs[i] < durs[j] })
 	b.ReportMetric(float64(durs[len(durs)/2].Nanoseconds())/1e3, "p50-µs")
 	b.ReportMetric(float64(durs[len(durs)*99/100].Nanoseconds())/1e3, "p99-µs")
+}
+
+// TestInputValueIsItsJSON: the AST input handed to OPA is exactly the JSON
+// form of Input, whatever is set.
+func TestInputValueIsItsJSON(t *testing.T) {
+	full := validInput()
+	noConsent := validInput()
+	noConsent.Consent = nil
+	law := noConsent
+	law.LegalBasis = "llei-12-2007"
+	noFields := validInput()
+	noFields.RequestedField = nil
+	for name, in := range map[string]Input{"full": full, "no consent": noConsent, "law": law, "no fields": noFields, "zero": {}} {
+		b, _ := json.Marshal(in)
+		var v any
+		json.Unmarshal(b, &v)
+		want, err := ast.InterfaceToValue(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := in.value(); got.Compare(want) != 0 {
+			t.Errorf("%s: value\n%v\nJSON\n%v", name, got, want)
+		}
+	}
 }

@@ -9,11 +9,10 @@ loa_rank := {"low": 1, "substantial": 2, "high": 3}
 
 purpose_known if data.obert.purposes[input.purpose]
 
-category_fields := data.obert.purposes[input.purpose].categories[input.category].fields
+# The purpose's rules for this category, looked up once.
+cat := data.obert.purposes[input.purpose].categories[input.category]
 
-min_loa := data.obert.purposes[input.purpose].categories[input.category].min_loa
-
-loa_ok if loa_rank[input.loa] >= loa_rank[min_loa]
+loa_ok if loa_rank[input.loa] >= loa_rank[cat.min_loa]
 
 consent_matches if {
 	c := input.consent
@@ -42,7 +41,7 @@ basis_ok if consent_matches
 
 basis_ok if law_allows
 
-fields := sort([f | some f in input.requested_fields; f in category_fields])
+fields := sort([f | some f in input.requested_fields; f in cat.fields])
 
 allow if {
 	purpose_known
@@ -55,12 +54,11 @@ reasons contains "purpose-unknown" if not purpose_known
 
 reasons contains "category-not-allowed-for-purpose" if {
 	purpose_known
-	not data.obert.purposes[input.purpose].categories[input.category]
+	not cat
 }
 
 reasons contains "loa-too-low" if {
-	purpose_known
-	data.obert.purposes[input.purpose].categories[input.category]
+	cat
 	not loa_ok
 }
 
@@ -84,4 +82,4 @@ reasons contains "consent-active" if consent_matches
 
 reasons contains "legal-basis" if law_allows
 
-decision := {"allow": allow, "reasons": sort([r | some r in reasons]), "fields": fields}
+decision := {"allow": allow, "reasons": sort(reasons), "fields": fields}
