@@ -314,3 +314,56 @@ func TestSourceFaultsAreRecordedAndNothingKept(t *testing.T) {
 		})
 	}
 }
+
+// TestWithdrawalRacesExchanges: many exchanges race one withdrawal. Once the
+// withdrawal has committed, no exchange that starts afterwards gets data,
+// and the facts fetched before it can no longer be used.
+func TestWithdrawalRacesExchanges(t *testing.T) {
+	r := newRig(t, options{})
+	g := r.grant(t)
+	var (
+		withdrawn atomic.Int64 // monotonic ns since t0 when Withdraw returned; 0 before
+		t0        = time.Now()
+		leaked    atomic.Int32
+		ok        atomic.Int32
+		stop      = make(chan struct{})
+		wg        sync.WaitGroup
+	)
+	for range 12 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				started := time.Since(t0).Nanoseconds()
+				res := r.fetch()
+				if res.Status == exchange.StatusOK {
+					ok.Add(1)
+					if w := withdrawn.Load(); w != 0 && started > w {
+						leaked.Add(1)
+					}
+				}
+			}
+		})
+	}
+	time.Sleep(300 * time.Millisecond)
+	if _, err := r.consents.Withdraw(context.Background(), r.citizen.Subject, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	withdrawn.Store(time.Since(t0).Nanoseconds())
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	if ok.Load() == 0 {
+		t.Fatal("no exchange succeeded before the withdrawal: the race was not exercised")
+	}
+	if leaked.Load() != 0 {
+		t.Fatalf("%d exchanges that started after the withdrawal committed got data", leaked.Load())
+	}
+	if used, _ := r.ex.Use(context.Background(), r.citizen, "aid-recommendation"); used["census"] != nil {
+		t.Fatal("facts of a withdrawn consent are still usable")
+	}
+	t.Logf("%d exchanges succeeded before the withdrawal, none after", ok.Load())
+}
