@@ -307,7 +307,7 @@ func TestWithdrawStopsExchanges(t *testing.T) {
 		t.Fatal("facts from the withdrawn consent are still used")
 	}
 	u.get(d.URL + "/folder/access")
-	u.mustSee("Consent withdrawn")
+	u.mustSee("Consent withdrawn", "Data deleted")
 }
 
 // TestFormsNeedCSRF: a form posted without the token or with another
