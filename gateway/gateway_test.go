@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,7 +33,7 @@ import (
 type devGateway struct {
 	*gateway.Gateway
 	URL  string
-	logs *strings.Builder
+	logs *logBuffer
 }
 
 func startDev(t *testing.T) *devGateway {
@@ -48,8 +49,8 @@ func startDev(t *testing.T) *devGateway {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &strings.Builder{}
-	log := obslog.New(&lockedWriter{w: logs}, "text", slog.LevelDebug)
+	logs := &logBuffer{}
+	log := obslog.New(logs, "text", slog.LevelDebug)
 	ctx := context.Background()
 	g, err := gateway.New(ctx, cfg, log)
 	if err != nil {
@@ -68,18 +69,22 @@ func startDev(t *testing.T) *devGateway {
 	return &devGateway{Gateway: g, URL: base, logs: logs}
 }
 
-type lockedWriter struct {
-	mu chan struct{}
-	w  io.Writer
+// logBuffer collects the gateway's log lines from many goroutines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
 }
 
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	if l.mu == nil {
-		l.mu = make(chan struct{}, 1)
-	}
-	l.mu <- struct{}{}
-	defer func() { <-l.mu }()
-	return l.w.Write(p)
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // citizenOf returns the first synthetic citizen of an archetype.
