@@ -357,7 +357,9 @@ func TestSignedOutPagesRedirect(t *testing.T) {
 func TestOperationsEndpoints(t *testing.T) {
 	d := startDev(t)
 	// In this order: /metrics counts the requests before it.
-	for _, c := range []struct{ path, want string }{{"/healthz", "ok"}, {"/readyz", "database"}, {"/metrics", `obert_http_requests_total{route="GET /healthz",status="200"} 1`}} {
+	for _, c := range []struct{ path, want string }{{"/healthz", "ok"}, {"/readyz", "database"}, {"/privacy", "<h1>"},
+		{"/metrics", `obert_http_requests_total{route="GET /healthz",status="200"} 1`},
+		{"/metrics", `obert_http_requests_total{route="GET /privacy",status="200"} 1`}} {
 		path, want := c.path, c.want
 		resp, err := http.Get(d.URL + path)
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/obert-gov/obert/audit"
@@ -122,7 +123,34 @@ func New(deps Deps, opts Options) (*Handler, error) {
 }
 
 // ServeHTTP implements http.Handler.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	inner := r.WithContext(context.WithValue(r.Context(), sessionKey{}, &sessionMemo{}))
+	h.mux.ServeHTTP(w, inner)
+	r.Pattern = inner.Pattern // metrics label requests by the route that served them
+}
+
+type sessionKey struct{}
+
+// sessionMemo holds a request's session lookup, which also refreshes the
+// session in the store: a page asks for it when it checks access and again
+// when it renders, and it must cost one lookup.
+type sessionMemo struct {
+	once sync.Once
+	v    Viewer
+	ok   bool
+}
+
+// current returns the signed-in viewer, looked up at most once per request
+// that came through ServeHTTP (error pages other handlers render look it up
+// directly).
+func (h *Handler) current(r *http.Request) (Viewer, bool) {
+	m, ok := r.Context().Value(sessionKey{}).(*sessionMemo)
+	if !ok {
+		return h.deps.Sessions.Current(r)
+	}
+	m.once.Do(func() { m.v, m.ok = h.deps.Sessions.Current(r) })
+	return m.v, m.ok
+}
 
 // page is what every template receives.
 type page struct {
@@ -142,7 +170,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 		p.Flash = ""
 	}
 	var secret []byte
-	if v, ok := h.deps.Sessions.Current(r); ok {
+	if v, ok := h.current(r); ok {
 		p.Viewer, secret = &v, v.CSRFSecret
 		w.Header().Set("Cache-Control", "no-store")
 	}
@@ -170,7 +198,7 @@ func (h *Handler) SignInFailed(w http.ResponseWriter, r *http.Request, status in
 
 // viewer returns the signed-in citizen or sends the visitor home.
 func (h *Handler) viewer(w http.ResponseWriter, r *http.Request) (Viewer, bool) {
-	v, ok := h.deps.Sessions.Current(r)
+	v, ok := h.current(r)
 	if !ok {
 		// Back to the sign-in choice, and after it to where the citizen was.
 		target := "/"
