@@ -177,6 +177,23 @@ func (u *user) signIn(base string, c sim.Citizen) {
 	}
 }
 
+// grantCensus ticks the census consent on the consent page and sends it.
+func (u *user) grantCensus(base string) int {
+	u.t.Helper()
+	u.get(base + "/folder/consent")
+	return u.post(base+"/folder/consent", url.Values{"csrf": {u.hidden("csrf")}, "grant": {"census.aid-recommendation"},
+		"version.census.aid-recommendation": {u.hidden("version.census.aid-recommendation")}})
+}
+
+// fetchData presses "fetch my data" in the folder.
+func (u *user) fetchData(base string) int {
+	u.t.Helper()
+	u.get(base + "/folder")
+	return u.post(base+"/folder/data", url.Values{"csrf": {u.hidden("csrf")}})
+}
+
+var withdrawForm = regexp.MustCompile(`action="(/folder/consent/[^"]+/withdraw)"`)
+
 // TestWalkingSkeleton is the citizen journey of the foundation through the
 // real package boundaries: sign-in with a real OIDC code flow → consent →
 // SCSP exchange with the simulator → recommendation → access log with a
@@ -191,8 +208,7 @@ func TestWalkingSkeleton(t *testing.T) {
 	u.mustSee("My folder", c.Name)
 
 	// Without consent, fetching sends nothing.
-	u.get(d.URL + "/folder")
-	if s := u.post(d.URL+"/folder/data", url.Values{"csrf": {u.hidden("csrf")}}); s != http.StatusOK {
+	if s := u.fetchData(d.URL); s != http.StatusOK {
 		t.Fatalf("fetch without consent: %d", s)
 	}
 	if n := len(d.Dev.Sim.Received()); n != 0 {
@@ -202,16 +218,13 @@ func TestWalkingSkeleton(t *testing.T) {
 	// Consent for census, for aid recommendation.
 	u.get(d.URL + "/folder/consent")
 	u.mustSee("municipal register")
-	form := url.Values{"csrf": {u.hidden("csrf")}, "grant": {"census.aid-recommendation"},
-		"version.census.aid-recommendation": {u.hidden("version.census.aid-recommendation")}}
-	if s := u.post(d.URL+"/folder/consent", form); s != http.StatusOK {
+	if s := u.grantCensus(d.URL); s != http.StatusOK {
 		t.Fatalf("grant: %d %s", s, u.page)
 	}
 	u.mustSee("Withdraw")
 
 	// Fetch: one SCSP request leaves, carrying purpose, consent and requester.
-	u.get(d.URL + "/folder")
-	if s := u.post(d.URL+"/folder/data", url.Values{"csrf": {u.hidden("csrf")}}); s != http.StatusOK {
+	if s := u.fetchData(d.URL); s != http.StatusOK {
 		t.Fatalf("fetch: %d %s", s, u.page)
 	}
 	got := d.Dev.Sim.Received()
@@ -283,17 +296,14 @@ func TestWithdrawStopsExchanges(t *testing.T) {
 	u := newUser(t)
 	u.get(d.URL + "/lang/en?return=/")
 	u.signIn(d.URL, c)
-	u.get(d.URL + "/folder/consent")
-	u.post(d.URL+"/folder/consent", url.Values{"csrf": {u.hidden("csrf")}, "grant": {"census.aid-recommendation"},
-		"version.census.aid-recommendation": {u.hidden("version.census.aid-recommendation")}})
-	u.get(d.URL + "/folder")
-	u.post(d.URL+"/folder/data", url.Values{"csrf": {u.hidden("csrf")}})
+	u.grantCensus(d.URL)
+	u.fetchData(d.URL)
 	if n := len(d.Dev.Sim.Received()); n != 1 {
 		t.Fatalf("simulator received %d requests, want 1", n)
 	}
 
 	u.get(d.URL + "/folder/consent")
-	w := regexp.MustCompile(`action="(/folder/consent/[^"]+/withdraw)"`).FindStringSubmatch(u.page)
+	w := withdrawForm.FindStringSubmatch(u.page)
 	if w == nil {
 		t.Fatalf("no withdraw form:\n%s", u.page)
 	}
@@ -302,8 +312,7 @@ func TestWithdrawStopsExchanges(t *testing.T) {
 	}
 	u.mustSee("Withdrawn on")
 
-	u.get(d.URL + "/folder")
-	u.post(d.URL+"/folder/data", url.Values{"csrf": {u.hidden("csrf")}})
+	u.fetchData(d.URL)
 	if n := len(d.Dev.Sim.Received()); n != 1 {
 		t.Fatalf("simulator received %d requests after withdrawal, want still 1", n)
 	}
@@ -456,10 +465,8 @@ func TestBadConsentInputWritesNothing(t *testing.T) {
 	}
 
 	// b grants; a cannot withdraw it.
-	b.get(d.URL + "/folder/consent")
-	b.post(d.URL+"/folder/consent", url.Values{"csrf": {b.hidden("csrf")}, "grant": {"census.aid-recommendation"},
-		"version.census.aid-recommendation": {b.hidden("version.census.aid-recommendation")}})
-	m := regexp.MustCompile(`action="(/folder/consent/[^"]+/withdraw)"`).FindStringSubmatch(b.page)
+	b.grantCensus(d.URL)
+	m := withdrawForm.FindStringSubmatch(b.page)
 	if m == nil {
 		t.Fatal("b has no grant")
 	}
@@ -514,11 +521,8 @@ func consentAndFetch(t *testing.T, d *devGateway, c sim.Citizen) *user {
 	u := newUser(t)
 	u.get(d.URL + "/lang/en?return=/")
 	u.signIn(d.URL, c)
-	u.get(d.URL + "/folder/consent")
-	u.post(d.URL+"/folder/consent", url.Values{"csrf": {u.hidden("csrf")}, "grant": {"census.aid-recommendation"},
-		"version.census.aid-recommendation": {u.hidden("version.census.aid-recommendation")}})
-	u.get(d.URL + "/folder")
-	if s := u.post(d.URL+"/folder/data", url.Values{"csrf": {u.hidden("csrf")}}); s != http.StatusOK {
+	u.grantCensus(d.URL)
+	if s := u.fetchData(d.URL); s != http.StatusOK {
 		t.Fatalf("fetch: %d", s)
 	}
 	return u
