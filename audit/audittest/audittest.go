@@ -24,6 +24,32 @@ import (
 // tamper-evidence tests): exec runs a statement, read returns one value.
 type Harness func(t testing.TB) (s audit.Store, exec func(sql string, args ...any), read func(sql string, args ...any) []byte)
 
+// Sealer returns the sealing key of every test log, so that a test can open
+// what another log or another process sealed, as an operator could.
+func Sealer() *keys.Keys {
+	k, err := keys.New(bytes.Repeat([]byte{3}, 32))
+	if err != nil {
+		panic(err)
+	}
+	return k
+}
+
+// OpenLog starts a log over s whose checkpoints skey (a note signer key)
+// signs; maxBatch 0 is the default batch. It is closed with t.
+func OpenLog(t testing.TB, s audit.Store, skey string, maxBatch int) *audit.Log {
+	t.Helper()
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := audit.New(audit.Config{Store: s, Sealer: Sealer(), Signer: signer, Origin: "obert.test/audit", MaxBatch: maxBatch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close(context.Background()) })
+	return l
+}
+
 // NewLog starts a log over s with a fresh signing key; it is closed with t.
 // It returns the log, its verifier and the verifier key's text form.
 func NewLog(t testing.TB, s audit.Store) (*audit.Log, note.Verifier, string) {
@@ -32,15 +58,8 @@ func NewLog(t testing.TB, s audit.Store) (*audit.Log, note.Verifier, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, _ := note.NewSigner(skey)
 	verifier, _ := note.NewVerifier(vkey)
-	k, _ := keys.New(bytes.Repeat([]byte{3}, 32))
-	l, err := audit.New(audit.Config{Store: s, Sealer: k, Signer: signer, Origin: "obert.test/audit"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close(context.Background()) })
-	return l, verifier, vkey
+	return OpenLog(t, s, skey, 0), verifier, vkey
 }
 
 func entry(i int, subject string) audit.Entry {
@@ -141,7 +160,7 @@ func testAppendVerify(t *testing.T, h Harness) {
 
 func testTamper(t *testing.T, h Harness) {
 	ctx := context.Background()
-	k, _ := keys.New(bytes.Repeat([]byte{3}, 32)) // the operator holds the keys too
+	k := Sealer() // the operator holds the keys too
 	cases := map[string]func(exec func(string, ...any), read func(string, ...any) []byte){
 		"rewrite an entry": func(exec func(string, ...any), read func(string, ...any) []byte) {
 			plain, err := k.Open(read(`SELECT sealed FROM audit_leaves WHERE idx = 5`), []byte("audit/e0005"))

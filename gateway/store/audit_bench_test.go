@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -18,6 +17,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/obert-gov/obert/audit"
+	"github.com/obert-gov/obert/audit/audittest"
 	"github.com/obert-gov/obert/gateway/keys"
 	"github.com/obert-gov/obert/gateway/store"
 	"github.com/obert-gov/obert/gateway/store/storetest"
@@ -25,15 +25,11 @@ import (
 
 func benchLog(b *testing.B, s *store.Store, maxBatch int) *audit.Log {
 	b.Helper()
-	skey, _, _ := note.GenerateKey(rand.Reader, "obert-bench-audit")
-	signer, _ := note.NewSigner(skey)
-	k, _ := keys.New(bytes.Repeat([]byte{3}, 32))
-	l, err := audit.New(audit.Config{Store: s, Sealer: k, Signer: signer, Origin: "obert.bench/audit", MaxBatch: maxBatch})
+	skey, _, err := note.GenerateKey(rand.Reader, "obert-bench-audit")
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { l.Close(context.Background()) })
-	return l
+	return audittest.OpenLog(b, s, skey, maxBatch)
 }
 
 func benchEntry(i int) audit.Entry {
@@ -134,7 +130,7 @@ func BenchmarkAuditAppend(b *testing.B) {
 		b.Run(be.Name, func(b *testing.B) {
 			s := be.Open(b)
 			l := benchLog(b, s, batch)
-			k, _ := keys.New(bytes.Repeat([]byte{3}, 32))
+			k := audittest.Sealer()
 			n := max(b.N, 2000) // enough entries to fill batches
 			b.ResetTimer()
 			logTime := appendConcurrently(b, l, 0, n, writers)

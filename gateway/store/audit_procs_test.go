@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -16,7 +15,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/obert-gov/obert/audit"
-	"github.com/obert-gov/obert/gateway/keys"
+	"github.com/obert-gov/obert/audit/audittest"
 	"github.com/obert-gov/obert/gateway/store"
 	"github.com/obert-gov/obert/gateway/store/storetest"
 	"github.com/obert-gov/obert/gateway/transparency"
@@ -79,13 +78,7 @@ func TestAuditManyProcesses(t *testing.T) {
 	s.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_checkpoints`).Scan(&batches)
 	t.Logf("%d entries from %d processes in %d batches", n, procs, batches)
 
-	signer, _ := note.NewSigner(skey)
-	k, _ := keys.New(bytes.Repeat([]byte{3}, 32))
-	l, err := audit.New(audit.Config{Store: s, Sealer: k, Signer: signer, Origin: "obert.test/audit"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close(ctx)
+	l := audittest.OpenLog(t, s, skey, 0)
 	srv := httptest.NewServer(transparency.Handler(l, vkey))
 	defer srv.Close()
 	verifier, _ := note.NewVerifier(vkey)
@@ -111,16 +104,7 @@ func TestAuditAppenderProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	signer, err := note.NewSigner(os.Getenv("OBERT_AUDIT_CHILD_KEY"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, _ := keys.New(bytes.Repeat([]byte{3}, 32))
-	l, err := audit.New(audit.Config{Store: s, Sealer: k, Signer: signer, Origin: "obert.test/audit"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close(ctx)
+	l := audittest.OpenLog(t, s, os.Getenv("OBERT_AUDIT_CHILD_KEY"), 0)
 	id := os.Getenv("OBERT_AUDIT_CHILD_ID")
 	ms, _ := strconv.ParseInt(os.Getenv("OBERT_AUDIT_CHILD_START"), 10, 64)
 	time.Sleep(time.Until(time.UnixMilli(ms)))
