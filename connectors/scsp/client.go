@@ -72,7 +72,7 @@ func (c *Client) Do(ctx context.Context, p *Peticion) (*Respuesta, error) {
 		return nil, fmt.Errorf("%w: %w", connectors.ErrBadResponse, err)
 	}
 	var r Respuesta
-	if err := unmarshalElement(el, &r); err != nil {
+	if err := UnmarshalElement(el, &r); err != nil {
 		return nil, err
 	}
 	if r.Atributos.IdPeticion != p.Atributos.IdPeticion {

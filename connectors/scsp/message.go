@@ -207,8 +207,9 @@ func Fault(code, msg string) []byte {
 	return b
 }
 
-// unmarshalElement decodes an etree element into v.
-func unmarshalElement(el *etree.Element, v any) error {
+// UnmarshalElement decodes an etree element, such as the payload Verify
+// returns, into v; what does not decode is ErrMalformed.
+func UnmarshalElement(el *etree.Element, v any) error {
 	d := etree.NewDocument()
 	d.SetRoot(el)
 	b, err := d.WriteToBytes()

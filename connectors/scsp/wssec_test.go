@@ -45,7 +45,7 @@ func TestSignVerify(t *testing.T) {
 		t.Fatalf("verified %s by %v", el.Tag, cert.Subject)
 	}
 	var p Peticion
-	if err := unmarshalElement(el, &p); err != nil || p.Atributos.IdPeticion != "R1" ||
+	if err := UnmarshalElement(el, &p); err != nil || p.Atributos.IdPeticion != "R1" ||
 		p.Solicitudes.SolicitudTransmision[0].DatosGenericos.Solicitante.Consentimiento != "Si" {
 		t.Fatalf("round trip: %+v, %v", p.Atributos, err)
 	}
@@ -119,7 +119,7 @@ func BenchmarkSCSPParseVerify(b *testing.B) {
 			b.Fatal(err)
 		}
 		var p Peticion
-		if err := unmarshalElement(el, &p); err != nil {
+		if err := UnmarshalElement(el, &p); err != nil {
 			b.Fatal(err)
 		}
 	}

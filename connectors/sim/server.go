@@ -143,7 +143,7 @@ func (s *Server) census(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var p scsp.Peticion
-	if err := unmarshal(el, &p); err != nil || len(p.Solicitudes.SolicitudTransmision) != 1 {
+	if err := scsp.UnmarshalElement(el, &p); err != nil || len(p.Solicitudes.SolicitudTransmision) != 1 {
 		writeFault(w, "soapenv:Client", "petició mal formada")
 		return
 	}
@@ -222,16 +222,6 @@ func tamper(env []byte) []byte {
 	}
 	b, _ := doc.WriteToBytes()
 	return b
-}
-
-func unmarshal(el *etree.Element, v any) error {
-	d := etree.NewDocument()
-	d.SetRoot(el)
-	b, err := d.WriteToBytes()
-	if err != nil {
-		return err
-	}
-	return xml.Unmarshal(b, v)
 }
 
 // Running is a simulator serving on a loopback listener.
