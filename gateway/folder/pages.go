@@ -17,10 +17,7 @@ import (
 )
 
 func (h *Handler) homeShow(w http.ResponseWriter, r *http.Request) {
-	ret := r.URL.Query().Get("return")
-	if !localPath(ret) {
-		ret = "/folder"
-	}
+	ret := web.LocalPath(r.URL.Query().Get("return"), "/folder")
 	h.render(w, r, http.StatusOK, "home", "home.title", map[string]any{"ClaveEnabled": h.opts.ClaveEnabled, "Return": ret})
 }
 
@@ -370,11 +367,6 @@ func (h *Handler) accessProof(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="obert-entry-%d.json"`, b.Index))
 	json.NewEncoder(w).Encode(b)
-}
-
-// localPath reports whether p is a path on this site, never another origin.
-func localPath(p string) bool {
-	return strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") && !strings.ContainsAny(p, "\\\r\n")
 }
 
 // named returns the name of an identifier (a field, an administration) in

@@ -2,6 +2,7 @@ package signin
 
 import (
 	"errors"
+	"github.com/obert-gov/obert/gateway/web"
 	"net/http"
 	"slices"
 
@@ -53,7 +54,7 @@ func (s *Service) IdCATStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := flow{Provider: ProviderIdCAT, State: randomToken(), Nonce: randomToken(), Verifier: oauth2.GenerateVerifier(),
-		Return: localPath(r.URL.Query().Get("return"))}
+		Return: web.LocalPath(r.URL.Query().Get("return"), "/folder")}
 	if err := s.putFlow(r.Context(), w, f); err != nil {
 		s.cfg.Logger.Error("sign-in flow not stored", "err", err)
 		s.cfg.Fail(w, r, http.StatusServiceUnavailable, "unavailable")

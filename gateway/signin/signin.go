@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -199,18 +198,6 @@ func (s *Service) SignOut(w http.ResponseWriter, r *http.Request) {
 	}
 	s.setCookie(w, "obert_session", "", -1)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
-}
-
-// localPath keeps only same-site absolute paths, refusing open redirects.
-func localPath(p string) string {
-	if p == "" || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
-		return "/folder"
-	}
-	u, err := url.Parse(p)
-	if err != nil || u.Host != "" || u.Scheme != "" {
-		return "/folder"
-	}
-	return u.RequestURI()
 }
 
 // flow is a sign-in in progress.

@@ -105,12 +105,22 @@ func SetLang(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: "obert_lang", Value: code, Path: "/", MaxAge: 365 * 24 * 3600,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
-	ret := r.URL.Query().Get("return")
-	if u, err := url.Parse(ret); err != nil || !strings.HasPrefix(ret, "/") || strings.HasPrefix(ret, "//") ||
-		strings.HasPrefix(ret, "/\\") || u.Host != "" {
-		ret = "/"
+	http.Redirect(w, r, LocalPath(r.URL.Query().Get("return"), "/"), http.StatusSeeOther)
+}
+
+// LocalPath returns p when it is a path on this site, and fallback when it
+// is empty or could lead anywhere else (another host, a scheme, "//" or
+// "/\\", which browsers read as another host). Every "return to" parameter
+// goes through it.
+func LocalPath(p, fallback string) string {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
+		return fallback
 	}
-	http.Redirect(w, r, ret, http.StatusSeeOther)
+	u, err := url.Parse(p)
+	if err != nil || u.Host != "" || u.Scheme != "" {
+		return fallback
+	}
+	return u.RequestURI()
 }
 
 // CSRF issues and checks form tokens. Signed-in forms are bound to the
