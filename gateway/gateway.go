@@ -196,7 +196,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 	}
 	sessions := sessionsAdapter{si}
 	pages, err := folder.New(folder.Deps{
-		Sessions: sessions, Consents: consentsAdapter{svc: consents, served: map[string]bool{string(census.Category()): true}, rec: rec, facts: g.Store, log: log},
+		Sessions: sessions, Consents: consentsAdapter{svc: consents, served: servedBy(ex), rec: rec, facts: g.Store, log: log},
 		Exchanger: exchangerAdapter{ex}, Recommender: recommenderAdapter{ex: ex, rec: recommender, log: log},
 		AccessLog: g.Audit, Catalogue: cat, CSRF: csrf, Logger: log,
 	}, folder.Options{DevMode: cfg.DevMode(), ClaveEnabled: false})
@@ -308,6 +308,15 @@ func (g *Gateway) viaOberta(ctx context.Context, cfg config.Config, log *slog.Lo
 	g.closers = append(g.closers, running.Close)
 	g.Dev = &DevSetup{SimURL: running.URL, Sim: running.Server, Citizens: pop.Citizens()}
 	return key, cert, []*x509.Certificate{simCert}, running.URL, nil
+}
+
+// servedBy is the set of categories the exchange has a connector for.
+func servedBy(ex *exchange.Exchanger) map[string]bool {
+	m := map[string]bool{}
+	for _, c := range ex.Categories() {
+		m[c] = true
+	}
+	return m
 }
 
 func readCert(path string) (*x509.Certificate, error) {
