@@ -9,6 +9,9 @@ import (
 // ErrNotFound is returned for an unknown, used or expired flow or session.
 var ErrNotFound = errors.New("signin: not found")
 
+// ErrReplay is returned when a one-time id was already used.
+var ErrReplay = errors.New("signin: already used")
+
 // StoredFlow is a sign-in flow in progress, its content sealed.
 type StoredFlow struct {
 	IDHash    string
@@ -38,4 +41,7 @@ type Store interface {
 	GetSession(ctx context.Context, idHash string, now time.Time, idle, absolute time.Duration) (StoredSession, error)
 	DeleteSession(ctx context.Context, idHash string) error
 	DeleteSessionsOf(ctx context.Context, subject string) (int64, error)
+	// UseOnce records that the id (a hash) was used, remembering it until
+	// until; ErrReplay if it was already recorded. Every replica shares it.
+	UseOnce(ctx context.Context, idHash string, until, now time.Time) error
 }

@@ -109,3 +109,21 @@ func (s *Store) DeleteSessionsOf(ctx context.Context, subject string) (int64, er
 	}
 	return res.RowsAffected()
 }
+
+// UseOnce implements signin.Store.
+func (s *Store) UseOnce(ctx context.Context, idHash string, until, now time.Time) error {
+	return s.inTx(ctx, func(q querier) error {
+		if _, err := q.ExecContext(ctx, `DELETE FROM signin_used WHERE expires_at <= ?`, micros(now)); err != nil {
+			return fmt.Errorf("store: sweep used ids: %w", err)
+		}
+		res, err := q.ExecContext(ctx, `INSERT INTO signin_used (id_hash, expires_at) VALUES (?, ?) ON CONFLICT (id_hash) DO NOTHING`,
+			idHash, micros(until))
+		if err != nil {
+			return fmt.Errorf("store: use once: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return signin.ErrReplay
+		}
+		return nil
+	})
+}

@@ -135,4 +135,44 @@ func RunStore(t *testing.T, open func(t testing.TB) signin.Store) {
 			t.Fatalf("first session changed: %+v, %v", got, err)
 		}
 	})
+
+	t.Run("UseOnce", func(t *testing.T) {
+		s := open(t)
+		if err := s.UseOnce(ctx, "a1", t0.Add(5*time.Minute), t0); err != nil {
+			t.Fatalf("first use: %v", err)
+		}
+		if err := s.UseOnce(ctx, "a1", t0.Add(5*time.Minute), t0.Add(time.Minute)); !errors.Is(err, signin.ErrReplay) {
+			t.Fatalf("second use: %v, want ErrReplay", err)
+		}
+		if err := s.UseOnce(ctx, "a2", t0.Add(5*time.Minute), t0); err != nil {
+			t.Fatalf("another id: %v", err)
+		}
+		// Once remembered long enough, the row is swept.
+		if err := s.UseOnce(ctx, "a1", t0.Add(20*time.Minute), t0.Add(10*time.Minute)); err != nil {
+			t.Fatalf("after expiry: %v", err)
+		}
+	})
+
+	t.Run("ConcurrentUseOnceOneWins", func(t *testing.T) {
+		s := open(t)
+		var wins, replays atomic.Int32
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				err := s.UseOnce(ctx, "shared", t0.Add(time.Minute), t0)
+				switch {
+				case err == nil:
+					wins.Add(1)
+				case errors.Is(err, signin.ErrReplay):
+					replays.Add(1)
+				default:
+					t.Errorf("use once: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if wins.Load() != 1 || replays.Load() != 7 {
+			t.Fatalf("%d wins, %d replays; want 1 and 7", wins.Load(), replays.Load())
+		}
+	})
 }
