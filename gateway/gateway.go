@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -65,6 +66,7 @@ type Gateway struct {
 // DevSetup describes the development providers started in-process.
 type DevSetup struct {
 	IdPURL   string
+	ClaveURL string
 	SimURL   string
 	Sim      *sim.Server
 	Citizens []sim.Citizen
@@ -194,46 +196,39 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 	if err != nil {
 		return nil, err
 	}
+	// The synthetic citizens the development providers offer.
+	var offered []devidp.Citizen
+	if cfg.DevIdP() || cfg.DevClave() {
+		if g.Dev == nil { // a real Via Oberta with the development providers
+			g.Dev = &DevSetup{Citizens: sim.NewPopulation(2026, 60, time.Now()).Citizens()}
+		}
+		for _, c := range g.Dev.Citizens {
+			offered = append(offered, devidp.Citizen{DocType: c.DocType, DocNumber: c.DocNumber, Name: c.Name,
+				Surname1: c.Surname1, Surname2: c.Surname2, BirthDate: c.BirthDate.Format(time.DateOnly), Label: c.Archetype})
+		}
+	}
+	var formOrigins []string
+	if origin, err := g.withIdCAT(ctx, cfg, si, offered); err != nil {
+		return nil, err
+	} else if origin != "" {
+		formOrigins = append(formOrigins, origin)
+	}
+	if origin, err := g.withClave(ctx, cfg, si, offered); err != nil {
+		return nil, err
+	} else if origin != "" {
+		formOrigins = append(formOrigins, origin)
+	}
+
 	sessions := sessionsAdapter{si}
 	pages, err := folder.New(folder.Deps{
 		Sessions: sessions, Consents: consentsAdapter{svc: consents, served: servedBy(ex), rec: rec, facts: g.Store, log: log},
 		Exchanger: exchangerAdapter{ex}, Recommender: recommenderAdapter{ex: ex, rec: recommender, log: log},
 		AccessLog: g.Audit, Catalogue: cat, CSRF: csrf, Logger: log,
-	}, folder.Options{DevMode: cfg.DevMode(), ClaveEnabled: false})
+	}, folder.Options{DevMode: cfg.DevMode(), ClaveEnabled: si.ClaveEnabled()})
 	if err != nil {
 		return nil, err
 	}
-	si.SetFail(pages.SignInFailed)
-
-	issuer, clientID, clientSecret := cfg.IdcatIssuer, cfg.IdcatClientID, cfg.IdcatSecret
-	var formOrigins []string
-	if cfg.DevIdP() {
-		clientID, clientSecret = "obert-dev", rand.Text()
-		if g.Dev == nil { // a real Via Oberta with the development provider
-			g.Dev = &DevSetup{Citizens: sim.NewPopulation(2026, 60, time.Now()).Citizens()}
-		}
-		citizens := g.Dev.Citizens
-		var offered []devidp.Citizen
-		for _, c := range citizens {
-			offered = append(offered, devidp.Citizen{DocType: c.DocType, DocNumber: c.DocNumber, Name: c.Name,
-				Surname1: c.Surname1, Surname2: c.Surname2, BirthDate: c.BirthDate.Format(time.DateOnly), Label: c.Archetype})
-		}
-		idp, err := devidp.Start(ctx, cfg.DevIdPAddr, devidp.Config{Citizens: offered, ClientID: clientID,
-			ClientSecret: clientSecret, RedirectURIs: []string{cfg.PublicURL + "/signin/idcat/callback"}})
-		if err != nil {
-			return nil, err
-		}
-		g.closers = append(g.closers, idp.Close)
-		issuer, g.Dev.IdPURL = idp.Issuer(), idp.Issuer()
-	}
-	if issuer != "" {
-		if err := si.WithIdCAT(ctx, signin.IdCATConfig{Issuer: issuer, ClientID: clientID, ClientSecret: clientSecret}); err != nil {
-			return nil, err
-		}
-		if iu, err := url.Parse(issuer); err == nil {
-			formOrigins = append(formOrigins, iu.Scheme+"://"+iu.Host)
-		}
-	}
+	si.SetPages(pages.SignInFailed, pages.Post)
 
 	// Routes.
 	metrics := ops.NewMetrics()
@@ -250,6 +245,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 	mux.Handle("GET /metrics", metrics.Handler())
 	mux.HandleFunc("GET /signin/idcat", si.IdCATStart)
 	mux.HandleFunc("GET /signin/idcat/callback", si.IdCATCallback)
+	mux.HandleFunc("GET /signin/clave", si.ClaveStart)
+	mux.HandleFunc("GET /signin/clave/metadata", si.ClaveMetadata)
+	mux.HandleFunc("POST /signin/clave/acs", si.ClaveACS)
+	mux.HandleFunc("POST /signin/clave/slo", si.ClaveSLO)
 	mux.HandleFunc("POST /signout", func(w http.ResponseWriter, r *http.Request) {
 		var secret []byte
 		if v, ok := sessions.Current(r); ok {
@@ -265,6 +264,77 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 	mux.Handle("/", pages)
 	g.Handler = metrics.Middleware(web.Secure(web.LimitBody(mux, 64<<10), formOrigins, u.Scheme == "https"))
 	return g, nil
+}
+
+// withIdCAT enables IdCAT: the configured provider, or the development one
+// started here. It returns the provider's origin, which forms may post to.
+func (g *Gateway) withIdCAT(ctx context.Context, cfg config.Config, si *signin.Service, offered []devidp.Citizen) (string, error) {
+	issuer, clientID, clientSecret := cfg.IdcatIssuer, cfg.IdcatClientID, cfg.IdcatSecret
+	if cfg.DevIdP() {
+		clientID, clientSecret = "obert-dev", rand.Text()
+		idp, err := devidp.Start(ctx, cfg.DevIdPAddr, devidp.Config{Citizens: offered, ClientID: clientID,
+			ClientSecret: clientSecret, RedirectURIs: []string{cfg.PublicURL + "/signin/idcat/callback"}})
+		if err != nil {
+			return "", err
+		}
+		g.closers = append(g.closers, idp.Close)
+		issuer, g.Dev.IdPURL = idp.Issuer(), idp.Issuer()
+	}
+	if issuer == "" {
+		return "", nil
+	}
+	if err := si.WithIdCAT(ctx, signin.IdCATConfig{Issuer: issuer, ClientID: clientID, ClientSecret: clientSecret}); err != nil {
+		return "", err
+	}
+	iu, err := url.Parse(issuer)
+	if err != nil {
+		return "", err
+	}
+	return iu.Scheme + "://" + iu.Host, nil
+}
+
+// withClave enables Cl@ve: the configured IdP with our keys from files, or
+// in dev the development IdP started here and keys generated on first start.
+// It returns the IdP's origin, which our pages post AuthnRequests to.
+func (g *Gateway) withClave(ctx context.Context, cfg config.Config, si *signin.Service, offered []devidp.Citizen) (string, error) {
+	metadata := cfg.ClaveIdPMetadata
+	if metadata == "" && !cfg.DevClave() {
+		return "", nil
+	}
+	var sc signin.ClaveConfig
+	var err error
+	if cfg.DevClave() || cfg.ClaveKeyFile == "" {
+		if !cfg.DevMode() {
+			return "", errors.New("gateway: Cl@ve keys are required in prod")
+		}
+		if sc.SigningKey, sc.SigningCert, err = devKeyPair(filepath.Join(cfg.DataDir, "dev-clave-signing"), "Obert DEVELOPMENT Cl@ve signing"); err != nil {
+			return "", err
+		}
+		if sc.EncryptionKey, sc.EncryptionCert, err = devKeyPair(filepath.Join(cfg.DataDir, "dev-clave-encryption"), "Obert DEVELOPMENT Cl@ve encryption"); err != nil {
+			return "", err
+		}
+	} else {
+		if sc.SigningKey, sc.SigningCert, err = keyPairFiles(cfg.ClaveKeyFile, cfg.ClaveCertFile); err != nil {
+			return "", fmt.Errorf("gateway: OBERT_CLAVE_KEY_FILE: %w", err)
+		}
+		if sc.EncryptionKey, sc.EncryptionCert, err = keyPairFiles(cfg.ClaveEncKeyFile, cfg.ClaveEncCertFile); err != nil {
+			return "", fmt.Errorf("gateway: OBERT_CLAVE_ENC_KEY_FILE: %w", err)
+		}
+	}
+	if cfg.DevClave() {
+		idp, err := devidp.StartClave(ctx, cfg.DevClaveAddr, devidp.ClaveConfig{Citizens: offered,
+			SPMetadataURL: strings.TrimSuffix(cfg.PublicURL, "/") + "/signin/clave/metadata"})
+		if err != nil {
+			return "", err
+		}
+		g.closers = append(g.closers, idp.Close)
+		metadata, g.Dev.ClaveURL = idp.MetadataURL(), idp.URL()
+	}
+	sc.IdPMetadata, sc.LoA = metadata, cfg.ClaveLoA
+	if err := si.WithClave(ctx, sc); err != nil {
+		return "", err
+	}
+	return si.ClaveIdPOrigin(ctx), nil
 }
 
 // viaOberta returns the SCSP signing credentials, the certificates answers

@@ -45,7 +45,7 @@ func startDev(t *testing.T) *devGateway {
 	base := "http://" + ln.Addr().String()
 	dir := t.TempDir()
 	cfg, err := config.Load([]string{"-addr", ln.Addr().String(), "-public-url", base, "-data-dir", dir,
-		"-dev-idp-addr", "127.0.0.1:0", "-sim-addr", "127.0.0.1:0"}, func(string) string { return "" }, io.Discard)
+		"-dev-idp-addr", "127.0.0.1:0", "-dev-clave-addr", "127.0.0.1:0", "-sim-addr", "127.0.0.1:0"}, func(string) string { return "" }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,6 +105,7 @@ type user struct {
 	c    *http.Client
 	page string // body of the last page
 	url  string // where the last request ended
+	saml string // the last SAML response the user's browser carried, decoded
 }
 
 func newUser(t *testing.T) *user {

@@ -3,6 +3,8 @@ package gateway
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -10,8 +12,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/obert-gov/obert/connectors/scsp"
 )
 
 // devFile returns the content of a development key file, creating it with
@@ -60,4 +65,47 @@ func verifierKeyOf(skey string) (string, error) {
 	}
 	pub := ed25519.NewKeyFromSeed(raw[1:]).Public().(ed25519.PublicKey)
 	return note.NewEd25519VerifierKey(parts[2], pub)
+}
+
+// devKeyPair returns the development RSA key and certificate stored at
+// base+".key.pem" and base+".cert.pem", creating them on first use.
+func devKeyPair(base, commonName string) (*rsa.PrivateKey, *x509.Certificate, error) {
+	key, cert, err := keyPairFiles(base+".key.pem", base+".cert.pem")
+	if err == nil {
+		return key, cert, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, nil, err
+	}
+	key, cert, err = scsp.NewSelfSigned(commonName, time.Now())
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(base), 0o700); err != nil {
+		return nil, nil, err
+	}
+	if err := os.WriteFile(base+".key.pem", scsp.KeyPEM(key), 0o600); err != nil {
+		return nil, nil, err
+	}
+	return key, cert, os.WriteFile(base+".cert.pem", scsp.CertPEM(cert), 0o644)
+}
+
+// keyPairFiles reads a PEM RSA key and its PEM certificate.
+func keyPairFiles(keyFile, certFile string) (*rsa.PrivateKey, *x509.Certificate, error) {
+	kb, err := os.ReadFile(keyFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	key, err := scsp.ParseKeyPEM(kb)
+	if err != nil {
+		return nil, nil, err
+	}
+	cert, err := readCert(certFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !key.PublicKey.Equal(cert.PublicKey) {
+		return nil, nil, fmt.Errorf("%s is not the certificate of %s", certFile, keyFile)
+	}
+	return key, cert, nil
 }

@@ -31,6 +31,12 @@ type Config struct {
 	AuditSigningKey  string // note signer key of the audit checkpoints
 	AuditOrigin      string
 	ClaveIdPMetadata string
+	ClaveKeyFile     string // PEM key that signs our SAML messages and metadata
+	ClaveCertFile    string
+	ClaveEncKeyFile  string // PEM key assertions are encrypted to
+	ClaveEncCertFile string
+	ClaveLoA         string // minimum level of assurance requested
+	DevClaveAddr     string
 	IdcatIssuer      string
 	IdcatClientID    string
 	IdcatSecret      string
@@ -64,6 +70,11 @@ func (c *Config) settings() []setting {
 		{"audit-signing-key", "OBERT_AUDIT_SIGNING_KEY", "", "note signer key of the audit log (dev: generated)", &c.AuditSigningKey},
 		{"audit-origin", "OBERT_AUDIT_ORIGIN", "", "origin line of the audit checkpoints (default: public URL host + /audit)", &c.AuditOrigin},
 		{"clave-idp-metadata", "OBERT_CLAVE_IDP_METADATA", "", "Cl@ve IdP metadata URL or file", &c.ClaveIdPMetadata},
+		{"clave-key-file", "OBERT_CLAVE_KEY_FILE", "", "PEM key that signs Cl@ve requests and our SP metadata (dev: generated)", &c.ClaveKeyFile},
+		{"clave-cert-file", "OBERT_CLAVE_CERT_FILE", "", "PEM certificate of that key", &c.ClaveCertFile},
+		{"clave-enc-key-file", "OBERT_CLAVE_ENC_KEY_FILE", "", "PEM key Cl@ve encrypts assertions to (dev: generated)", &c.ClaveEncKeyFile},
+		{"clave-enc-cert-file", "OBERT_CLAVE_ENC_CERT_FILE", "", "PEM certificate of that key", &c.ClaveEncCertFile},
+		{"clave-loa", "OBERT_CLAVE_LOA", "substantial", "minimum Cl@ve level of assurance: low, substantial or high", &c.ClaveLoA},
 		{"idcat-issuer", "OBERT_IDCAT_ISSUER", "", "IdCAT OpenID issuer (dev: the development provider)", &c.IdcatIssuer},
 		{"idcat-client-id", "OBERT_IDCAT_CLIENT_ID", "", "IdCAT client id", &c.IdcatClientID},
 		{"idcat-client-secret", "OBERT_IDCAT_CLIENT_SECRET", "", "IdCAT client secret", &c.IdcatSecret},
@@ -74,6 +85,7 @@ func (c *Config) settings() []setting {
 		{"scsp-key-file", "OBERT_SCSP_KEY_FILE", "", "PEM key that signs SCSP requests (dev: generated)", &c.SCSPKeyFile},
 		{"scsp-cert-file", "OBERT_SCSP_CERT_FILE", "", "PEM certificate of that key", &c.SCSPCertFile},
 		{"viaoberta-cert-file", "OBERT_VIAOBERTA_CERT_FILE", "", "PEM certificate Via Oberta signs its answers with", &c.ViaObertaCert},
+		{"dev-clave-addr", "OBERT_DEV_CLAVE_ADDR", "127.0.0.1:8092", "dev only: address of the development Cl@ve IdP", &c.DevClaveAddr},
 		{"dev-idp-addr", "OBERT_DEV_IDP_ADDR", "127.0.0.1:8090", "dev only: address of the development IdCAT provider", &c.DevIdPAddr},
 		{"sim-addr", "OBERT_SIM_ADDR", "127.0.0.1:8091", "dev only: address of the Via Oberta simulator", &c.SimAddr},
 		{"log-level", "OBERT_LOG_LEVEL", "info", "debug, info, warn or error", &c.LogLevel},
@@ -132,6 +144,10 @@ func (c Config) DevMode() bool { return c.Mode == Dev }
 // in dev mode when no real issuer is configured.
 func (c Config) DevIdP() bool { return c.DevMode() && c.IdcatIssuer == "" }
 
+// DevClave reports whether the development Cl@ve IdP is to be started: in
+// dev mode when no real IdP metadata is configured.
+func (c Config) DevClave() bool { return c.DevMode() && c.ClaveIdPMetadata == "" }
+
 // DevSim reports whether the Via Oberta simulator is to be started.
 func (c Config) DevSim() bool { return c.DevMode() && c.ViaObertaURL == "" }
 
@@ -141,6 +157,11 @@ func (c Config) Validate() error {
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	if c.DatabaseURL == "" {
 		bad("OBERT_DATABASE_URL is required")
+	}
+	switch c.ClaveLoA {
+	case "low", "substantial", "high":
+	default:
+		bad("OBERT_CLAVE_LOA must be low, substantial or high (got %q)", c.ClaveLoA)
 	}
 	if c.Mode == Prod {
 		u, err := url.Parse(c.PublicURL)
@@ -166,6 +187,9 @@ func (c Config) Validate() error {
 			if c.IdcatClientID == "" || c.IdcatSecret == "" {
 				bad("OBERT_IDCAT_CLIENT_ID and OBERT_IDCAT_CLIENT_SECRET are required with OBERT_IDCAT_ISSUER")
 			}
+		}
+		if c.ClaveIdPMetadata != "" && (c.ClaveKeyFile == "" || c.ClaveCertFile == "" || c.ClaveEncKeyFile == "" || c.ClaveEncCertFile == "") {
+			bad("OBERT_CLAVE_KEY_FILE, OBERT_CLAVE_CERT_FILE, OBERT_CLAVE_ENC_KEY_FILE and OBERT_CLAVE_ENC_CERT_FILE are required with OBERT_CLAVE_IDP_METADATA")
 		}
 		if c.SCSPKeyFile == "" || c.SCSPCertFile == "" || c.ViaObertaCert == "" {
 			bad("OBERT_SCSP_KEY_FILE, OBERT_SCSP_CERT_FILE and OBERT_VIAOBERTA_CERT_FILE are required in prod")

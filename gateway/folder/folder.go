@@ -95,7 +95,7 @@ type Handler struct {
 	mux   *http.ServeMux
 }
 
-var pageNames = []string{"home", "folder", "consent", "data", "aids", "access", "privacy", "error"}
+var pageNames = []string{"home", "folder", "consent", "data", "aids", "access", "privacy", "error", "post"}
 
 // New parses and checks every template, so a broken page or a missing
 // translation stops the start.
@@ -191,9 +191,27 @@ func (h *Handler) Error(w http.ResponseWriter, r *http.Request, status int, msgK
 	h.render(w, r, status, "error", "error.title", map[string]string{"MessageKey": msgKey})
 }
 
-// SignInFailed renders a sign-in failure (for the sign-in service).
-func (h *Handler) SignInFailed(w http.ResponseWriter, r *http.Request, status int, _ string) {
-	h.Error(w, r, status, "error.signin")
+// SignInFailed renders a sign-in failure (for the sign-in service): a
+// specific message where the citizen can do something about it.
+func (h *Handler) SignInFailed(w http.ResponseWriter, r *http.Request, status int, reason string) {
+	switch reason {
+	case "loa-too-low":
+		h.Error(w, r, status, "error.signin_loa")
+	case "audit-unavailable", "unavailable":
+		h.Error(w, r, status, "error.unavailable")
+	case "response-too-large":
+		h.Error(w, r, status, "error.too_large")
+	default:
+		h.Error(w, r, status, "error.signin")
+	}
+}
+
+// Post renders the page that carries a SAML message to the identity
+// provider (HTTP-POST binding): a form a script submits at once, with its
+// button for browsers without scripts.
+func (h *Handler) Post(w http.ResponseWriter, r *http.Request, action string, fields [][2]string) {
+	w.Header().Set("Cache-Control", "no-store")
+	h.render(w, r, http.StatusOK, "post", "signin.post_title", map[string]any{"Action": action, "Fields": fields})
 }
 
 // viewer returns the signed-in citizen or sends the visitor home.

@@ -125,17 +125,5 @@ func (s *Service) IdCATCallback(w http.ResponseWriter, r *http.Request) {
 	if id.Surname1 == "" {
 		id.Surname1 = c.FamilyName
 	}
-	subject, idHash, err := s.start(r.Context(), w, id)
-	if err != nil {
-		fail(http.StatusServiceUnavailable, "unavailable")
-		return
-	}
-	if err := s.cfg.Events.SignedIn(r.Context(), subject, ProviderIdCAT, id.LoA); err != nil {
-		// A sign-in that cannot be recorded does not happen.
-		s.cfg.Store.DeleteSession(r.Context(), idHash)
-		s.setCookie(w, "obert_session", "", -1)
-		s.cfg.Fail(w, r, http.StatusServiceUnavailable, "audit-unavailable")
-		return
-	}
-	http.Redirect(w, r, f.Return, http.StatusSeeOther)
+	s.finish(w, r, ProviderIdCAT, id, f.Return)
 }

@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -42,6 +43,9 @@ type Identity struct {
 	Surname2  string `json:"surname2"`
 	BirthDate string `json:"birth_date,omitempty"`
 	LoA       string `json:"loa"`
+	// NameID and SessionIndex identify a Cl@ve session for Single Logout.
+	NameID       string `json:"name_id,omitempty"`
+	SessionIndex string `json:"session_index,omitempty"`
 }
 
 // Session is a signed-in browser.
@@ -82,12 +86,16 @@ type Config struct {
 	Logger        *slog.Logger
 	// Fail renders a sign-in failure to the person; status and a reason code.
 	Fail func(w http.ResponseWriter, r *http.Request, status int, reason string)
+	// Post renders a page whose form the browser posts to action (the SAML
+	// HTTP-POST binding).
+	Post func(w http.ResponseWriter, r *http.Request, action string, fields [][2]string)
 }
 
 // Service is the sign-in service.
 type Service struct {
 	cfg   Config
 	idcat *idcat
+	clave *clave
 }
 
 // New returns a Service; call WithIdCAT to enable IdCAT.
@@ -112,7 +120,20 @@ func New(cfg Config) (*Service, error) {
 			http.Error(w, "sign-in failed: "+reason, status)
 		}
 	}
+	if cfg.Post == nil {
+		cfg.Post = plainPost
+	}
 	return &Service{cfg: cfg}, nil
+}
+
+var postPage = template.Must(template.New("post").Parse(`<!doctype html><html><head><meta charset="utf-8"><title>Obert</title></head>
+<body><form method="post" action="{{.Action}}">{{range .Fields}}<input type="hidden" name="{{index . 0}}" value="{{index . 1}}">{{end}}
+<button type="submit">Continue</button></form></body></html>`))
+
+func plainPost(w http.ResponseWriter, _ *http.Request, action string, fields [][2]string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	postPage.Execute(w, map[string]any{"Action": action, "Fields": fields})
 }
 
 func (s *Service) cookieName(base string) string {
@@ -123,8 +144,12 @@ func (s *Service) cookieName(base string) string {
 }
 
 func (s *Service) setCookie(w http.ResponseWriter, name, value string, maxAge int) {
+	s.setCookieSite(w, name, value, maxAge, http.SameSiteLaxMode)
+}
+
+func (s *Service) setCookieSite(w http.ResponseWriter, name, value string, maxAge int, site http.SameSite) {
 	http.SetCookie(w, &http.Cookie{Name: s.cookieName(name), Value: value, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode})
+		HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: site})
 }
 
 func hashID(id string) string {
@@ -184,7 +209,8 @@ func (s *Service) start(ctx context.Context, w http.ResponseWriter, id Identity)
 // SignOut handles POST /signout: ends this session, or every session of the
 // citizen when the form says everywhere=1. CSRF is checked by the web layer.
 func (s *Service) SignOut(w http.ResponseWriter, r *http.Request) {
-	if sess, ok := s.Current(r); ok {
+	sess, ok := s.Current(r)
+	if ok {
 		var err error
 		if r.PostFormValue("everywhere") == "1" {
 			_, err = s.cfg.Store.DeleteSessionsOf(r.Context(), sess.Subject)
@@ -197,16 +223,21 @@ func (s *Service) SignOut(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.setCookie(w, "obert_session", "", -1)
+	if ok && s.claveLogout(w, r, sess) {
+		return
+	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
 // flow is a sign-in in progress.
 type flow struct {
-	Provider string `json:"provider"`
-	State    string `json:"state"`
-	Nonce    string `json:"nonce"`
-	Verifier string `json:"verifier"`
-	Return   string `json:"return"`
+	Provider  string `json:"provider"`
+	State     string `json:"state,omitempty"`
+	Nonce     string `json:"nonce,omitempty"`
+	Verifier  string `json:"verifier,omitempty"`
+	RequestID string `json:"request_id,omitempty"` // SAML AuthnRequest ID
+	LoA       string `json:"loa,omitempty"`        // minimum level requested
+	Return    string `json:"return"`
 }
 
 func (s *Service) putFlow(ctx context.Context, w http.ResponseWriter, f flow) error {
@@ -217,8 +248,33 @@ func (s *Service) putFlow(ctx context.Context, w http.ResponseWriter, f flow) er
 		ExpiresAt: s.cfg.Now().Add(10 * time.Minute)}); err != nil {
 		return err
 	}
-	s.setCookie(w, "obert_signin", token, 600)
+	// The SAML response arrives by a cross-site POST from the IdP, which
+	// SameSite=Lax cookies do not follow; over https the flow cookie is
+	// SameSite=None (still HttpOnly, Secure, __Host-, and single-use).
+	site := http.SameSiteLaxMode
+	if f.Provider == ProviderClave && s.cfg.SecureCookies {
+		site = http.SameSiteNoneMode
+	}
+	s.setCookieSite(w, "obert_signin", token, 600, site)
 	return nil
+}
+
+// finish starts the session of a verified identity, records the sign-in and
+// sends the browser on; a sign-in that cannot be recorded does not happen.
+func (s *Service) finish(w http.ResponseWriter, r *http.Request, provider string, id Identity, ret string) {
+	subject, idHash, err := s.start(r.Context(), w, id)
+	if err != nil {
+		s.cfg.Events.SignInFailed(r.Context(), provider, "unavailable")
+		s.cfg.Fail(w, r, http.StatusServiceUnavailable, "unavailable")
+		return
+	}
+	if err := s.cfg.Events.SignedIn(r.Context(), subject, provider, id.LoA); err != nil {
+		s.cfg.Store.DeleteSession(r.Context(), idHash)
+		s.setCookie(w, "obert_session", "", -1)
+		s.cfg.Fail(w, r, http.StatusServiceUnavailable, "audit-unavailable")
+		return
+	}
+	http.Redirect(w, r, ret, http.StatusSeeOther)
 }
 
 func (s *Service) takeFlow(w http.ResponseWriter, r *http.Request) (flow, error) {
@@ -243,9 +299,11 @@ func (s *Service) takeFlow(w http.ResponseWriter, r *http.Request) (flow, error)
 	return f, nil
 }
 
-// SetFail sets how failures are shown, once the pages exist.
-func (s *Service) SetFail(f func(w http.ResponseWriter, r *http.Request, status int, reason string)) {
-	s.cfg.Fail = f
+// SetPages sets how failures and SAML POST forms are shown, once the pages
+// exist.
+func (s *Service) SetPages(fail func(w http.ResponseWriter, r *http.Request, status int, reason string),
+	post func(w http.ResponseWriter, r *http.Request, action string, fields [][2]string)) {
+	s.cfg.Fail, s.cfg.Post = fail, post
 }
 
 // IdCATConfig configures the IdCAT relying party.
