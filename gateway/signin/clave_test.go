@@ -177,7 +177,7 @@ func (r *samlRig) valid(req *etree.Element) mint {
 	return mint{inResponseTo: id, destination: r.acs, recipient: r.acs, audience: r.entityID, issuer: r.idpID,
 		personID: "ES/ES/12345678Z", loa: signin.EIDASLoASubstantial, status: "urn:oasis:names:tc:SAML:2.0:status:Success",
 		assertionID: "_a" + strings.ToLower(strings.ReplaceAll(time.Now().Format("150405.000000000"), ".", "")),
-		notBefore: r.now.Add(-time.Minute), notOnOrAfter: r.now.Add(5 * time.Minute), signAssertion: true}
+		notBefore:   r.now.Add(-time.Minute), notOnOrAfter: r.now.Add(5 * time.Minute), signAssertion: true}
 }
 
 const (
@@ -390,7 +390,7 @@ func TestClaveAttackCorpus(t *testing.T) {
 	cases := []struct {
 		name   string
 		reason string
-		alter  func(r *samlRig, m *mint)        // before signing
+		alter  func(r *samlRig, m *mint)           // before signing
 		after  func(r *samlRig, d *etree.Document) // after signing
 	}{
 		{"unsigned response and assertion", "unsigned", func(_ *samlRig, m *mint) { m.signAssertion = false }, nil},
