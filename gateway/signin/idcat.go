@@ -87,6 +87,12 @@ func (s *Service) IdCATCallback(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "state-mismatch")
 		return
 	}
+	// Mix-up defence (RFC 9207): an answer that names its issuer must name
+	// ours; a provider that promises to name it must do so.
+	if iss := q.Get("iss"); iss != s.idcat.issuer && (iss != "" || s.idcat.issParam) {
+		fail(http.StatusBadRequest, "issuer-mismatch")
+		return
+	}
 	if q.Get("error") != "" {
 		fail(http.StatusUnauthorized, "provider-refused")
 		return

@@ -315,6 +315,8 @@ type IdCATConfig struct {
 }
 
 type idcat struct {
+	issuer   string
+	issParam bool // the provider sends iss in authorization responses (RFC 9207)
 	provider *oidc.Provider
 	oauth    oauth2.Config
 	verifier *oidc.IDTokenVerifier
@@ -332,7 +334,15 @@ func (s *Service) WithIdCAT(ctx context.Context, cfg IdCATConfig) error {
 	if err != nil {
 		return fmt.Errorf("signin: IdCAT discovery at %s: %w", cfg.Issuer, err)
 	}
+	var meta struct {
+		IssParam bool `json:"authorization_response_iss_parameter_supported"`
+	}
+	if err := p.Claims(&meta); err != nil {
+		return fmt.Errorf("signin: IdCAT discovery at %s: %w", cfg.Issuer, err)
+	}
 	s.idcat = &idcat{
+		issuer:   cfg.Issuer,
+		issParam: meta.IssParam,
 		provider: p,
 		client:   hc,
 		oauth: oauth2.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Endpoint: p.Endpoint(),
