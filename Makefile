@@ -13,12 +13,18 @@ AXE_VERSION := 4.14.1
 AXE         := $(CACHE)/npm/node_modules/axe-core/axe.min.js
 CHROMIUM    ?= /usr/bin/chromium
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+INTEROP     := $(CACHE)/interop
+# Identity providers we did not write, run by the interop tests as separate
+# processes: zitadel's example OpenID provider and crewjam/saml's example IdP.
+ZITADEL_OP  := github.com/zitadel/oidc/v3/example/server@v3.52.0
+CREWJAM_IDP := github.com/crewjam/saml/example/idp@v0.6.3
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 TEST_FLAGS  ?= -race -count=1 -timeout 15m
 
 export OBERT_TEST_POSTGRES := $(PG_TEST_URL)
+export OBERT_INTEROP_BIN   := $(INTEROP)/bin
 
-.PHONY: run build test unit e2e bench lint fmt migrate deps deps-pg deps-e2e clean help
+.PHONY: run build test unit e2e bench fuzz lint fmt migrate deps deps-pg deps-e2e deps-interop clean help
 
 help:
 	@echo "make run     start Obert in development mode on http://127.0.0.1:8080"
@@ -41,7 +47,7 @@ test: deps
 	OBERT_E2E=1 OBERT_CHROMIUM=$(CHROMIUM) OBERT_AXE=$(AXE) $(GO) test $(TEST_FLAGS) ./...
 
 ## unit: tests that need no browser (PostgreSQL still required).
-unit: deps-pg
+unit: deps-pg deps-interop
 	$(GO) test $(TEST_FLAGS) ./...
 
 e2e: deps
@@ -61,7 +67,16 @@ fmt:
 migrate:
 	$(GO) run ./cmd/gatewayctl migrate
 
-deps: deps-pg deps-e2e
+deps: deps-pg deps-e2e deps-interop
+
+## deps-interop: the independent identity providers, built from the module proxy.
+deps-interop: $(INTEROP)/bin/server $(INTEROP)/bin/idp
+
+$(INTEROP)/bin/server:
+	GOBIN=$(INTEROP)/bin $(GO) install $(ZITADEL_OP)
+
+$(INTEROP)/bin/idp:
+	GOBIN=$(INTEROP)/bin $(GO) install $(CREWJAM_IDP)
 
 ## deps-pg: the local PostgreSQL must answer; start it if it is down.
 deps-pg:

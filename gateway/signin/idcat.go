@@ -1,6 +1,7 @@
 package signin
 
 import (
+	"encoding/json"
 	"errors"
 	"github.com/obert-gov/obert/gateway/web"
 	"net/http"
@@ -113,18 +114,48 @@ func (s *Service) IdCATCallback(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusUnauthorized, "id-token-invalid")
 		return
 	}
-	var c idcatClaims
-	if err := idt.Claims(&c); err != nil {
+	// The ID token's claims, completed (never overridden) by userinfo,
+	// which must be about the same subject.
+	claims := map[string]any{}
+	if err := idt.Claims(&claims); err != nil {
 		fail(http.StatusUnauthorized, "id-token-invalid")
 		return
 	}
+	if s.idcat.provider.UserInfoEndpoint() != "" {
+		ui, err := s.idcat.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok))
+		if err != nil {
+			fail(http.StatusUnauthorized, "userinfo-failed")
+			return
+		}
+		if ui.Subject != idt.Subject {
+			fail(http.StatusUnauthorized, "userinfo-subject-mismatch")
+			return
+		}
+		extra := map[string]any{}
+		if err := ui.Claims(&extra); err == nil {
+			for k, v := range extra {
+				if _, ok := claims[k]; !ok {
+					claims[k] = v
+				}
+			}
+		}
+	}
+	var c idcatClaims
+	if b, err := json.Marshal(claims); err != nil || json.Unmarshal(b, &c) != nil {
+		fail(http.StatusUnauthorized, "id-token-invalid")
+		return
+	}
+	c.DocumentNumber, _ = claims[s.idcat.docClaim].(string)
 	if c.Nonce == "" || c.Nonce != f.Nonce {
 		fail(http.StatusUnauthorized, "nonce-mismatch")
 		return
 	}
-	if c.DocumentNumber == "" {
+	if !validDocNumber(c.DocumentNumber) {
 		fail(http.StatusUnauthorized, "no-document-number")
 		return
+	}
+	if c.DocumentType == "" {
+		c.DocumentType = docTypeOf(c.DocumentNumber)
 	}
 	id := Identity{Provider: ProviderIdCAT, DocType: c.DocumentType, DocNumber: c.DocumentNumber, Name: c.GivenName,
 		Surname1: c.Surname1, Surname2: c.Surname2, BirthDate: c.BirthDate, LoA: loaOf(c)}

@@ -9,6 +9,7 @@
 package signin
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -312,11 +313,15 @@ type IdCATConfig struct {
 	ClientID     string
 	ClientSecret string
 	HTTPClient   *http.Client // for discovery, token and keys; nil: default
+	// DocumentClaim names the claim that carries the DNI/NIE (default
+	// document_number); it may come from the ID token or userinfo.
+	DocumentClaim string
 }
 
 type idcat struct {
 	issuer   string
 	issParam bool // the provider sends iss in authorization responses (RFC 9207)
+	docClaim string
 	provider *oidc.Provider
 	oauth    oauth2.Config
 	verifier *oidc.IDTokenVerifier
@@ -343,6 +348,7 @@ func (s *Service) WithIdCAT(ctx context.Context, cfg IdCATConfig) error {
 	s.idcat = &idcat{
 		issuer:   cfg.Issuer,
 		issParam: meta.IssParam,
+		docClaim: cmp.Or(cfg.DocumentClaim, "document_number"),
 		provider: p,
 		client:   hc,
 		oauth: oauth2.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Endpoint: p.Endpoint(),
