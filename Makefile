@@ -20,6 +20,7 @@ ZITADEL_OP  := github.com/zitadel/oidc/v3/example/server@v3.52.0
 CREWJAM_IDP := github.com/crewjam/saml/example/idp@v0.6.3
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 TEST_FLAGS  ?= -race -count=1 -timeout 15m
+FUZZTIME    ?= 10s
 
 export OBERT_TEST_POSTGRES := $(PG_TEST_URL)
 export OBERT_INTEROP_BIN   := $(INTEROP)/bin
@@ -31,6 +32,7 @@ help:
 	@echo "make test    run every test (SQLite, PostgreSQL, browser), installing what they need"
 	@echo "make e2e     run only the browser tests"
 	@echo "make bench   run the benchmarks"
+	@echo "make fuzz    fuzz the SAML response path (FUZZTIME=10s)"
 	@echo "make lint    gofmt, go vet and staticcheck"
 	@echo "make build   build the commands into ./bin"
 	@echo "make migrate apply migrations to OBERT_DATABASE_URL"
@@ -45,6 +47,12 @@ build:
 ## test: every test, on both databases and in a real browser.
 test: deps
 	OBERT_E2E=1 OBERT_CHROMIUM=$(CHROMIUM) OBERT_AXE=$(AXE) $(GO) test $(TEST_FLAGS) ./...
+	$(MAKE) --no-print-directory fuzz
+
+## fuzz: the SAML response fuzz target, briefly (FUZZTIME=10m for a long run);
+## its corpus is committed under gateway/signin/testdata/fuzz.
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzClaveVerify$$' -fuzztime $(FUZZTIME) ./gateway/signin/
 
 ## unit: tests that need no browser (PostgreSQL still required).
 unit: deps-pg deps-interop

@@ -61,13 +61,20 @@ func idpMetadata(entity string, cert *x509.Certificate) string {
 
 func newSAMLRig(t testing.TB, maxResponse int) *samlRig {
 	t.Helper()
-	ctx := context.Background()
-	now := time.Now()
-	r := &samlRig{ev: &events{}, now: now, idpID: idpEntity}
-	var err error
-	if r.idpKey, r.idpCert, err = scsp.NewSelfSigned("Cl@ve test IdP", now); err != nil {
+	key, cert, err := scsp.NewSelfSigned("Cl@ve test IdP", time.Now())
+	if err != nil {
 		t.Fatal(err)
 	}
+	return newSAMLRigKey(t, maxResponse, key, cert)
+}
+
+// newSAMLRigKey is a rig whose IdP signs with key.
+func newSAMLRigKey(t testing.TB, maxResponse int, key *rsa.PrivateKey, cert *x509.Certificate) *samlRig {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now()
+	r := &samlRig{ev: &events{}, now: now, idpID: idpEntity, idpKey: key, idpCert: cert}
+	var err error
 	md := filepath.Join(t.TempDir(), "idp.xml")
 	if err := os.WriteFile(md, []byte(idpMetadata(idpEntity, r.idpCert)), 0o600); err != nil {
 		t.Fatal(err)
