@@ -19,11 +19,11 @@ type noStore struct{ Store }
 type noEvents struct{}
 
 func (noEvents) SignedIn(context.Context, string, string, string) error { return nil }
-func (noEvents) SignInFailed(context.Context, string, string)         {}
+func (noEvents) SignInFailed(context.Context, string, string)           {}
 
 type plainSealer struct{}
 
-func (plainSealer) Seal(p, _ []byte) []byte           { return p }
+func (plainSealer) Seal(p, _ []byte) []byte          { return p }
 func (plainSealer) Open(p, _ []byte) ([]byte, error) { return p, nil }
 
 // fuzzClave is the SP the committed corpus was minted for (see
