@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
+	"github.com/crewjam/saml/xmlenc"
 	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/obert-gov/obert/connectors/scsp"
@@ -44,6 +45,7 @@ type samlRig struct {
 	now      time.Time
 	acs      string
 	entityID string
+	encCert  *x509.Certificate // the SP's encryption certificate
 }
 
 const idpEntity = "https://pasarela.clave.test/"
@@ -81,6 +83,7 @@ func newSAMLRigKey(t testing.TB, maxResponse int, key *rsa.PrivateKey, cert *x50
 	}
 	sk, sc, _ := scsp.NewSelfSigned("Obert SP signing", now)
 	ek, ec, _ := scsp.NewSelfSigned("Obert SP encryption", now)
+	r.encCert = ec
 	r.keys, _ = keys.New(bytes.Repeat([]byte{7}, 32))
 	mux := http.NewServeMux()
 	r.sp = httptest.NewServer(mux)
@@ -175,6 +178,8 @@ type mint struct {
 	assertionID                                            string
 	notBefore, notOnOrAfter                                time.Time
 	signResponse, signAssertion                            bool
+	encrypt                                                bool               // the assertion, to encryptTo (the SP's key unless set)
+	encryptTo                                              *x509.Certificate
 	key                                                    *rsa.PrivateKey // signing key (the IdP's unless set)
 	cert                                                   *x509.Certificate
 }
@@ -250,10 +255,35 @@ func (r *samlRig) build(t testing.TB, m mint) *etree.Document {
 	if m.key != nil {
 		key, cert = m.key, m.cert
 	}
+	final := a
 	if m.signAssertion {
-		signed := sign(t, a, key, cert)
+		final = sign(t, a, key, cert)
 		resp.RemoveChild(a)
-		resp.AddChild(signed)
+		resp.AddChild(final)
+	}
+	if m.encrypt {
+		to := r.encCert
+		if m.encryptTo != nil {
+			to = m.encryptTo
+		}
+		plain := etree.NewDocument()
+		plain.SetRoot(final.Copy())
+		buf, err := plain.WriteToBytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc := xmlenc.OAEP()
+		enc.BlockCipher = xmlenc.AES256GCM
+		enc.DigestMethod = &xmlenc.SHA1
+		data, err := enc.Encrypt(to, buf, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data.CreateAttr("Type", "http://www.w3.org/2001/04/xmlenc#Element")
+		ea := etree.NewElement("saml:EncryptedAssertion")
+		ea.AddChild(data)
+		resp.RemoveChild(final)
+		resp.AddChild(ea)
 	}
 	doc := etree.NewDocument()
 	doc.SetRoot(resp)
@@ -318,11 +348,13 @@ func TestClaveValidResponse(t *testing.T) {
 	for _, c := range []struct {
 		name         string
 		resp, assert bool
-	}{{"assertion signed", false, true}, {"response signed", true, false}, {"both signed", true, true}} {
+		encrypt      bool
+	}{{"assertion signed", false, true, false}, {"response signed", true, false, false}, {"both signed", true, true, false},
+		{"both signed, assertion encrypted", true, true, true}, {"assertion signed and encrypted", false, true, true}} {
 		t.Run(c.name, func(t *testing.T) {
 			r := newSAMLRig(t, 0)
 			m := r.valid(r.start(t))
-			m.signResponse, m.signAssertion = c.resp, c.assert
+			m.signResponse, m.signAssertion, m.encrypt = c.resp, c.assert, c.encrypt
 			code, body := r.post(t, bytesOf(t, r.build(t, m)))
 			if code != http.StatusSeeOther {
 				t.Fatalf("valid response refused: %d %s (%v)", code, body, r.ev.failed)
@@ -424,6 +456,9 @@ func TestClaveAttackCorpus(t *testing.T) {
 		{"IdP said no", "provider-refused", func(_ *samlRig, m *mint) {
 			m.status = "urn:oasis:names:tc:SAML:2.0:status:Responder"
 		}, func(_ *samlRig, d *etree.Document) { d.Root().RemoveChild(d.Root().FindElement("./Assertion")) }},
+		{"assertion encrypted to another key", "invalid-response", func(_ *samlRig, m *mint) {
+			m.encrypt, m.encryptTo = true, otherCert
+		}, nil},
 		{"comment injected in the person identifier", "malformed-response", nil, func(_ *samlRig, d *etree.Document) {
 			for _, v := range d.FindElements("//AttributeValue") {
 				if v.Text() == "ES/ES/12345678Z" {
@@ -656,4 +691,42 @@ func TestClaveReplayAndXML(t *testing.T) {
 		code, body := r.post(t, raw)
 		r.refused(t, code, body, "unsolicited-response")
 	})
+}
+
+// BenchmarkClaveACS: the ACS handling one valid Cl@ve response as Cl@ve
+// sends it (response and assertion signed, assertion encrypted to us): XML
+// checks, signatures, decryption, our checks, the one-time id and the new
+// session in SQLite. Preparing the flow and minting the response are not
+// timed.
+func BenchmarkClaveACS(b *testing.B) {
+	r := newSAMLRig(b, 0)
+	prepare := func() *http.Request {
+		rec := httptest.NewRecorder()
+		r.svc.ClaveStart(rec, httptest.NewRequest(http.MethodGet, r.sp.URL+"/signin/clave", nil))
+		m := samlRequestField.FindStringSubmatch(rec.Body.String())
+		raw, _ := base64.StdEncoding.DecodeString(html.UnescapeString(m[1]))
+		doc := etree.NewDocument()
+		doc.ReadFromBytes(raw)
+		mm := r.valid(doc.Root())
+		mm.signResponse, mm.encrypt = true, true
+		body := url.Values{"SAMLResponse": {base64.StdEncoding.EncodeToString(bytesOf(b, r.build(b, mm)))}}.Encode()
+		req := httptest.NewRequest(http.MethodPost, r.acs, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for _, c := range rec.Result().Cookies() {
+			req.AddCookie(c)
+		}
+		return req
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		req := prepare()
+		b.StartTimer()
+		rec := httptest.NewRecorder()
+		r.svc.ClaveACS(rec, req)
+		if rec.Code != http.StatusSeeOther {
+			b.Fatalf("ACS: %d %s (%v)", rec.Code, rec.Body, r.ev.failed)
+		}
+	}
 }

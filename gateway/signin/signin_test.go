@@ -50,7 +50,7 @@ type rig struct {
 
 var maria = devidp.Citizen{DocType: "NIF", DocNumber: "12345678Z", Name: "Maria", Surname1: "Puig", Surname2: "Soler", BirthDate: "1950-03-04"}
 
-func newRig(t *testing.T) *rig {
+func newRig(t testing.TB) *rig {
 	t.Helper()
 	ctx := context.Background()
 	st := storetest.OpenSQLite(t)
@@ -94,7 +94,7 @@ var authField = regexp.MustCompile(`name="auth" value="([^"]+)"`)
 
 // login runs the browser's part up to the callback URL, which it returns
 // without following, so tests can replay or alter it.
-func (r *rig) login(t *testing.T, acr string) string {
+func (r *rig) login(t testing.TB, acr string) string {
 	t.Helper()
 	noFollow := *r.client
 	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -120,7 +120,7 @@ func (r *rig) login(t *testing.T, acr string) string {
 	return resp.Header.Get("Location")
 }
 
-func (r *rig) get(t *testing.T, u string) (int, string) {
+func (r *rig) get(t testing.TB, u string) (int, string) {
 	t.Helper()
 	resp, err := r.client.Get(u)
 	if err != nil {
@@ -227,6 +227,24 @@ func TestSessionTimeoutsAndOpenRedirect(t *testing.T) {
 		resp.Body.Close()
 		if got := resp.Header.Get("Location"); got != "/folder" {
 			t.Errorf("return=%s redirected to %q", evil, got)
+		}
+	}
+}
+
+// BenchmarkIdcatCallback: the callback of one valid IdCAT sign-in: the flow
+// taken, the code exchanged with the provider over loopback HTTP, the ID
+// token verified (keys cached), userinfo fetched, the session stored. The
+// browser's way to the provider and back is not timed.
+func BenchmarkIdcatCallback(b *testing.B) {
+	r := newRig(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		cb := r.login(b, "substantial")
+		b.StartTimer()
+		if code, body := r.get(b, cb); code != http.StatusOK {
+			b.Fatalf("callback: %d %s", code, body)
 		}
 	}
 }
