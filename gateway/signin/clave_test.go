@@ -178,7 +178,7 @@ type mint struct {
 	assertionID                                            string
 	notBefore, notOnOrAfter                                time.Time
 	signResponse, signAssertion                            bool
-	encrypt                                                bool               // the assertion, to encryptTo (the SP's key unless set)
+	encrypt                                                bool // the assertion, to encryptTo (the SP's key unless set)
 	encryptTo                                              *x509.Certificate
 	key                                                    *rsa.PrivateKey // signing key (the IdP's unless set)
 	cert                                                   *x509.Certificate
