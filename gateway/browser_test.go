@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,7 +61,7 @@ func newBrowser(t *testing.T) *browser {
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(360, 800, chromedp.EmulateMobile, chromedp.EmulateTouch)); err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
-	shots := filepath.Join(repoRoot(t), ".data", "e2e")
+	shots := filepath.Join(repoRoot(t), ".data", "e2e", t.Name())
 	os.MkdirAll(shots, 0o755)
 	return &browser{t: t, ctx: ctx, axe: string(axe), shots: shots}
 }
@@ -178,4 +179,20 @@ func (b *browser) check(name string) {
 		}
 		b.t.Errorf("axe on %s: %s: %s at %s", name, v.ID, v.Help, strings.Join(targets, ", "))
 	}
+}
+
+// waitFor waits until the browser has arrived at path on the gateway,
+// through whatever automatic form posts lead there.
+func (b *browser) waitFor(path string) {
+	b.t.Helper()
+	var loc string
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		loc = b.location()
+		if u, err := url.Parse(loc); err == nil && u.Path == path {
+			if _, err := chromedp.Run(b.ctx, chromedp.WaitReady(chromedp.CSS("main"))); err == nil {
+				return
+			}
+		}
+	}
+	b.t.Fatalf("the browser did not reach %s; it is at %s", path, loc)
 }

@@ -63,3 +63,32 @@ func TestE2ECitizenJourney(t *testing.T) {
 	b.open(d.URL + "/folder/nowhere")
 	b.check("not-found")
 }
+
+// TestE2EClaveSignIn: Cl@ve in a real Chromium, in Spanish: our page posts
+// the signed AuthnRequest (by script, with a button for browsers without
+// it), the development Cl@ve's login page, its response posted back, the
+// folder; then sign-out with single logout at the IdP.
+func TestE2EClaveSignIn(t *testing.T) {
+	b := newBrowser(t)
+	d := startDev(t)
+	c := d.citizenOf(t, "long-term-unemployed")
+
+	b.open(d.URL + "/lang/es?return=/")
+	b.submit(`a.button[href^="/signin/clave"]`)
+	b.do(chromedp.WaitVisible(`button[value="` + c.DocNumber + `"]`))
+	b.mustSee("Cl@ve de DESARROLLO", c.Name)
+	b.check("dev-clave")
+	b.do(chromedp.Click(chromedp.CSS(`input[name="loa"][value="high"]`)))
+	b.do(chromedp.Click(chromedp.CSS(`button[value="` + c.DocNumber + `"]`)))
+	b.waitFor("/folder")
+	b.mustSee("Mi carpeta", c.Name, "identificación: alto")
+	b.check("folder-clave")
+
+	b.submit(`form[action="/signout"] button`)
+	b.waitFor("/")
+	b.mustSee("Identifícate con Cl@ve")
+	b.open(d.URL + "/folder")
+	if loc := b.location(); !strings.Contains(loc, "/?return=") {
+		t.Fatalf("still signed in after sign-out: at %s", loc)
+	}
+}
