@@ -1,7 +1,9 @@
 package gateway_test
 
 import (
+	"context"
 	"encoding/base64"
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
@@ -9,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/obert-gov/obert/audit"
 	"github.com/obert-gov/obert/connectors/sim"
 )
 
@@ -123,5 +126,37 @@ func TestClaveLevelTooLow(t *testing.T) {
 	}
 	if !strings.Contains(d.logs.String(), "provider-refused") {
 		t.Errorf("the refusal was not logged with its reason:\n%s", d.logs.String())
+	}
+}
+
+// TestClaveFailureIsAudited: a forged response gets the readable page and a
+// failed-sign-in entry in the audit log, with its reason and no content of
+// the response.
+func TestClaveFailureIsAudited(t *testing.T) {
+	d := startDev(t)
+	u := newUser(t)
+	u.get(d.URL + "/lang/en?return=/")
+	u.get(d.URL + "/signin/clave")
+	forged := base64.StdEncoding.EncodeToString([]byte(`<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_x" Version="2.0">` +
+		`<saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">forged-issuer-marker</saml:Issuer></samlp:Response>`))
+	if s := u.post(d.URL+"/signin/clave/acs", url.Values{"SAMLResponse": {forged}}); s != http.StatusUnauthorized {
+		t.Fatalf("forged response: %d", s)
+	}
+	u.mustSee("Sign-in could not be completed")
+	entries, err := d.Audit.EntriesOf(context.Background(), "-", audit.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, e := range entries {
+		if e.Kind == audit.KindSignInFailed && e.Requester == "clave" {
+			found = true
+			if e.Error == "" || strings.Contains(fmt.Sprint(e.Entry), "forged-issuer-marker") {
+				t.Errorf("failed sign-in entry: %+v", e.Entry)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no failed Cl@ve sign-in in the audit log: %+v", entries)
 	}
 }

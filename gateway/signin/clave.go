@@ -731,16 +731,17 @@ func docTypeOf(doc string) string {
 	return "NIF"
 }
 
-// ClaveSLO handles the IdP's LogoutResponse (POST /signin/clave/slo) after a
-// sign-out we started: our session is already gone; this only checks the
-// answer and brings the citizen home.
+// ClaveSLO handles POST /signin/clave/slo: the IdP's LogoutResponse to a
+// sign-out we started (our session is already gone: it is only checked),
+// or an IdP-initiated LogoutRequest, which ends every session of the person
+// it names and is answered with a signed LogoutResponse.
 func (s *Service) ClaveSLO(w http.ResponseWriter, r *http.Request) {
 	if s.clave == nil {
 		s.cfg.Fail(w, r, http.StatusNotFound, "provider-disabled")
 		return
 	}
-	if r.ParseForm() != nil || r.PostForm.Get("SAMLResponse") == "" {
-		s.cfg.Fail(w, r, http.StatusBadRequest, "malformed-response")
+	if r.ParseForm() != nil {
+		s.cfg.Fail(w, r, http.StatusBadRequest, "malformed-request")
 		return
 	}
 	idp, err := s.clave.current(r.Context())
@@ -748,10 +749,70 @@ func (s *Service) ClaveSLO(w http.ResponseWriter, r *http.Request) {
 		s.cfg.Fail(w, r, http.StatusServiceUnavailable, "unavailable")
 		return
 	}
-	if _, err := idp.check.ValidateEncodedLogoutResponsePOST(r.PostForm.Get("SAMLResponse")); err != nil {
+	if enc := r.PostForm.Get("SAMLRequest"); enc != "" {
+		s.claveLogoutRequest(w, r, idp, enc)
+		return
+	}
+	enc := r.PostForm.Get("SAMLResponse")
+	if enc == "" {
+		s.cfg.Fail(w, r, http.StatusBadRequest, "malformed-request")
+		return
+	}
+	if raw, err := base64.StdEncoding.DecodeString(enc); err != nil || safeXML(raw) != nil {
+		s.cfg.Fail(w, r, http.StatusBadRequest, "malformed-request")
+		return
+	}
+	if _, err := idp.check.ValidateEncodedLogoutResponsePOST(enc); err != nil {
 		s.cfg.Logger.Info("Cl@ve logout response refused", "err", err)
 	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (s *Service) claveLogoutRequest(w http.ResponseWriter, r *http.Request, idp *claveIdP, enc string) {
+	raw, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil || len(raw) > s.clave.cfg.MaxResponse || safeXML(raw) != nil {
+		s.cfg.Fail(w, r, http.StatusBadRequest, "malformed-request")
+		return
+	}
+	lr, err := idp.check.ValidateEncodedLogoutRequestPOST(enc)
+	if err != nil || lr.NameID == nil || lr.ID == "" {
+		s.cfg.Logger.Info("Cl@ve logout request refused", "err", err)
+		s.cfg.Fail(w, r, http.StatusBadRequest, "invalid-logout-request")
+		return
+	}
+	now, skew := s.cfg.Now(), s.clave.cfg.Skew
+	if lr.IssueInstant.After(now.Add(skew)) || lr.IssueInstant.Before(now.Add(-10*time.Minute-skew)) {
+		s.cfg.Fail(w, r, http.StatusBadRequest, "invalid-logout-request")
+		return
+	}
+	if err := s.cfg.Store.UseOnce(r.Context(), hashID("saml-logout/"+idp.entityID+"\x00"+lr.ID), now.Add(15*time.Minute), now); err != nil {
+		s.cfg.Fail(w, r, http.StatusBadRequest, "invalid-logout-request")
+		return
+	}
+	status := saml2.StatusCodeSuccess
+	doc := lr.NameID.Value[strings.LastIndex(lr.NameID.Value, "/")+1:]
+	if !validDocNumber(doc) {
+		status = "urn:oasis:names:tc:SAML:2.0:status:Requester"
+	} else if _, err := s.cfg.Store.DeleteSessionsOf(r.Context(), s.cfg.Subject(doc)); err != nil {
+		s.cfg.Logger.Error("sessions not ended on IdP logout", "err", err)
+		status = "urn:oasis:names:tc:SAML:2.0:status:Responder"
+	}
+	s.setCookie(w, "obert_session", "", -1)
+	if idp.sloURL == "" {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	out, err := idp.sp.BuildLogoutResponseDocument(status, lr.ID)
+	if err != nil {
+		s.cfg.Fail(w, r, http.StatusServiceUnavailable, "unavailable")
+		return
+	}
+	b, err := out.WriteToBytes()
+	if err != nil {
+		s.cfg.Fail(w, r, http.StatusServiceUnavailable, "unavailable")
+		return
+	}
+	s.cfg.Post(w, r, idp.sloURL, [][2]string{{"SAMLResponse", base64.StdEncoding.EncodeToString(b)}, {"RelayState", r.PostForm.Get("RelayState")}})
 }
 
 // claveLogout posts a signed LogoutRequest for the session to the IdP, if it

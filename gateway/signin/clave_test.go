@@ -100,6 +100,7 @@ func newSAMLRigKey(t testing.TB, maxResponse int, key *rsa.PrivateKey, cert *x50
 	}
 	mux.HandleFunc("GET /signin/clave", r.svc.ClaveStart)
 	mux.HandleFunc("POST /signin/clave/acs", r.svc.ClaveACS)
+	mux.HandleFunc("POST /signin/clave/slo", r.svc.ClaveSLO)
 	mux.HandleFunc("GET /signin/clave/metadata", r.svc.ClaveMetadata)
 	mux.HandleFunc("GET /whoami", func(w http.ResponseWriter, req *http.Request) {
 		s, ok := r.svc.Current(req)
@@ -728,5 +729,166 @@ func BenchmarkClaveACS(b *testing.B) {
 		if rec.Code != http.StatusSeeOther {
 			b.Fatalf("ACS: %d %s (%v)", rec.Code, rec.Body, r.ev.failed)
 		}
+	}
+}
+
+// logoutRequest is an IdP-initiated LogoutRequest for nameID, signed with
+// key (unsigned when key is nil).
+func (r *samlRig) logoutRequest(t testing.TB, id, nameID string, key *rsa.PrivateKey, cert *x509.Certificate) []byte {
+	t.Helper()
+	lr := etree.NewElement("samlp:LogoutRequest")
+	lr.CreateAttr("xmlns:samlp", samlp)
+	lr.CreateAttr("xmlns:saml", saml)
+	lr.CreateAttr("ID", id)
+	lr.CreateAttr("Version", "2.0")
+	lr.CreateAttr("IssueInstant", r.now.UTC().Format(time.RFC3339))
+	lr.CreateAttr("Destination", r.sp.URL+"/signin/clave/slo")
+	lr.CreateElement("saml:Issuer").SetText(r.idpID)
+	lr.CreateElement("saml:NameID").SetText(nameID)
+	if key != nil {
+		lr = sign(t, lr, key, cert)
+	}
+	d := etree.NewDocument()
+	d.SetRoot(lr)
+	return bytesOf(t, d)
+}
+
+// TestClaveIdPInitiatedLogout: a signed LogoutRequest from the IdP ends
+// the person's sessions and is answered with a signed LogoutResponse; an
+// unsigned or foreign-signed one, or a replay, changes nothing.
+func TestClaveIdPInitiatedLogout(t *testing.T) {
+	r := newSAMLRig(t, 0)
+	signIn := func() {
+		if code, body := r.post(t, bytesOf(t, r.build(t, r.valid(r.start(t))))); code != http.StatusSeeOther {
+			t.Fatalf("sign-in: %d %s", code, body)
+		}
+	}
+	signIn()
+	slo := func(raw []byte) (int, string) {
+		// The IdP's page posts it: no session cookie travels cross-site.
+		resp, err := http.PostForm(r.sp.URL+"/signin/clave/slo", url.Values{"SAMLRequest": {base64.StdEncoding.EncodeToString(raw)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	otherKey, otherCert, _ := scsp.NewSelfSigned("not the IdP", time.Now())
+	for _, bad := range [][]byte{
+		r.logoutRequest(t, "_lr-unsigned", "ES/ES/12345678Z", nil, nil),
+		r.logoutRequest(t, "_lr-foreign", "ES/ES/12345678Z", otherKey, otherCert),
+	} {
+		if code, _ := slo(bad); code != http.StatusBadRequest {
+			t.Fatalf("bad LogoutRequest answered %d", code)
+		}
+		if r.whoami(t) == "" {
+			t.Fatal("a bad LogoutRequest ended the session")
+		}
+	}
+	good := r.logoutRequest(t, "_lr-1", "ES/ES/12345678Z", r.idpKey, r.idpCert)
+	code, body := slo(good)
+	if code != http.StatusOK || !strings.Contains(body, `name="SAMLResponse"`) || !strings.Contains(body, idpEntity+"slo") {
+		t.Fatalf("LogoutRequest: %d %s", code, body)
+	}
+	m := regexp.MustCompile(`name="SAMLResponse" value="([^"]+)"`).FindStringSubmatch(body)
+	resp, _ := base64.StdEncoding.DecodeString(html.UnescapeString(m[1]))
+	if !bytes.Contains(resp, []byte(`InResponseTo="_lr-1"`)) || !bytes.Contains(resp, []byte("status:Success")) || !bytes.Contains(resp, []byte("SignatureValue")) {
+		t.Errorf("LogoutResponse:\n%s", resp)
+	}
+	if who := r.whoami(t); who != "" {
+		t.Fatalf("session survived the IdP's logout: %s", who)
+	}
+	signIn()
+	if code, _ := slo(good); code != http.StatusBadRequest || r.whoami(t) == "" {
+		t.Fatalf("a replayed LogoutRequest was obeyed: %d", code)
+	}
+}
+
+// TestCookiesInProduction: over https the cookies are __Host- prefixed,
+// Secure and HttpOnly; the session is SameSite=Lax; the Cl@ve flow cookie is
+// SameSite=None, because the IdP's answer is a cross-site POST.
+func TestCookiesInProduction(t *testing.T) {
+	k, _ := keys.New(bytes.Repeat([]byte{8}, 32))
+	now := time.Now()
+	md := filepath.Join(t.TempDir(), "idp.xml")
+	_, idpCert, _ := scsp.NewSelfSigned("idp", now)
+	os.WriteFile(md, []byte(idpMetadata(idpEntity, idpCert)), 0o600)
+	svc, err := signin.New(signin.Config{Store: storetest.OpenSQLite(t), Sealer: k, Subject: k.Subject, Events: &events{},
+		PublicURL: "https://obert.example", SecureCookies: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sk, sc, _ := scsp.NewSelfSigned("sp", now)
+	if err := svc.WithClave(context.Background(), signin.ClaveConfig{IdPMetadata: md, SigningKey: sk, SigningCert: sc,
+		EncryptionKey: sk, EncryptionCert: sc}); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	svc.ClaveStart(rec, httptest.NewRequest(http.MethodGet, "https://obert.example/signin/clave", nil))
+	cookies := rec.Result().Cookies()
+	if len(cookies) != 1 {
+		t.Fatalf("cookies %v", cookies)
+	}
+	c := cookies[0]
+	if c.Name != "__Host-obert_signin" || !c.Secure || !c.HttpOnly || c.Path != "/" || c.Domain != "" || c.SameSite != http.SameSiteNoneMode {
+		t.Fatalf("flow cookie %+v", c)
+	}
+}
+
+// TestClaveMetadataRefresh: the IdP's metadata is read again after the
+// refresh period, so a rotated IdP key is trusted without a restart; until
+// then, and whenever reading fails, the last good metadata stays.
+func TestClaveMetadataRefresh(t *testing.T) {
+	k, _ := keys.New(bytes.Repeat([]byte{6}, 32))
+	now := time.Now()
+	oldKey, oldCert, _ := scsp.NewSelfSigned("idp-2026", now)
+	newKey, newCert, _ := scsp.NewSelfSigned("idp-2027", now)
+	md := filepath.Join(t.TempDir(), "idp.xml")
+	os.WriteFile(md, []byte(idpMetadata(idpEntity, oldCert)), 0o600)
+
+	r := &samlRig{ev: &events{}, now: now, idpID: idpEntity, idpKey: oldKey, idpCert: oldCert, keys: k}
+	mux := http.NewServeMux()
+	r.sp = httptest.NewServer(mux)
+	t.Cleanup(r.sp.Close)
+	r.acs, r.entityID = r.sp.URL+"/signin/clave/acs", r.sp.URL+"/signin/clave/metadata"
+	svc, err := signin.New(signin.Config{Store: storetest.OpenSQLite(t), Sealer: k, Subject: k.Subject, Events: r.ev,
+		PublicURL: r.sp.URL, Now: func() time.Time { return r.now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sk, sc, _ := scsp.NewSelfSigned("sp", now)
+	ek, ec, _ := scsp.NewSelfSigned("sp-enc", now)
+	r.encCert = ec
+	if err := svc.WithClave(context.Background(), signin.ClaveConfig{IdPMetadata: md, SigningKey: sk, SigningCert: sc,
+		EncryptionKey: ek, EncryptionCert: ec, Refresh: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	r.svc = svc
+	mux.HandleFunc("GET /signin/clave", svc.ClaveStart)
+	mux.HandleFunc("POST /signin/clave/acs", svc.ClaveACS)
+	try := func() int {
+		r.newBrowser()
+		code, _ := r.post(t, bytesOf(t, r.build(t, r.valid(r.start(t)))))
+		return code
+	}
+	if try() != http.StatusSeeOther {
+		t.Fatal("the old key is not trusted")
+	}
+	// The IdP rotates its key and publishes new metadata.
+	os.WriteFile(md, []byte(idpMetadata(idpEntity, newCert)), 0o600)
+	r.idpKey, r.idpCert = newKey, newCert
+	if try() == http.StatusSeeOther {
+		t.Fatal("metadata was read again before the refresh period")
+	}
+	r.now = r.now.Add(61 * time.Minute)
+	if code := try(); code != http.StatusSeeOther {
+		t.Fatalf("the rotated key is not trusted after the refresh: %d (%v)", code, r.ev.failed)
+	}
+	// Unreadable metadata later keeps the last good one.
+	os.WriteFile(md, []byte("not xml"), 0o600)
+	r.now = r.now.Add(61 * time.Minute)
+	if code := try(); code != http.StatusSeeOther {
+		t.Fatalf("a failed refresh dropped the good metadata: %d", code)
 	}
 }
