@@ -109,6 +109,9 @@ func banner(w io.Writer, cfg config.Config, g *gateway.Gateway) {
 	if g.Dev.IdPURL != "" {
 		fmt.Fprintf(w, "  dev IdCAT:  %s\n", g.Dev.IdPURL)
 	}
+	if g.Dev.ClaveURL != "" {
+		fmt.Fprintf(w, "  dev Cl@ve:  %s\n", g.Dev.ClaveURL)
+	}
 	if g.Dev.SimURL != "" {
 		fmt.Fprintf(w, "  Via Oberta simulator: %s\n", g.Dev.SimURL)
 	}
