@@ -273,7 +273,8 @@ func (g *Gateway) withIdCAT(ctx context.Context, cfg config.Config, si *signin.S
 	if cfg.DevIdP() {
 		clientID, clientSecret = "obert-dev", rand.Text()
 		idp, err := devidp.Start(ctx, cfg.DevIdPAddr, devidp.Config{Citizens: offered, ClientID: clientID,
-			ClientSecret: clientSecret, RedirectURIs: []string{cfg.PublicURL + "/signin/idcat/callback"}})
+			ClientSecret: clientSecret, RedirectURIs: []string{cfg.PublicURL + "/signin/idcat/callback"},
+			PostLogoutRedirectURIs: []string{strings.TrimSuffix(cfg.PublicURL, "/") + "/"}})
 		if err != nil {
 			return "", err
 		}

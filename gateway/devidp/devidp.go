@@ -40,7 +40,10 @@ type Config struct {
 	ClientID     string
 	ClientSecret string
 	RedirectURIs []string
-	Now          func() time.Time
+	// PostLogoutRedirectURIs are where the end-session endpoint may send the
+	// browser back to.
+	PostLogoutRedirectURIs []string
+	Now                    func() time.Time
 }
 
 // Provider is the development OpenID provider.
@@ -89,6 +92,7 @@ func New(issuer string, cfg Config) (*Provider, error) {
 	p.mux.HandleFunc("POST /authorize", p.complete)
 	p.mux.HandleFunc("POST /token", p.tokenEndpoint)
 	p.mux.HandleFunc("GET /userinfo", p.userinfo)
+	p.mux.HandleFunc("GET /logout", p.endSession)
 	return p, nil
 }
 
@@ -114,7 +118,7 @@ func (p *Provider) Issuer() string { return p.issuer }
 func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"issuer": p.issuer, "authorization_endpoint": p.issuer + "/authorize", "token_endpoint": p.issuer + "/token",
-		"userinfo_endpoint": p.issuer + "/userinfo", "jwks_uri": p.issuer + "/jwks",
+		"userinfo_endpoint": p.issuer + "/userinfo", "jwks_uri": p.issuer + "/jwks", "end_session_endpoint": p.issuer + "/logout",
 		"response_types_supported": []string{"code"}, "subject_types_supported": []string{"public"},
 		"id_token_signing_alg_values_supported": []string{"RS256"}, "code_challenge_methods_supported": []string{"S256"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
@@ -279,6 +283,25 @@ func redirectError(w http.ResponseWriter, r *http.Request, redirect, state, code
 	v.Set("state", state)
 	u.RawQuery = v.Encode()
 	http.Redirect(w, r, u.String(), http.StatusFound)
+}
+
+// endSession is OpenID Connect RP-Initiated Logout: the provider keeps no
+// session of its own, so it checks the hint is an ID token it issued to the
+// client and sends the browser back to a registered address.
+func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	tok, err := jwt.ParseSigned(q.Get("id_token_hint"), []jose.SignatureAlgorithm{jose.RS256})
+	var c jwt.Claims
+	if err != nil || tok.Claims(&p.key.PublicKey, &c) != nil || c.Issuer != p.issuer || !c.Audience.Contains(p.cfg.ClientID) {
+		http.Error(w, "id_token_hint is not an ID token of this provider", http.StatusBadRequest)
+		return
+	}
+	back := q.Get("post_logout_redirect_uri")
+	if !slices.Contains(p.cfg.PostLogoutRedirectURIs, back) {
+		http.Error(w, "unregistered post_logout_redirect_uri", http.StatusBadRequest)
+		return
+	}
+	http.Redirect(w, r, back, http.StatusFound)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

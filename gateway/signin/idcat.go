@@ -5,7 +5,9 @@ import (
 	"errors"
 	"github.com/obert-gov/obert/gateway/web"
 	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -162,5 +164,25 @@ func (s *Service) IdCATCallback(w http.ResponseWriter, r *http.Request) {
 	if id.Surname1 == "" {
 		id.Surname1 = c.FamilyName
 	}
-	s.finish(w, r, ProviderIdCAT, id, f.Return)
+	s.finish(w, r, ProviderIdCAT, id, f.Return, raw)
+}
+
+// idcatLogout sends the browser to the provider's end-session endpoint
+// (OpenID Connect RP-Initiated Logout) after our session is gone; it reports
+// whether it answered the request.
+func (s *Service) idcatLogout(w http.ResponseWriter, r *http.Request, sess Session) bool {
+	if s.idcat == nil || s.idcat.endSession == "" || sess.Identity.Provider != ProviderIdCAT || sess.idToken == "" {
+		return false
+	}
+	u, err := url.Parse(s.idcat.endSession)
+	if err != nil {
+		return false
+	}
+	q := u.Query()
+	q.Set("id_token_hint", sess.idToken)
+	q.Set("client_id", s.idcat.oauth.ClientID)
+	q.Set("post_logout_redirect_uri", strings.TrimSuffix(s.cfg.PublicURL, "/")+"/")
+	u.RawQuery = q.Encode()
+	http.Redirect(w, r, u.String(), http.StatusSeeOther)
+	return true
 }

@@ -56,6 +56,7 @@ type Session struct {
 	CSRFSecret []byte
 	CreatedAt  time.Time
 	idHash     string
+	idToken    string
 }
 
 // Sealer seals what sessions and flows keep.
@@ -182,21 +183,23 @@ func (s *Service) Current(r *http.Request) (Session, bool) {
 	if err := json.Unmarshal(plain, &sealed); err != nil {
 		return Session{}, false
 	}
-	return Session{Subject: ss.Subject, Identity: sealed.Identity, CSRFSecret: sealed.CSRF, CreatedAt: ss.CreatedAt, idHash: h}, true
+	return Session{Subject: ss.Subject, Identity: sealed.Identity, CSRFSecret: sealed.CSRF, CreatedAt: ss.CreatedAt, idHash: h,
+		idToken: sealed.IDToken}, true
 }
 
 type sealedSession struct {
 	Identity Identity `json:"identity"`
 	CSRF     []byte   `json:"csrf"`
+	IDToken  string   `json:"id_token,omitempty"` // IdCAT: the hint for RP-initiated logout
 }
 
 // start creates a session for id and sets its cookie: always a new id.
-func (s *Service) start(ctx context.Context, w http.ResponseWriter, id Identity) (subject, idHash string, err error) {
+func (s *Service) start(ctx context.Context, w http.ResponseWriter, id Identity, idToken string) (subject, idHash string, err error) {
 	token := randomToken()
 	h := hashID(token)
 	csrf := make([]byte, 32)
 	rand.Read(csrf)
-	plain, _ := json.Marshal(sealedSession{Identity: id, CSRF: csrf})
+	plain, _ := json.Marshal(sealedSession{Identity: id, CSRF: csrf, IDToken: idToken})
 	subject = s.cfg.Subject(id.DocNumber)
 	now := s.cfg.Now()
 	if err := s.cfg.Store.PutSession(ctx, StoredSession{IDHash: h, Subject: subject,
@@ -224,7 +227,7 @@ func (s *Service) SignOut(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.setCookie(w, "obert_session", "", -1)
-	if ok && s.claveLogout(w, r, sess) {
+	if ok && (s.claveLogout(w, r, sess) || s.idcatLogout(w, r, sess)) {
 		return
 	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
@@ -262,8 +265,8 @@ func (s *Service) putFlow(ctx context.Context, w http.ResponseWriter, f flow) er
 
 // finish starts the session of a verified identity, records the sign-in and
 // sends the browser on; a sign-in that cannot be recorded does not happen.
-func (s *Service) finish(w http.ResponseWriter, r *http.Request, provider string, id Identity, ret string) {
-	subject, idHash, err := s.start(r.Context(), w, id)
+func (s *Service) finish(w http.ResponseWriter, r *http.Request, provider string, id Identity, ret, idToken string) {
+	subject, idHash, err := s.start(r.Context(), w, id, idToken)
 	if err != nil {
 		s.cfg.Events.SignInFailed(r.Context(), provider, "unavailable")
 		s.cfg.Fail(w, r, http.StatusServiceUnavailable, "unavailable")
@@ -319,13 +322,14 @@ type IdCATConfig struct {
 }
 
 type idcat struct {
-	issuer   string
-	issParam bool // the provider sends iss in authorization responses (RFC 9207)
-	docClaim string
-	provider *oidc.Provider
-	oauth    oauth2.Config
-	verifier *oidc.IDTokenVerifier
-	client   *http.Client
+	issuer     string
+	issParam   bool   // the provider sends iss in authorization responses (RFC 9207)
+	endSession string // RP-initiated logout endpoint, if the provider has one
+	docClaim   string
+	provider   *oidc.Provider
+	oauth      oauth2.Config
+	verifier   *oidc.IDTokenVerifier
+	client     *http.Client
 }
 
 // WithIdCAT discovers the provider at cfg.Issuer and enables IdCAT sign-in.
@@ -340,17 +344,19 @@ func (s *Service) WithIdCAT(ctx context.Context, cfg IdCATConfig) error {
 		return fmt.Errorf("signin: IdCAT discovery at %s: %w", cfg.Issuer, err)
 	}
 	var meta struct {
-		IssParam bool `json:"authorization_response_iss_parameter_supported"`
+		IssParam   bool   `json:"authorization_response_iss_parameter_supported"`
+		EndSession string `json:"end_session_endpoint"`
 	}
 	if err := p.Claims(&meta); err != nil {
 		return fmt.Errorf("signin: IdCAT discovery at %s: %w", cfg.Issuer, err)
 	}
 	s.idcat = &idcat{
-		issuer:   cfg.Issuer,
-		issParam: meta.IssParam,
-		docClaim: cmp.Or(cfg.DocumentClaim, "document_number"),
-		provider: p,
-		client:   hc,
+		issuer:     cfg.Issuer,
+		issParam:   meta.IssParam,
+		endSession: meta.EndSession,
+		docClaim:   cmp.Or(cfg.DocumentClaim, "document_number"),
+		provider:   p,
+		client:     hc,
 		oauth: oauth2.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Endpoint: p.Endpoint(),
 			RedirectURL: strings.TrimSuffix(s.cfg.PublicURL, "/") + "/signin/idcat/callback",
 			Scopes:      []string{oidc.ScopeOpenID, "profile"}},

@@ -61,7 +61,8 @@ func newRig(t testing.TB) *rig {
 	r.rp = httptest.NewServer(mux)
 	t.Cleanup(r.rp.Close)
 	op, err := devidp.Start(ctx, "127.0.0.1:0", devidp.Config{Citizens: []devidp.Citizen{maria},
-		ClientID: "obert", ClientSecret: "dev-secret", RedirectURIs: []string{r.rp.URL + "/signin/idcat/callback"}})
+		ClientID: "obert", ClientSecret: "dev-secret", RedirectURIs: []string{r.rp.URL + "/signin/idcat/callback"},
+		PostLogoutRedirectURIs: []string{r.rp.URL + "/"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,9 +147,16 @@ func TestIdCATSignInEndToEnd(t *testing.T) {
 	if code, _ := r.get(t, cb); code != http.StatusBadRequest {
 		t.Fatalf("replayed callback: %d", code)
 	}
-	// Sign out ends the session.
-	resp, _ := r.client.PostForm(r.rp.URL+"/signout", nil)
+	// Sign out ends the session, and the provider's too (RP-initiated
+	// logout with the ID token as hint), which sends the browser home.
+	var via []string
+	c := *r.client
+	c.CheckRedirect = func(req *http.Request, _ []*http.Request) error { via = append(via, req.URL.Path); return nil }
+	resp, _ := c.PostForm(r.rp.URL+"/signout", nil)
 	resp.Body.Close()
+	if len(via) != 2 || via[0] != "/logout" || via[1] != "/" || resp.Request.URL.Host != strings.TrimPrefix(r.rp.URL, "http://") {
+		t.Fatalf("sign-out went through %v to %s", via, resp.Request.URL)
+	}
 	if code, _ := r.get(t, r.rp.URL+"/whoami"); code != http.StatusUnauthorized {
 		t.Fatalf("after sign-out: %d", code)
 	}
