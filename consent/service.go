@@ -93,6 +93,11 @@ func (s *Service) Withdraw(ctx context.Context, subject, id string) (Grant, erro
 	return s.store.WithdrawGrant(ctx, subject, id, s.now().UTC())
 }
 
+// Get returns the subject's grant id; ErrNotFound also for someone else's.
+func (s *Service) Get(ctx context.Context, subject, id string) (Grant, error) {
+	return s.store.GetGrant(ctx, subject, id)
+}
+
 // List returns every grant of the subject, newest first.
 func (s *Service) List(ctx context.Context, subject string) ([]Grant, error) {
 	return s.store.ListGrants(ctx, subject)

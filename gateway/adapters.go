@@ -73,6 +73,10 @@ type consentsAdapter struct {
 	rec    recorder
 	facts  exchange.FactStore
 	log    *slog.Logger
+
+	receipts   *consent.ReceiptSigner
+	controller consent.Controller
+	policyURL  string
 }
 
 func (c consentsAdapter) Offers() []consent.Offer {
@@ -129,6 +133,20 @@ func (c consentsAdapter) Withdraw(ctx context.Context, subject, id string) (cons
 		}
 	}
 	return g, nil
+}
+
+// Receipt signs the receipt of the subject's grant: the grant as stored,
+// the offer's texts in the language it was given in.
+func (c consentsAdapter) Receipt(ctx context.Context, subject, id string) ([]byte, error) {
+	g, err := c.svc.Get(ctx, subject, id)
+	if err != nil {
+		return nil, err
+	}
+	o, ok := c.svc.Offer(g.Category, g.Purpose)
+	if !ok {
+		return nil, fmt.Errorf("gateway: no offer for %s/%s", g.Category, g.Purpose)
+	}
+	return c.receipts.Sign(consent.ReceiptOf(g, o, c.controller, c.policyURL))
 }
 
 func grantEntry(kind string, g consent.Grant) audit.Entry {

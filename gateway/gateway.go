@@ -6,12 +6,14 @@ package gateway
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -46,6 +48,10 @@ import (
 // Requester is the administration on whose behalf Obert consults data.
 var Requester = connectors.Requester{ID: "gencat-drets-socials", Name: "Departament de Drets Socials",
 	Unit: "Obert", Officer: "Obert (consulta automatitzada)"}
+
+// Controller is the controller named in consent receipts.
+var Controller = consent.Controller{Name: Requester.Name + " (Generalitat de Catalunya)",
+	Contact: "Delegat de protecció de dades del " + Requester.Name, Address: "Barcelona"}
 
 // Purposes tells how each purpose travels in SCSP.
 var Purposes = map[string]exchange.Purpose{
@@ -108,6 +114,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 		return nil, fmt.Errorf("gateway: OBERT_SECRET_KEY: %w", err)
 	}
 	csrfKey, err := hkdf.Key(sha256.New, root, nil, "obert csrf key v1", 32)
+	if err != nil {
+		return nil, err
+	}
+	receiptSeed, err := hkdf.Key(sha256.New, root, nil, "obert consent receipt key v1", ed25519.SeedSize)
+	if err != nil {
+		return nil, err
+	}
+	receipts, err := consent.NewReceiptSigner(ed25519.NewKeyFromSeed(receiptSeed))
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +235,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 
 	sessions := sessionsAdapter{si}
 	pages, err := folder.New(folder.Deps{
-		Sessions: sessions, Consents: consentsAdapter{svc: consents, served: servedBy(ex), rec: rec, facts: g.Store, log: log},
+		Sessions: sessions, Consents: consentsAdapter{svc: consents, served: servedBy(ex), rec: rec, facts: g.Store, log: log,
+			receipts: receipts, controller: Controller, policyURL: strings.TrimSuffix(cfg.PublicURL, "/") + "/privacy"},
 		Exchanger: exchangerAdapter{ex}, Recommender: recommenderAdapter{ex: ex, rec: recommender, log: log},
 		AccessLog: g.Audit, Catalogue: cat, CSRF: csrf, Logger: log,
 	}, folder.Options{DevMode: cfg.DevMode(), ClaveEnabled: si.ClaveEnabled()})
@@ -261,6 +276,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 		si.SignOut(w, r)
 	})
 	mux.Handle("/log/", transparency.Handler(g.Audit, g.VerifierKey))
+	receiptKeys, _ := json.Marshal(receipts.PublicKeys())
+	mux.HandleFunc("GET /consent/receipt-keys", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/jwk-set+json")
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		w.Write(receiptKeys)
+	})
 	mux.Handle("/", pages)
 	g.Handler = metrics.Middleware(web.Secure(web.LimitBody(mux, 64<<10), formOrigins, u.Scheme == "https"))
 	return g, nil

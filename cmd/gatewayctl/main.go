@@ -1,5 +1,6 @@
 // Command gatewayctl is Obert's operator tool: database migrations, audit
-// log verification, and (in later versions) connector and aid registration.
+// log verification, consent receipt verification, and (in later versions)
+// connector and aid registration.
 package main
 
 import (
@@ -21,6 +22,10 @@ Commands:
                                 and check its signed checkpoint
   audit prove ENTRY_FILE --key VERIFIER_KEY
                                 check a downloaded audit entry offline
+  consent verify-receipt FILE --keys URL|FILE
+                                check a downloaded consent receipt against
+                                the published receipt keys
+                                (https://obert.example/consent/receipt-keys)
 `
 
 func main() {
@@ -39,6 +44,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return runMigrate(ctx, args[1:], stdout, stderr, getenv)
 	case "audit":
 		return runAudit(ctx, args[1:], stdout, stderr)
+	case "consent":
+		return runConsent(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -91,6 +91,38 @@ func (h *Handler) consentShow(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "consent", "consent.title", map[string]any{"Offers": h.offers(lang, grants), "Grants": gv})
 }
 
+// consentReceipt downloads the signed receipt of one of the citizen's grants.
+func (h *Handler) consentReceipt(w http.ResponseWriter, r *http.Request) {
+	v, ok := h.viewer(w, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	b, err := h.deps.Consents.Receipt(r.Context(), v.Subject, id)
+	if errors.Is(err, consent.ErrNotFound) {
+		h.Error(w, r, http.StatusNotFound, "error.consent_not_found")
+		return
+	}
+	if err != nil {
+		h.deps.Logger.Error("consent receipt", "err", err)
+		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Disposition", `attachment; filename="obert-consent-receipt-`+safeName(id)+`.json"`)
+	w.Write(b)
+}
+
+// safeName keeps what a file name may carry.
+func safeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' {
+			return r
+		}
+		return -1
+	}, s)
+}
+
 func (h *Handler) consentGrant(w http.ResponseWriter, r *http.Request) {
 	v, ok := h.viewer(w, r)
 	if !ok || !h.form(w, r, &v) {

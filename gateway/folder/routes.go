@@ -13,6 +13,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /folder/consent", h.consentShow)
 	m.HandleFunc("POST /folder/consent", h.consentGrant)
 	m.HandleFunc("POST /folder/consent/{id}/withdraw", h.consentWithdraw)
+	m.HandleFunc("GET /folder/consent/{id}/receipt", h.consentReceipt)
 	m.HandleFunc("POST /folder/data", h.dataFetch)
 	m.HandleFunc("GET /folder/aids", h.aidsShow)
 	m.HandleFunc("GET /folder/access", h.accessShow)
