@@ -1,0 +1,142 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/obert-gov/obert/gateway/exchange"
+)
+
+// SetObjection records (on) or lifts (off) the subject's objection of kind.
+func (s *Store) SetObjection(ctx context.Context, subject, kind string, on bool, at time.Time) error {
+	var err error
+	if on {
+		_, err = s.q().ExecContext(ctx, `INSERT INTO objections (subject, kind, at) VALUES (?, ?, ?)
+			ON CONFLICT (subject, kind) DO NOTHING`, subject, kind, micros(at))
+	} else {
+		_, err = s.q().ExecContext(ctx, `DELETE FROM objections WHERE subject = ? AND kind = ?`, subject, kind)
+	}
+	if err != nil {
+		return fmt.Errorf("store: objection: %w", err)
+	}
+	return nil
+}
+
+// Objections returns the subject's standing objections and when each was made.
+func (s *Store) Objections(ctx context.Context, subject string) (map[string]time.Time, error) {
+	rows, err := s.q().QueryContext(ctx, `SELECT kind, at FROM objections WHERE subject = ?`, subject)
+	if err != nil {
+		return nil, fmt.Errorf("store: objections: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var kind string
+		var at int64
+		if err := rows.Scan(&kind, &at); err != nil {
+			return nil, fmt.Errorf("store: objections: %w", err)
+		}
+		out[kind] = fromMicros(at)
+	}
+	return out, rows.Err()
+}
+
+// SessionInfo describes one of a subject's sessions, without its content.
+type SessionInfo struct {
+	CreatedAt, LastSeen time.Time
+}
+
+// SessionsOf lists the subject's sessions, oldest first.
+func (s *Store) SessionsOf(ctx context.Context, subject string) ([]SessionInfo, error) {
+	rows, err := s.q().QueryContext(ctx, `SELECT created_at, last_seen FROM sessions WHERE subject = ? ORDER BY created_at`, subject)
+	if err != nil {
+		return nil, fmt.Errorf("store: sessions of: %w", err)
+	}
+	defer rows.Close()
+	var out []SessionInfo
+	for rows.Next() {
+		var c, l int64
+		if err := rows.Scan(&c, &l); err != nil {
+			return nil, fmt.Errorf("store: sessions of: %w", err)
+		}
+		out = append(out, SessionInfo{CreatedAt: fromMicros(c), LastSeen: fromMicros(l)})
+	}
+	return out, rows.Err()
+}
+
+// Erased counts what EraseSubject removed.
+type Erased struct {
+	Grants, Facts, Sessions, Objections, AuditEntries int64
+}
+
+// EraseSubject deletes, in one transaction, everything Obert holds about
+// subject: consent grants, facts, sessions and objections; of the audit log
+// it deletes the sealed entries but keeps their public commitments, so the
+// log still verifies and reveals nothing. The entry keep (the record of the
+// erasure itself) stays readable.
+func (s *Store) EraseSubject(ctx context.Context, subject, keep string) (Erased, error) {
+	var e Erased
+	err := s.inTx(ctx, func(q querier) error {
+		for _, st := range []struct {
+			n   *int64
+			sql string
+		}{
+			{&e.Grants, `DELETE FROM consent_grants WHERE subject = ?`},
+			{&e.Facts, `DELETE FROM facts WHERE subject = ?`},
+			{&e.Sessions, `DELETE FROM sessions WHERE subject = ?`},
+			{&e.Objections, `DELETE FROM objections WHERE subject = ?`},
+		} {
+			res, err := q.ExecContext(ctx, st.sql, subject)
+			if err != nil {
+				return fmt.Errorf("store: erase: %w", err)
+			}
+			*st.n, _ = res.RowsAffected()
+		}
+		// The leaf keeps its index and commitment; the sealed entry and the
+		// subject key go. A new random subject keeps the column's meaning
+		// without linking the erased rows to each other.
+		res, err := q.ExecContext(ctx, `UPDATE audit_leaves SET sealed = ?, subject = ? WHERE subject = ? AND entry_id <> ?`,
+			[]byte{}, "erased", subject, keep)
+		if err != nil {
+			return fmt.Errorf("store: erase audit entries: %w", err)
+		}
+		e.AuditEntries, _ = res.RowsAffected()
+		return nil
+	})
+	return e, err
+}
+
+// PurgeExpiredFacts deletes the facts whose retention ended at now and
+// returns what it deleted (without the sealed values).
+func (s *Store) PurgeExpiredFacts(ctx context.Context, now time.Time) ([]exchange.SealedFacts, error) {
+	var out []exchange.SealedFacts
+	err := s.inTx(ctx, func(q querier) error {
+		rows, err := q.QueryContext(ctx, `SELECT subject, category, grant_id, fetched_at, expires_at FROM facts WHERE expires_at <= ?`, micros(now))
+		if err != nil {
+			return fmt.Errorf("store: expired facts: %w", err)
+		}
+		for rows.Next() {
+			var f exchange.SealedFacts
+			var fetched, expires int64
+			if err := rows.Scan(&f.Subject, &f.Category, &f.GrantID, &fetched, &expires); err != nil {
+				rows.Close()
+				return fmt.Errorf("store: expired facts: %w", err)
+			}
+			f.FetchedAt, f.ExpiresAt = fromMicros(fetched), fromMicros(expires)
+			out = append(out, f)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, f := range out {
+			if _, err := q.ExecContext(ctx, `DELETE FROM facts WHERE subject = ? AND category = ? AND expires_at <= ?`,
+				f.Subject, f.Category, micros(now)); err != nil {
+				return fmt.Errorf("store: purge facts: %w", err)
+			}
+		}
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,104 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/obert-gov/obert/audit"
+	"github.com/obert-gov/obert/audit/audittest"
+	"github.com/obert-gov/obert/consent"
+	"github.com/obert-gov/obert/gateway/exchange"
+	"github.com/obert-gov/obert/gateway/signin"
+	"github.com/obert-gov/obert/gateway/store/storetest"
+)
+
+// TestRights: erasure removes everything of one subject and nothing of
+// anyone else, and the audit log still verifies; objections and the
+// retention purge behave on both backends.
+func TestRights(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			s := b.Open(t)
+			l, v, _ := audittest.NewLog(t, s)
+			for _, subj := range []string{"alice", "bob"} {
+				if err := s.CreateGrant(ctx, consent.Grant{ID: "g-" + subj, Subject: subj, Category: "census", Purpose: "p", Requester: "r",
+					Source: "s", LegalBasis: consent.BasisConsent, TextVersion: "v", Language: "ca", GrantedAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.PutFacts(ctx, exchange.SealedFacts{Subject: subj, Category: "census", GrantID: "g-" + subj, Sealed: []byte("x"),
+					FetchedAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.PutSession(ctx, signin.StoredSession{IDHash: "sess-" + subj, Subject: subj, Sealed: []byte("x"), CreatedAt: t0, LastSeen: t0}); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.SetObjection(ctx, subj, "proactive-profiling", true, t0); err != nil {
+					t.Fatal(err)
+				}
+				for i := range 3 {
+					if _, err := l.Append(ctx, audit.Entry{ID: subj + string(rune('0'+i)), Time: t0, Kind: audit.KindSignIn, Subject: subj}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if _, err := l.Append(ctx, audit.Entry{ID: "alice-erasure", Time: t0, Kind: "rights.erasure", Subject: "alice"}); err != nil {
+				t.Fatal(err)
+			}
+			if ss, _ := s.SessionsOf(ctx, "alice"); len(ss) != 1 || !ss[0].CreatedAt.Equal(t0) {
+				t.Fatalf("sessions of alice: %+v", ss)
+			}
+
+			e, err := s.EraseSubject(ctx, "alice", "alice-erasure")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e != (struct{ Grants, Facts, Sessions, Objections, AuditEntries int64 }{1, 1, 1, 1, 3}) {
+				t.Fatalf("erased %+v", e)
+			}
+			if gs, _ := s.ListGrants(ctx, "alice"); len(gs) != 0 {
+				t.Fatalf("grants left: %v", gs)
+			}
+			if _, err := s.GetFacts(ctx, "alice", "census", t0); err != exchange.ErrNoFacts {
+				t.Fatalf("facts left: %v", err)
+			}
+			if o, _ := s.Objections(ctx, "alice"); len(o) != 0 {
+				t.Fatalf("objections left: %v", o)
+			}
+			es, err := l.EntriesOf(ctx, "alice", audit.Filter{})
+			if err != nil || len(es) != 1 || es[0].ID != "alice-erasure" {
+				t.Fatalf("alice's audit entries after erasure: %+v %v", es, err)
+			}
+			// Bob is untouched.
+			if gs, _ := s.ListGrants(ctx, "bob"); len(gs) != 1 {
+				t.Fatal("bob's grant went")
+			}
+			if es, _ := l.EntriesOf(ctx, "bob", audit.Filter{}); len(es) != 3 {
+				t.Fatalf("bob's entries: %d", len(es))
+			}
+			if o, _ := s.Objections(ctx, "bob"); len(o) != 1 {
+				t.Fatal("bob's objection went")
+			}
+			// The public log still verifies: commitments and hashes stayed.
+			if _, err := audit.VerifyLog(ctx, l, v, nil); err != nil {
+				t.Fatalf("log after erasure: %v", err)
+			}
+
+			// Objection off.
+			s.SetObjection(ctx, "bob", "proactive-profiling", false, t0)
+			if o, _ := s.Objections(ctx, "bob"); len(o) != 0 {
+				t.Fatal("objection not lifted")
+			}
+			// Retention: nothing before expiry, bob's facts at it.
+			if p, err := s.PurgeExpiredFacts(ctx, t0.Add(59*time.Minute)); err != nil || len(p) != 0 {
+				t.Fatalf("purge before expiry: %v %v", p, err)
+			}
+			p, err := s.PurgeExpiredFacts(ctx, t0.Add(time.Hour))
+			if err != nil || len(p) != 1 || p[0].Subject != "bob" || p[0].GrantID != "g-bob" {
+				t.Fatalf("purge at expiry: %+v %v", p, err)
+			}
+		})
+	}
+}
