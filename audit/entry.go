@@ -17,6 +17,11 @@ const (
 	KindSignInFailed    = "signin.failed"
 	KindConsentGrant    = "consent.grant"
 	KindConsentWithdraw = "consent.withdraw"
+	KindFactsDelete     = "facts.delete"
+	KindFactsExpire     = "facts.expire"
+	KindRightsExport    = "rights.export"
+	KindRightsErasure   = "rights.erasure"
+	KindRightsObjection = "rights.objection"
 )
 
 // Entry is one audit record. It is stored in full (encrypted) for its

@@ -59,7 +59,7 @@ func (s sessionsAdapter) Current(r *http.Request) (folder.Viewer, bool) {
 		return folder.Viewer{}, false
 	}
 	id := sess.Identity
-	return folder.Viewer{Subject: sess.Subject, Name: id.Name, LoA: id.LoA, CSRFSecret: sess.CSRFSecret,
+	return folder.Viewer{Subject: sess.Subject, Provider: id.Provider, Name: id.Name, LoA: id.LoA, CSRFSecret: sess.CSRFSecret,
 		Citizen: exchange.Citizen{Subject: sess.Subject, LoA: id.LoA, Titular: connectors.Titular{DocType: id.DocType,
 			DocNumber: id.DocNumber, Name: id.Name, Surname1: id.Surname1, Surname2: id.Surname2}}}, true
 }

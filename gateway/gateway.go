@@ -239,11 +239,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 			receipts: receipts, controller: Controller, policyURL: strings.TrimSuffix(cfg.PublicURL, "/") + "/privacy"},
 		Exchanger: exchangerAdapter{ex}, Recommender: recommenderAdapter{ex: ex, rec: recommender, log: log},
 		AccessLog: g.Audit, Catalogue: cat, CSRF: csrf, Logger: log,
+		Rights: rightsAdapter{store: g.Store, consents: consents, ex: ex, log: g.Audit, rec: rec, now: now},
 	}, folder.Options{DevMode: cfg.DevMode(), ClaveEnabled: si.ClaveEnabled()})
 	if err != nil {
 		return nil, err
 	}
 	si.SetPages(pages.SignInFailed, pages.Post)
+
+	// Retention: expired facts are deleted and the deletions audited.
+	retCtx, stopRetention := context.WithCancel(context.Background())
+	go g.retentionLoop(retCtx, 5*time.Minute, log)
+	g.closers = append(g.closers, func(context.Context) error { stopRetention(); return nil })
 
 	// Routes.
 	metrics := ops.NewMetrics()

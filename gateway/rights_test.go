@@ -1,14 +1,23 @@
 package gateway_test
 
 import (
+	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/url"
 	"regexp"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"golang.org/x/mod/sumdb/note"
 
+	"github.com/obert-gov/obert/audit"
 	"github.com/obert-gov/obert/consent"
+	"github.com/obert-gov/obert/gateway/folder"
+	"github.com/obert-gov/obert/gateway/transparency"
 )
 
 var receiptLink = regexp.MustCompile(`href="(/folder/consent/[^"]+/receipt)"`)
@@ -65,4 +74,113 @@ func TestConsentReceipts(t *testing.T) {
 	if err != nil || r.Status != "withdrawn" || r.WithdrawnTimestamp == 0 {
 		t.Fatalf("receipt after withdrawal: %+v %v", r, err)
 	}
+}
+
+// TestRightsExportObjectErase: the citizen sees and downloads everything,
+// objects and withdraws the objection, and erases the account; each is in
+// the audit log, another citizen is untouched, and the public log still
+// verifies after the erasure.
+func TestRightsExportObjectErase(t *testing.T) {
+	ctx := context.Background()
+	d := startDev(t)
+	c := d.citizenOf(t, "older-alone")
+	u, other := newUser(t), newUser(t)
+	u.get(d.URL + "/lang/en?return=/")
+	u.signIn(d.URL, c)
+	u.grantCensus(d.URL)
+	u.fetchData(d.URL)
+	other.signIn(d.URL, d.citizenOf(t, "single-parent"))
+	other.grantCensus(d.URL)
+
+	u.get(d.URL + "/folder/export")
+	u.mustSee("Everything Obert holds about you", c.DocNumber, c.Municipality, "Census")
+	if s := u.get(d.URL + "/folder/export.json"); s != http.StatusOK {
+		t.Fatalf("export.json: %d", s)
+	}
+	var x folder.Export
+	if err := json.Unmarshal([]byte(u.page), &x); err != nil {
+		t.Fatal(err)
+	}
+	if x.Identity.DocNumber != c.DocNumber || len(x.Consents) != 1 || len(x.Facts) != 1 || x.Facts[0].Values["municipality"] != c.Municipality {
+		t.Fatalf("export: %+v", x)
+	}
+	kinds := map[string]bool{}
+	for _, e := range x.Access {
+		kinds[e.Kind] = true
+	}
+	for _, k := range []string{audit.KindSignIn, audit.KindConsentGrant, audit.KindExchangeIntent, audit.KindExchangeOutcome, audit.KindRightsExport} {
+		if !kinds[k] {
+			t.Errorf("export's access log lacks %s: %v", k, kinds)
+		}
+	}
+
+	// Objection, and back.
+	u.get(d.URL + "/folder/rights")
+	u.post(d.URL+"/folder/objection", url.Values{"csrf": {u.hidden("csrf")}, "object": {"1"}})
+	u.mustSee("Your objection is recorded", "You have objected")
+	u.post(d.URL+"/folder/objection", url.Values{"csrf": {u.hidden("csrf")}, "object": {"0"}})
+	u.mustSee("Your objection is withdrawn")
+
+	// Erasure needs the confirmation.
+	u.get(d.URL + "/folder/rights")
+	if s := u.post(d.URL+"/folder/erase", url.Values{"csrf": {u.hidden("csrf")}}); s != http.StatusBadRequest {
+		t.Fatalf("unconfirmed erasure: %d", s)
+	}
+	if gs, _ := d.Store.ListGrants(ctx, x.Identity.Subject); len(gs) != 1 {
+		t.Fatal("an unconfirmed erasure deleted something")
+	}
+	u.get(d.URL + "/folder/rights")
+	if s := u.post(d.URL+"/folder/erase", url.Values{"csrf": {u.hidden("csrf")}, "confirm": {"yes"}}); s != http.StatusOK {
+		t.Fatalf("erasure: %d", s)
+	}
+	u.mustSee("Your account and your data were deleted")
+	if u.get(d.URL + "/folder"); !strings.Contains(u.url, "/?return=") {
+		t.Fatalf("still signed in after erasure: %s", u.url)
+	}
+	if gs, _ := d.Store.ListGrants(ctx, x.Identity.Subject); len(gs) != 0 {
+		t.Fatalf("grants after erasure: %v", gs)
+	}
+	es, _ := d.Audit.EntriesOf(ctx, x.Identity.Subject, audit.Filter{})
+	if len(es) != 1 || es[0].Kind != audit.KindRightsErasure {
+		t.Fatalf("audit entries after erasure: %+v", es)
+	}
+	resp, err := http.Get(d.URL + "/log/key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vkey, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	v, err := note.NewVerifier(strings.TrimSpace(string(vkey)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := audit.VerifyLog(ctx, &transparency.Client{Base: d.URL + "/log", HTTP: http.DefaultClient}, v, nil); err != nil {
+		t.Fatalf("public log after erasure: %v", err)
+	}
+	// The other citizen still has everything.
+	other.get(d.URL + "/folder/consent")
+	other.mustSee("Retira") // Catalan, the default
+}
+
+// TestRetentionPurgesExpiredFacts: at the end of their retention the facts
+// are deleted by the retention job, and the deletion is in the access log.
+func TestRetentionPurgesExpiredFacts(t *testing.T) {
+	ctx := context.Background()
+	d := startDev(t)
+	c := d.citizenOf(t, "older-alone")
+	u := newUser(t)
+	u.get(d.URL + "/lang/en?return=/")
+	u.signIn(d.URL, c)
+	u.grantCensus(d.URL)
+	u.fetchData(d.URL)
+	if n, err := d.Retention(ctx, time.Now().Add(24*time.Hour)); err != nil || n != 0 {
+		t.Fatalf("retention a day later: %d %v", n, err)
+	}
+	if n, err := d.Retention(ctx, time.Now().Add(31*24*time.Hour)); err != nil || n != 1 {
+		t.Fatalf("retention after 31 days: %d %v", n, err)
+	}
+	u.get(d.URL + "/folder/export")
+	u.mustSee("We hold no fetched data now")
+	u.get(d.URL + "/folder/access")
+	u.mustSee("Data deleted at the end of its retention")
 }

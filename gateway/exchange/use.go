@@ -94,3 +94,30 @@ func (e *Exchanger) use(ctx context.Context, c Citizen, category, purpose string
 	}
 	return vals, nil
 }
+
+// Held returns every category of facts stored for the subject, opened, for
+// the citizen's own access request (GDPR Art. 15 and 20): it is not a use
+// for a purpose, so it does not go through the guard.
+func (e *Exchanger) Held(ctx context.Context, subject string) ([]connectors.Facts, error) {
+	var out []connectors.Facts
+	now := e.cfg.Now().UTC()
+	for _, cat := range e.order {
+		sf, err := e.cfg.Facts.GetFacts(ctx, subject, cat, now)
+		if errors.Is(err, ErrNoFacts) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		plain, err := e.cfg.Sealer.Open(sf.Sealed, factsContext(subject, cat))
+		if err != nil {
+			return nil, err
+		}
+		var f connectors.Facts
+		if err := json.Unmarshal(plain, &f); err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}

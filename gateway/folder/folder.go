@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/obert-gov/obert/audit"
+	"github.com/obert-gov/obert/connectors"
 	"github.com/obert-gov/obert/consent"
 	"github.com/obert-gov/obert/gateway/exchange"
 	"github.com/obert-gov/obert/gateway/recommend"
@@ -33,6 +34,7 @@ var staticFS embed.FS
 // Viewer is the signed-in citizen as the pages see them.
 type Viewer struct {
 	Subject    string
+	Provider   string
 	Name       string
 	LoA        string
 	CSRFSecret []byte
@@ -52,6 +54,49 @@ type Consents interface {
 	Withdraw(ctx context.Context, subject, id string) (consent.Grant, error)
 	// Receipt is the signed receipt of the subject's grant id, as a file.
 	Receipt(ctx context.Context, subject, id string) ([]byte, error)
+}
+
+// Rights serves the citizen's GDPR rights: access and portability
+// (Export), erasure and objection. Each call is recorded in the audit log.
+type Rights interface {
+	Export(ctx context.Context, v Viewer) (Export, error)
+	Erase(ctx context.Context, v Viewer) error
+	Object(ctx context.Context, v Viewer, kind string, on bool) error
+	Objections(ctx context.Context, subject string) (map[string]time.Time, error)
+}
+
+// ObjectionProfiling is the objection to proactive profiling (phase 3:
+// alerts computed from the citizen's data without them asking).
+const ObjectionProfiling = "proactive-profiling"
+
+// Export is everything Obert holds about the citizen.
+type Export struct {
+	GeneratedAt time.Time            `json:"generated_at"`
+	Identity    ExportIdentity       `json:"identity"`
+	Consents    []consent.Grant      `json:"consents"`
+	Facts       []connectors.Facts   `json:"facts"`
+	Access      []audit.Entry        `json:"access_log"`
+	Sessions    []ExportSession      `json:"sessions"`
+	Objections  map[string]time.Time `json:"objections"`
+	Note        string               `json:"note"`
+}
+
+// ExportIdentity is who the citizen signed in as.
+type ExportIdentity struct {
+	Provider  string `json:"provider"`
+	DocType   string `json:"document_type"`
+	DocNumber string `json:"document_number"`
+	Name      string `json:"name"`
+	Surname1  string `json:"surname1"`
+	Surname2  string `json:"surname2,omitempty"`
+	LoA       string `json:"level_of_assurance"`
+	Subject   string `json:"pseudonym"`
+}
+
+// ExportSession is one open session.
+type ExportSession struct {
+	CreatedAt time.Time `json:"created_at"`
+	LastSeen  time.Time `json:"last_seen"`
 }
 
 // Exchanger fetches the citizen's data.
@@ -77,6 +122,7 @@ type Deps struct {
 	Exchanger   Exchanger
 	Recommender Recommender
 	AccessLog   AccessLog
+	Rights      Rights
 	Catalogue   *web.Catalogue
 	CSRF        *web.CSRF
 	Logger      *slog.Logger
@@ -97,13 +143,13 @@ type Handler struct {
 	mux   *http.ServeMux
 }
 
-var pageNames = []string{"home", "folder", "consent", "data", "aids", "access", "privacy", "error", "post"}
+var pageNames = []string{"home", "folder", "consent", "data", "aids", "access", "privacy", "error", "post", "rights", "export"}
 
 // New parses and checks every template, so a broken page or a missing
 // translation stops the start.
 func New(deps Deps, opts Options) (*Handler, error) {
-	if deps.Catalogue == nil || deps.CSRF == nil || deps.Sessions == nil {
-		return nil, errors.New("folder: catalogue, CSRF and sessions are required")
+	if deps.Catalogue == nil || deps.CSRF == nil || deps.Sessions == nil || deps.Rights == nil {
+		return nil, errors.New("folder: catalogue, CSRF, sessions and rights are required")
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)

@@ -1,0 +1,144 @@
+package folder
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/obert-gov/obert/gateway/web"
+)
+
+// rightsShow is the page of the citizen's rights: see and download
+// everything, object to profiling, delete the account.
+func (h *Handler) rightsShow(w http.ResponseWriter, r *http.Request) {
+	v, ok := h.viewer(w, r)
+	if !ok {
+		return
+	}
+	obj, err := h.deps.Rights.Objections(r.Context(), v.Subject)
+	if err != nil {
+		h.deps.Logger.Error("objections", "err", err)
+		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
+		return
+	}
+	_, objected := obj[ObjectionProfiling]
+	h.render(w, r, http.StatusOK, "rights", "rights.title", map[string]any{"Objected": objected})
+}
+
+type heldView struct {
+	CategoryKey string
+	Source      string
+	Fetched     string
+	Values      [][2]string
+}
+
+// exportShow is everything Obert holds about the citizen, readable.
+func (h *Handler) exportShow(w http.ResponseWriter, r *http.Request) {
+	v, ok := h.viewer(w, r)
+	if !ok {
+		return
+	}
+	x, err := h.deps.Rights.Export(r.Context(), v)
+	if err != nil {
+		h.deps.Logger.Error("export", "err", err)
+		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
+		return
+	}
+	lang := web.Lang(r)
+	var facts []heldView
+	for _, f := range x.Facts {
+		fv := heldView{CategoryKey: "category." + string(f.Category), Source: f.Source, Fetched: dateIn(lang, f.FetchedAt)}
+		keys := make([]string, 0, len(f.Values))
+		for k := range f.Values {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fv.Values = append(fv.Values, [2]string{h.named(lang, "field.", k), fmt.Sprint(f.Values[k])})
+		}
+		facts = append(facts, fv)
+	}
+	var grants []grantView
+	for _, g := range x.Consents {
+		gv := grantView{ID: g.ID, CategoryKey: "category." + g.Category, PurposeKey: "purpose." + g.Purpose,
+			GrantedText: h.deps.Catalogue.T(lang, "consent.granted_on", dateIn(lang, g.GrantedAt))}
+		if !g.WithdrawnAt.IsZero() {
+			gv.StateText = h.deps.Catalogue.T(lang, "consent.withdrawn", dateIn(lang, g.WithdrawnAt))
+		}
+		grants = append(grants, gv)
+	}
+	var sessions []string
+	for _, s := range x.Sessions {
+		sessions = append(sessions, dateIn(lang, s.CreatedAt)+" "+s.CreatedAt.Local().Format("15:04"))
+	}
+	_, objected := x.Objections[ObjectionProfiling]
+	h.render(w, r, http.StatusOK, "export", "export.title", map[string]any{"X": x, "Facts": facts, "Grants": grants,
+		"Sessions": sessions, "Entries": len(x.Access), "Objected": objected})
+}
+
+// exportJSON downloads the same, machine-readable (GDPR Art. 20).
+func (h *Handler) exportJSON(w http.ResponseWriter, r *http.Request) {
+	v, ok := h.viewer(w, r)
+	if !ok {
+		return
+	}
+	x, err := h.deps.Rights.Export(r.Context(), v)
+	if err != nil {
+		h.deps.Logger.Error("export", "err", err)
+		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
+		return
+	}
+	b, err := json.MarshalIndent(x, "", "  ")
+	if err != nil {
+		h.Error(w, r, http.StatusInternalServerError, "error.unavailable")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Disposition", `attachment; filename="obert-my-data-`+time.Now().UTC().Format("2006-01-02")+`.json"`)
+	w.Write(b)
+}
+
+// objection sets or lifts the objection to proactive profiling.
+func (h *Handler) objection(w http.ResponseWriter, r *http.Request) {
+	v, ok := h.viewer(w, r)
+	if !ok || !h.form(w, r, &v) {
+		return
+	}
+	on := r.PostFormValue("object") == "1"
+	if r.PostFormValue("object") != "1" && r.PostFormValue("object") != "0" {
+		h.Error(w, r, http.StatusBadRequest, "error.bad_request")
+		return
+	}
+	if err := h.deps.Rights.Object(r.Context(), v, ObjectionProfiling, on); err != nil {
+		h.deps.Logger.Error("objection", "err", err)
+		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
+		return
+	}
+	done := "objected"
+	if !on {
+		done = "unobjected"
+	}
+	http.Redirect(w, r, "/folder/rights?done="+done, http.StatusSeeOther)
+}
+
+// erase deletes the citizen's account and data, after an explicit
+// confirmation on the form.
+func (h *Handler) erase(w http.ResponseWriter, r *http.Request) {
+	v, ok := h.viewer(w, r)
+	if !ok || !h.form(w, r, &v) {
+		return
+	}
+	if r.PostFormValue("confirm") != "yes" {
+		h.Error(w, r, http.StatusBadRequest, "error.erase_unconfirmed")
+		return
+	}
+	if err := h.deps.Rights.Erase(r.Context(), v); err != nil {
+		h.deps.Logger.Error("erase", "err", err)
+		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
+		return
+	}
+	http.Redirect(w, r, "/?done=erased", http.StatusSeeOther)
+}
