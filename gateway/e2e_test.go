@@ -92,3 +92,44 @@ func TestE2EClaveSignIn(t *testing.T) {
 		t.Fatalf("still signed in after sign-out: at %s", loc)
 	}
 }
+
+// TestE2EConsentAndRights: in Chromium, in English: grant, see the grant
+// and its receipt, withdraw, see everything held, object, erase the
+// account; every page passes axe and fits 360 px.
+func TestE2EConsentAndRights(t *testing.T) {
+	b := newBrowser(t)
+	d := startDev(t)
+	c := d.citizenOf(t, "dependent-household")
+
+	b.open(d.URL + "/lang/en?return=/")
+	b.submit(`a.button[href^="/signin/idcat"]`)
+	b.submit(`button[value="` + c.DocNumber + `"]`)
+	b.open(d.URL + "/folder/consent")
+	b.do(chromedp.Click(chromedp.CSS(`input[name="grant"][value="census.aid-recommendation"]`)))
+	b.submit(`form[action="/folder/consent"] button[type="submit"]`)
+	b.mustSee("Download the signed receipt", "Withdraw")
+	b.check("consent-granted")
+	b.submit(`form[action$="/withdraw"] button`)
+	b.mustSee("Withdrawn on")
+	b.check("consent-withdrawn")
+
+	b.open(d.URL + "/folder/rights")
+	b.check("rights")
+	b.submit(`form[action="/folder/objection"] button`)
+	b.mustSee("You have objected")
+	b.open(d.URL + "/folder/export")
+	b.mustSee(c.DocNumber, "You have objected")
+	b.check("export")
+
+	b.open(d.URL + "/folder/rights")
+	b.do(chromedp.Click(chromedp.CSS(`input[name="confirm"]`)))
+	b.submit(`form[action="/folder/erase"] button`)
+	b.mustSee("Your account and your data were deleted")
+	b.check("erased")
+	b.open(d.URL + "/folder")
+	if loc := b.location(); !strings.Contains(loc, "/?return=") {
+		t.Fatalf("the erased account still has a session: %s", loc)
+	}
+	b.open(d.URL + "/privacy")
+	b.check("privacy")
+}

@@ -240,7 +240,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 		Exchanger: exchangerAdapter{ex}, Recommender: recommenderAdapter{ex: ex, rec: recommender, log: log},
 		AccessLog: g.Audit, Catalogue: cat, CSRF: csrf, Logger: log,
 		Rights: rightsAdapter{store: g.Store, consents: consents, ex: ex, log: g.Audit, rec: rec, now: now},
-	}, folder.Options{DevMode: cfg.DevMode(), ClaveEnabled: si.ClaveEnabled()})
+	}, folder.Options{DevMode: cfg.DevMode(), ClaveEnabled: si.ClaveEnabled(), Controller: Controller, Connectors: ex.Connectors()})
 	if err != nil {
 		return nil, err
 	}

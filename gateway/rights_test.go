@@ -184,3 +184,14 @@ func TestRetentionPurgesExpiredFacts(t *testing.T) {
 	u.get(d.URL + "/folder/access")
 	u.mustSee("Data deleted at the end of its retention")
 }
+
+// TestPrivacyRecord: /privacy is the record of processing activities,
+// generated from the offers and the registered connectors.
+func TestPrivacyRecord(t *testing.T) {
+	d := startDev(t)
+	u := newUser(t)
+	u.get(d.URL + "/lang/en?return=/")
+	u.get(d.URL + "/privacy")
+	u.mustSee("Controller", "Departament de Drets Socials", "Data subjects", "Transfers outside the European Union",
+		"Security measures", "census-viaoberta", "Consent (GDPR Art. 6(1)(a))")
+}

@@ -142,6 +142,15 @@ func New(cfg Config) (*Exchanger, error) {
 // Categories lists the categories with a connector, in registration order.
 func (e *Exchanger) Categories() []string { return append([]string(nil), e.order...) }
 
+// Connectors describes the registered connectors, in registration order.
+func (e *Exchanger) Connectors() []connectors.Description {
+	var out []connectors.Description
+	for _, cat := range e.order {
+		out = append(out, describe(e.byCat[cat]))
+	}
+	return out
+}
+
 func describe(c connectors.Connector) connectors.Description {
 	if d, ok := c.(connectors.Describer); ok {
 		return d.Describe()

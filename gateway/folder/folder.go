@@ -132,6 +132,10 @@ type Deps struct {
 type Options struct {
 	DevMode      bool
 	ClaveEnabled bool
+	// Controller and Connectors feed the record of processing activities
+	// (/privacy, GDPR Art. 30), with the consent offers.
+	Controller consent.Controller
+	Connectors []connectors.Description
 	Now          func() time.Time
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/obert-gov/obert/audit"
+	"github.com/obert-gov/obert/connectors"
 	"github.com/obert-gov/obert/consent"
 	"github.com/obert-gov/obert/gateway/exchange"
 	"github.com/obert-gov/obert/gateway/web"
@@ -27,8 +28,34 @@ func (h *Handler) folderShow(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// privacyShow is the record of processing activities (GDPR Art. 30),
+// generated from the consent offers and the registered connectors, so it
+// says what the code does.
 func (h *Handler) privacyShow(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, http.StatusOK, "privacy", "privacy.title", map[string]any{"Offers": h.offers(web.Lang(r), nil)})
+	lang := web.Lang(r)
+	type conn struct {
+		connectors.Description
+		CategoryKey string
+		FieldNames  string
+	}
+	byCat := map[string][]conn{}
+	for _, d := range h.opts.Connectors {
+		var names []string
+		for _, f := range d.Fields {
+			names = append(names, h.named(lang, "field.", f))
+		}
+		byCat[string(d.Category)] = append(byCat[string(d.Category)], conn{Description: d, CategoryKey: "category." + string(d.Category),
+			FieldNames: strings.Join(names, ", ")})
+	}
+	type activity struct {
+		offerView
+		Connectors []conn
+	}
+	var acts []activity
+	for _, o := range h.offers(lang, nil) {
+		acts = append(acts, activity{offerView: o, Connectors: byCat[o.Category]})
+	}
+	h.render(w, r, http.StatusOK, "privacy", "privacy.title", map[string]any{"Activities": acts, "Controller": h.opts.Controller})
 }
 
 type offerView struct {
