@@ -136,7 +136,7 @@ type Options struct {
 	// (/privacy, GDPR Art. 30), with the consent offers.
 	Controller consent.Controller
 	Connectors []connectors.Description
-	Now          func() time.Time
+	Now        func() time.Time
 }
 
 // Handler serves the pages.
