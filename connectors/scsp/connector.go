@@ -133,3 +133,6 @@ func (c *Connector) Build(req connectors.Request) (*Peticion, error) {
 	p.Solicitudes.SolicitudTransmision = []SolicitudTransmision{s}
 	return &p, nil
 }
+
+// Client is the SCSP client the connector sends its requests with.
+func (c *Connector) Client() *Client { return c.cfg.Client }

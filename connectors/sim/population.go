@@ -1,6 +1,6 @@
 // Package sim is the Via Oberta simulator: a deterministic synthetic
-// population and the SCSP v3 services that answer for it (census now; tax
-// and employment share the population), with fault injection on demand.
+// population and the SCSP v3 services that answer for it (census, tax and
+// working life, consistent for each person), with fault injection on demand.
 // It is for development and tests only and holds no real person's data.
 package sim
 
@@ -42,6 +42,7 @@ type Citizen struct {
 	UnemployedSince               time.Time // zero when employed or never worked
 	MonthsWorkedLast5y            int
 	UnemploymentBenefit           bool
+	FiledLastYear                 bool // filed an income tax return for the last tax year
 }
 
 // Population is a deterministic set of citizens.
@@ -172,5 +173,7 @@ func citizen(r *rand.Rand, arch string, asOf time.Time) Citizen {
 	if c.Employed {
 		c.UnemployedSince = time.Time{}
 	}
+	// Below about 1,000 € a year and out of work, people seldom file.
+	c.FiledLastYear = c.Employed || c.IncomeAnnual >= 1_000
 	return c
 }

@@ -68,7 +68,9 @@ func NewServer(cfg Config) (*Server, error) {
 		cfg.Latency = 2 * time.Second
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux()}
-	s.mux.HandleFunc("POST /scsp/census", s.census)
+	s.mux.HandleFunc("POST /scsp/census", s.handle(censusService))
+	s.mux.HandleFunc("POST /scsp/tax", s.handle(taxService))
+	s.mux.HandleFunc("POST /scsp/employment", s.handle(employmentService))
 	s.mux.HandleFunc("GET /certificate", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/x-pem-file")
 		w.Write(scsp.CertPEM(cfg.Cert))
@@ -103,7 +105,43 @@ func (s *Server) currentFault(r *http.Request) string {
 	return s.fault
 }
 
-func (s *Server) census(w http.ResponseWriter, r *http.Request) {
+// service is one SCSP service the simulator answers: its code, what it
+// says when the holder is unknown, and its specific data for a citizen.
+type service struct {
+	code     string
+	noData   string
+	specific func(c Citizen, asOf time.Time) any
+}
+
+var censusService = service{code: scsp.ServiceCensus, noData: "El titular no consta al padró",
+	specific: func(c Citizen, _ time.Time) any {
+		var d scsp.CensusData
+		d.Municipi.Codi, d.Municipi.Nom = c.MunicipalityCode, c.Municipality
+		d.DataAlta = c.RegisteredSince.Format(time.DateOnly)
+		d.DataNaixement = c.BirthDate.Format(time.DateOnly)
+		d.Convivents.Total, d.Convivents.Menors, d.Convivents.Majors65 = c.HouseholdSize, c.Minors, c.Over65
+		return d
+	}}
+
+var taxService = service{code: scsp.ServiceTax, noData: "El titular no consta a l'AEAT",
+	specific: func(c Citizen, asOf time.Time) any {
+		return scsp.TaxData{Exercici: asOf.Year() - 1, Declarada: c.FiledLastYear, Renda: c.IncomeAnnual, AlCorrent: c.TaxCompliant}
+	}}
+
+var employmentService = service{code: scsp.ServiceEmployment, noData: "El titular no consta a la TGSS",
+	specific: func(c Citizen, _ time.Time) any {
+		d := scsp.EmploymentData{EnAlta: c.Employed, MesosCotitzats5A: c.MonthsWorkedLast5y, Prestacio: c.UnemploymentBenefit}
+		if !c.UnemployedSince.IsZero() {
+			d.DataBaixa = c.UnemployedSince.Format(time.DateOnly)
+		}
+		return d
+	}}
+
+func (s *Server) handle(svc service) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { s.serve(w, r, svc) }
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, svc service) {
 	// Read the request first: the server notices a client that gives up
 	// only once the body is consumed.
 	raw, err := io.ReadAll(io.LimitReader(r.Body, scsp.MaxMessage+1))
@@ -150,7 +188,7 @@ func (s *Server) census(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.seen = append(s.seen, p)
 	s.mu.Unlock()
-	resp := s.answerCensus(p)
+	resp := s.answer(p, svc)
 	body, err := xml.Marshal(resp)
 	if err != nil {
 		http.Error(w, "internal error", http.StatusInternalServerError)
@@ -168,14 +206,14 @@ func (s *Server) census(w http.ResponseWriter, r *http.Request) {
 	w.Write(env)
 }
 
-func (s *Server) answerCensus(p scsp.Peticion) *scsp.Respuesta {
+func (s *Server) answer(p scsp.Peticion, svc service) *scsp.Respuesta {
 	sol := p.Solicitudes.SolicitudTransmision[0]
 	var resp scsp.Respuesta
 	resp.Atributos = scsp.Atributos{IdPeticion: p.Atributos.IdPeticion, NumElementos: 1,
 		TimeStamp: s.cfg.Now().UTC().Format("2006-01-02T15:04:05.000-07:00"), CodigoCertificado: p.Atributos.CodigoCertificado}
 	state := func(code, lit string) { resp.Atributos.Estado = &scsp.Estado{CodigoEstado: code, LiteralError: lit} }
 	switch {
-	case p.Atributos.CodigoCertificado != scsp.ServiceCensus:
+	case p.Atributos.CodigoCertificado != svc.code:
 		state(scsp.CodeBadRequest, "Servei desconegut")
 		return &resp
 	case sol.DatosGenericos.Solicitante.Finalidad == "" ||
@@ -185,16 +223,11 @@ func (s *Server) answerCensus(p scsp.Peticion) *scsp.Respuesta {
 	}
 	c, ok := s.cfg.Population.Lookup(sol.DatosGenericos.Titular.Documentacion)
 	if !ok {
-		state(scsp.CodeNoData, "El titular no consta al padró")
+		state(scsp.CodeNoData, svc.noData)
 		return &resp
 	}
 	state(scsp.StateDone, "Tramitada")
-	var d scsp.CensusData
-	d.Municipi.Codi, d.Municipi.Nom = c.MunicipalityCode, c.Municipality
-	d.DataAlta = c.RegisteredSince.Format(time.DateOnly)
-	d.DataNaixement = c.BirthDate.Format(time.DateOnly)
-	d.Convivents.Total, d.Convivents.Menors, d.Convivents.Majors65 = c.HouseholdSize, c.Minors, c.Over65
-	inner, _ := xml.Marshal(d)
+	inner, _ := xml.Marshal(svc.specific(c, s.cfg.Now()))
 	gen := sol.DatosGenericos
 	gen.Transmision.IdTransmision = "SIM-" + p.Atributos.IdPeticion
 	resp.Transmisiones.TransmisionDatos = []scsp.TransmisionDatos{{DatosGenericos: gen, DatosEspecificos: &scsp.Raw{Inner: inner}}}

@@ -217,3 +217,98 @@ func validDoc(kind, doc string) bool {
 	}
 	return doc[8] == sim.NIFLetter(n)
 }
+
+// connector returns a connector for one of the simulator's services.
+func (r rig) connector(t *testing.T, path string, cat connectors.Category, svc scsp.Service) *scsp.Connector {
+	t.Helper()
+	base := r.conn.Client()
+	client := &scsp.Client{Endpoint: r.url + path, HTTP: base.HTTP, Signer: base.Signer, Source: base.Source}
+	c, err := scsp.NewConnector(scsp.ConnectorConfig{ID: string(cat) + "-aoc", Category: cat, Source: "src", Service: svc,
+		Client: client, EmisorNIF: "Q0801175A", Emisor: "Consorci AOC"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestThreeSourcesAgree: for 1,000 synthetic people, what the census, tax
+// and working-life services answer over signed SCSP fits each person's
+// archetype and agrees across the three sources.
+func TestThreeSourcesAgree(t *testing.T) {
+	r := newRig(t, true)
+	tax := r.connector(t, "/scsp/tax", connectors.Tax, scsp.Tax)
+	emp := r.connector(t, "/scsp/employment", connectors.Employment, scsp.Employment)
+	people := r.pop.Citizens()
+	if len(people) < 1000 {
+		t.Fatalf("population of %d", len(people))
+	}
+	step := 1
+	if testing.Short() {
+		step = 10
+	}
+	ctx := context.Background()
+	for i := 0; i < len(people); i += step {
+		c := people[i]
+		cen, err := r.conn.Fetch(ctx, withFields(request(c), connectors.Census, scsp.CensusFields))
+		if err != nil {
+			t.Fatalf("%d census: %v", i, err)
+		}
+		tx, err := tax.Fetch(ctx, withFields(request(c), connectors.Tax, scsp.TaxFields))
+		if err != nil {
+			t.Fatalf("%d tax: %v", i, err)
+		}
+		em, err := emp.Fetch(ctx, withFields(request(c), connectors.Employment, scsp.EmploymentFields))
+		if err != nil {
+			t.Fatalf("%d employment: %v", i, err)
+		}
+		cv, tv, ev := cen.Values, tx.Values, em.Values
+		if tv["income_annual"] != c.IncomeAnnual || tv["tax_compliant"] != c.TaxCompliant || tv["tax_year"] != asOf.Year()-1 {
+			t.Fatalf("%d tax %v for %+v", i, tv, c)
+		}
+		if ev["employed"] != c.Employed || ev["months_worked_last_5y"] != c.MonthsWorkedLast5y {
+			t.Fatalf("%d employment %v for %+v", i, ev, c)
+		}
+		// Across sources: someone working has no end-of-work date and has
+		// contributed; a benefit goes with being out of work.
+		if ev["employed"] == true && (ev["unemployed_since"] != "" || ev["months_worked_last_5y"].(int) == 0) {
+			t.Fatalf("%d employed with %v", i, ev)
+		}
+		if ev["receives_unemployment_benefit"] == true && ev["employed"] == true {
+			t.Fatalf("%d benefit while employed", i)
+		}
+		switch c.Archetype {
+		case sim.OlderAlone:
+			if cv["lives_alone"] != true || ev["employed"] != false || tv["income_annual"].(int) > 14_000 {
+				t.Fatalf("%d older-alone: %v %v %v", i, cv, tv, ev)
+			}
+		case sim.SingleParent:
+			if cv["minors_in_household"].(int) < 1 || cv["household_size"] != cv["minors_in_household"].(int)+1 {
+				t.Fatalf("%d single-parent: %v", i, cv)
+			}
+		case sim.LongTermUnemployed:
+			since, err := time.Parse(time.DateOnly, ev["unemployed_since"].(string))
+			if err != nil || ev["employed"] != false || asOf.Sub(since) < 365*24*time.Hour {
+				t.Fatalf("%d long-term unemployed: %v", i, ev)
+			}
+		case sim.YoungAtRisk:
+			born, _ := time.Parse(time.DateOnly, cv["birth_date"].(string))
+			if age := asOf.Year() - born.Year(); age < 17 || age > 31 || tv["income_annual"].(int) > 8_000 {
+				t.Fatalf("%d young at risk: %v %v", i, cv, tv)
+			}
+		case sim.DependentHousehold:
+			if cv["household_size"].(int) < 2 {
+				t.Fatalf("%d dependent household: %v", i, cv)
+			}
+		}
+	}
+	// A service asked at another service's address refuses.
+	wrong := r.connector(t, "/scsp/tax", connectors.Employment, scsp.Employment)
+	if _, err := wrong.Fetch(ctx, withFields(request(people[0]), connectors.Employment, scsp.EmploymentFields)); !errors.Is(err, connectors.ErrRejected) {
+		t.Fatalf("wrong service: %v", err)
+	}
+}
+
+func withFields(req connectors.Request, cat connectors.Category, fields []string) connectors.Request {
+	req.Category, req.Fields = cat, fields
+	return req
+}
