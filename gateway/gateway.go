@@ -180,15 +180,30 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 	if err != nil {
 		return nil, err
 	}
-	census, err := scsp.NewConnector(scsp.ConnectorConfig{
-		ID: "census-viaoberta", Category: connectors.Census, Source: "padro-municipal", Service: scsp.Census,
-		Client:    &scsp.Client{Endpoint: viaOberta + "/scsp/census", HTTP: &http.Client{Timeout: 8 * time.Second}, Signer: scsp.Signer{Key: scspKey, Cert: scspCert}, Source: sourceCerts},
-		EmisorNIF: "Q0801175A", Emisor: "Consorci Administració Oberta de Catalunya",
-	})
-	if err != nil {
-		return nil, err
+	// The three categories over Via Oberta, each at its service's path.
+	var conns []connectors.Connector
+	for _, c := range []struct {
+		id     string
+		cat    connectors.Category
+		source string
+		svc    scsp.Service
+	}{
+		{"census-viaoberta", connectors.Census, "padro-municipal", scsp.Census},
+		{"tax-viaoberta", connectors.Tax, "aeat", scsp.Tax},
+		{"employment-viaoberta", connectors.Employment, "tgss", scsp.Employment},
+	} {
+		conn, err := scsp.NewConnector(scsp.ConnectorConfig{
+			ID: c.id, Category: c.cat, Source: c.source, Service: c.svc,
+			Client: &scsp.Client{Endpoint: viaOberta + "/scsp/" + string(c.cat), HTTP: &http.Client{Timeout: 8 * time.Second},
+				Signer: scsp.Signer{Key: scspKey, Cert: scspCert}, Source: sourceCerts},
+			EmisorNIF: "Q0801175A", Emisor: "Consorci Administració Oberta de Catalunya",
+		})
+		if err != nil {
+			return nil, err
+		}
+		conns = append(conns, conn)
 	}
-	ex, err := exchange.New(exchange.Config{Connectors: []connectors.Connector{census}, Consents: consents, Guard: guard,
+	ex, err := exchange.New(exchange.Config{Connectors: conns, Consents: consents, Guard: guard,
 		Audit: rec, Facts: g.Store, Sealer: k, Requester: Requester, Purposes: Purposes, Deadline: 10 * time.Second})
 	if err != nil {
 		return nil, err

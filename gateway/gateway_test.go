@@ -446,7 +446,7 @@ func TestBadConsentInputWritesNothing(t *testing.T) {
 	csrf, version := a.hidden("csrf"), a.hidden("version.census.aid-recommendation")
 	for name, form := range map[string]url.Values{
 		"unknown purpose":     {"grant": {"census.bogus"}, "version.census.bogus": {"v1"}},
-		"no connector serves": {"grant": {"tax.aid-recommendation"}, "version.tax.aid-recommendation": {"tax-aid-recommendation-v1"}},
+		"unknown category":    {"grant": {"housing.aid-recommendation"}, "version.housing.aid-recommendation": {"housing-aid-recommendation-v1"}},
 		"one bad among good": {"grant": {"census.aid-recommendation", "employment.nonsense"},
 			"version.census.aid-recommendation": {version}},
 		"stale text version": {"grant": {"census.aid-recommendation"}, "version.census.aid-recommendation": {"census-aid-recommendation-v0"}},
@@ -555,8 +555,10 @@ func TestAccessFiltersAndIsolation(t *testing.T) {
 	if bySource == 0 || bySource >= all {
 		t.Errorf("administration filter: %d of %d", bySource, all)
 	}
-	if n := count(a, "?category=tax"); n != 0 {
-		t.Errorf("tax filter shows %d entries", n)
+	// a gave no tax consent: the only tax entries are the refusals to
+	// consult it, and no census entry shows under the tax filter.
+	if n := count(a, "?category=tax"); n == 0 || n >= all || strings.Contains(a.page, "census-viaoberta") {
+		t.Errorf("tax filter shows %d of %d entries", n, all)
 	}
 	tomorrow := time.Now().AddDate(0, 0, 1).Format(time.DateOnly)
 	today := time.Now().Format(time.DateOnly)
@@ -587,4 +589,48 @@ func TestAccessFiltersAndIsolation(t *testing.T) {
 			t.Errorf("%s: %d", bad[:min(len(bad), 40)], s)
 		}
 	}
+}
+
+// TestThreeCategories: with consent for census, tax and working life, one
+// press of "fetch my data" sends three signed SCSP requests, one per
+// service, and the recommendation uses all three.
+func TestThreeCategories(t *testing.T) {
+	d := startDev(t)
+	c := d.citizenOf(t, "long-term-unemployed")
+	u := newUser(t)
+	u.get(d.URL + "/lang/en?return=/")
+	u.signIn(d.URL, c)
+	u.get(d.URL + "/folder/consent")
+	form := url.Values{"csrf": {u.hidden("csrf")}}
+	for _, k := range []string{"census", "tax", "employment"} {
+		key := k + ".aid-recommendation"
+		form.Add("grant", key)
+		form.Set("version."+key, u.hidden("version."+key))
+	}
+	if s := u.post(d.URL+"/folder/consent", form); s != http.StatusOK {
+		t.Fatalf("grant three: %d", s)
+	}
+	before := len(d.Dev.Sim.Received())
+	if s := u.fetchData(d.URL); s != http.StatusOK {
+		t.Fatalf("fetch: %d", s)
+	}
+	got := d.Dev.Sim.Received()[before:]
+	codes := map[string]bool{}
+	for _, p := range got {
+		codes[p.Atributos.CodigoCertificado] = true
+		if sol := p.Solicitudes.SolicitudTransmision[0].DatosGenericos.Solicitante; sol.Consentimiento != "Si" || sol.Finalidad == "" {
+			t.Errorf("request %s: consent %q, purpose %q", p.Atributos.CodigoCertificado, sol.Consentimiento, sol.Finalidad)
+		}
+	}
+	if len(got) != 3 || !codes["PADRO_RESIDENT_CONVIVENTS"] || !codes["AEAT103I"] || !codes["TGSS_VIDA_LABORAL"] {
+		t.Fatalf("the simulator received %v", codes)
+	}
+	u.get(d.URL + "/folder/aids")
+	u.mustSee("Employment programme for the long-term unemployed")
+	m := regexp.MustCompile(`(?s)id="aid-employment_plan".*?class="status">([^<]+)<`).FindStringSubmatch(u.page)
+	if m == nil || m[1] != "Eligible" {
+		t.Fatalf("employment programme status %v", m)
+	}
+	u.get(d.URL + "/folder/access?category=employment")
+	u.mustSee("employment-viaoberta")
 }
