@@ -445,8 +445,8 @@ func TestBadConsentInputWritesNothing(t *testing.T) {
 	a.get(d.URL + "/folder/consent")
 	csrf, version := a.hidden("csrf"), a.hidden("version.census.aid-recommendation")
 	for name, form := range map[string]url.Values{
-		"unknown purpose":     {"grant": {"census.bogus"}, "version.census.bogus": {"v1"}},
-		"unknown category":    {"grant": {"housing.aid-recommendation"}, "version.housing.aid-recommendation": {"housing-aid-recommendation-v1"}},
+		"unknown purpose":  {"grant": {"census.bogus"}, "version.census.bogus": {"v1"}},
+		"unknown category": {"grant": {"housing.aid-recommendation"}, "version.housing.aid-recommendation": {"housing-aid-recommendation-v1"}},
 		"one bad among good": {"grant": {"census.aid-recommendation", "employment.nonsense"},
 			"version.census.aid-recommendation": {version}},
 		"stale text version": {"grant": {"census.aid-recommendation"}, "version.census.aid-recommendation": {"census-aid-recommendation-v0"}},
