@@ -24,8 +24,9 @@ FUZZTIME    ?= 10s
 
 export OBERT_TEST_POSTGRES := $(PG_TEST_URL)
 export OBERT_INTEROP_BIN   := $(INTEROP)/bin
+export OBERT_REQUIRE_XMLSEC := 1
 
-.PHONY: run build test unit e2e bench fuzz lint fmt migrate deps deps-pg deps-e2e deps-interop clean help
+.PHONY: run build test unit e2e bench fuzz lint fmt migrate deps deps-pg deps-e2e deps-interop deps-xmlsec clean help
 
 help:
 	@echo "make run     start Obert in development mode on http://127.0.0.1:8080"
@@ -55,7 +56,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzClaveVerify$$' -fuzztime $(FUZZTIME) ./gateway/signin/
 
 ## unit: tests that need no browser (PostgreSQL still required).
-unit: deps-pg deps-interop
+unit: deps-pg deps-interop deps-xmlsec
 	$(GO) test $(TEST_FLAGS) ./...
 
 e2e: deps
@@ -75,7 +76,17 @@ fmt:
 migrate:
 	$(GO) run ./cmd/gatewayctl migrate
 
-deps: deps-pg deps-e2e deps-interop
+deps: deps-pg deps-e2e deps-interop deps-xmlsec
+
+## deps-xmlsec: Debian's xmlsec1, the independent XML-DSig implementation the
+## SCSP signature tests check ours against.
+deps-xmlsec:
+	@if ! command -v xmlsec1 >/dev/null; then \
+		echo "installing Debian's xmlsec1"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get install -y -q xmlsec1 >/dev/null || { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q xmlsec1 >/dev/null; }; \
+	fi
+	@command -v xmlsec1 >/dev/null || { echo "xmlsec1 is missing" >&2; exit 1; }
 
 ## deps-interop: the independent identity providers, built from the module proxy.
 deps-interop: $(INTEROP)/bin/server $(INTEROP)/bin/idp

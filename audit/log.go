@@ -30,7 +30,6 @@ type Config struct {
 	Signer   note.Signer // Ed25519 note signer of the checkpoints
 	Origin   string      // checkpoint origin line, e.g. "obert.gencat.cat/audit"
 	MaxBatch int         // entries integrated in one transaction (default 256)
-	MaxWait  time.Duration
 }
 
 // Log is the writer and reader of the audit log.
@@ -66,9 +65,6 @@ func New(cfg Config) (*Log, error) {
 	}
 	if cfg.MaxBatch == 0 {
 		cfg.MaxBatch = 256
-	}
-	if cfg.MaxWait == 0 {
-		cfg.MaxWait = 2 * time.Millisecond
 	}
 	l := &Log{cfg: cfg, reqs: make(chan appendReq), done: make(chan struct{})}
 	l.wg.Add(1)
@@ -153,17 +149,19 @@ func (l *Log) sequence() {
 		case <-l.done:
 			return
 		}
-		timer := time.NewTimer(l.cfg.MaxWait)
+		// Group commit: take what is already waiting, without waiting for
+		// more; whatever arrives while this batch commits forms the next.
+		// A lone append is committed at once, and under load batches grow
+		// by themselves.
 	fill:
 		for len(batch) < l.cfg.MaxBatch {
 			select {
 			case r := <-l.reqs:
 				batch = append(batch, r)
-			case <-timer.C:
+			default:
 				break fill
 			}
 		}
-		timer.Stop()
 		l.commit(batch)
 	}
 }

@@ -49,6 +49,11 @@ import (
 var Requester = connectors.Requester{ID: "gencat-drets-socials", Name: "Departament de Drets Socials",
 	Unit: "Obert", Officer: "Obert (consulta automatitzada)"}
 
+// ConnectorPolicy protects every connector: a timeout per attempt, one
+// retry of a transient failure with the same IdPeticion, a circuit breaker.
+var ConnectorPolicy = connectors.Policy{Timeout: 3500 * time.Millisecond, Retries: 1, Backoff: 200 * time.Millisecond,
+	BreakAfter: 5, OpenFor: 30 * time.Second}
+
 // Controller is the controller named in consent receipts.
 var Controller = consent.Controller{Name: Requester.Name + " (Generalitat de Catalunya)",
 	Contact: "Delegat de protecció de dades del " + Requester.Name, Address: "Barcelona"}
@@ -201,7 +206,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 		if err != nil {
 			return nil, err
 		}
-		conns = append(conns, conn)
+		// A slow or failing source costs at most two 3.5 s attempts, and
+		// one that keeps failing is left alone for 30 s.
+		conns = append(conns, connectors.Resilient(conn, ConnectorPolicy))
 	}
 	ex, err := exchange.New(exchange.Config{Connectors: conns, Consents: consents, Guard: guard,
 		Audit: rec, Facts: g.Store, Sealer: k, Requester: Requester, Purposes: Purposes, Deadline: 10 * time.Second})

@@ -144,6 +144,7 @@ func (s *Server) handle(svc service) http.HandlerFunc {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, svc service) {
 	// Read the request first: the server notices a client that gives up
 	// only once the body is consumed.
+	arrived := time.Now()
 	raw, err := io.ReadAll(io.LimitReader(r.Body, scsp.MaxMessage+1))
 	if err != nil {
 		writeFault(w, "soapenv:Client", "request could not be read")
@@ -157,12 +158,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, svc service) {
 		case <-time.After(time.Minute):
 		}
 		return
-	case FaultLatency:
-		select {
-		case <-time.After(s.cfg.Latency):
-		case <-r.Context().Done():
-			return
-		}
 	case FaultHTTP503:
 		http.Error(w, "service unavailable", http.StatusServiceUnavailable)
 		return
@@ -201,6 +196,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, svc service) {
 	}
 	if fault == FaultSignature {
 		env = tamper(env)
+	}
+	if fault == FaultLatency {
+		// The source answers Latency after the request arrived, its own
+		// work included, as a remote service's answer time would be.
+		select {
+		case <-time.After(time.Until(arrived.Add(s.cfg.Latency))):
+		case <-r.Context().Done():
+			return
+		}
 	}
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	w.Write(env)
