@@ -13,10 +13,13 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 )
 
@@ -30,7 +33,9 @@ var ErrEvaluation = errors.New("policy: evaluation failed")
 // Guard is the access guard: embedded Rego compiled once at construction.
 type Guard struct {
 	query   rego.PreparedEvalQuery
-	version string
+	store   storage.Store
+	mu      sync.Mutex   // serialises changes of the data
+	version atomic.Value // string
 	timeout time.Duration
 	newID   func() string
 }
@@ -106,7 +111,8 @@ func NewGuard(ctx context.Context, opts ...GuardOption) (*Guard, error) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	args := []func(*rego.Rego){rego.Query("data.obert.guard.decision"), rego.Store(inmem.NewFromObject(data))}
+	store := inmem.NewFromObject(data)
+	args := []func(*rego.Rego){rego.Query("data.obert.guard.decision"), rego.Store(store)}
 	for _, n := range names {
 		if strings.HasSuffix(n, "_test.rego") {
 			continue
@@ -120,11 +126,72 @@ func NewGuard(ctx context.Context, opts ...GuardOption) (*Guard, error) {
 	if err != nil {
 		return nil, fmt.Errorf("policy: compile: %w", err)
 	}
-	return &Guard{query: q, version: hex.EncodeToString(h.Sum(nil))[:16], timeout: cfg.timeout, newID: cfg.newID}, nil
+	g := &Guard{query: q, store: store, timeout: cfg.timeout, newID: cfg.newID}
+	g.version.Store(hex.EncodeToString(h.Sum(nil))[:16])
+	return g, nil
+}
+
+// AllowCategory adds, or replaces, what purpose may receive of category:
+// the minimum level of assurance and the fields (data minimisation). An
+// administration's newly registered connector comes in this way; the
+// policy version changes with it, so decisions say which rules applied.
+func (g *Guard) AllowCategory(ctx context.Context, purpose, category, minLoA string, fields []string) error {
+	vals := make([]any, len(fields))
+	for i, f := range fields {
+		vals[i] = f
+	}
+	rule := map[string]any{"min_loa": minLoA, "fields": vals}
+	return g.change(ctx, purpose, category, rule)
+}
+
+// RemoveCategory removes what purpose may receive of category.
+func (g *Guard) RemoveCategory(ctx context.Context, purpose, category string) error {
+	return g.change(ctx, purpose, category, nil)
+}
+
+func (g *Guard) change(ctx context.Context, purpose, category string, rule map[string]any) error {
+	if strings.ContainsAny(purpose+category, "/") || purpose == "" || category == "" {
+		return fmt.Errorf("policy: bad purpose or category")
+	}
+	switch rule["min_loa"] {
+	case nil, "low", "substantial", "high":
+	default:
+		return fmt.Errorf("policy: unknown level of assurance %v", rule["min_loa"])
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	path, ok := storage.ParsePathEscaped("/obert/purposes/" + purpose + "/categories/" + category)
+	if !ok {
+		return fmt.Errorf("policy: bad path")
+	}
+	err := storage.Txn(ctx, g.store, storage.WriteParams, func(txn storage.Transaction) error {
+		if _, err := g.store.Read(ctx, txn, path[:len(path)-1]); err != nil {
+			return fmt.Errorf("policy: unknown purpose %q: %w", purpose, err)
+		}
+		_, err := g.store.Read(ctx, txn, path)
+		exists := err == nil
+		switch {
+		case rule == nil && exists:
+			return g.store.Write(ctx, txn, storage.RemoveOp, path, nil)
+		case rule == nil:
+			return nil
+		case exists:
+			return g.store.Write(ctx, txn, storage.ReplaceOp, path, rule)
+		default:
+			return g.store.Write(ctx, txn, storage.AddOp, path, rule)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	b, _ := json.Marshal(rule)
+	sum := sha256.Sum256([]byte(g.Version() + "\x00" + purpose + "/" + category + "\x00" + string(b)))
+	g.version.Store(hex.EncodeToString(sum[:])[:16])
+	return nil
 }
 
 // Version identifies the compiled policy and its data.
-func (g *Guard) Version() string { return g.version }
+func (g *Guard) Version() string { return g.version.Load().(string) }
 
 // Decide evaluates the guard. Any failure is a deny wrapped in ErrEvaluation.
 func (g *Guard) Decide(ctx context.Context, in Input) (Decision, error) {
@@ -133,7 +200,7 @@ func (g *Guard) Decide(ctx context.Context, in Input) (Decision, error) {
 		return g.deny("input-invalid"), fmt.Errorf("%w: %v", ErrEvaluation, err)
 	}
 	sum := sha256.Sum256(canon)
-	d := Decision{ID: g.newID(), PolicyVersion: g.version, InputHash: hex.EncodeToString(sum[:])}
+	d := Decision{ID: g.newID(), PolicyVersion: g.Version(), InputHash: hex.EncodeToString(sum[:])}
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
 	// The input goes in as an AST value built directly from the struct, and
@@ -161,7 +228,7 @@ func (g *Guard) Decide(ctx context.Context, in Input) (Decision, error) {
 }
 
 func (g *Guard) deny(reason string) Decision {
-	return Decision{ID: g.newID(), PolicyVersion: g.version, Reasons: []string{reason}}
+	return Decision{ID: g.newID(), PolicyVersion: g.Version(), Reasons: []string{reason}}
 }
 
 type decisionDoc struct {

@@ -199,3 +199,39 @@ func TestInputValueIsItsJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestAllowCategoryAtRuntime: a category registered later is decided by
+// the same rules, with its own minimal field set, and the version changes.
+func TestAllowCategoryAtRuntime(t *testing.T) {
+	ctx := context.Background()
+	g, err := NewGuard(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	in := Input{Subject: "s", LoA: "substantial", Purpose: "aid-recommendation", Requester: "gencat-drets-socials",
+		Connector: "disability-gencat", Category: "disability", Source: "gencat-dsf", RequestedField: []string{"disability_degree", "secret"},
+		Consent: &Consent{ID: "c", Category: "disability", Purpose: "aid-recommendation", Requester: "gencat-drets-socials",
+			Source: "gencat-dsf", LegalBasis: "gdpr-6-1-a", Active: true, ExpiresAt: now.Add(time.Hour).Format(time.RFC3339)},
+		Now: now.Format(time.RFC3339)}
+	if d, _ := g.Decide(ctx, in); d.Allow {
+		t.Fatal("an unregistered category was allowed")
+	}
+	v0 := g.Version()
+	if err := g.AllowCategory(ctx, "aid-recommendation", "disability", "substantial", []string{"disability_degree"}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := g.Decide(ctx, in)
+	if err != nil || !d.Allow || len(d.Fields) != 1 || d.Fields[0] != "disability_degree" || d.PolicyVersion == v0 {
+		t.Fatalf("after registration: %+v %v", d, err)
+	}
+	if err := g.AllowCategory(ctx, "no-such-purpose", "disability", "substantial", []string{"x"}); err == nil {
+		t.Fatal("a category under an unknown purpose was accepted")
+	}
+	if err := g.RemoveCategory(ctx, "aid-recommendation", "disability"); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := g.Decide(ctx, in); d.Allow {
+		t.Fatal("a removed category is still allowed")
+	}
+}
