@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 )
 
 // Service grants, checks and withdraws consent against the offers it knows.
 type Service struct {
 	store  Store
+	mu     sync.RWMutex // guards offers and order
 	offers map[offerKey]Offer
 	order  []Offer
 	now    func() time.Time
@@ -50,12 +52,46 @@ func NewService(store Store, offers []Offer, opts ...Option) (*Service, error) {
 }
 
 // Offers lists what can be consented to, in catalogue order.
-func (s *Service) Offers() []Offer { return slices.Clone(s.order) }
+func (s *Service) Offers() []Offer {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return slices.Clone(s.order)
+}
 
 // Offer returns the offer for category and purpose.
 func (s *Service) Offer(category, purpose string) (Offer, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	o, ok := s.offers[offerKey{category, purpose}]
 	return o, ok
+}
+
+// PutOffer adds an offer, or replaces the one for its category and purpose
+// (a new text version: grants given under the old one stay as they were).
+func (s *Service) PutOffer(o Offer) error {
+	if err := o.validate(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := offerKey{o.Category, o.Purpose}
+	if _, ok := s.offers[k]; ok {
+		i := slices.IndexFunc(s.order, func(x Offer) bool { return x.Category == o.Category && x.Purpose == o.Purpose })
+		s.order[i] = o
+	} else {
+		s.order = append(s.order, o)
+	}
+	s.offers[k] = o
+	return nil
+}
+
+// RemoveOffer stops offering category for purpose; existing grants stay
+// until withdrawn or expired.
+func (s *Service) RemoveOffer(category, purpose string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.offers, offerKey{category, purpose})
+	s.order = slices.DeleteFunc(s.order, func(x Offer) bool { return x.Category == category && x.Purpose == purpose })
 }
 
 // Grant records the subject's consent to the offer for category and purpose,
@@ -65,7 +101,7 @@ func (s *Service) Grant(ctx context.Context, subject, category, purpose, textVer
 	if subject == "" {
 		return Grant{}, fmt.Errorf("%w: no subject", ErrInvalid)
 	}
-	o, ok := s.offers[offerKey{category, purpose}]
+	o, ok := s.Offer(category, purpose)
 	if !ok {
 		return Grant{}, fmt.Errorf("%w: nothing to consent to for category %q and purpose %q", ErrInvalid, category, purpose)
 	}

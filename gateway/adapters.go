@@ -69,7 +69,7 @@ func (s sessionsAdapter) Current(r *http.Request) (folder.Viewer, bool) {
 // a withdrawn grant let in.
 type consentsAdapter struct {
 	svc    *consent.Service
-	served map[string]bool // categories a registered connector serves
+	served func(category string) bool // a registered connector serves it
 	rec    recorder
 	facts  exchange.FactStore
 	log    *slog.Logger
@@ -82,7 +82,7 @@ type consentsAdapter struct {
 func (c consentsAdapter) Offers() []consent.Offer {
 	var out []consent.Offer
 	for _, o := range c.svc.Offers() {
-		if c.served[o.Category] {
+		if c.served(o.Category) {
 			out = append(out, o)
 		}
 	}
@@ -96,7 +96,7 @@ func (c consentsAdapter) List(ctx context.Context, subject string) ([]consent.Gr
 // Grant stores the grant, then its audit entry; a grant that cannot be
 // recorded is withdrawn at once, so none exists unrecorded.
 func (c consentsAdapter) Grant(ctx context.Context, subject, category, purpose, version, lang string) (consent.Grant, error) {
-	if !c.served[category] {
+	if !c.served(category) {
 		return consent.Grant{}, fmt.Errorf("%w: no connector serves %q", consent.ErrInvalid, category)
 	}
 	g, err := c.svc.Grant(ctx, subject, category, purpose, version, lang)

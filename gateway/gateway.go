@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -430,13 +431,10 @@ func (g *Gateway) viaOberta(ctx context.Context, cfg config.Config, log *slog.Lo
 	return key, cert, []*x509.Certificate{simCert}, running.URL, nil
 }
 
-// servedBy is the set of categories the exchange has a connector for.
-func servedBy(ex *exchange.Exchanger) map[string]bool {
-	m := map[string]bool{}
-	for _, c := range ex.Categories() {
-		m[c] = true
-	}
-	return m
+// servedBy reports whether the exchange has a connector for a category,
+// now: administrations register and deactivate connectors at runtime.
+func servedBy(ex *exchange.Exchanger) func(string) bool {
+	return func(category string) bool { return slices.Contains(ex.Categories(), category) }
 }
 
 func readCert(path string) (*x509.Certificate, error) {

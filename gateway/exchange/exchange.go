@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -109,8 +110,45 @@ type Config struct {
 // Exchanger runs exchanges. It is safe for concurrent use.
 type Exchanger struct {
 	cfg   Config
+	mu    sync.RWMutex // guards byCat and order: connectors come and go
 	byCat map[string]connectors.Connector
 	order []string
+}
+
+// Register adds a connector for a category that has none, or replaces the
+// one it has (an administration updated its registration).
+func (e *Exchanger) Register(c connectors.Connector) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	cat := string(c.Category())
+	if _, ok := e.byCat[cat]; !ok {
+		e.order = append(e.order, cat)
+	}
+	e.byCat[cat] = c
+}
+
+// Unregister removes the connector of category: nothing more is fetched
+// for it; facts already held stay until their consent ends.
+func (e *Exchanger) Unregister(category string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.byCat, category)
+	e.order = slices.DeleteFunc(e.order, func(c string) bool { return c == category })
+}
+
+// connector returns the category's connector and the categories, under
+// the lock.
+func (e *Exchanger) connector(category string) (connectors.Connector, bool) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	c, ok := e.byCat[category]
+	return c, ok
+}
+
+func (e *Exchanger) categories() []string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return slices.Clone(e.order)
 }
 
 // New checks cfg and returns an Exchanger.
@@ -140,10 +178,12 @@ func New(cfg Config) (*Exchanger, error) {
 }
 
 // Categories lists the categories with a connector, in registration order.
-func (e *Exchanger) Categories() []string { return append([]string(nil), e.order...) }
+func (e *Exchanger) Categories() []string { return e.categories() }
 
 // Connectors describes the registered connectors, in registration order.
 func (e *Exchanger) Connectors() []connectors.Description {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
 	var out []connectors.Description
 	for _, cat := range e.order {
 		out = append(out, describe(e.byCat[cat]))
@@ -163,9 +203,10 @@ func describe(c connectors.Connector) connectors.Description {
 func (e *Exchanger) FetchAll(ctx context.Context, c Citizen, purpose string) []Result {
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Deadline)
 	defer cancel()
-	out := make([]Result, len(e.order))
+	cats := e.categories()
+	out := make([]Result, len(cats))
 	var wg sync.WaitGroup
-	for i, cat := range e.order {
+	for i, cat := range cats {
 		wg.Go(func() { out[i] = e.Fetch(ctx, c, cat, purpose) })
 	}
 	wg.Wait()
@@ -174,7 +215,7 @@ func (e *Exchanger) FetchAll(ctx context.Context, c Citizen, purpose string) []R
 
 // Fetch runs one category's exchange.
 func (e *Exchanger) Fetch(ctx context.Context, c Citizen, category, purpose string) Result {
-	conn, ok := e.byCat[category]
+	conn, ok := e.connector(category)
 	if !ok {
 		return Result{Category: category, Status: StatusFailed, Reason: "no-connector"}
 	}

@@ -23,7 +23,7 @@ const KindFactsUse = "facts.use"
 func (e *Exchanger) Use(ctx context.Context, c Citizen, purpose string) (map[string]map[string]any, error) {
 	out := map[string]map[string]any{}
 	var errs []error
-	for _, cat := range e.order {
+	for _, cat := range e.categories() {
 		vals, err := e.use(ctx, c, cat, purpose)
 		switch {
 		case err == nil:
@@ -59,7 +59,11 @@ func (e *Exchanger) use(ctx context.Context, c Citizen, category, purpose string
 	if err := json.Unmarshal(plain, &f); err != nil {
 		return nil, err
 	}
-	d := describe(e.byCat[category])
+	conn, ok := e.connector(category)
+	if !ok {
+		return nil, ErrNoFacts
+	}
+	d := describe(conn)
 	fields := make([]string, 0, len(f.Values))
 	for k := range f.Values {
 		fields = append(fields, k)
@@ -101,7 +105,7 @@ func (e *Exchanger) use(ctx context.Context, c Citizen, category, purpose string
 func (e *Exchanger) Held(ctx context.Context, subject string) ([]connectors.Facts, error) {
 	var out []connectors.Facts
 	now := e.cfg.Now().UTC()
-	for _, cat := range e.order {
+	for _, cat := range e.categories() {
 		sf, err := e.cfg.Facts.GetFacts(ctx, subject, cat, now)
 		if errors.Is(err, ErrNoFacts) {
 			continue
