@@ -80,6 +80,10 @@ func DefaultOffers() ([]Offer, error) {
 	return offers, nil
 }
 
+// Validate checks an offer is complete: who, what, for how long, and the
+// texts in every language.
+func (o Offer) Validate() error { return o.validate() }
+
 func (o Offer) validate() error {
 	if o.Category == "" || o.Purpose == "" || o.Requester == "" || o.Source == "" || o.TextVersion == "" {
 		return fmt.Errorf("consent: offer %s/%s: missing category, purpose, requester, source or text version", o.Category, o.Purpose)
@@ -89,7 +93,8 @@ func (o Offer) validate() error {
 	}
 	for _, l := range Languages {
 		t, ok := o.Texts[l]
-		if !ok || t.Title == "" || t.What == "" || t.Why == "" || t.IfNo == "" {
+		if !ok || t.Title == "" || t.What == "" || t.From == "" || t.Why == "" || t.HowLong == "" || t.WhoElse == "" ||
+			t.IfNo == "" || t.Requester == "" || t.Source == "" {
 			return fmt.Errorf("consent: offer %s/%s: text in %q incomplete", o.Category, o.Purpose, l)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -25,6 +26,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/obert-gov/obert/audit"
@@ -32,6 +34,7 @@ import (
 	"github.com/obert-gov/obert/connectors/scsp"
 	"github.com/obert-gov/obert/connectors/sim"
 	"github.com/obert-gov/obert/consent"
+	"github.com/obert-gov/obert/gateway/adminapi"
 	"github.com/obert-gov/obert/gateway/config"
 	"github.com/obert-gov/obert/gateway/devidp"
 	"github.com/obert-gov/obert/gateway/exchange"
@@ -79,9 +82,12 @@ type Gateway struct {
 type DevSetup struct {
 	IdPURL   string
 	ClaveURL string
-	SimURL   string
-	Sim      *sim.Server
-	Citizens []sim.Citizen
+	// AdminClients are the sandbox administrations of the admin API, with
+	// their client secrets (generated at each start).
+	AdminClients map[string]devidp.AdminClient
+	SimURL       string
+	Sim          *sim.Server
+	Citizens     []sim.Citizen
 }
 
 // New builds the gateway.
@@ -245,6 +251,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 		}
 	}
 	var formOrigins []string
+	if cfg.DevIdP() {
+		g.Dev.AdminClients = map[string]devidp.AdminClient{
+			"sandbox-gencat": {Secret: rand.Text(), Administration: "gencat-dsf"},
+			"sandbox-ajbcn":  {Secret: rand.Text(), Administration: "ajbcn"},
+		}
+	}
 	if origin, err := g.withIdCAT(ctx, cfg, si, offered); err != nil {
 		return nil, err
 	} else if origin != "" {
@@ -273,6 +285,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 	retCtx, stopRetention := context.WithCancel(context.Background())
 	go g.retentionLoop(retCtx, 5*time.Minute, log)
 	g.closers = append(g.closers, func(context.Context) error { stopRetention(); return nil })
+
+	// Administrations' connectors: the active registrations, then the API.
+	purposes := slices.Sorted(maps.Keys(Purposes))
+	rt := adminRuntime{ex: ex, consents: consents, guard: guard, key: scspKey, cert: scspCert, purposes: purposes}
+	if err := g.loadRegistrations(ctx, rt, log); err != nil {
+		return nil, err
+	}
+	admin, err := g.adminAPI(ctx, cfg, rt, rec, purposes, log)
+	if err != nil {
+		return nil, err
+	}
 
 	// Routes.
 	metrics := ops.NewMetrics()
@@ -305,6 +328,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 		si.SignOut(w, r)
 	})
 	mux.Handle("/log/", transparency.Handler(g.Audit, g.VerifierKey))
+	mux.Handle("/admin/v1/", admin)
 	receiptKeys, _ := json.Marshal(receipts.PublicKeys())
 	mux.HandleFunc("GET /consent/receipt-keys", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/jwk-set+json")
@@ -316,6 +340,57 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 	return g, nil
 }
 
+// loadRegistrations activates the connectors administrations registered.
+func (g *Gateway) loadRegistrations(ctx context.Context, rt adminRuntime, log *slog.Logger) error {
+	regs, err := g.Store.ListConnectors(ctx, "")
+	if err != nil {
+		return err
+	}
+	for _, r := range regs {
+		if !r.Active {
+			continue
+		}
+		var s adminapi.Spec
+		if err := json.Unmarshal(r.Spec, &s); err != nil {
+			return fmt.Errorf("gateway: registration %s: %w", r.ID, err)
+		}
+		if err := rt.Activate(ctx, s); err != nil {
+			// One bad registration must not keep citizens out: it stays
+			// registered, inactive in this process, and the log says why.
+			log.Error("registered connector not activated", "connector", r.ID, "err", err)
+		}
+	}
+	return nil
+}
+
+// adminAPI builds the administrations' API, verifying access tokens from
+// the configured issuer (in dev, the development provider); without one it
+// answers that it is not configured.
+func (g *Gateway) adminAPI(ctx context.Context, cfg config.Config, rt adminRuntime, rec recorder, purposes []string, log *slog.Logger) (http.Handler, error) {
+	issuer := cfg.AdminIssuer
+	if issuer == "" && cfg.DevIdP() && g.Dev != nil {
+		issuer = g.Dev.IdPURL
+	}
+	if issuer == "" {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			web.Problem(w, http.StatusNotFound, "Not configured", "The administrations' API needs OBERT_ADMIN_ISSUER.")
+		}), nil
+	}
+	p, err := oidc.NewProvider(oidc.ClientContext(ctx, &http.Client{Timeout: 10 * time.Second}), issuer)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: admin token issuer %s: %w", issuer, err)
+	}
+	verifier := p.VerifierContext(oidc.ClientContext(context.Background(), &http.Client{Timeout: 10 * time.Second}),
+		&oidc.Config{ClientID: cfg.AdminAudience, SupportedSigningAlgs: []string{oidc.RS256, oidc.ES256, oidc.PS256}})
+	dev := cfg.DevMode()
+	return adminapi.New(adminapi.Config{Store: g.Store, Runtime: rt, Audit: rec, Verifier: verifier, Logger: log,
+		Rules: func() adminapi.Rules {
+			return adminapi.Rules{Purposes: purposes, LegalBases: []string{consent.BasisConsent},
+				Reserved:  []string{string(connectors.Census), string(connectors.Tax), string(connectors.Employment)},
+				Requester: Requester.ID, AllowPlainHTTP: dev, Now: time.Now()}
+		}})
+}
+
 // withIdCAT enables IdCAT: the configured provider, or the development one
 // started here. It returns the provider's origin, which forms may post to.
 func (g *Gateway) withIdCAT(ctx context.Context, cfg config.Config, si *signin.Service, offered []devidp.Citizen) (string, error) {
@@ -323,7 +398,7 @@ func (g *Gateway) withIdCAT(ctx context.Context, cfg config.Config, si *signin.S
 	if cfg.DevIdP() {
 		clientID, clientSecret = "obert-dev", rand.Text()
 		idp, err := devidp.Start(ctx, cfg.DevIdPAddr, devidp.Config{Citizens: offered, ClientID: clientID,
-			ClientSecret: clientSecret, RedirectURIs: []string{cfg.PublicURL + "/signin/idcat/callback"},
+			ClientSecret: clientSecret, RedirectURIs: []string{cfg.PublicURL + "/signin/idcat/callback"}, AdminClients: g.Dev.AdminClients,
 			PostLogoutRedirectURIs: []string{strings.TrimSuffix(cfg.PublicURL, "/") + "/"}})
 		if err != nil {
 			return "", err

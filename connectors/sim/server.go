@@ -71,6 +71,7 @@ func NewServer(cfg Config) (*Server, error) {
 	s.mux.HandleFunc("POST /scsp/census", s.handle(censusService))
 	s.mux.HandleFunc("POST /scsp/tax", s.handle(taxService))
 	s.mux.HandleFunc("POST /scsp/employment", s.handle(employmentService))
+	s.mux.HandleFunc("POST /scsp/dependency", s.handle(dependencyService))
 	s.mux.HandleFunc("GET /certificate", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/x-pem-file")
 		w.Write(scsp.CertPEM(cfg.Cert))
@@ -133,6 +134,33 @@ var employmentService = service{code: scsp.ServiceEmployment, noData: "El titula
 		d := scsp.EmploymentData{EnAlta: c.Employed, MesosCotitzats5A: c.MonthsWorkedLast5y, Prestacio: c.UnemploymentBenefit}
 		if !c.UnemployedSince.IsZero() {
 			d.DataBaixa = c.UnemployedSince.Format(time.DateOnly)
+		}
+		return d
+	}}
+
+// ServiceDependency is the code of the simulator's fourth service, which
+// no connector in the code knows: the Catalan dependency system's record of
+// a recognised dependent person in the household. Administrations register
+// a connector for it through the API, declaring its fields.
+const (
+	ServiceDependency = "GENCAT_DEPENDENCIA"
+	NSDependency      = "http://www.aoc.cat/via-oberta/dependencia/v1"
+)
+
+// DependencyData is that service's specific data.
+type DependencyData struct {
+	XMLName    xml.Name `xml:"http://www.aoc.cat/via-oberta/dependencia/v1 Resultat"`
+	Reconeguda bool     // a dependent person is recognised in the household
+	Grau       int      // 0 (none) to 3 (great dependency)
+	Data       string   // YYYY-MM-DD of the resolution, empty when none
+}
+
+var dependencyService = service{code: ServiceDependency, noData: "El titular no consta al SISAAD",
+	specific: func(c Citizen, asOf time.Time) any {
+		d := DependencyData{}
+		if c.DependentPerson {
+			d.Reconeguda, d.Grau = true, 1+int(c.DocNumber[7]-'0')%3
+			d.Data = c.RegisteredSince.AddDate(0, 6, 0).Format(time.DateOnly)
 		}
 		return d
 	}}

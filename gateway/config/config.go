@@ -37,6 +37,8 @@ type Config struct {
 	ClaveEncCertFile string
 	ClaveLoA         string // minimum level of assurance requested
 	DevClaveAddr     string
+	AdminIssuer      string // OAuth2/OIDC issuer of the administrations' access tokens
+	AdminAudience    string
 	IdcatIssuer      string
 	IdcatClientID    string
 	IdcatSecret      string
@@ -75,6 +77,8 @@ func (c *Config) settings() []setting {
 		{"clave-enc-key-file", "OBERT_CLAVE_ENC_KEY_FILE", "", "PEM key Cl@ve encrypts assertions to (dev: generated)", &c.ClaveEncKeyFile},
 		{"clave-enc-cert-file", "OBERT_CLAVE_ENC_CERT_FILE", "", "PEM certificate of that key", &c.ClaveEncCertFile},
 		{"clave-loa", "OBERT_CLAVE_LOA", "substantial", "minimum Cl@ve level of assurance: low, substantial or high", &c.ClaveLoA},
+		{"admin-issuer", "OBERT_ADMIN_ISSUER", "", "issuer of the administrations' API access tokens (dev: the development provider)", &c.AdminIssuer},
+		{"admin-audience", "OBERT_ADMIN_AUDIENCE", "obert-admin", "audience of the administrations' API access tokens", &c.AdminAudience},
 		{"idcat-issuer", "OBERT_IDCAT_ISSUER", "", "IdCAT OpenID issuer (dev: the development provider)", &c.IdcatIssuer},
 		{"idcat-client-id", "OBERT_IDCAT_CLIENT_ID", "", "IdCAT client id", &c.IdcatClientID},
 		{"idcat-client-secret", "OBERT_IDCAT_CLIENT_SECRET", "", "IdCAT client secret", &c.IdcatSecret},
@@ -179,6 +183,11 @@ func (c Config) Validate() error {
 		}
 		if c.IdcatIssuer == "" && c.ClaveIdPMetadata == "" {
 			bad("no sign-in provider: set OBERT_IDCAT_ISSUER or OBERT_CLAVE_IDP_METADATA (the development provider is not allowed in prod)")
+		}
+		if c.AdminIssuer != "" {
+			if u, err := url.Parse(c.AdminIssuer); err != nil || u.Scheme != "https" {
+				bad("OBERT_ADMIN_ISSUER must be an https:// URL in prod (got %q)", c.AdminIssuer)
+			}
 		}
 		if c.IdcatIssuer != "" {
 			if u, err := url.Parse(c.IdcatIssuer); err != nil || u.Scheme != "https" {

@@ -43,8 +43,21 @@ type Config struct {
 	// PostLogoutRedirectURIs are where the end-session endpoint may send the
 	// browser back to.
 	PostLogoutRedirectURIs []string
-	Now                    func() time.Time
+	// AdminClients are sandbox administrations: client id → secret and
+	// administration code. They get JWT access tokens for the admin API
+	// with the client credentials grant (audience AdminAudience).
+	AdminClients map[string]AdminClient
+	Now          func() time.Time
 }
+
+// AdminClient is one sandbox administration of the admin API.
+type AdminClient struct {
+	Secret         string
+	Administration string
+}
+
+// AdminAudience is the audience of admin API access tokens.
+const AdminAudience = "obert-admin"
 
 // Provider is the development OpenID provider.
 type Provider struct {
@@ -122,6 +135,7 @@ func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
 		"response_types_supported": []string{"code"}, "subject_types_supported": []string{"public"},
 		"id_token_signing_alg_values_supported": []string{"RS256"}, "code_challenge_methods_supported": []string{"S256"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
+		"grant_types_supported":                 []string{"authorization_code", "client_credentials"},
 		"scopes_supported":                      []string{"openid", "profile"},
 	})
 }
@@ -212,6 +226,10 @@ func (p *Provider) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		id, secret = r.PostFormValue("client_id"), r.PostFormValue("client_secret")
 	}
+	if r.PostFormValue("grant_type") == "client_credentials" {
+		p.clientCredentials(w, id, secret)
+		return
+	}
 	if id != p.cfg.ClientID || subtle.ConstantTimeCompare([]byte(secret), []byte(p.cfg.ClientSecret)) != 1 {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})
 		return
@@ -283,6 +301,26 @@ func redirectError(w http.ResponseWriter, r *http.Request, redirect, state, code
 	v.Set("state", state)
 	u.RawQuery = v.Encode()
 	http.Redirect(w, r, u.String(), http.StatusFound)
+}
+
+// clientCredentials issues an administration's access token for the
+// admin API: a JWT signed with the provider's key, audience AdminAudience,
+// naming the administration.
+func (p *Provider) clientCredentials(w http.ResponseWriter, id, secret string) {
+	c, ok := p.cfg.AdminClients[id]
+	if !ok || subtle.ConstantTimeCompare([]byte(secret), []byte(c.Secret)) != 1 {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})
+		return
+	}
+	now := p.cfg.Now()
+	tok, err := jwt.Signed(p.signer).Claims(map[string]any{"iss": p.issuer, "aud": AdminAudience, "sub": id, "client_id": id,
+		"administration": c.Administration, "iat": now.Unix(), "exp": now.Add(10 * time.Minute).Unix(), "jti": rand.Text()}).Serialize()
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error"})
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": 600})
 }
 
 // endSession is OpenID Connect RP-Initiated Logout: the provider keeps no

@@ -1,0 +1,212 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/obert-gov/obert/audit"
+	"github.com/obert-gov/obert/connectors/scsp"
+	"github.com/obert-gov/obert/connectors/sim"
+)
+
+// adminClient is an administration's HTTP client with a client-credentials
+// token from the development provider.
+func adminClient(t *testing.T, d *devGateway, id string) *http.Client {
+	t.Helper()
+	c := d.Dev.AdminClients[id]
+	cc := clientcredentials.Config{ClientID: id, ClientSecret: c.Secret, TokenURL: d.Dev.IdPURL + "/token"}
+	return cc.Client(context.Background())
+}
+
+func call(t *testing.T, c *http.Client, method, u string, body any) (int, map[string]any) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, u, rd)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+// dependencyRegistration registers the simulator's fourth service, which
+// no code in Obert knows, with its fields declared.
+func dependencyRegistration(t *testing.T, d *devGateway, sandboxDoc string) map[string]any {
+	t.Helper()
+	resp, err := http.Get(d.Dev.SimURL + "/certificate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	text := func(title string) map[string]string {
+		return map[string]string{"title": title, "what": "Whether a dependent person is recognised in your household, the grade and since when.",
+			"from": "The Catalan dependency system (SISAAD), through Via Oberta.", "why": "To tell you which aids for families caring for a dependent person may be yours.",
+			"how_long": "30 days, or until you withdraw.", "who_else": "Nobody else.", "if_no": "Nothing: the other aids are still shown.",
+			"requester": "Department of Social Rights", "source": "Dependency system (SISAAD)"}
+	}
+	return map[string]any{
+		"id": "dependency-gencat", "category": "dependency", "source": "gencat-sisaad", "service_code": sim.ServiceDependency,
+		"endpoint": d.Dev.SimURL + "/scsp/dependency", "certificate": string(cert), "namespace": sim.NSDependency,
+		"fields": []scsp.FieldSpec{{Name: "dependent_recognised", Element: "Reconeguda", Type: "bool"},
+			{Name: "dependency_grade", Element: "Grau", Type: "int"}, {Name: "dependency_since", Element: "Data", Type: "date"}},
+		"purposes": []string{"aid-recommendation"}, "legal_bases": []string{"gdpr-6-1-a"}, "min_loa": "substantial", "retention": "720h",
+		"texts":   map[string]any{"ca": text("Dependència a la llar"), "es": text("Dependencia en el hogar"), "en": text("Dependency in the household")},
+		"sandbox": map[string]string{"doc_type": "NIF", "doc_number": sandboxDoc},
+	}
+}
+
+// TestAdminRegistersAFourthConnector: an administration registers, through
+// the API with a client-credentials token, a connector for a service no code
+// in Obert knows; after a sandbox test call it is active, offered to
+// citizens and fetched over signed SCSP; another administration cannot see
+// or touch it; bad registrations change nothing; deactivation stops it.
+func TestAdminRegistersAFourthConnector(t *testing.T) {
+	ctx := context.Background()
+	d := startDev(t)
+	c := d.citizenOf(t, "dependent-household")
+	base := d.URL + "/admin/v1/connectors"
+	gencat, ajbcn := adminClient(t, d, "sandbox-gencat"), adminClient(t, d, "sandbox-ajbcn")
+	reg := dependencyRegistration(t, d, c.DocNumber)
+
+	if s, _ := call(t, http.DefaultClient, http.MethodPost, base, reg); s != http.StatusUnauthorized {
+		t.Fatalf("without a token: %d", s)
+	}
+	// Bad registrations: every problem listed, nothing stored.
+	bad := func(change func(m map[string]any)) map[string]any {
+		m := dependencyRegistration(t, d, c.DocNumber)
+		change(m)
+		return m
+	}
+	for name, body := range map[string]map[string]any{
+		"plain http elsewhere": bad(func(m map[string]any) { m["endpoint"] = "http://example.org/scsp" }),
+		"not a certificate":    bad(func(m map[string]any) { m["certificate"] = "hello" }),
+		"unknown purpose":      bad(func(m map[string]any) { m["purposes"] = []string{"marketing"} }),
+		"census is Obert's":    bad(func(m map[string]any) { m["category"] = "census" }),
+		"field of no type":     bad(func(m map[string]any) { m["fields"] = []scsp.FieldSpec{{Name: "x", Element: "X", Type: "float"}} }),
+		"texts missing":        bad(func(m map[string]any) { delete(m["texts"].(map[string]any), "es") }),
+		"consent not the basis": bad(func(m map[string]any) { m["legal_bases"] = []string{"law:none"} }),
+	} {
+		s, p := call(t, gencat, http.MethodPost, base, body)
+		if s != http.StatusBadRequest || p["errors"] == nil {
+			t.Errorf("%s: %d %v", name, s, p)
+		}
+	}
+	if s, p := call(t, gencat, http.MethodPost, base, map[string]any{"id": "x", "unknown": 1}); s != http.StatusBadRequest {
+		t.Errorf("unknown member: %d %v", s, p)
+	}
+	// A certificate that did not sign the answers: the test call fails.
+	wrong := bad(func(m map[string]any) {
+		_, other, _ := scsp.NewSelfSigned("not the source", time.Now())
+		m["certificate"] = string(scsp.CertPEM(other))
+	})
+	if s, p := call(t, gencat, http.MethodPost, base, wrong); s != http.StatusUnprocessableEntity || !strings.Contains(p["detail"].(string), "signature") {
+		t.Errorf("wrong certificate: %d %v", s, p)
+	}
+	if s, l := call(t, gencat, http.MethodGet, base, nil); s != http.StatusOK || len(l["connectors"].([]any)) != 0 {
+		t.Fatalf("after refusals: %d %v", s, l)
+	}
+
+	// The good one.
+	before := len(d.Dev.Sim.Received())
+	s, v := call(t, gencat, http.MethodPost, base, reg)
+	if s != http.StatusCreated || v["active"] != true || v["owner"] != "gencat-dsf" {
+		t.Fatalf("register: %d %v", s, v)
+	}
+	test := d.Dev.Sim.Received()[before]
+	if test.Atributos.CodigoCertificado != sim.ServiceDependency || !strings.Contains(test.Solicitudes.SolicitudTransmision[0].DatosGenericos.Solicitante.Finalidad, "Prova") {
+		t.Fatalf("no sandbox test call: %+v", test.Atributos)
+	}
+	if s, _ := call(t, gencat, http.MethodPost, base, reg); s != http.StatusConflict {
+		t.Errorf("registered twice: %d", s)
+	}
+	// Another administration sees nothing of it.
+	if s, _ := call(t, ajbcn, http.MethodGet, base+"/dependency-gencat", nil); s != http.StatusNotFound {
+		t.Errorf("ajbcn reads gencat's connector: %d", s)
+	}
+	if s, _ := call(t, ajbcn, http.MethodDelete, base+"/dependency-gencat", nil); s != http.StatusNotFound {
+		t.Errorf("ajbcn deactivates gencat's connector: %d", s)
+	}
+	if s, l := call(t, ajbcn, http.MethodGet, base, nil); s != http.StatusOK || len(l["connectors"].([]any)) != 0 {
+		t.Errorf("ajbcn's list: %v", l)
+	}
+	if s, r := call(t, gencat, http.MethodPost, base+"/dependency-gencat/test", nil); s != http.StatusOK || r["ok"] != true {
+		t.Errorf("test call: %d %v", s, r)
+	}
+
+	// A citizen is offered it, consents, and it is fetched.
+	u := newUser(t)
+	u.get(d.URL + "/lang/en?return=/")
+	u.signIn(d.URL, c)
+	u.get(d.URL + "/folder/consent")
+	u.mustSee("Dependency in the household")
+	if s := u.post(d.URL+"/folder/consent", url.Values{"csrf": {u.hidden("csrf")}, "grant": {"dependency.aid-recommendation"},
+		"version.dependency.aid-recommendation": {u.hidden("version.dependency.aid-recommendation")}}); s != http.StatusOK {
+		t.Fatalf("grant: %d", s)
+	}
+	before = len(d.Dev.Sim.Received())
+	u.fetchData(d.URL)
+	var got bool
+	for _, p := range d.Dev.Sim.Received()[before:] {
+		got = got || p.Atributos.CodigoCertificado == sim.ServiceDependency
+	}
+	if !got {
+		t.Fatal("the registered connector was not used")
+	}
+	u.get(d.URL + "/folder/export.json")
+	if !strings.Contains(u.page, `"dependency_grade"`) || !strings.Contains(u.page, `"dependent_recognised": true`) {
+		t.Fatalf("export lacks the dependency facts:\n%s", u.page)
+	}
+	u.get(d.URL + "/folder/access?category=dependency")
+	u.mustSee("dependency-gencat")
+
+	// Every change is in the audit log, under the administration.
+	es, _ := d.Audit.EntriesOf(ctx, "admin:gencat-dsf", audit.Filter{})
+	kinds := map[string]int{}
+	for _, e := range es {
+		kinds[e.Kind]++
+	}
+	if kinds["admin.connector.create"] != 1 || kinds["admin.connector.test"] != 1 {
+		t.Errorf("audit of the administration: %v", kinds)
+	}
+
+	// Deactivated: no longer offered or fetched.
+	if s, v := call(t, gencat, http.MethodDelete, base+"/dependency-gencat", nil); s != http.StatusOK || v["active"] != false {
+		t.Fatalf("deactivate: %d %v", s, v)
+	}
+	u.get(d.URL + "/folder/consent")
+	if strings.Contains(u.page, "version.dependency.aid-recommendation") {
+		t.Error("a deactivated connector is still offered")
+	}
+	before = len(d.Dev.Sim.Received())
+	u.fetchData(d.URL)
+	for _, p := range d.Dev.Sim.Received()[before:] {
+		if p.Atributos.CodigoCertificado == sim.ServiceDependency {
+			t.Fatal("a deactivated connector was used")
+		}
+	}
+	resp, _ := http.Get(d.URL + "/admin/v1/openapi.json")
+	var doc map[string]any
+	json.NewDecoder(resp.Body).Decode(&doc)
+	resp.Body.Close()
+	if doc["openapi"] != "3.1.0" {
+		t.Errorf("openapi.json: %v", doc["openapi"])
+	}
+}

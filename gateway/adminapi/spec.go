@@ -1,0 +1,177 @@
+package adminapi
+
+import (
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/obert-gov/obert/connectors/scsp"
+	"github.com/obert-gov/obert/consent"
+)
+
+// Spec is a connector registration: the SCSP service an administration
+// offers through Via Oberta, the facts it yields, and what citizens are told
+// when they are asked to consent to it.
+type Spec struct {
+	ID          string                       `json:"id"`
+	Category    string                       `json:"category"`
+	Source      string                       `json:"source"` // source administration code
+	ServiceCode string                       `json:"service_code"`
+	Endpoint    string                       `json:"endpoint"`
+	Certificate string                       `json:"certificate"` // PEM: the certificate its answers are signed with
+	Namespace   string                       `json:"namespace,omitempty"`
+	Fields      []scsp.FieldSpec             `json:"fields"`
+	Purposes    []string                     `json:"purposes"`
+	LegalBases  []string                     `json:"legal_bases"`
+	MinLoA      string                       `json:"min_loa"`
+	Retention   string                       `json:"retention"` // e.g. "720h"
+	Texts       map[string]consent.OfferText `json:"texts"`     // ca, es, en
+	Sandbox     SandboxTitular               `json:"sandbox"`
+}
+
+// SandboxTitular is the test person the registration's test call asks for.
+type SandboxTitular struct {
+	DocType   string `json:"doc_type"`
+	DocNumber string `json:"doc_number"`
+}
+
+var (
+	idRe       = regexp.MustCompile(`^[a-z][a-z0-9-]{2,62}$`)
+	categoryRe = regexp.MustCompile(`^[a-z][a-z0-9_]{1,31}$`)
+	codeRe     = regexp.MustCompile(`^[A-Z0-9_]{3,64}$`)
+)
+
+// Rules are what a registration is validated against.
+type Rules struct {
+	Purposes       []string  // known purposes
+	LegalBases     []string  // legal bases a connector may declare
+	Reserved       []string  // categories the gateway's own connectors serve
+	Requester      string    // the administration Obert consults on behalf of
+	AllowPlainHTTP bool      // dev mode only: http:// endpoints on loopback
+	Now            time.Time // for certificate validity
+}
+
+// Problem is one invalid part of a registration.
+type Problem struct {
+	Field  string `json:"field"`
+	Detail string `json:"detail"`
+}
+
+// Validate returns every problem of s, or nil.
+func (s Spec) Validate(r Rules) []Problem {
+	var ps []Problem
+	bad := func(field, format string, a ...any) { ps = append(ps, Problem{field, fmt.Sprintf(format, a...)}) }
+	if !idRe.MatchString(s.ID) {
+		bad("id", "3 to 63 lower-case letters, digits and -, starting with a letter")
+	}
+	switch {
+	case !categoryRe.MatchString(s.Category):
+		bad("category", "2 to 32 lower-case letters, digits and _")
+	case slices.Contains(r.Reserved, s.Category):
+		bad("category", "%q is served by Obert's own connector", s.Category)
+	}
+	if !categoryRe.MatchString(strings.ReplaceAll(s.Source, "-", "_")) {
+		bad("source", "an administration code: lower-case letters, digits, - and _")
+	}
+	if !codeRe.MatchString(s.ServiceCode) {
+		bad("service_code", "the SCSP CodigoCertificado: upper-case letters, digits and _")
+	}
+	if u, err := url.Parse(s.Endpoint); err != nil || u.Host == "" {
+		bad("endpoint", "not a URL")
+	} else if u.Scheme != "https" {
+		host := u.Hostname()
+		ip := net.ParseIP(host)
+		if !(r.AllowPlainHTTP && u.Scheme == "http" && (host == "localhost" || (ip != nil && ip.IsLoopback()))) {
+			bad("endpoint", "must be https://")
+		}
+	}
+	if blk, _ := pem.Decode([]byte(s.Certificate)); blk == nil || blk.Type != "CERTIFICATE" {
+		bad("certificate", "a PEM certificate is required")
+	} else if c, err := x509.ParseCertificate(blk.Bytes); err != nil {
+		bad("certificate", "does not parse: %v", err)
+	} else if r.Now.Before(c.NotBefore) || r.Now.After(c.NotAfter) {
+		bad("certificate", "not valid now (valid %s to %s)", c.NotBefore.Format(time.DateOnly), c.NotAfter.Format(time.DateOnly))
+	}
+	if _, err := scsp.GenericService(s.ServiceCode, s.Namespace, s.Fields); err != nil {
+		bad("fields", "%v", strings.TrimPrefix(err.Error(), "scsp: "))
+	}
+	if len(s.Purposes) == 0 {
+		bad("purposes", "at least one purpose")
+	}
+	for _, p := range s.Purposes {
+		if !slices.Contains(r.Purposes, p) {
+			bad("purposes", "unknown purpose %q (known: %s)", p, strings.Join(r.Purposes, ", "))
+		}
+	}
+	if len(s.LegalBases) == 0 {
+		bad("legal_bases", "at least one legal basis")
+	}
+	for _, b := range s.LegalBases {
+		if !slices.Contains(r.LegalBases, b) {
+			bad("legal_bases", "legal basis %q is not one this gateway can rely on (%s)", b, strings.Join(r.LegalBases, ", "))
+		}
+	}
+	switch s.MinLoA {
+	case "low", "substantial", "high":
+	default:
+		bad("min_loa", "low, substantial or high")
+	}
+	if d, err := time.ParseDuration(s.Retention); err != nil || d < time.Hour || d > 366*24*time.Hour {
+		bad("retention", "a duration between 1h and 8784h")
+	}
+	for _, p := range s.Offers(r.Requester) {
+		if err := p.Validate(); err != nil {
+			bad("texts", "%v", strings.TrimPrefix(err.Error(), "consent: "))
+			break
+		}
+	}
+	if s.Sandbox.DocNumber == "" || (s.Sandbox.DocType != "NIF" && s.Sandbox.DocType != "NIE") {
+		bad("sandbox", "a test person (doc_type NIF or NIE, doc_number) for the test call")
+	}
+	return ps
+}
+
+// Service is the SCSP service the registration describes.
+func (s Spec) Service() (scsp.Service, error) {
+	return scsp.GenericService(s.ServiceCode, s.Namespace, s.Fields)
+}
+
+// Offers are the consent offers of the registration, one per purpose.
+func (s Spec) Offers(requester string) []consent.Offer {
+	d, _ := time.ParseDuration(s.Retention)
+	var names []string
+	for _, f := range s.Fields {
+		names = append(names, f.Name)
+	}
+	var out []consent.Offer
+	for _, p := range s.Purposes {
+		out = append(out, consent.Offer{Category: s.Category, Purpose: p, Requester: requester, Source: s.Source,
+			Fields: names, Retention: consent.Duration(d), TextVersion: s.ID + "-" + s.Category + "-" + p + "-" + textHash(s.Texts),
+			Texts: s.Texts})
+	}
+	return out
+}
+
+func textHash(t map[string]consent.OfferText) string {
+	b, _ := json.Marshal(t)
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:4])
+}
+
+// Cert returns the registration's certificate.
+func (s Spec) Cert() (*x509.Certificate, error) {
+	blk, _ := pem.Decode([]byte(s.Certificate))
+	if blk == nil {
+		return nil, fmt.Errorf("adminapi: no certificate")
+	}
+	return x509.ParseCertificate(blk.Bytes)
+}

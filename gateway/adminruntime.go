@@ -1,0 +1,105 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/obert-gov/obert/connectors"
+	"github.com/obert-gov/obert/connectors/scsp"
+	"github.com/obert-gov/obert/consent"
+	"github.com/obert-gov/obert/gateway/adminapi"
+	"github.com/obert-gov/obert/gateway/exchange"
+	"github.com/obert-gov/obert/policy"
+)
+
+// adminRuntime puts administrations' registrations into effect: the
+// connector in the exchange, its consent offers, its policy rules.
+type adminRuntime struct {
+	ex       *exchange.Exchanger
+	consents *consent.Service
+	guard    *policy.Guard
+	key      *rsa.PrivateKey
+	cert     *x509.Certificate
+	purposes []string
+}
+
+var _ adminapi.Runtime = adminRuntime{}
+
+func (a adminRuntime) connector(s adminapi.Spec) (*scsp.Connector, error) {
+	svc, err := s.Service()
+	if err != nil {
+		return nil, err
+	}
+	cert, err := s.Cert()
+	if err != nil {
+		return nil, err
+	}
+	return scsp.NewConnector(scsp.ConnectorConfig{ID: s.ID, Category: connectors.Category(s.Category), Source: s.Source, Service: svc,
+		Client: &scsp.Client{Endpoint: s.Endpoint, HTTP: &http.Client{Timeout: 8 * time.Second},
+			Signer: scsp.Signer{Key: a.key, Cert: a.cert}, Source: []*x509.Certificate{cert}},
+		EmisorNIF: "Q0801175A", Emisor: "Consorci Administració Oberta de Catalunya"})
+}
+
+func (a adminRuntime) Activate(ctx context.Context, s adminapi.Spec) error {
+	c, err := a.connector(s)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, f := range s.Fields {
+		names = append(names, f.Name)
+	}
+	for _, o := range s.Offers(Requester.ID) {
+		if err := a.guard.AllowCategory(ctx, o.Purpose, s.Category, s.MinLoA, names); err != nil {
+			return err
+		}
+		if err := a.consents.PutOffer(o); err != nil {
+			return err
+		}
+	}
+	for _, p := range a.purposes {
+		if !slices.Contains(s.Purposes, p) {
+			a.consents.RemoveOffer(s.Category, p)
+			a.guard.RemoveCategory(ctx, p, s.Category)
+		}
+	}
+	a.ex.Register(connectors.Resilient(c, ConnectorPolicy))
+	return nil
+}
+
+func (a adminRuntime) Deactivate(ctx context.Context, s adminapi.Spec) error {
+	a.ex.Unregister(s.Category)
+	for _, p := range a.purposes {
+		a.consents.RemoveOffer(s.Category, p)
+		if err := a.guard.RemoveCategory(ctx, p, s.Category); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TestCall asks the endpoint for the sandbox person with a signed request
+// that says what it is; no citizen's data is involved.
+func (a adminRuntime) TestCall(ctx context.Context, s adminapi.Spec) error {
+	c, err := a.connector(s)
+	if err != nil {
+		return err
+	}
+	svc, _ := s.Service()
+	requester := Requester
+	requester.Procedure = "OBERT-PROVA-CONNECTOR"
+	_, err = c.Fetch(ctx, connectors.Request{RequestID: "TEST-" + rand.Text(), Category: connectors.Category(s.Category),
+		Titular:   connectors.Titular{DocType: s.Sandbox.DocType, DocNumber: s.Sandbox.DocNumber},
+		Requester: requester, Purpose: "Prova de connexió del connector " + s.ID + " (entorn de proves)",
+		Consent: connectors.ConsentYes, Fields: svc.Fields})
+	if err != nil {
+		return fmt.Errorf("test call: %w", err)
+	}
+	return nil
+}
