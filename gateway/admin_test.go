@@ -96,12 +96,12 @@ func TestAdminRegistersAFourthConnector(t *testing.T) {
 		return m
 	}
 	for name, body := range map[string]map[string]any{
-		"plain http elsewhere": bad(func(m map[string]any) { m["endpoint"] = "http://example.org/scsp" }),
-		"not a certificate":    bad(func(m map[string]any) { m["certificate"] = "hello" }),
-		"unknown purpose":      bad(func(m map[string]any) { m["purposes"] = []string{"marketing"} }),
-		"census is Obert's":    bad(func(m map[string]any) { m["category"] = "census" }),
-		"field of no type":     bad(func(m map[string]any) { m["fields"] = []scsp.FieldSpec{{Name: "x", Element: "X", Type: "float"}} }),
-		"texts missing":        bad(func(m map[string]any) { delete(m["texts"].(map[string]any), "es") }),
+		"plain http elsewhere":  bad(func(m map[string]any) { m["endpoint"] = "http://example.org/scsp" }),
+		"not a certificate":     bad(func(m map[string]any) { m["certificate"] = "hello" }),
+		"unknown purpose":       bad(func(m map[string]any) { m["purposes"] = []string{"marketing"} }),
+		"census is Obert's":     bad(func(m map[string]any) { m["category"] = "census" }),
+		"field of no type":      bad(func(m map[string]any) { m["fields"] = []scsp.FieldSpec{{Name: "x", Element: "X", Type: "float"}} }),
+		"texts missing":         bad(func(m map[string]any) { delete(m["texts"].(map[string]any), "es") }),
 		"consent not the basis": bad(func(m map[string]any) { m["legal_bases"] = []string{"law:none"} }),
 	} {
 		s, p := call(t, gencat, http.MethodPost, base, body)
