@@ -20,23 +20,77 @@ type Client struct {
 	Endpoint string
 	HTTP     *http.Client
 	Signer   Signer
-	Source   []*x509.Certificate // certificates the answers must be signed with
-	Now      func() time.Time
+	// Signers, when set, gives the signer at each request instead of
+	// Signer: keys read from Vault, rotated without a restart.
+	Signers func(ctx context.Context) (Signer, error)
+	Source  []*x509.Certificate // certificates the answers must be signed with
+	Now     func() time.Time
+	// Poll bounds the asynchronous mode: when the source answers "in
+	// process" (0002), the answer is asked for every Interval, at most Max
+	// times (defaults 500 ms and 20), within the caller's deadline.
+	Poll Poll
+}
+
+// Poll bounds the polling of asynchronous requests.
+type Poll struct {
+	Interval time.Duration
+	Max      int
 }
 
 // Do sends p and returns the verified response. A response that is not
 // signed by the source, that answers another request, or that reports an
-// error state is an error wrapping a connectors sentinel.
+// error state is an error wrapping a connectors sentinel. An asynchronous
+// answer ("in process") is polled for, bounded by Poll and ctx.
 func (c *Client) Do(ctx context.Context, p *Peticion) (*Respuesta, error) {
-	body, err := xml.Marshal(p)
+	r, err := c.send(ctx, p, "peticionSincrona", p.Atributos.IdPeticion)
+	if err != nil {
+		return nil, err
+	}
+	interval, max := c.Poll.Interval, c.Poll.Max
+	if interval <= 0 {
+		interval = 500 * time.Millisecond
+	}
+	if max <= 0 {
+		max = 20
+	}
+	for i := 0; r.Atributos.Estado != nil && r.Atributos.Estado.CodigoEstado == StatePending; i++ {
+		if i >= max {
+			return nil, fmt.Errorf("scsp: %w: no answer after %d polls", connectors.ErrUnavailable, max)
+		}
+		select {
+		case <-time.After(interval):
+		case <-ctx.Done():
+			return nil, fmt.Errorf("scsp: %w: %w", connectors.ErrUnavailable, ctx.Err())
+		}
+		poll := &SolicitudRespuesta{Atributos: Atributos{IdPeticion: p.Atributos.IdPeticion, NumElementos: p.Atributos.NumElementos,
+			TimeStamp: c.now().UTC().Format("2006-01-02T15:04:05.000-07:00"), CodigoCertificado: p.Atributos.CodigoCertificado}}
+		if r, err = c.send(ctx, poll, "solicitudRespuesta", p.Atributos.IdPeticion); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+func (c *Client) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+// send signs and posts one message and checks the signed answer.
+func (c *Client) send(ctx context.Context, msg any, action, id string) (*Respuesta, error) {
+	body, err := xml.Marshal(msg)
 	if err != nil {
 		return nil, fmt.Errorf("scsp: marshal: %w", err)
 	}
-	now := time.Now
-	if c.Now != nil {
-		now = c.Now
+	signer := c.Signer
+	if c.Signers != nil {
+		if signer, err = c.Signers(ctx); err != nil {
+			return nil, fmt.Errorf("scsp: signing key: %w", err)
+		}
 	}
-	env, err := c.Signer.Envelope(body, now())
+	env, err := signer.Envelope(body, c.now())
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +99,7 @@ func (c *Client) Do(ctx context.Context, p *Peticion) (*Respuesta, error) {
 		return nil, fmt.Errorf("scsp: %w", err)
 	}
 	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
-	req.Header.Set("SOAPAction", `"peticionSincrona"`)
+	req.Header.Set("SOAPAction", `"`+action+`"`)
 	hc := c.HTTP
 	if hc == nil {
 		hc = http.DefaultClient
@@ -75,8 +129,11 @@ func (c *Client) Do(ctx context.Context, p *Peticion) (*Respuesta, error) {
 	if err := UnmarshalElement(el, &r); err != nil {
 		return nil, err
 	}
-	if r.Atributos.IdPeticion != p.Atributos.IdPeticion {
+	if r.Atributos.IdPeticion != id {
 		return nil, fmt.Errorf("%w: answer to another request", ErrMalformed)
+	}
+	if r.Atributos.Estado != nil && r.Atributos.Estado.CodigoEstado == StatePending {
+		return &r, nil
 	}
 	if err := StateError(r.Atributos.Estado); err != nil {
 		return nil, err

@@ -42,6 +42,15 @@ type Atributos struct {
 	CodigoCertificado string
 }
 
+// NSSolicitudRespuesta is the namespace of the asynchronous poll.
+const NSSolicitudRespuesta = "http://intermediacion.redsara.es/scsp/esquemas/V3/solicitudRespuesta"
+
+// SolicitudRespuesta asks for the answer to an asynchronous request.
+type SolicitudRespuesta struct {
+	XMLName   xml.Name `xml:"http://intermediacion.redsara.es/scsp/esquemas/V3/solicitudRespuesta SolicitudRespuesta"`
+	Atributos Atributos
+}
+
 // Estado is the state of a response.
 type Estado struct {
 	CodigoEstado            string

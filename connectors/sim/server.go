@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -40,8 +41,13 @@ type Config struct {
 	// development only.
 	HeaderFaults bool
 	Latency      time.Duration
-	Now          func() time.Time
-	Logger       *slog.Logger
+	// Async makes the services with these codes asynchronous: the first
+	// answer says "in process" (0002), and the answer comes on the given
+	// poll (SolicitudRespuesta). X-Sim-Async: N does the same per request
+	// when HeaderFaults is set.
+	Async  map[string]int
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Server answers SCSP v3 requests over HTTP.
@@ -51,6 +57,21 @@ type Server struct {
 	mu    sync.Mutex
 	fault string
 	seen  []scsp.Peticion // last requests, for tests
+	// pending asynchronous answers by IdPeticion, with polls still to wait
+	pending map[string]*pendingAnswer
+	polls   int
+}
+
+type pendingAnswer struct {
+	resp  *scsp.Respuesta
+	waits int
+}
+
+// Polls counts the SolicitudRespuesta polls received, for tests.
+func (s *Server) Polls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.polls
 }
 
 // NewServer returns a simulator handler.
@@ -203,15 +224,32 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, svc service) {
 		writeFault(w, "soapenv:Client", "petició no signada o signatura no vàlida")
 		return
 	}
-	var p scsp.Peticion
-	if err := scsp.UnmarshalElement(el, &p); err != nil || len(p.Solicitudes.SolicitudTransmision) != 1 {
-		writeFault(w, "soapenv:Client", "petició mal formada")
-		return
+	var resp *scsp.Respuesta
+	if el.Tag == "SolicitudRespuesta" {
+		var sr scsp.SolicitudRespuesta
+		if err := scsp.UnmarshalElement(el, &sr); err != nil {
+			writeFault(w, "soapenv:Client", "sol·licitud de resposta mal formada")
+			return
+		}
+		resp = s.poll(sr)
+	} else {
+		var p scsp.Peticion
+		if err := scsp.UnmarshalElement(el, &p); err != nil || len(p.Solicitudes.SolicitudTransmision) != 1 {
+			writeFault(w, "soapenv:Client", "petició mal formada")
+			return
+		}
+		s.mu.Lock()
+		s.seen = append(s.seen, p)
+		s.mu.Unlock()
+		resp = s.answer(p, svc)
+		waits := s.cfg.Async[svc.code]
+		if n, err := strconv.Atoi(r.Header.Get("X-Sim-Async")); s.cfg.HeaderFaults && err == nil {
+			waits = n
+		}
+		if waits > 0 {
+			resp = s.defer_(p, resp, waits)
+		}
 	}
-	s.mu.Lock()
-	s.seen = append(s.seen, p)
-	s.mu.Unlock()
-	resp := s.answer(p, svc)
 	body, err := xml.Marshal(resp)
 	if err != nil {
 		http.Error(w, "internal error", http.StatusInternalServerError)
@@ -236,6 +274,50 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, svc service) {
 	}
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	w.Write(env)
+}
+
+// defer_ keeps the answer for later polls and says "in process".
+func (s *Server) defer_(p scsp.Peticion, full *scsp.Respuesta, waits int) *scsp.Respuesta {
+	s.mu.Lock()
+	if s.pending == nil {
+		s.pending = map[string]*pendingAnswer{}
+	}
+	s.pending[p.Atributos.IdPeticion] = &pendingAnswer{resp: full, waits: waits}
+	s.mu.Unlock()
+	return s.inProcess(p.Atributos)
+}
+
+func (s *Server) inProcess(a scsp.Atributos) *scsp.Respuesta {
+	var r scsp.Respuesta
+	r.Atributos = scsp.Atributos{IdPeticion: a.IdPeticion, NumElementos: a.NumElementos, CodigoCertificado: a.CodigoCertificado,
+		TimeStamp: s.cfg.Now().UTC().Format("2006-01-02T15:04:05.000-07:00"),
+		Estado:    &scsp.Estado{CodigoEstado: scsp.StatePending, LiteralError: "En procés", TiempoEstimadoRespuesta: 1}}
+	return &r
+}
+
+// poll answers a SolicitudRespuesta: still in process, the kept answer, or
+// an error for an unknown request.
+func (s *Server) poll(sr scsp.SolicitudRespuesta) *scsp.Respuesta {
+	s.mu.Lock()
+	s.polls++
+	p, ok := s.pending[sr.Atributos.IdPeticion]
+	if ok {
+		p.waits--
+		if p.waits <= 0 {
+			delete(s.pending, sr.Atributos.IdPeticion)
+		}
+	}
+	s.mu.Unlock()
+	switch {
+	case !ok:
+		var r scsp.Respuesta
+		r.Atributos = sr.Atributos
+		r.Atributos.Estado = &scsp.Estado{CodigoEstado: scsp.CodeBadRequest, LiteralError: "Petició desconeguda"}
+		return &r
+	case p.waits > 0:
+		return s.inProcess(sr.Atributos)
+	}
+	return p.resp
 }
 
 func (s *Server) answer(p scsp.Peticion, svc service) *scsp.Respuesta {

@@ -312,3 +312,35 @@ func withFields(req connectors.Request, cat connectors.Category, fields []string
 	req.Category, req.Fields = cat, fields
 	return req
 }
+
+// TestAsynchronousMode: the source answers "in process" first; the client
+// polls with signed SolicitudRespuesta messages until the answer comes, and
+// gives up after its bound.
+func TestAsynchronousMode(t *testing.T) {
+	r := newRig(t, true)
+	c := r.pop.Citizens()[3]
+	client := r.conn.Client()
+	client.Poll = scsp.Poll{Interval: 5 * time.Millisecond, Max: 5}
+	hc := *client.HTTP
+	hc.Transport = headerTransport{"X-Sim-Async", "3"}
+	client.HTTP = &hc
+	f, err := r.conn.Fetch(context.Background(), request(c))
+	if err != nil || f.Values["municipality"] != c.Municipality {
+		t.Fatalf("asynchronous fetch: %v %v", f.Values, err)
+	}
+	if n := r.sim.Polls(); n != 3 {
+		t.Fatalf("%d polls, want 3", n)
+	}
+	hc.Transport = headerTransport{"X-Sim-Async", "50"}
+	if _, err := r.conn.Fetch(context.Background(), request(c)); !errors.Is(err, connectors.ErrUnavailable) {
+		t.Fatalf("past the poll bound: %v", err)
+	}
+}
+
+type headerTransport struct{ k, v string }
+
+func (h headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set(h.k, h.v)
+	return http.DefaultTransport.RoundTrip(r)
+}
