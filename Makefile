@@ -25,8 +25,13 @@ FUZZTIME    ?= 10s
 export OBERT_TEST_POSTGRES := $(PG_TEST_URL)
 export OBERT_INTEROP_BIN   := $(INTEROP)/bin
 export OBERT_REQUIRE_XMLSEC := 1
+# Vault (BUSL-1.1) is built from the module proxy for tests only, never
+# shipped; a cold build takes about 11 minutes, then it is cached.
+VAULT_BIN   ?= $(HOME)/.cache/obert/bin/vault
+export OBERT_VAULT_BIN     := $(VAULT_BIN)
+export OBERT_REQUIRE_VAULT := 1
 
-.PHONY: run build test unit e2e bench fuzz lint fmt migrate deps deps-pg deps-e2e deps-interop deps-xmlsec clean help
+.PHONY: run build test unit e2e bench fuzz lint fmt migrate deps deps-pg deps-e2e deps-interop deps-xmlsec deps-vault clean help
 
 help:
 	@echo "make run     start Obert in development mode on http://127.0.0.1:8080"
@@ -56,7 +61,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzClaveVerify$$' -fuzztime $(FUZZTIME) ./gateway/signin/
 
 ## unit: tests that need no browser (PostgreSQL still required).
-unit: deps-pg deps-interop deps-xmlsec
+unit: deps-pg deps-interop deps-xmlsec deps-vault
 	$(GO) test $(TEST_FLAGS) ./...
 
 e2e: deps
@@ -76,7 +81,12 @@ fmt:
 migrate:
 	$(GO) run ./cmd/gatewayctl migrate
 
-deps: deps-pg deps-e2e deps-interop deps-xmlsec
+deps: deps-pg deps-e2e deps-interop deps-xmlsec deps-vault
+
+## deps-vault: a real Vault server for the integration tests (each test
+## package starts its own dev server on a free loopback port).
+deps-vault:
+	@$(VAULT_BIN) version 2>/dev/null | grep -q '^Vault v1.21.4,' || .ci/vault-build.sh $(VAULT_BIN)
 
 ## deps-xmlsec: Debian's xmlsec1, the independent XML-DSig implementation the
 ## SCSP signature tests check ours against.

@@ -26,6 +26,7 @@ type adminRuntime struct {
 	guard    *policy.Guard
 	key      *rsa.PrivateKey
 	cert     *x509.Certificate
+	signers  func(context.Context) (scsp.Signer, error) // from Vault, when configured
 	purposes []string
 }
 
@@ -42,7 +43,7 @@ func (a adminRuntime) connector(s adminapi.Spec) (*scsp.Connector, error) {
 	}
 	return scsp.NewConnector(scsp.ConnectorConfig{ID: s.ID, Category: connectors.Category(s.Category), Source: s.Source, Service: svc,
 		Client: &scsp.Client{Endpoint: s.Endpoint, HTTP: &http.Client{Timeout: 8 * time.Second},
-			Signer: scsp.Signer{Key: a.key, Cert: a.cert}, Source: []*x509.Certificate{cert}},
+			Signer: scsp.Signer{Key: a.key, Cert: a.cert}, Signers: a.signers, Source: []*x509.Certificate{cert}},
 		EmisorNIF: "Q0801175A", Emisor: "Consorci Administració Oberta de Catalunya"})
 }
 

@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -42,6 +43,7 @@ import (
 	"github.com/obert-gov/obert/gateway/keys"
 	"github.com/obert-gov/obert/gateway/ops"
 	"github.com/obert-gov/obert/gateway/recommend"
+	"github.com/obert-gov/obert/gateway/secrets"
 	"github.com/obert-gov/obert/gateway/signin"
 	"github.com/obert-gov/obert/gateway/store"
 	"github.com/obert-gov/obert/gateway/transparency"
@@ -76,6 +78,7 @@ type Gateway struct {
 	VerifierKey string    // public key of the audit checkpoints
 	Dev         *DevSetup // dev mode only
 	closers     []func(context.Context) error
+	vault       *secrets.Vault // nil without OBERT_VAULT_ADDR
 }
 
 // DevSetup describes the development providers started in-process.
@@ -103,8 +106,24 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 	}()
 	now := time.Now
 
-	// Secrets: from the configuration, or generated files in dev mode only.
+	// Secrets: from the configuration, from Vault, or generated files in
+	// dev mode only.
 	secretHex, skey := cfg.SecretKey, cfg.AuditSigningKey
+	if cfg.VaultAddr != "" {
+		if g.vault, err = secrets.New(ctx, secrets.Config{Addr: cfg.VaultAddr, Token: cfg.VaultToken}); err != nil {
+			return nil, err
+		}
+		if secretHex == "" {
+			if secretHex, _, err = g.vault.Get(ctx, "gateway", "secret_key"); err != nil {
+				return nil, fmt.Errorf("gateway: the root secret: %w", err)
+			}
+		}
+		if skey == "" {
+			if skey, _, err = g.vault.Get(ctx, "audit", "signing_key"); err != nil {
+				return nil, fmt.Errorf("gateway: the audit signing key: %w", err)
+			}
+		}
+	}
 	if cfg.DevMode() {
 		if secretHex == "" {
 			if secretHex, err = devFile(filepath.Join(cfg.DataDir, "dev-secret.key"), newHexSecret); err != nil {
@@ -192,6 +211,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 	if err != nil {
 		return nil, err
 	}
+	// Facts: with Vault, sealed under data keys Transit wraps; without,
+	// under the key derived from the root secret (the dev key file in dev).
+	var factSealer exchange.Sealer = k
+	if g.vault != nil {
+		if factSealer, err = g.vault.NewEnvelope(ctx, "obert-facts", 24*time.Hour); err != nil {
+			return nil, err
+		}
+	}
 	// The three categories over Via Oberta, each at its service's path.
 	var conns []connectors.Connector
 	for _, c := range []struct {
@@ -207,7 +234,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 		conn, err := scsp.NewConnector(scsp.ConnectorConfig{
 			ID: c.id, Category: c.cat, Source: c.source, Service: c.svc,
 			Client: &scsp.Client{Endpoint: viaOberta + "/scsp/" + string(c.cat), HTTP: &http.Client{Timeout: 8 * time.Second},
-				Signer: scsp.Signer{Key: scspKey, Cert: scspCert}, Source: sourceCerts},
+				Signer: scsp.Signer{Key: scspKey, Cert: scspCert}, Signers: g.scspSigners(), Source: sourceCerts},
 			EmisorNIF: "Q0801175A", Emisor: "Consorci Administració Oberta de Catalunya",
 		})
 		if err != nil {
@@ -218,7 +245,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 		conns = append(conns, connectors.Resilient(conn, ConnectorPolicy))
 	}
 	ex, err := exchange.New(exchange.Config{Connectors: conns, Consents: consents, Guard: guard,
-		Audit: rec, Facts: g.Store, Sealer: k, Requester: Requester, Purposes: Purposes, Deadline: 10 * time.Second})
+		Audit: rec, Facts: g.Store, Sealer: factSealer, Requester: Requester, Purposes: Purposes, Deadline: 10 * time.Second})
 	if err != nil {
 		return nil, err
 	}
@@ -288,7 +315,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 
 	// Administrations' connectors: the active registrations, then the API.
 	purposes := slices.Sorted(maps.Keys(Purposes))
-	rt := adminRuntime{ex: ex, consents: consents, guard: guard, key: scspKey, cert: scspCert, purposes: purposes}
+	rt := adminRuntime{ex: ex, consents: consents, guard: guard, key: scspKey, cert: scspCert, signers: g.scspSigners(), purposes: purposes}
 	if err := g.loadRegistrations(ctx, rt, log); err != nil {
 		return nil, err
 	}
@@ -467,6 +494,21 @@ func (g *Gateway) withClave(ctx context.Context, cfg config.Config, si *signin.S
 // must carry and the endpoint: from files in prod, or a generated key and the
 // in-process simulator in dev.
 func (g *Gateway) viaOberta(ctx context.Context, cfg config.Config, log *slog.Logger) (*rsa.PrivateKey, *x509.Certificate, []*x509.Certificate, string, error) {
+	var vaultSigner scsp.Signer
+	if g.vault != nil {
+		s, err := g.scspSigners()(ctx)
+		if err != nil {
+			return nil, nil, nil, "", err
+		}
+		vaultSigner = s
+	}
+	if !cfg.DevSim() && g.vault != nil {
+		src, err := readCert(cfg.ViaObertaCert)
+		if err != nil {
+			return nil, nil, nil, "", fmt.Errorf("gateway: OBERT_VIAOBERTA_CERT_FILE: %w", err)
+		}
+		return vaultSigner.Key, vaultSigner.Cert, []*x509.Certificate{src}, cfg.ViaObertaURL, nil
+	}
 	if !cfg.DevSim() {
 		kb, err := os.ReadFile(cfg.SCSPKeyFile)
 		if err != nil {
@@ -487,9 +529,11 @@ func (g *Gateway) viaOberta(ctx context.Context, cfg config.Config, log *slog.Lo
 		return key, cert, []*x509.Certificate{src}, cfg.ViaObertaURL, nil
 	}
 	now := time.Now()
-	key, cert, err := scsp.NewSelfSigned("Obert development gateway", now)
-	if err != nil {
-		return nil, nil, nil, "", err
+	key, cert, err := vaultSigner.Key, vaultSigner.Cert, error(nil)
+	if key == nil {
+		if key, cert, err = scsp.NewSelfSigned("Obert development gateway", now); err != nil {
+			return nil, nil, nil, "", err
+		}
 	}
 	simKey, simCert, err := scsp.NewSelfSigned("Via Oberta simulator", now)
 	if err != nil {
@@ -504,6 +548,46 @@ func (g *Gateway) viaOberta(ctx context.Context, cfg config.Config, log *slog.Lo
 	g.closers = append(g.closers, running.Close)
 	g.Dev = &DevSetup{SimURL: running.URL, Sim: running.Server, Citizens: pop.Citizens()}
 	return key, cert, []*x509.Certificate{simCert}, running.URL, nil
+}
+
+// scspSigners reads the SCSP signing key and certificate from Vault at
+// each request (cached by the Vault client for a minute), so a rotation in
+// Vault takes effect without a restart; nil without Vault.
+func (g *Gateway) scspSigners() func(context.Context) (scsp.Signer, error) {
+	if g.vault == nil {
+		return nil
+	}
+	var mu sync.Mutex
+	var cached scsp.Signer
+	var version int
+	return func(ctx context.Context) (scsp.Signer, error) {
+		kp, kv, err := g.vault.Get(ctx, "scsp", "private_key")
+		if err != nil {
+			return scsp.Signer{}, err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if cached.Key != nil && kv == version {
+			return cached, nil
+		}
+		cp, _, err := g.vault.Get(ctx, "scsp", "certificate")
+		if err != nil {
+			return scsp.Signer{}, err
+		}
+		key, err := scsp.ParseKeyPEM([]byte(kp))
+		if err != nil {
+			return scsp.Signer{}, fmt.Errorf("gateway: SCSP key in Vault: %w", err)
+		}
+		cert, err := scsp.ParseCertPEM([]byte(cp))
+		if err != nil {
+			return scsp.Signer{}, fmt.Errorf("gateway: SCSP certificate in Vault: %w", err)
+		}
+		if !key.PublicKey.Equal(cert.PublicKey) {
+			return scsp.Signer{}, errors.New("gateway: the SCSP certificate in Vault is not the key's")
+		}
+		cached, version = scsp.Signer{Key: key, Cert: cert}, kv
+		return cached, nil
+	}
 }
 
 // servedBy reports whether the exchange has a connector for a category,

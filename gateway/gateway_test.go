@@ -36,7 +36,7 @@ type devGateway struct {
 	logs *logBuffer
 }
 
-func startDev(t *testing.T) *devGateway {
+func startDev(t *testing.T, extra ...string) *devGateway {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -46,6 +46,10 @@ func startDev(t *testing.T) *devGateway {
 	dir := t.TempDir()
 	cfg, err := config.Load([]string{"-addr", ln.Addr().String(), "-public-url", base, "-data-dir", dir,
 		"-dev-idp-addr", "127.0.0.1:0", "-dev-clave-addr", "127.0.0.1:0", "-sim-addr", "127.0.0.1:0"}, func(string) string { return "" }, io.Discard)
+	if len(extra) > 0 {
+		cfg, err = config.Load(append([]string{"-addr", ln.Addr().String(), "-public-url", base, "-data-dir", dir,
+			"-dev-idp-addr", "127.0.0.1:0", "-dev-clave-addr", "127.0.0.1:0", "-sim-addr", "127.0.0.1:0"}, extra...), func(string) string { return "" }, io.Discard)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -175,11 +175,14 @@ func (c Config) Validate() error {
 		if strings.Contains(c.DatabaseURL, ":memory:") {
 			bad("OBERT_DATABASE_URL must not be an in-memory database in prod")
 		}
-		if c.SecretKey == "" {
-			bad("OBERT_SECRET_KEY is required in prod (hex, at least 32 bytes; keep it in Vault)")
+		if c.VaultAddr == "" && c.SecretKey == "" {
+			bad("OBERT_SECRET_KEY is required in prod without Vault (hex, at least 32 bytes); with OBERT_VAULT_ADDR it is read from obert/gateway#secret_key")
 		}
-		if c.AuditSigningKey == "" {
-			bad("OBERT_AUDIT_SIGNING_KEY is required in prod (a note signer key; keep it in Vault)")
+		if c.VaultAddr == "" && c.AuditSigningKey == "" {
+			bad("OBERT_AUDIT_SIGNING_KEY is required in prod without Vault (a note signer key); with OBERT_VAULT_ADDR it is read from obert/audit#signing_key")
+		}
+		if c.VaultAddr != "" && c.VaultToken == "" {
+			bad("VAULT_TOKEN is required with OBERT_VAULT_ADDR")
 		}
 		if c.IdcatIssuer == "" && c.ClaveIdPMetadata == "" {
 			bad("no sign-in provider: set OBERT_IDCAT_ISSUER or OBERT_CLAVE_IDP_METADATA (the development provider is not allowed in prod)")
@@ -200,8 +203,11 @@ func (c Config) Validate() error {
 		if c.ClaveIdPMetadata != "" && (c.ClaveKeyFile == "" || c.ClaveCertFile == "" || c.ClaveEncKeyFile == "" || c.ClaveEncCertFile == "") {
 			bad("OBERT_CLAVE_KEY_FILE, OBERT_CLAVE_CERT_FILE, OBERT_CLAVE_ENC_KEY_FILE and OBERT_CLAVE_ENC_CERT_FILE are required with OBERT_CLAVE_IDP_METADATA")
 		}
-		if c.SCSPKeyFile == "" || c.SCSPCertFile == "" || c.ViaObertaCert == "" {
-			bad("OBERT_SCSP_KEY_FILE, OBERT_SCSP_CERT_FILE and OBERT_VIAOBERTA_CERT_FILE are required in prod")
+		if c.VaultAddr == "" && (c.SCSPKeyFile == "" || c.SCSPCertFile == "") {
+			bad("OBERT_SCSP_KEY_FILE and OBERT_SCSP_CERT_FILE are required in prod without Vault (with it: obert/scsp#private_key and #certificate)")
+		}
+		if c.ViaObertaCert == "" {
+			bad("OBERT_VIAOBERTA_CERT_FILE is required in prod")
 		}
 		if c.ViaObertaURL == "" {
 			bad("OBERT_VIAOBERTA_URL is required in prod (the simulator is not allowed in prod)")
