@@ -79,6 +79,11 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 	}
 	if path == ":memory:" {
 		db.SetMaxOpenConns(1) // each connection would be a separate database
+	} else {
+		// Keep connections: opening one runs the pragmas, which costs more
+		// than most queries; concurrent exchanges each need one.
+		db.SetMaxIdleConns(16)
+		db.SetConnMaxIdleTime(5 * time.Minute)
 	}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
