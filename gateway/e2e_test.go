@@ -33,7 +33,9 @@ func TestE2ECitizenJourney(t *testing.T) {
 	b.open(d.URL + "/folder/consent")
 	b.mustSee("padró")
 	b.check("consent")
-	b.do(chromedp.Click(chromedp.CSS(`input[name="grant"][value="census.aid-recommendation"]`)))
+	for _, k := range []string{"census", "tax", "employment"} {
+		b.do(chromedp.Click(chromedp.CSS(`input[name="grant"][value="` + k + `.aid-recommendation"]`)))
+	}
 	b.submit(`form[action="/folder/consent"] button[type="submit"]`)
 	b.mustSee("Retira")
 	b.check("consent-granted")
@@ -42,8 +44,12 @@ func TestE2ECitizenJourney(t *testing.T) {
 	b.submit(`form[action="/folder/data"] button`)
 	b.mustSee(c.Municipality)
 	b.check("data")
-	if n := len(d.Dev.Sim.Received()); n != 1 {
-		t.Fatalf("simulator received %d requests, want 1", n)
+	codes := map[string]bool{}
+	for _, p := range d.Dev.Sim.Received() {
+		codes[p.Atributos.CodigoCertificado] = true
+	}
+	if len(d.Dev.Sim.Received()) != 3 || !codes["PADRO_RESIDENT_CONVIVENTS"] || !codes["AEAT103I"] || !codes["TGSS_VIDA_LABORAL"] {
+		t.Fatalf("simulator received %v, want one request per service", codes)
 	}
 
 	b.open(d.URL + "/folder/aids")

@@ -22,6 +22,10 @@ Commands:
                                 and check its signed checkpoint
   audit prove ENTRY_FILE --key VERIFIER_KEY
                                 check a downloaded audit entry offline
+  connector register FILE --api URL --token-url URL --client-id ID
+                                register or update a connector through the
+                                administrations' API (client secret in
+                                $OBERT_ADMIN_CLIENT_SECRET)
   consent verify-receipt FILE --keys URL|FILE
                                 check a downloaded consent receipt against
                                 the published receipt keys
@@ -44,6 +48,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return runMigrate(ctx, args[1:], stdout, stderr, getenv)
 	case "audit":
 		return runAudit(ctx, args[1:], stdout, stderr)
+	case "connector":
+		return runConnector(ctx, args[1:], stdout, stderr, getenv)
 	case "consent":
 		return runConsent(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":

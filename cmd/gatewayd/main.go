@@ -14,10 +14,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -113,7 +115,14 @@ func banner(w io.Writer, cfg config.Config, g *gateway.Gateway) {
 		fmt.Fprintf(w, "  dev Cl@ve:  %s\n", g.Dev.ClaveURL)
 	}
 	if g.Dev.SimURL != "" {
-		fmt.Fprintf(w, "  Via Oberta simulator: %s\n", g.Dev.SimURL)
+		fmt.Fprintf(w, "  Via Oberta simulator: %s (its fourth service, for an administration to register: %s/scsp/dependency)\n", g.Dev.SimURL, g.Dev.SimURL)
+	}
+	if len(g.Dev.AdminClients) > 0 {
+		fmt.Fprintf(w, "\n  Administrations' API (sandbox): %s/admin/v1/openapi.json, tokens at %s/token (client credentials):\n", cfg.PublicURL, g.Dev.IdPURL)
+		ids := slices.Sorted(maps.Keys(g.Dev.AdminClients))
+		for _, id := range ids {
+			fmt.Fprintf(w, "    client %-16s secret %s  (administration %s)\n", id, g.Dev.AdminClients[id].Secret, g.Dev.AdminClients[id].Administration)
+		}
 	}
 	fmt.Fprintf(w, "\n  Synthetic citizens (%d; choose one on the sign-in page):\n", len(g.Dev.Citizens))
 	seen := map[string]bool{}

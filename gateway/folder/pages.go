@@ -239,6 +239,9 @@ func (h *Handler) dataFetch(w http.ResponseWriter, r *http.Request) {
 			if b, isBool := res.Facts[k].(bool); isBool {
 				val = h.deps.Catalogue.T(web.Lang(r), fmt.Sprintf("value.%t", b))
 			}
+			if val == "" {
+				val = "—"
+			}
 			rv.Facts = append(rv.Facts, factView{h.named(web.Lang(r), "field.", k), val})
 		}
 		out = append(out, rv)
