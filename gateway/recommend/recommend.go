@@ -11,12 +11,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/rego"
 )
+
+var aidID = regexp.MustCompile(`^[a-z][a-z0-9_]{1,63}$`)
 
 // Statuses of an aid for a citizen.
 const (
@@ -37,7 +40,10 @@ type Aid struct {
 	ValidFrom      string            `json:"valid_from"`
 	ValidUntil     string            `json:"valid_until"`
 	Categories     []string          `json:"categories"`
-	Criteria       []CriterionSpec   `json:"criteria"`
+	// Archetypes are the profiles of the anonymous questionnaire whose
+	// standard package includes this aid.
+	Archetypes []string        `json:"archetypes,omitempty"`
+	Criteria   []CriterionSpec `json:"criteria"`
 }
 
 // CriterionSpec names one criterion of an aid and explains it.
@@ -81,7 +87,22 @@ func New(ctx context.Context, catalogue []byte, modules map[string]string, now f
 	if err := json.Unmarshal(catalogue, &aids); err != nil {
 		return nil, fmt.Errorf("recommend: catalogue: %w", err)
 	}
-	opts := []func(*rego.Rego){rego.Query("data.obert.aids")}
+	// One generated module gathers every aid's criteria by direct
+	// reference: evaluating the whole data.obert.aids tree instead merges
+	// hundreds of package documents on every recommendation.
+	var gather strings.Builder
+	gather.WriteString("package obert.recommend\n\nimport rego.v1\n\nall := {\n")
+	for _, a := range aids {
+		if !aidID.MatchString(a.ID) {
+			return nil, fmt.Errorf("recommend: aid id %q: lower-case letters, digits and _", a.ID)
+		}
+		// Criteria are looked up one by one by name: the rules have ref
+		// heads, and the whole criteria object would be assembled from them.
+		names, _ := json.Marshal(criterionNames(a))
+		fmt.Fprintf(&gather, "\t%q: {n: v | some n in %s; v := data.obert.aids.%s.criteria[n]},\n", a.ID, names, a.ID)
+	}
+	gather.WriteString("}\n")
+	opts := []func(*rego.Rego){rego.Query("data.obert.recommend.all"), rego.Module("obert/recommend.rego", gather.String())}
 	for name, src := range modules {
 		if !strings.HasSuffix(name, "_test.rego") {
 			opts = append(opts, rego.Module(name, src))
@@ -100,6 +121,14 @@ func New(ctx context.Context, catalogue []byte, modules map[string]string, now f
 		now = time.Now
 	}
 	return &Recommender{aids: aids, query: q, now: now}, nil
+}
+
+func criterionNames(a Aid) []string {
+	out := make([]string, 0, len(a.Criteria))
+	for _, c := range a.Criteria {
+		out = append(out, c.Name)
+	}
+	return out
 }
 
 func mapsValues(m map[string]string) []string {
@@ -124,13 +153,18 @@ func (r *Recommender) Recommend(ctx context.Context, s Situation) ([]Result, err
 	if err != nil {
 		return nil, fmt.Errorf("recommend: evaluate: %w", err)
 	}
-	var all map[string]struct {
-		Criteria map[string]bool `json:"criteria"`
-	}
+	all := map[string]map[string]bool{}
 	if len(rs) == 1 && len(rs[0].Expressions) == 1 {
-		b, _ := json.Marshal(rs[0].Expressions[0].Value)
-		if err := json.Unmarshal(b, &all); err != nil {
-			return nil, fmt.Errorf("recommend: evaluate: %w", err)
+		byAid, _ := rs[0].Expressions[0].Value.(map[string]any)
+		for id, v := range byAid {
+			crit, _ := v.(map[string]any)
+			m := make(map[string]bool, len(crit))
+			for name, met := range crit {
+				if b, ok := met.(bool); ok {
+					m[name] = b
+				}
+			}
+			all[id] = m
 		}
 	}
 	var out []Result
@@ -139,7 +173,7 @@ func (r *Recommender) Recommend(ctx context.Context, s Situation) ([]Result, err
 			continue
 		}
 		res := Result{Aid: a, Status: Eligible}
-		got := all[a.ID].Criteria
+		got := all[a.ID]
 		for _, spec := range a.Criteria {
 			c := Criterion{CriterionSpec: spec}
 			if v, ok := got[spec.Name]; ok {

@@ -1,0 +1,17 @@
+# County home help service (county): Support at home for households with older people.
+# Exemple: serveis socials bàsics comarcals.
+package obert.aids.ajuda_domicili_comarcal
+
+import rego.v1
+
+import data.obert.aids.lib
+
+criteria["older-person-at-home"] := input.facts.census.over_65_in_household >= 1
+
+criteria["lives-in-catalonia"] := true if lib.catalan_municipality
+criteria["lives-in-catalonia"] := false if {
+	input.facts.census.municipality_code
+	not lib.catalan_municipality
+}
+
+criteria["income-per-member-below-threshold"] := input.facts.tax.income_annual <= 12000 * input.facts.census.household_size

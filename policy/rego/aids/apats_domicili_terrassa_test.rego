@@ -1,0 +1,34 @@
+package obert.aids.apats_domicili_terrassa_test
+
+import rego.v1
+
+import data.obert.aids.apats_domicili_terrassa as aid
+
+eligible := {"census": {"municipality_code": "08279", "municipality": "Terrassa", "registered_since": "2010-01-01", "birth_date": "1961-05-01", "household_size": 1, "minors_in_household": 0, "over_65_in_household": 0, "lives_alone": true}, "tax": {"tax_year": 2025, "income_annual": 5000, "tax_compliant": true, "filed_last_year": true}, "employment": {"employed": false, "unemployed_since": "2023-01-01", "months_worked_last_5y": 24, "receives_unemployment_benefit": false}}
+
+test_eligible if {
+	c := aid.criteria with input as {"today": "2026-11-24", "facts": eligible}
+	c["lives-in-terrassa"] == true
+	c["aged-65-or-more"] == true
+	c["lives-alone"] == true
+}
+
+test_not_lives_in_terrassa if {
+	c := aid.criteria with input as {"today": "2026-11-24", "facts": {"census": {"municipality_code": "25120", "municipality": "x", "registered_since": "2010-01-01", "birth_date": "1961-05-01", "household_size": 1, "minors_in_household": 0, "over_65_in_household": 0, "lives_alone": true}, "tax": {"tax_year": 2025, "income_annual": 5000, "tax_compliant": true, "filed_last_year": true}, "employment": {"employed": false, "unemployed_since": "2023-01-01", "months_worked_last_5y": 24, "receives_unemployment_benefit": false}}}
+	c["lives-in-terrassa"] == false
+}
+
+test_not_aged_65_or_more if {
+	c := aid.criteria with input as {"today": "2026-11-24", "facts": {"census": {"municipality_code": "08279", "municipality": "Terrassa", "registered_since": "2010-01-01", "birth_date": "1962-05-01", "household_size": 1, "minors_in_household": 0, "over_65_in_household": 0, "lives_alone": true}, "tax": {"tax_year": 2025, "income_annual": 5000, "tax_compliant": true, "filed_last_year": true}, "employment": {"employed": false, "unemployed_since": "2023-01-01", "months_worked_last_5y": 24, "receives_unemployment_benefit": false}}}
+	c["aged-65-or-more"] == false
+}
+
+test_not_lives_alone if {
+	c := aid.criteria with input as {"today": "2026-11-24", "facts": {"census": {"municipality_code": "08279", "municipality": "Terrassa", "registered_since": "2010-01-01", "birth_date": "1961-05-01", "household_size": 2, "minors_in_household": 0, "over_65_in_household": 0, "lives_alone": false}, "tax": {"tax_year": 2025, "income_annual": 5000, "tax_compliant": true, "filed_last_year": true}, "employment": {"employed": false, "unemployed_since": "2023-01-01", "months_worked_last_5y": 24, "receives_unemployment_benefit": false}}}
+	c["lives-alone"] == false
+}
+
+test_undecided_without_census if {
+	c := aid.criteria with input as {"today": "2026-11-24", "facts": object.remove(eligible, ["census"])}
+	not c["lives-in-terrassa"]
+}

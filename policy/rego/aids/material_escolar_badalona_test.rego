@@ -1,0 +1,34 @@
+package obert.aids.material_escolar_badalona_test
+
+import rego.v1
+
+import data.obert.aids.material_escolar_badalona as aid
+
+eligible := {"census": {"municipality_code": "08015", "municipality": "Badalona", "registered_since": "2010-01-01", "birth_date": "1986-05-01", "household_size": 3, "minors_in_household": 1, "over_65_in_household": 0, "lives_alone": false}, "tax": {"tax_year": 2025, "income_annual": 5000, "tax_compliant": true, "filed_last_year": true}, "employment": {"employed": false, "unemployed_since": "2023-01-01", "months_worked_last_5y": 24, "receives_unemployment_benefit": false}}
+
+test_eligible if {
+	c := aid.criteria with input as {"today": "2026-11-24", "facts": eligible}
+	c["lives-in-badalona"] == true
+	c["minors-at-home"] == true
+	c["income-per-member-below-threshold"] == true
+}
+
+test_not_lives_in_badalona if {
+	c := aid.criteria with input as {"today": "2026-11-24", "facts": {"census": {"municipality_code": "25120", "municipality": "x", "registered_since": "2010-01-01", "birth_date": "1986-05-01", "household_size": 3, "minors_in_household": 1, "over_65_in_household": 0, "lives_alone": false}, "tax": {"tax_year": 2025, "income_annual": 5000, "tax_compliant": true, "filed_last_year": true}, "employment": {"employed": false, "unemployed_since": "2023-01-01", "months_worked_last_5y": 24, "receives_unemployment_benefit": false}}}
+	c["lives-in-badalona"] == false
+}
+
+test_not_minors_at_home if {
+	c := aid.criteria with input as {"today": "2026-11-24", "facts": {"census": {"municipality_code": "08015", "municipality": "Badalona", "registered_since": "2010-01-01", "birth_date": "1986-05-01", "household_size": 3, "minors_in_household": 0, "over_65_in_household": 0, "lives_alone": false}, "tax": {"tax_year": 2025, "income_annual": 5000, "tax_compliant": true, "filed_last_year": true}, "employment": {"employed": false, "unemployed_since": "2023-01-01", "months_worked_last_5y": 24, "receives_unemployment_benefit": false}}}
+	c["minors-at-home"] == false
+}
+
+test_not_income_per_member_below_threshold if {
+	c := aid.criteria with input as {"today": "2026-11-24", "facts": {"census": {"municipality_code": "08015", "municipality": "Badalona", "registered_since": "2010-01-01", "birth_date": "1986-05-01", "household_size": 3, "minors_in_household": 1, "over_65_in_household": 0, "lives_alone": false}, "tax": {"tax_year": 2025, "income_annual": 27001, "tax_compliant": true, "filed_last_year": true}, "employment": {"employed": false, "unemployed_since": "2023-01-01", "months_worked_last_5y": 24, "receives_unemployment_benefit": false}}}
+	c["income-per-member-below-threshold"] == false
+}
+
+test_undecided_without_census if {
+	c := aid.criteria with input as {"today": "2026-11-24", "facts": object.remove(eligible, ["census"])}
+	not c["lives-in-badalona"]
+}
