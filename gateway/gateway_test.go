@@ -306,6 +306,8 @@ func TestWithdrawStopsExchanges(t *testing.T) {
 	if n := len(d.Dev.Sim.Received()); n != 1 {
 		t.Fatalf("simulator received %d requests, want 1", n)
 	}
+	u.get(d.URL + "/folder/aids")
+	u.mustSee("You live in Catalonia: Met") // the census facts decide it
 
 	u.get(d.URL + "/folder/consent")
 	w := withdrawForm.FindStringSubmatch(u.page)
@@ -322,7 +324,7 @@ func TestWithdrawStopsExchanges(t *testing.T) {
 		t.Fatalf("simulator received %d requests after withdrawal, want still 1", n)
 	}
 	u.get(d.URL + "/folder/aids")
-	if strings.Contains(u.page, c.Municipality) {
+	if strings.Contains(u.page, "You live in Catalonia: Met") || strings.Contains(u.page, "You live in Catalonia: Not met") {
 		t.Fatal("facts from the withdrawn consent are still used")
 	}
 	u.get(d.URL + "/folder/access")
