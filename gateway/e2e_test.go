@@ -20,6 +20,17 @@ func TestE2ECitizenJourney(t *testing.T) {
 	b.submit(`a[href^="/lang/ca"]`)
 	b.mustSee("Benvinguda a Obert")
 
+	// Phase 1, anonymous: the questionnaire places the visitor.
+	b.submit(`a.button[href="/questionnaire"]`)
+	b.check("questionnaire")
+	b.do(chromedp.SendKeys(chromedp.CSS(`#q-age`), "80"), chromedp.SendKeys(chromedp.CSS(`#q-household`), "1"),
+		chromedp.SendKeys(chromedp.CSS(`#q-minors`), "0"), chromedp.SetValue(chromedp.CSS(`#q-work`), "retired"),
+		chromedp.SendKeys(chromedp.CSS(`#q-income`), "700"))
+	b.submit(`form[action="/questionnaire"] button`)
+	b.mustSee("Una persona gran que viu sola", "Servei de teleassistència")
+	b.check("profile")
+	b.open(d.URL + "/")
+
 	b.submit(`a.button[href^="/signin/idcat"]`)
 	b.mustSee(c.Name)
 	b.check("dev-idcat")

@@ -301,7 +301,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 			receipts: receipts, controller: Controller, policyURL: strings.TrimSuffix(cfg.PublicURL, "/") + "/privacy"},
 		Exchanger: exchangerAdapter{ex}, Recommender: recommenderAdapter{ex: ex, rec: recommender, log: log},
 		AccessLog: g.Audit, Catalogue: cat, CSRF: csrf, Logger: log,
-		Rights: rightsAdapter{store: g.Store, consents: consents, ex: ex, log: g.Audit, rec: rec, now: now},
+		Rights:        rightsAdapter{store: g.Store, consents: consents, ex: ex, log: g.Audit, rec: rec, now: now},
+		Questionnaire: questionnaireAdapter{rec: recommender, store: g.Store, now: now},
 	}, folder.Options{DevMode: cfg.DevMode(), ClaveEnabled: si.ClaveEnabled(), Controller: Controller, Connectors: ex.Connectors()})
 	if err != nil {
 		return nil, err

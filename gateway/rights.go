@@ -10,6 +10,7 @@ import (
 	"github.com/obert-gov/obert/consent"
 	"github.com/obert-gov/obert/gateway/exchange"
 	"github.com/obert-gov/obert/gateway/folder"
+	"github.com/obert-gov/obert/gateway/recommend"
 	"github.com/obert-gov/obert/gateway/store"
 )
 
@@ -119,4 +120,24 @@ func (g *Gateway) retentionLoop(ctx context.Context, period time.Duration, log *
 			}
 		}
 	}
+}
+
+// questionnaireAdapter places anonymous answers and counts the placements:
+// nothing else of the visit is kept.
+type questionnaireAdapter struct {
+	rec   *recommend.Recommender
+	store *store.Store
+	now   func() time.Time
+}
+
+func (q questionnaireAdapter) Place(ctx context.Context, a recommend.Answers) (recommend.Placement, []recommend.Aid, error) {
+	p := recommend.Place(a)
+	if err := q.store.CountPlacement(ctx, p.Archetype, q.now()); err != nil {
+		return recommend.Placement{}, nil, err
+	}
+	return p, q.rec.Package(p.Archetype), nil
+}
+
+func (q questionnaireAdapter) Peers(ctx context.Context, archetype string) (int64, error) {
+	return q.store.Placements(ctx, archetype, q.now().AddDate(0, 0, -30))
 }

@@ -117,15 +117,16 @@ type AccessLog interface {
 
 // Deps are the services the pages use.
 type Deps struct {
-	Sessions    Sessions
-	Consents    Consents
-	Exchanger   Exchanger
-	Recommender Recommender
-	AccessLog   AccessLog
-	Rights      Rights
-	Catalogue   *web.Catalogue
-	CSRF        *web.CSRF
-	Logger      *slog.Logger
+	Sessions      Sessions
+	Consents      Consents
+	Exchanger     Exchanger
+	Recommender   Recommender
+	AccessLog     AccessLog
+	Rights        Rights
+	Questionnaire Questionnaire
+	Catalogue     *web.Catalogue
+	CSRF          *web.CSRF
+	Logger        *slog.Logger
 }
 
 // Options shape the pages.
@@ -147,7 +148,7 @@ type Handler struct {
 	mux   *http.ServeMux
 }
 
-var pageNames = []string{"home", "folder", "consent", "data", "aids", "access", "privacy", "error", "post", "rights", "export"}
+var pageNames = []string{"home", "folder", "consent", "data", "aids", "access", "privacy", "error", "post", "rights", "export", "questionnaire", "profile"}
 
 // New parses and checks every template, so a broken page or a missing
 // translation stops the start.

@@ -23,6 +23,8 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /folder/export.json", h.exportJSON)
 	m.HandleFunc("POST /folder/objection", h.objection)
 	m.HandleFunc("POST /folder/erase", h.erase)
+	m.HandleFunc("GET /questionnaire", h.questionnaireShow)
+	m.HandleFunc("POST /questionnaire", h.questionnaireAnswer)
 	m.HandleFunc("GET /privacy", h.privacyShow)
 	m.HandleFunc("GET /lang/{code}", web.SetLang)
 	m.Handle("GET /static/", staticFiles())

@@ -102,3 +102,23 @@ func TestRights(t *testing.T) {
 		})
 	}
 }
+
+func TestQuestionnaireStats(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			s := b.Open(t)
+			for i := range 5 {
+				s.CountPlacement(ctx, "older-alone", t0.AddDate(0, 0, -i*10))
+			}
+			s.CountPlacement(ctx, "single-parent", t0)
+			if n, err := s.Placements(ctx, "older-alone", t0.AddDate(0, 0, -30)); err != nil || n != 4 {
+				t.Fatalf("older-alone in 30 days: %d %v", n, err)
+			}
+			if n, _ := s.Placements(ctx, "young-at-risk", t0.AddDate(0, 0, -30)); n != 0 {
+				t.Fatalf("young-at-risk: %d", n)
+			}
+		})
+	}
+}
