@@ -129,7 +129,7 @@ func Place(a Answers) Placement {
 func (r *Recommender) Package(archetype string) []Aid {
 	today := r.now().UTC().Format("2006-01-02")
 	var out []Aid
-	for _, a := range r.aids {
+	for _, a := range r.Aids() {
 		if slices.Contains(a.Archetypes, archetype) && today >= a.ValidFrom && (a.ValidUntil == "" || today <= a.ValidUntil) {
 			out = append(out, a)
 		}

@@ -11,9 +11,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -73,11 +75,14 @@ type Situation struct {
 	Answers map[string]any            `json:"answers,omitempty"`
 }
 
-// Recommender evaluates the catalogue.
+// Recommender evaluates the catalogue. Administrations publish and retire
+// aids at runtime; each change recompiles the rules once.
 type Recommender struct {
-	aids  []Aid
-	query rego.PreparedEvalQuery
-	now   func() time.Time
+	mu      sync.RWMutex
+	aids    []Aid
+	modules map[string]string // rule modules (no tests), by file name
+	query   rego.PreparedEvalQuery
+	now     func() time.Time
 }
 
 // New compiles the aid rules once; a rule that does not compile, or an aid
@@ -87,6 +92,25 @@ func New(ctx context.Context, catalogue []byte, modules map[string]string, now f
 	if err := json.Unmarshal(catalogue, &aids); err != nil {
 		return nil, fmt.Errorf("recommend: catalogue: %w", err)
 	}
+	if now == nil {
+		now = time.Now
+	}
+	r := &Recommender{modules: map[string]string{}, now: now}
+	for name, src := range modules {
+		if !strings.HasSuffix(name, "_test.rego") {
+			r.modules[name] = src
+		}
+	}
+	q, err := compile(ctx, aids, r.modules)
+	if err != nil {
+		return nil, err
+	}
+	r.aids, r.query = aids, q
+	return r, nil
+}
+
+// compile builds the query over aids and modules.
+func compile(ctx context.Context, aids []Aid, modules map[string]string) (rego.PreparedEvalQuery, error) {
 	// One generated module gathers every aid's criteria by direct
 	// reference: evaluating the whole data.obert.aids tree instead merges
 	// hundreds of package documents on every recommendation.
@@ -94,7 +118,10 @@ func New(ctx context.Context, catalogue []byte, modules map[string]string, now f
 	gather.WriteString("package obert.recommend\n\nimport rego.v1\n\nall := {\n")
 	for _, a := range aids {
 		if !aidID.MatchString(a.ID) {
-			return nil, fmt.Errorf("recommend: aid id %q: lower-case letters, digits and _", a.ID)
+			return rego.PreparedEvalQuery{}, fmt.Errorf("recommend: aid id %q: lower-case letters, digits and _", a.ID)
+		}
+		if !strings.Contains(strings.Join(mapsValues(modules), "\n"), "package obert.aids."+a.ID+"\n") {
+			return rego.PreparedEvalQuery{}, fmt.Errorf("recommend: aid %s has no rule (package obert.aids.%s)", a.ID, a.ID)
 		}
 		// Criteria are looked up one by one by name: the rules have ref
 		// heads, and the whole criteria object would be assembled from them.
@@ -104,31 +131,54 @@ func New(ctx context.Context, catalogue []byte, modules map[string]string, now f
 	gather.WriteString("}\n")
 	opts := []func(*rego.Rego){rego.Query("data.obert.recommend.all"), rego.Module("obert/recommend.rego", gather.String())}
 	for name, src := range modules {
-		if !strings.HasSuffix(name, "_test.rego") {
-			opts = append(opts, rego.Module(name, src))
-		}
+		opts = append(opts, rego.Module(name, src))
 	}
 	q, err := rego.New(opts...).PrepareForEval(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("recommend: compile aid rules: %w", err)
+		return rego.PreparedEvalQuery{}, fmt.Errorf("recommend: compile aid rules: %w", err)
 	}
-	for _, a := range aids {
-		if !strings.Contains(strings.Join(mapsValues(modules), "\n"), "package obert.aids."+a.ID+"\n") {
-			return nil, fmt.Errorf("recommend: aid %s has no rule (package obert.aids.%s)", a.ID, a.ID)
-		}
-	}
-	if now == nil {
-		now = time.Now
-	}
-	return &Recommender{aids: aids, query: q, now: now}, nil
+	return q, nil
 }
 
-func criterionNames(a Aid) []string {
-	out := make([]string, 0, len(a.Criteria))
-	for _, c := range a.Criteria {
-		out = append(out, c.Name)
-	}
+// modulesWith is the rule modules with the aid id's rule set to rule.
+func (r *Recommender) modulesWith(id, rule string) map[string]string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := maps.Clone(r.modules)
+	out["rego/aids/"+id+".rego"] = rule
 	return out
+}
+
+// Publish adds the aid, or replaces the one with its id, with its rule.
+// Check it first.
+func (r *Recommender) Publish(ctx context.Context, p Publication) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	aids := slices.DeleteFunc(slices.Clone(r.aids), func(a Aid) bool { return a.ID == p.Aid.ID })
+	aids = append(aids, p.Aid)
+	mods := maps.Clone(r.modules)
+	mods["rego/aids/"+p.Aid.ID+".rego"] = p.Rule
+	q, err := compile(ctx, aids, mods)
+	if err != nil {
+		return err
+	}
+	r.aids, r.modules, r.query = aids, mods, q
+	return nil
+}
+
+// Retire removes the aid with id from the catalogue.
+func (r *Recommender) Retire(ctx context.Context, id string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	aids := slices.DeleteFunc(slices.Clone(r.aids), func(a Aid) bool { return a.ID == id })
+	mods := maps.Clone(r.modules)
+	delete(mods, "rego/aids/"+id+".rego")
+	q, err := compile(ctx, aids, mods)
+	if err != nil {
+		return err
+	}
+	r.aids, r.modules, r.query = aids, mods, q
+	return nil
 }
 
 func mapsValues(m map[string]string) []string {
@@ -140,7 +190,11 @@ func mapsValues(m map[string]string) []string {
 }
 
 // Aids returns the catalogue.
-func (r *Recommender) Aids() []Aid { return slices.Clone(r.aids) }
+func (r *Recommender) Aids() []Aid {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return slices.Clone(r.aids)
+}
 
 // Recommend evaluates every aid valid today for s, eligible first.
 func (r *Recommender) Recommend(ctx context.Context, s Situation) ([]Result, error) {
@@ -149,7 +203,10 @@ func (r *Recommender) Recommend(ctx context.Context, s Situation) ([]Result, err
 	if facts == nil {
 		facts = map[string]map[string]any{}
 	}
-	rs, err := r.query.Eval(ctx, rego.EvalInput(map[string]any{"facts": facts, "answers": s.Answers, "today": today}))
+	r.mu.RLock()
+	query, catalogue := r.query, r.aids
+	r.mu.RUnlock()
+	rs, err := query.Eval(ctx, rego.EvalInput(map[string]any{"facts": facts, "answers": s.Answers, "today": today}))
 	if err != nil {
 		return nil, fmt.Errorf("recommend: evaluate: %w", err)
 	}
@@ -168,7 +225,7 @@ func (r *Recommender) Recommend(ctx context.Context, s Situation) ([]Result, err
 		}
 	}
 	var out []Result
-	for _, a := range r.aids {
+	for _, a := range catalogue {
 		if today < a.ValidFrom || (a.ValidUntil != "" && today > a.ValidUntil) {
 			continue
 		}
@@ -191,4 +248,12 @@ func (r *Recommender) Recommend(ctx context.Context, s Situation) ([]Result, err
 	rank := map[string]int{Eligible: 0, Maybe: 1, NotEligible: 2}
 	slices.SortStableFunc(out, func(a, b Result) int { return rank[a.Status] - rank[b.Status] })
 	return out, nil
+}
+
+func criterionNames(a Aid) []string {
+	out := make([]string, 0, len(a.Criteria))
+	for _, c := range a.Criteria {
+		out = append(out, c.Name)
+	}
+	return out
 }
