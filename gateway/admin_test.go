@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -208,5 +209,68 @@ func TestAdminRegistersAFourthConnector(t *testing.T) {
 	resp.Body.Close()
 	if doc["openapi"] != "3.1.0" {
 		t.Errorf("openapi.json: %v", doc["openapi"])
+	}
+}
+
+// TestAdminPublishesAnAid: an administration publishes an aid with its rule
+// and tests; a citizen's recommendations include it at once; a publication
+// whose tests fail or that reads a category it did not declare changes
+// nothing; retiring removes it.
+func TestAdminPublishesAnAid(t *testing.T) {
+	d := startDev(t)
+	base := d.URL + "/admin/v1/aids"
+	gencat, ajbcn := adminClient(t, d, "sandbox-gencat"), adminClient(t, d, "sandbox-ajbcn")
+	t3 := func(s string) map[string]string { return map[string]string{"ca": s, "es": s, "en": s} }
+	pub := func(rule, tests string, cats []string) map[string]any {
+		return map[string]any{
+			"aid": map[string]any{"id": "ajut_gent_gran_prova", "level": "generalitat", "administration": t3("Generalitat de Catalunya"),
+				"title": t3("Ajut de prova per a la gent gran"), "summary": t3("Una prova."), "legal_reference": "Exemple",
+				"apply_url": "https://web.gencat.cat/", "valid_from": "2026-01-01", "valid_until": "2027-12-31", "categories": cats,
+				"archetypes": []string{"older-alone"},
+				"criteria":   []map[string]any{{"name": "over-70", "category": "census", "text": t3("You are 70 or older")}}},
+			"rule": rule, "tests": tests}
+	}
+	rule := "package obert.aids.ajut_gent_gran_prova\n\nimport rego.v1\n\nimport data.obert.aids.lib\n\ncriteria[\"over-70\"] := lib.age >= 70\n"
+	tests := "package obert.aids.ajut_gent_gran_prova_test\n\nimport rego.v1\n\nimport data.obert.aids.ajut_gent_gran_prova as aid\n\n" +
+		"test_old if {\n\tc := aid.criteria with input as {\"today\": \"2026-11-24\", \"facts\": {\"census\": {\"birth_date\": \"1940-01-01\"}}}\n\tc[\"over-70\"]\n}\n\n" +
+		"test_young if {\n\tc := aid.criteria with input as {\"today\": \"2026-11-24\", \"facts\": {\"census\": {\"birth_date\": \"1990-01-01\"}}}\n\tc[\"over-70\"] == false\n}\n"
+
+	if s, p := call(t, gencat, http.MethodPost, base, pub(rule, strings.Replace(tests, "1940-01-01", "1990-01-01", 1), []string{"census"})); s != http.StatusBadRequest {
+		t.Errorf("failing tests: %d %v", s, p)
+	}
+	sneaky := rule + "\ncriteria[\"rich\"] := input.facts.tax.income_annual > 100000\n"
+	if s, p := call(t, gencat, http.MethodPost, base, pub(sneaky, tests, []string{"census"})); s != http.StatusBadRequest || !strings.Contains(fmt.Sprint(p["errors"]), `"tax"`) {
+		t.Errorf("undeclared category: %d %v", s, p)
+	}
+	if s, _ := call(t, gencat, http.MethodPost, base, pub(strings.Replace(rule, "ajut_gent_gran_prova", "teleassistance", 1), tests, []string{"census"})); s != http.StatusBadRequest {
+		t.Errorf("wrong package: %d", s)
+	}
+	if s, l := call(t, gencat, http.MethodGet, base, nil); s != http.StatusOK || len(l["aids"].([]any)) != 0 {
+		t.Fatalf("after refusals: %v", l)
+	}
+	if s, p := call(t, gencat, http.MethodPost, base, pub(rule, tests, []string{"census"})); s != http.StatusCreated {
+		t.Fatalf("publish: %d %v", s, p)
+	}
+	if s, _ := call(t, ajbcn, http.MethodDelete, base+"/ajut_gent_gran_prova", nil); s != http.StatusNotFound {
+		t.Errorf("another administration retired it: %d", s)
+	}
+	c := d.citizenOf(t, "older-alone")
+	u := consentAndFetch(t, d, c)
+	u.get(d.URL + "/folder/aids")
+	u.mustSee("Ajut de prova per a la gent gran")
+	if s, v := call(t, gencat, http.MethodDelete, base+"/ajut_gent_gran_prova", nil); s != http.StatusOK || v["active"] != false {
+		t.Fatalf("retire: %d %v", s, v)
+	}
+	u.get(d.URL + "/folder/aids")
+	if strings.Contains(u.page, "Ajut de prova per a la gent gran") {
+		t.Fatal("a retired aid is still shown")
+	}
+	es, _ := d.Audit.EntriesOf(context.Background(), "admin:gencat-dsf", audit.Filter{})
+	kinds := map[string]int{}
+	for _, e := range es {
+		kinds[e.Kind]++
+	}
+	if kinds["admin.aid.publish"] != 1 || kinds["admin.aid.retire"] != 1 {
+		t.Errorf("audit: %v", kinds)
 	}
 }

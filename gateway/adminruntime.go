@@ -15,6 +15,7 @@ import (
 	"github.com/obert-gov/obert/consent"
 	"github.com/obert-gov/obert/gateway/adminapi"
 	"github.com/obert-gov/obert/gateway/exchange"
+	"github.com/obert-gov/obert/gateway/recommend"
 	"github.com/obert-gov/obert/policy"
 )
 
@@ -104,3 +105,25 @@ func (a adminRuntime) TestCall(ctx context.Context, s adminapi.Spec) error {
 	}
 	return nil
 }
+
+// aidsAdapter publishes administrations' aids in the recommender.
+type aidsAdapter struct {
+	rec     *recommend.Recommender
+	ex      *exchange.Exchanger
+	shipped map[string]bool
+}
+
+var _ adminapi.Aids = aidsAdapter{}
+
+func (a aidsAdapter) Check(ctx context.Context, p recommend.Publication) []string {
+	return a.rec.Check(ctx, p, a.ex.Categories(), func(ctx context.Context, mods map[string]string) (int, []string, error) {
+		rep, err := policy.RunRegoTests(ctx, mods, nil)
+		return rep.Passed, rep.Failures, err
+	})
+}
+
+func (a aidsAdapter) Publish(ctx context.Context, p recommend.Publication) error {
+	return a.rec.Publish(ctx, p)
+}
+func (a aidsAdapter) Retire(ctx context.Context, id string) error { return a.rec.Retire(ctx, id) }
+func (a aidsAdapter) Shipped(id string) bool                      { return a.shipped[id] }

@@ -320,7 +320,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 	if err := g.loadRegistrations(ctx, rt, log); err != nil {
 		return nil, err
 	}
-	admin, err := g.adminAPI(ctx, cfg, rt, rec, purposes, log)
+	aids := aidsAdapter{rec: recommender, ex: ex, shipped: map[string]bool{}}
+	for _, a := range recommender.Aids() {
+		aids.shipped[a.ID] = true
+	}
+	if err := g.loadPublications(ctx, aids, log); err != nil {
+		return nil, err
+	}
+	admin, err := g.adminAPI(ctx, cfg, rt, aids, rec, purposes, log)
 	if err != nil {
 		return nil, err
 	}
@@ -394,7 +401,7 @@ func (g *Gateway) loadRegistrations(ctx context.Context, rt adminRuntime, log *s
 // adminAPI builds the administrations' API, verifying access tokens from
 // the configured issuer (in dev, the development provider); without one it
 // answers that it is not configured.
-func (g *Gateway) adminAPI(ctx context.Context, cfg config.Config, rt adminRuntime, rec recorder, purposes []string, log *slog.Logger) (http.Handler, error) {
+func (g *Gateway) adminAPI(ctx context.Context, cfg config.Config, rt adminRuntime, aids aidsAdapter, rec recorder, purposes []string, log *slog.Logger) (http.Handler, error) {
 	issuer := cfg.AdminIssuer
 	if issuer == "" && cfg.DevIdP() && g.Dev != nil {
 		issuer = g.Dev.IdPURL
@@ -411,12 +418,38 @@ func (g *Gateway) adminAPI(ctx context.Context, cfg config.Config, rt adminRunti
 	verifier := p.VerifierContext(oidc.ClientContext(context.Background(), &http.Client{Timeout: 10 * time.Second}),
 		&oidc.Config{ClientID: cfg.AdminAudience, SupportedSigningAlgs: []string{oidc.RS256, oidc.ES256, oidc.PS256}})
 	dev := cfg.DevMode()
-	return adminapi.New(adminapi.Config{Store: g.Store, Runtime: rt, Audit: rec, Verifier: verifier, Logger: log,
+	api, err := adminapi.New(adminapi.Config{Store: g.Store, Runtime: rt, Audit: rec, Verifier: verifier, Logger: log,
 		Rules: func() adminapi.Rules {
 			return adminapi.Rules{Purposes: purposes, LegalBases: []string{consent.BasisConsent},
 				Reserved:  []string{string(connectors.Census), string(connectors.Tax), string(connectors.Employment)},
 				Requester: Requester.ID, AllowPlainHTTP: dev, Now: time.Now()}
 		}})
+	if err != nil {
+		return nil, err
+	}
+	api.WithAids(g.Store, aids)
+	return api, nil
+}
+
+// loadPublications publishes the aids administrations published before.
+func (g *Gateway) loadPublications(ctx context.Context, aids aidsAdapter, log *slog.Logger) error {
+	regs, err := g.Store.ListAids(ctx, "")
+	if err != nil {
+		return err
+	}
+	for _, r := range regs {
+		if !r.Active {
+			continue
+		}
+		var p recommend.Publication
+		if err := json.Unmarshal(r.Spec, &p); err != nil {
+			return fmt.Errorf("gateway: publication %s: %w", r.ID, err)
+		}
+		if err := aids.Publish(ctx, p); err != nil {
+			log.Error("published aid not loaded", "aid", r.ID, "err", err)
+		}
+	}
+	return nil
 }
 
 // withIdCAT enables IdCAT: the configured provider, or the development one

@@ -67,8 +67,10 @@ type Config struct {
 
 // API is the administrations' API handler.
 type API struct {
-	cfg Config
-	mux *http.ServeMux
+	cfg      Config
+	mux      *http.ServeMux
+	aidStore AidStore
+	aids     Aids
 }
 
 // New returns the API; mount it at /admin/v1/.
@@ -225,6 +227,10 @@ func classify(err error) string {
 		}
 	}
 	return "the source could not be reached or answered wrongly"
+}
+
+func auditEntry(kind, admin, id string) audit.Entry {
+	return audit.Entry{Kind: kind, Subject: "admin:" + admin, Requester: admin, Connector: id, Outcome: "ok"}
 }
 
 func (a *API) record(ctx context.Context, kind, admin string, s Spec, outcome string) error {

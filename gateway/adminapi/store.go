@@ -34,3 +34,11 @@ type Store interface {
 	// is empty (the gateway loads them at start).
 	ListConnectors(ctx context.Context, owner string) ([]Registration, error)
 }
+
+// AidStore persists aid publications, with the same rules as Store.
+type AidStore interface {
+	CreateAid(ctx context.Context, r Registration) error
+	UpdateAid(ctx context.Context, r Registration) error
+	GetAid(ctx context.Context, owner, id string) (Registration, error)
+	ListAids(ctx context.Context, owner string) ([]Registration, error)
+}

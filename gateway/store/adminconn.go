@@ -9,7 +9,10 @@ import (
 	"github.com/obert-gov/obert/gateway/adminapi"
 )
 
-var _ adminapi.Store = (*Store)(nil)
+var (
+	_ adminapi.Store    = (*Store)(nil)
+	_ adminapi.AidStore = (*Store)(nil)
+)
 
 func boolInt(b bool) int {
 	if b {
@@ -20,7 +23,31 @@ func boolInt(b bool) int {
 
 // CreateConnector implements adminapi.Store.
 func (s *Store) CreateConnector(ctx context.Context, r adminapi.Registration) error {
-	_, err := s.q().ExecContext(ctx, `INSERT INTO admin_connectors (id, owner, spec, active, created_at, updated_at)
+	return s.createReg(ctx, "admin_connectors", r)
+}
+
+// CreateAid implements adminapi.AidStore.
+func (s *Store) CreateAid(ctx context.Context, r adminapi.Registration) error {
+	return s.createReg(ctx, "admin_aids", r)
+}
+
+// UpdateAid implements adminapi.AidStore.
+func (s *Store) UpdateAid(ctx context.Context, r adminapi.Registration) error {
+	return s.updateReg(ctx, "admin_aids", r)
+}
+
+// GetAid implements adminapi.AidStore.
+func (s *Store) GetAid(ctx context.Context, owner, id string) (adminapi.Registration, error) {
+	return s.getReg(ctx, "admin_aids", owner, id)
+}
+
+// ListAids implements adminapi.AidStore.
+func (s *Store) ListAids(ctx context.Context, owner string) ([]adminapi.Registration, error) {
+	return s.listRegs(ctx, "admin_aids", owner)
+}
+
+func (s *Store) createReg(ctx context.Context, table string, r adminapi.Registration) error {
+	_, err := s.q().ExecContext(ctx, `INSERT INTO `+table+` (id, owner, spec, active, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?)`, r.ID, r.Owner, r.Spec, boolInt(r.Active), micros(r.CreatedAt), micros(r.UpdatedAt))
 	if isUniqueViolation(err) {
 		return adminapi.ErrExists
@@ -33,7 +60,11 @@ func (s *Store) CreateConnector(ctx context.Context, r adminapi.Registration) er
 
 // UpdateConnector implements adminapi.Store.
 func (s *Store) UpdateConnector(ctx context.Context, r adminapi.Registration) error {
-	res, err := s.q().ExecContext(ctx, `UPDATE admin_connectors SET spec = ?, active = ?, updated_at = ? WHERE id = ? AND owner = ?`,
+	return s.updateReg(ctx, "admin_connectors", r)
+}
+
+func (s *Store) updateReg(ctx context.Context, table string, r adminapi.Registration) error {
+	res, err := s.q().ExecContext(ctx, `UPDATE `+table+` SET spec = ?, active = ?, updated_at = ? WHERE id = ? AND owner = ?`,
 		r.Spec, boolInt(r.Active), micros(r.UpdatedAt), r.ID, r.Owner)
 	if err != nil {
 		return fmt.Errorf("store: update connector: %w", err)
@@ -46,7 +77,11 @@ func (s *Store) UpdateConnector(ctx context.Context, r adminapi.Registration) er
 
 // GetConnector implements adminapi.Store.
 func (s *Store) GetConnector(ctx context.Context, owner, id string) (adminapi.Registration, error) {
-	rows, err := s.listConnectors(ctx, `WHERE owner = ? AND id = ?`, owner, id)
+	return s.getReg(ctx, "admin_connectors", owner, id)
+}
+
+func (s *Store) getReg(ctx context.Context, table, owner, id string) (adminapi.Registration, error) {
+	rows, err := s.listWhere(ctx, table, `WHERE owner = ? AND id = ?`, owner, id)
 	if err != nil {
 		return adminapi.Registration{}, err
 	}
@@ -58,14 +93,18 @@ func (s *Store) GetConnector(ctx context.Context, owner, id string) (adminapi.Re
 
 // ListConnectors implements adminapi.Store.
 func (s *Store) ListConnectors(ctx context.Context, owner string) ([]adminapi.Registration, error) {
-	if owner == "" {
-		return s.listConnectors(ctx, ``)
-	}
-	return s.listConnectors(ctx, `WHERE owner = ?`, owner)
+	return s.listRegs(ctx, "admin_connectors", owner)
 }
 
-func (s *Store) listConnectors(ctx context.Context, where string, args ...any) ([]adminapi.Registration, error) {
-	rows, err := s.q().QueryContext(ctx, `SELECT id, owner, spec, active, created_at, updated_at FROM admin_connectors `+where+` ORDER BY created_at, id`, args...)
+func (s *Store) listRegs(ctx context.Context, table, owner string) ([]adminapi.Registration, error) {
+	if owner == "" {
+		return s.listWhere(ctx, table, ``)
+	}
+	return s.listWhere(ctx, table, `WHERE owner = ?`, owner)
+}
+
+func (s *Store) listWhere(ctx context.Context, table, where string, args ...any) ([]adminapi.Registration, error) {
+	rows, err := s.q().QueryContext(ctx, `SELECT id, owner, spec, active, created_at, updated_at FROM `+table+` `+where+` ORDER BY created_at, id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: connectors: %w", err)
 	}
