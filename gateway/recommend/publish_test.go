@@ -72,13 +72,17 @@ func TestPublishChecks(t *testing.T) {
 			p.Aid.Categories = []string{"census"}
 			p.Aid.Criteria[1].Category = "census"
 		}, `reads category "tax"`},
-		"unknown category":    {func(p *recommend.Publication) { p.Aid.Categories = append(p.Aid.Categories, "health") }, "not a category"},
-		"failing test":        {func(p *recommend.Publication) { p.Tests = strings.Replace(p.Tests, `"1970-01-01"`, `"1940-01-01"`, 1) }, "test_too_young"},
-		"one test":            {func(p *recommend.Publication) { p.Tests = p.Tests[:strings.Index(p.Tests, "test_too_young")] }, "at least two"},
-		"does not compile":    {func(p *recommend.Publication) { p.Rule += "\ncriteria[\"x\"] := undefined_fn(1)\n" }, "does not compile"},
-		"wrong package":       {func(p *recommend.Publication) { p.Rule = strings.Replace(p.Rule, "ajut_gent_gran_girona", "teleassistance", 1) }, "package must be"},
-		"criterion never set": {func(p *recommend.Publication) { p.Rule = strings.Replace(p.Rule, `criteria["low-income"]`, `other["low-income"]`, 1) }, "never sets"},
-		"dynamic facts":       {func(p *recommend.Publication) { p.Rule += "\ncriteria[\"any\"] := count(input.facts) > 0\n" }, "computed key"},
+		"unknown category": {func(p *recommend.Publication) { p.Aid.Categories = append(p.Aid.Categories, "health") }, "not a category"},
+		"failing test":     {func(p *recommend.Publication) { p.Tests = strings.Replace(p.Tests, `"1970-01-01"`, `"1940-01-01"`, 1) }, "test_too_young"},
+		"one test":         {func(p *recommend.Publication) { p.Tests = p.Tests[:strings.Index(p.Tests, "test_too_young")] }, "at least two"},
+		"does not compile": {func(p *recommend.Publication) { p.Rule += "\ncriteria[\"x\"] := undefined_fn(1)\n" }, "does not compile"},
+		"wrong package": {func(p *recommend.Publication) {
+			p.Rule = strings.Replace(p.Rule, "ajut_gent_gran_girona", "teleassistance", 1)
+		}, "package must be"},
+		"criterion never set": {func(p *recommend.Publication) {
+			p.Rule = strings.Replace(p.Rule, `criteria["low-income"]`, `other["low-income"]`, 1)
+		}, "never sets"},
+		"dynamic facts": {func(p *recommend.Publication) { p.Rule += "\ncriteria[\"any\"] := count(input.facts) > 0\n" }, "computed key"},
 		"runs forever": {func(p *recommend.Publication) {
 			p.Rule += "\nslow := count([x | some x in numbers.range(1, 100000000)])\ncriteria[\"extra\"] := slow > 0\n"
 		}, "250 ms"},
