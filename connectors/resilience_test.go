@@ -42,10 +42,10 @@ func (s *scripted) Fetch(ctx context.Context, req connectors.Request) (connector
 	return connectors.Facts{Category: connectors.Census, RequestID: req.RequestID}, nil
 }
 
-var unavailable = fmt.Errorf("%w: 503", connectors.ErrUnavailable)
+var errUnavailable = fmt.Errorf("%w: 503", connectors.ErrUnavailable)
 
 func TestRetriesTransientWithTheSameRequestID(t *testing.T) {
-	s := &scripted{script: []error{unavailable, unavailable, nil}}
+	s := &scripted{script: []error{errUnavailable, errUnavailable, nil}}
 	c := connectors.Resilient(s, connectors.Policy{Retries: 2, Backoff: time.Millisecond})
 	f, err := c.Fetch(context.Background(), connectors.Request{RequestID: "REQ-1"})
 	if err != nil || f.RequestID != "REQ-1" {
@@ -81,7 +81,7 @@ func TestTimeoutPerAttempt(t *testing.T) {
 
 func TestCircuitBreaker(t *testing.T) {
 	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	s := &scripted{script: []error{unavailable, unavailable, unavailable, unavailable, nil, nil}}
+	s := &scripted{script: []error{errUnavailable, errUnavailable, errUnavailable, errUnavailable, nil, nil}}
 	c := connectors.Resilient(s, connectors.Policy{BreakAfter: 3, OpenFor: time.Minute, Now: func() time.Time { return now }})
 	ctx := context.Background()
 	for range 3 {

@@ -153,7 +153,7 @@ func VerifyReceipt(doc []byte, keys jose.JSONWebKeySet) (Receipt, error) {
 	if err := dec.Decode(&sr); err != nil {
 		return Receipt{}, fmt.Errorf("%w: not a receipt: %v", ErrBadReceipt, err)
 	}
-	obj, err := jose.ParseSigned(sr.JWS, []jose.SignatureAlgorithm{jose.EdDSA})
+	obj, err := jose.ParseSignedCompact(sr.JWS, []jose.SignatureAlgorithm{jose.EdDSA})
 	if err != nil {
 		return Receipt{}, fmt.Errorf("%w: %v", ErrBadReceipt, err)
 	}

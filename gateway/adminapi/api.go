@@ -112,8 +112,6 @@ func problem(w http.ResponseWriter, status int, title, detail string, errs []Pro
 	json.NewEncoder(w).Encode(doc)
 }
 
-type ctxKey struct{}
-
 // auth checks the bearer token and hands the administration to h.
 func (a *API) auth(h func(w http.ResponseWriter, r *http.Request, admin string)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
