@@ -29,16 +29,9 @@ func runConnector(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	tokenURL := fs.String("token-url", "", "the OAuth2 token endpoint of the administrations' issuer")
 	clientID := fs.String("client-id", "", "the administration's client id")
 	secretEnv := "OBERT_ADMIN_CLIENT_SECRET"
-	var files []string
-	rest := args[1:]
-	for len(rest) > 0 {
-		if err := fs.Parse(rest); err != nil {
-			return 2
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		files, rest = append(files, fs.Arg(0)), fs.Args()[1:]
+	files, ok := parseWithFiles(fs, args[1:])
+	if !ok {
+		return 2
 	}
 	secret := getenv(secretEnv)
 	if len(files) != 1 || *api == "" || *tokenURL == "" || *clientID == "" || secret == "" {

@@ -25,17 +25,9 @@ func runConsent(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs := flag.NewFlagSet("consent verify-receipt", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	keys := fs.String("keys", "", "the published receipt keys: a URL (https://obert.example/consent/receipt-keys) or a file")
-	// Flags may come after the file, as people type them.
-	var files []string
-	rest := args[1:]
-	for len(rest) > 0 {
-		if err := fs.Parse(rest); err != nil {
-			return 2
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		files, rest = append(files, fs.Arg(0)), fs.Args()[1:]
+	files, ok := parseWithFiles(fs, args[1:])
+	if !ok {
+		return 2
 	}
 	if len(files) != 1 || *keys == "" {
 		fmt.Fprintln(stderr, "usage: gatewayctl consent verify-receipt FILE --keys URL|FILE")
@@ -64,6 +56,22 @@ func runConsent(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	fmt.Fprintln(stdout)
 	return 0
+}
+
+// parseWithFiles parses flags that may come before or after the file
+// arguments, as people type them, and returns the files.
+func parseWithFiles(fs *flag.FlagSet, args []string) ([]string, bool) {
+	var files []string
+	for len(args) > 0 {
+		if err := fs.Parse(args); err != nil {
+			return nil, false
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		files, args = append(files, fs.Arg(0)), fs.Args()[1:]
+	}
+	return files, true
 }
 
 // receiptKeys reads the published key set from a URL or a file.

@@ -21,14 +21,21 @@ type Service struct {
 }
 
 // Census is the census (padró) service.
-var Census = Service{Code: ServiceCensus, Fields: CensusFields, SchemaVersion: 1,
-	Values: func(raw []byte) (map[string]any, error) {
-		var d CensusData
+var Census = typed[CensusData](ServiceCensus, CensusFields)
+
+// typed is a service whose specific data decodes into T, which turns itself
+// into canonical facts (schema version 1).
+func typed[T interface {
+	Values() (map[string]any, error)
+}](code string, fields []string) Service {
+	return Service{Code: code, Fields: fields, SchemaVersion: 1, Values: func(raw []byte) (map[string]any, error) {
+		var d T
 		if err := xml.Unmarshal(raw, &d); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 		}
 		return d.Values()
 	}}
+}
 
 // ConnectorConfig configures a Connector.
 type ConnectorConfig struct {

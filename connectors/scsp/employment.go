@@ -41,11 +41,4 @@ func (e EmploymentData) Values() (map[string]any, error) {
 var EmploymentFields = []string{"employed", "unemployed_since", "months_worked_last_5y", "receives_unemployment_benefit"}
 
 // Employment is the working-life service.
-var Employment = Service{Code: ServiceEmployment, Fields: EmploymentFields, SchemaVersion: 1,
-	Values: func(raw []byte) (map[string]any, error) {
-		var d EmploymentData
-		if err := xml.Unmarshal(raw, &d); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-		}
-		return d.Values()
-	}}
+var Employment = typed[EmploymentData](ServiceEmployment, EmploymentFields)

@@ -36,11 +36,4 @@ func (t TaxData) Values() (map[string]any, error) {
 var TaxFields = []string{"tax_year", "income_annual", "tax_compliant", "filed_last_year"}
 
 // Tax is the tax service.
-var Tax = Service{Code: ServiceTax, Fields: TaxFields, SchemaVersion: 1,
-	Values: func(raw []byte) (map[string]any, error) {
-		var d TaxData
-		if err := xml.Unmarshal(raw, &d); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-		}
-		return d.Values()
-	}}
+var Tax = typed[TaxData](ServiceTax, TaxFields)

@@ -34,16 +34,26 @@ type heldView struct {
 	Values      [][2]string
 }
 
-// exportShow is everything Obert holds about the citizen, readable.
-func (h *Handler) exportShow(w http.ResponseWriter, r *http.Request) {
+// export returns everything held about the signed-in citizen, or answers
+// the request itself.
+func (h *Handler) export(w http.ResponseWriter, r *http.Request) (Export, bool) {
 	v, ok := h.viewer(w, r)
 	if !ok {
-		return
+		return Export{}, false
 	}
 	x, err := h.deps.Rights.Export(r.Context(), v)
 	if err != nil {
 		h.deps.Logger.Error("export", "err", err)
 		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
+		return Export{}, false
+	}
+	return x, true
+}
+
+// exportShow is everything Obert holds about the citizen, readable.
+func (h *Handler) exportShow(w http.ResponseWriter, r *http.Request) {
+	x, ok := h.export(w, r)
+	if !ok {
 		return
 	}
 	lang := web.Lang(r)
@@ -80,14 +90,8 @@ func (h *Handler) exportShow(w http.ResponseWriter, r *http.Request) {
 
 // exportJSON downloads the same, machine-readable (GDPR Art. 20).
 func (h *Handler) exportJSON(w http.ResponseWriter, r *http.Request) {
-	v, ok := h.viewer(w, r)
+	x, ok := h.export(w, r)
 	if !ok {
-		return
-	}
-	x, err := h.deps.Rights.Export(r.Context(), v)
-	if err != nil {
-		h.deps.Logger.Error("export", "err", err)
-		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
 		return
 	}
 	b, err := json.MarshalIndent(x, "", "  ")
