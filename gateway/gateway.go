@@ -79,6 +79,9 @@ type Gateway struct {
 	Dev         *DevSetup // dev mode only
 	closers     []func(context.Context) error
 	vault       *secrets.Vault // nil without OBERT_VAULT_ADDR
+	// signers reads the SCSP key from Vault for every connector (one cache
+	// for all of them); nil without Vault.
+	signers func(context.Context) (scsp.Signer, error)
 }
 
 // DevSetup describes the development providers started in-process.
@@ -207,6 +210,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 	}
 
 	// SCSP credentials and the Via Oberta endpoint (or the dev simulator).
+	g.signers = g.scspSigners()
 	scspKey, scspCert, sourceCerts, viaOberta, err := g.viaOberta(ctx, cfg, log)
 	if err != nil {
 		return nil, err
@@ -234,7 +238,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 		conn, err := scsp.NewConnector(scsp.ConnectorConfig{
 			ID: c.id, Category: c.cat, Source: c.source, Service: c.svc,
 			Client: &scsp.Client{Endpoint: viaOberta + "/scsp/" + string(c.cat), HTTP: &http.Client{Timeout: 8 * time.Second},
-				Signer: scsp.Signer{Key: scspKey, Cert: scspCert}, Signers: g.scspSigners(), Source: sourceCerts},
+				Signer: scsp.Signer{Key: scspKey, Cert: scspCert}, Signers: g.signers, Source: sourceCerts},
 			EmisorNIF: "Q0801175A", Emisor: "Consorci Administració Oberta de Catalunya",
 		})
 		if err != nil {
@@ -316,7 +320,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 
 	// Administrations' connectors: the active registrations, then the API.
 	purposes := slices.Sorted(maps.Keys(Purposes))
-	rt := adminRuntime{ex: ex, consents: consents, guard: guard, key: scspKey, cert: scspCert, signers: g.scspSigners(), purposes: purposes}
+	rt := adminRuntime{ex: ex, consents: consents, guard: guard, key: scspKey, cert: scspCert, signers: g.signers, purposes: purposes}
 	if err := g.loadRegistrations(ctx, rt, log); err != nil {
 		return nil, err
 	}
@@ -530,7 +534,7 @@ func (g *Gateway) withClave(ctx context.Context, cfg config.Config, si *signin.S
 func (g *Gateway) viaOberta(ctx context.Context, cfg config.Config, log *slog.Logger) (*rsa.PrivateKey, *x509.Certificate, []*x509.Certificate, string, error) {
 	var vaultSigner scsp.Signer
 	if g.vault != nil {
-		s, err := g.scspSigners()(ctx)
+		s, err := g.signers(ctx)
 		if err != nil {
 			return nil, nil, nil, "", err
 		}

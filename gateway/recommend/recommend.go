@@ -114,13 +114,14 @@ func compile(ctx context.Context, aids []Aid, modules map[string]string) (rego.P
 	// One generated module gathers every aid's criteria by direct
 	// reference: evaluating the whole data.obert.aids tree instead merges
 	// hundreds of package documents on every recommendation.
+	all := strings.Join(mapsValues(modules), "\n")
 	var gather strings.Builder
 	gather.WriteString("package obert.recommend\n\nimport rego.v1\n\nall := {\n")
 	for _, a := range aids {
 		if !aidID.MatchString(a.ID) {
 			return rego.PreparedEvalQuery{}, fmt.Errorf("recommend: aid id %q: lower-case letters, digits and _", a.ID)
 		}
-		if !strings.Contains(strings.Join(mapsValues(modules), "\n"), "package obert.aids."+a.ID+"\n") {
+		if !strings.Contains(all, "package obert.aids."+a.ID+"\n") {
 			return rego.PreparedEvalQuery{}, fmt.Errorf("recommend: aid %s has no rule (package obert.aids.%s)", a.ID, a.ID)
 		}
 		// Criteria are looked up one by one by name: the rules have ref
