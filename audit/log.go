@@ -41,10 +41,11 @@ type Log struct {
 	wg     sync.WaitGroup
 }
 
+// appendReq is one caller's entries, committed together in one batch.
 type appendReq struct {
-	ctx  context.Context
-	leaf Leaf
-	res  chan appendRes
+	ctx    context.Context
+	leaves []Leaf
+	res    chan appendRes
 }
 
 type appendRes struct {
@@ -87,16 +88,30 @@ func Commitment(e Entry, salt []byte) []byte {
 // error nothing of it is committed, and callers must not proceed with what
 // the entry records.
 func (l *Log) Append(ctx context.Context, e Entry) (int64, error) {
-	if e.ID == "" || e.Subject == "" || e.Kind == "" {
-		return 0, fmt.Errorf("audit: entry needs an id, a subject and a kind")
+	return l.AppendAll(ctx, []Entry{e})
+}
+
+// AppendAll commits entries in one transaction and returns the index of the
+// first (the others follow in order). Like Append, it returns only once all
+// are durably committed, and on error none is. It lets a batch job record
+// thousands of uses without waiting for one commit each.
+func (l *Log) AppendAll(ctx context.Context, entries []Entry) (int64, error) {
+	if len(entries) == 0 {
+		return 0, errors.New("audit: no entries")
 	}
-	e.Time = e.Time.UTC()
-	salt := make([]byte, 32)
-	rand.Read(salt)
-	plain, _ := json.Marshal(sealedEntry{Entry: e, Salt: salt})
-	leaf := Leaf{EntryID: e.ID, Subject: e.Subject, Time: e.Time.UnixMicro(), Commitment: Commitment(e, salt),
-		Sealed: l.cfg.Sealer.Seal(plain, sealContext(e.ID))}
-	req := appendReq{ctx: ctx, leaf: leaf, res: make(chan appendRes, 1)}
+	leaves := make([]Leaf, len(entries))
+	for i, e := range entries {
+		if e.ID == "" || e.Subject == "" || e.Kind == "" {
+			return 0, fmt.Errorf("audit: entry needs an id, a subject and a kind")
+		}
+		e.Time = e.Time.UTC()
+		salt := make([]byte, 32)
+		rand.Read(salt)
+		plain, _ := json.Marshal(sealedEntry{Entry: e, Salt: salt})
+		leaves[i] = Leaf{EntryID: e.ID, Subject: e.Subject, Time: e.Time.UnixMicro(), Commitment: Commitment(e, salt),
+			Sealed: l.cfg.Sealer.Seal(plain, sealContext(e.ID))}
+	}
+	req := appendReq{ctx: ctx, leaves: leaves, res: make(chan appendRes, 1)}
 	select {
 	case l.reqs <- req:
 	case <-l.done:
@@ -143,9 +158,10 @@ func (l *Log) sequence() {
 	defer l.wg.Done()
 	for {
 		var batch []appendReq
+		n := 0
 		select {
 		case r := <-l.reqs:
-			batch = append(batch, r)
+			batch, n = append(batch, r), len(r.leaves)
 		case <-l.done:
 			return
 		}
@@ -154,10 +170,10 @@ func (l *Log) sequence() {
 		// A lone append is committed at once, and under load batches grow
 		// by themselves.
 	fill:
-		for len(batch) < l.cfg.MaxBatch {
+		for n < l.cfg.MaxBatch {
 			select {
 			case r := <-l.reqs:
-				batch = append(batch, r)
+				batch, n = append(batch, r), n+len(r.leaves)
 			default:
 				break fill
 			}
@@ -174,7 +190,7 @@ func (l *Log) commit(batch []appendReq) {
 			r.res <- appendRes{err: fmt.Errorf("%w: %w", ErrUnavailable, r.ctx.Err())}
 			continue
 		}
-		leaves = append(leaves, r.leaf)
+		leaves = append(leaves, r.leaves...)
 		live = append(live, r)
 	}
 	if len(live) == 0 {
@@ -183,12 +199,13 @@ func (l *Log) commit(batch []appendReq) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	first, err := l.cfg.Store.AppendBatch(ctx, leaves, l.integrate)
-	for i, r := range live {
+	for _, r := range live {
 		if err != nil {
 			r.res <- appendRes{err: fmt.Errorf("%w: %w", ErrUnavailable, err)}
 		} else {
-			r.res <- appendRes{index: first + int64(i)}
+			r.res <- appendRes{index: first}
 		}
+		first += int64(len(r.leaves))
 	}
 }
 

@@ -73,6 +73,10 @@ type FactStore interface {
 type Purpose struct {
 	Finalidad string
 	Procedure string
+	// Reuses names the purpose whose stored facts this one may use, when
+	// the citizen consented to both (proactive alerts read the facts
+	// fetched for recommendations rather than asking the sources again).
+	Reuses string
 }
 
 // Citizen is the signed-in person an exchange is about.

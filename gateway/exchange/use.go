@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -47,21 +48,46 @@ func (e *Exchanger) use(ctx context.Context, c Citizen, category, purpose string
 		return nil, err
 	}
 	if sf.GrantID != g.ID {
-		// Facts fetched under another grant (a different purpose) are not
-		// this purpose's to use.
-		return nil, ErrNoFacts
+		// Facts fetched under another grant (a different purpose) are this
+		// purpose's to use only if it reuses that purpose and the grant
+		// they were fetched under is still in force.
+		reuse := e.cfg.Purposes[purpose].Reuses
+		if reuse == "" {
+			return nil, ErrNoFacts
+		}
+		fg, err := e.cfg.Consents.Active(ctx, c.Subject, category, reuse)
+		if errors.Is(err, consent.ErrNoConsent) || (err == nil && fg.ID != sf.GrantID) {
+			return nil, ErrNoFacts
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	plain, err := e.cfg.Sealer.Open(sf.Sealed, factsContext(c.Subject, category))
+	vals, entry, err := e.release(ctx, c, category, purpose, g, sf, now)
 	if err != nil {
 		return nil, err
 	}
+	if err := e.cfg.Audit.Record(ctx, entry); err != nil {
+		return nil, err
+	}
+	return vals, nil
+}
+
+// release opens sf and asks the guard which of its fields purpose may use
+// under grant g. It returns those values and the audit entry that must be
+// committed before they are used.
+func (e *Exchanger) release(ctx context.Context, c Citizen, category, purpose string, g consent.Grant, sf SealedFacts, now time.Time) (map[string]any, audit.Entry, error) {
+	plain, err := e.cfg.Sealer.Open(sf.Sealed, factsContext(c.Subject, category))
+	if err != nil {
+		return nil, audit.Entry{}, err
+	}
 	var f connectors.Facts
 	if err := json.Unmarshal(plain, &f); err != nil {
-		return nil, err
+		return nil, audit.Entry{}, err
 	}
 	conn, ok := e.connector(category)
 	if !ok {
-		return nil, ErrNoFacts
+		return nil, audit.Entry{}, ErrNoFacts
 	}
 	d := describe(conn)
 	fields := make([]string, 0, len(f.Values))
@@ -77,18 +103,16 @@ func (e *Exchanger) use(ctx context.Context, c Citizen, category, purpose string
 		Now: now.Format(time.RFC3339),
 	})
 	if err != nil {
-		return nil, err
+		return nil, audit.Entry{}, err
 	}
 	if !dec.Allow {
-		return nil, consent.ErrNoConsent
+		return nil, audit.Entry{}, consent.ErrNoConsent
 	}
-	if err := e.cfg.Audit.Record(ctx, audit.Entry{
+	entry := audit.Entry{
 		ID: e.cfg.NewID(), Time: now, Kind: KindFactsUse, Subject: c.Subject,
 		Requester: e.cfg.Requester.ID, Source: d.Source, Connector: d.ID, Category: category,
 		Purpose: purpose, Fields: dec.Fields, ConsentID: g.ID, LegalBasis: g.LegalBasis,
 		DecisionID: dec.ID, PolicyVersion: dec.PolicyVersion, InputHash: dec.InputHash, Outcome: "ok",
-	}); err != nil {
-		return nil, err
 	}
 	vals := map[string]any{}
 	for _, k := range dec.Fields {
@@ -96,9 +120,104 @@ func (e *Exchanger) use(ctx context.Context, c Citizen, category, purpose string
 			vals[k] = v
 		}
 	}
-	return vals, nil
+	return vals, entry, nil
 }
 
+// BatchStore reads the grants and facts of many citizens at once, for
+// background jobs that evaluate thousands of them.
+type BatchStore interface {
+	// ActiveGrantsOf returns the grants in force at at, for any of the
+	// subjects (sorted) and purposes.
+	ActiveGrantsOf(ctx context.Context, subjects, purposes []string, at time.Time) ([]consent.Grant, error)
+	// FactsOf returns the unexpired facts of the subjects (sorted) in the
+	// categories.
+	FactsOf(ctx context.Context, subjects, categories []string, at time.Time) ([]SealedFacts, error)
+}
+
+// BatchRecorder commits many audit entries in one transaction.
+type BatchRecorder interface {
+	RecordAll(ctx context.Context, entries []audit.Entry) error
+}
+
+// UseMany is Use for many citizens and only the given categories: the
+// grants and facts are read in two queries, every category of every citizen
+// is still released by its own guard decision, and all the uses are
+// committed to the audit log in one batch before any value is returned. If
+// that batch cannot be committed, nothing is returned.
+func (e *Exchanger) UseMany(ctx context.Context, b BatchStore, rec BatchRecorder, cs []Citizen, categories []string, purpose string) (map[string]map[string]map[string]any, error) {
+	if len(cs) == 0 {
+		return nil, nil
+	}
+	subjects := make([]string, len(cs))
+	for i, c := range cs {
+		subjects[i] = c.Subject
+	}
+	slices.Sort(subjects)
+	now := e.cfg.Now().UTC()
+	reuse := e.cfg.Purposes[purpose].Reuses
+	purposes := []string{purpose}
+	if reuse != "" {
+		purposes = append(purposes, reuse)
+	}
+	grants, err := b.ActiveGrantsOf(ctx, subjects, purposes, now)
+	if err != nil {
+		return nil, fmt.Errorf("exchange: grants: %w", err)
+	}
+	type key struct{ subject, category, purpose string }
+	active := map[key]consent.Grant{}
+	for _, g := range grants {
+		k := key{g.Subject, g.Category, g.Purpose}
+		if old, ok := active[k]; !ok || g.GrantedAt.After(old.GrantedAt) {
+			active[k] = g
+		}
+	}
+	facts, err := b.FactsOf(ctx, subjects, categories, now)
+	if err != nil {
+		return nil, fmt.Errorf("exchange: facts: %w", err)
+	}
+	type fkey struct{ subject, category string }
+	held := make(map[fkey]SealedFacts, len(facts))
+	for _, f := range facts {
+		held[fkey{f.Subject, f.Category}] = f
+	}
+	out := map[string]map[string]map[string]any{}
+	var entries []audit.Entry
+	for _, c := range cs {
+		for _, cat := range categories {
+			g, ok := active[key{c.Subject, cat, purpose}]
+			if !ok {
+				continue
+			}
+			sf, ok := held[fkey{c.Subject, cat}]
+			if !ok {
+				continue
+			}
+			if sf.GrantID != g.ID {
+				if fg, ok := active[key{c.Subject, cat, reuse}]; reuse == "" || !ok || fg.ID != sf.GrantID {
+					continue
+				}
+			}
+			vals, entry, err := e.release(ctx, c, cat, purpose, g, sf, now)
+			if err != nil {
+				if errors.Is(err, consent.ErrNoConsent) || errors.Is(err, ErrNoFacts) {
+					continue
+				}
+				return nil, err // the guard failed: fail closed for the batch
+			}
+			if out[c.Subject] == nil {
+				out[c.Subject] = map[string]map[string]any{}
+			}
+			out[c.Subject][cat] = vals
+			entries = append(entries, entry)
+		}
+	}
+	if len(entries) > 0 {
+		if err := rec.RecordAll(ctx, entries); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
 // Held returns every category of facts stored for the subject, opened, for
 // the citizen's own access request (GDPR Art. 15 and 20): it is not a use
 // for a purpose, so it does not go through the guard.

@@ -83,6 +83,8 @@ type Recommender struct {
 	modules map[string]string // rule modules (no tests), by file name
 	query   rego.PreparedEvalQuery
 	now     func() time.Time
+	// evaluators of single aids, for the current catalogue.
+	evaluators map[string]*Evaluator
 }
 
 // New compiles the aid rules once; a rule that does not compile, or an aid
@@ -95,7 +97,7 @@ func New(ctx context.Context, catalogue []byte, modules map[string]string, now f
 	if now == nil {
 		now = time.Now
 	}
-	r := &Recommender{modules: map[string]string{}, now: now}
+	r := &Recommender{modules: map[string]string{}, now: now, evaluators: map[string]*Evaluator{}}
 	for name, src := range modules {
 		if !strings.HasSuffix(name, "_test.rego") {
 			r.modules[name] = src
@@ -164,6 +166,7 @@ func (r *Recommender) Publish(ctx context.Context, p Publication) error {
 		return err
 	}
 	r.aids, r.modules, r.query = aids, mods, q
+	clear(r.evaluators)
 	return nil
 }
 
@@ -179,6 +182,7 @@ func (r *Recommender) Retire(ctx context.Context, id string) error {
 		return err
 	}
 	r.aids, r.modules, r.query = aids, mods, q
+	clear(r.evaluators)
 	return nil
 }
 

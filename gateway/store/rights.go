@@ -67,11 +67,12 @@ func (s *Store) SessionsOf(ctx context.Context, subject string) ([]SessionInfo, 
 
 // Erased counts what EraseSubject removed.
 type Erased struct {
-	Grants, Facts, Sessions, Objections, AuditEntries int64
+	Grants, Facts, Sessions, Objections, Subscriptions, Deliveries, AuditEntries int64
 }
 
 // EraseSubject deletes, in one transaction, everything Obert holds about
-// subject: consent grants, facts, sessions and objections; of the audit log
+// subject: consent grants, facts, sessions, objections, alert
+// subscriptions and deliveries; of the audit log
 // it deletes the sealed entries but keeps their public commitments, so the
 // log still verifies and reveals nothing. The entry keep (the record of the
 // erasure itself) stays readable.
@@ -86,6 +87,8 @@ func (s *Store) EraseSubject(ctx context.Context, subject, keep string) (Erased,
 			{&e.Facts, `DELETE FROM facts WHERE subject = ?`},
 			{&e.Sessions, `DELETE FROM sessions WHERE subject = ?`},
 			{&e.Objections, `DELETE FROM objections WHERE subject = ?`},
+			{&e.Subscriptions, `DELETE FROM alert_subscriptions WHERE subject = ?`},
+			{&e.Deliveries, `DELETE FROM alert_deliveries WHERE subject = ?`},
 		} {
 			res, err := q.ExecContext(ctx, st.sql, subject)
 			if err != nil {

@@ -8,8 +8,10 @@ import (
 	"github.com/obert-gov/obert/audit"
 	"github.com/obert-gov/obert/audit/audittest"
 	"github.com/obert-gov/obert/consent"
+	"github.com/obert-gov/obert/gateway/alerts"
 	"github.com/obert-gov/obert/gateway/exchange"
 	"github.com/obert-gov/obert/gateway/signin"
+	"github.com/obert-gov/obert/gateway/store"
 	"github.com/obert-gov/obert/gateway/store/storetest"
 )
 
@@ -51,11 +53,18 @@ func TestRights(t *testing.T) {
 				t.Fatalf("sessions of alice: %+v", ss)
 			}
 
+			if err := s.PutSubscription(ctx, alerts.Subscription{Subject: "alice", Channel: alerts.Email, Target: []byte("sealed"),
+				Lang: "ca", LoA: "substantial", CreatedAt: t0}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.MarkKnown(ctx, "alice", []string{"new:x"}, t0); err != nil {
+				t.Fatal(err)
+			}
 			e, err := s.EraseSubject(ctx, "alice", "alice-erasure")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if e != (struct{ Grants, Facts, Sessions, Objections, AuditEntries int64 }{1, 1, 1, 1, 3}) {
+			if e != (store.Erased{Grants: 1, Facts: 1, Sessions: 1, Objections: 1, Subscriptions: 1, Deliveries: 1, AuditEntries: 3}) {
 				t.Fatalf("erased %+v", e)
 			}
 			if gs, _ := s.ListGrants(ctx, "alice"); len(gs) != 0 {

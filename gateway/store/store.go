@@ -141,6 +141,9 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	for _, r := range res {
 		applied = append(applied, r.Source.Path)
 	}
+	if err := s.migrateJobs(ctx); err != nil {
+		return nil, err
+	}
 	return applied, nil
 }
 

@@ -1,0 +1,454 @@
+// Package alerts is phase 3 of the recommender: citizens who consented to
+// proactive alerts are told, by e-mail or web push, when an aid starts to
+// fit them. Background jobs (River, on SQLite or PostgreSQL) re-evaluate a
+// citizen when an aid is published or changed, when their data is
+// refreshed, and ahead of known dates (an aid's deadline, the renewal of
+// their consent).
+//
+// Every evaluation reads the citizen's facts through the policy guard for
+// the purpose proactive-alerts, with each use in the audit log; every alert
+// is sent once, outside the citizen's quiet hours, with a link that ends
+// the subscription, and none is sent once consent is withdrawn or the
+// citizen objects to the profiling.
+package alerts
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+
+	"github.com/obert-gov/obert/audit"
+	"github.com/obert-gov/obert/consent"
+	"github.com/obert-gov/obert/gateway/exchange"
+	"github.com/obert-gov/obert/gateway/notify"
+	"github.com/obert-gov/obert/gateway/recommend"
+)
+
+// Purpose is the consent purpose of alerts.
+const Purpose = "proactive-alerts"
+
+// Objection is the objection kind that stops every alert.
+const Objection = "proactive-profiling"
+
+// Audit kinds.
+const (
+	KindSubscribe   = "alerts.subscribe"
+	KindUnsubscribe = "alerts.unsubscribe"
+	KindSent        = "alerts.sent"
+)
+
+// Alert kinds, the first part of an alert key.
+const (
+	AlertNew      = "new"      // an aid fits: "new:<aid>"
+	AlertDeadline = "deadline" // an aid that fits ends soon: "deadline:<aid>:<date>"
+	AlertRenew    = "renew"    // the alerts consent expires soon: "renew:<grant>"
+)
+
+// Sealer seals subscription targets at rest.
+type Sealer interface {
+	Seal(plaintext, context []byte) []byte
+	Open(sealed, context []byte) ([]byte, error)
+}
+
+// Consents is what alerts need of consent.
+type Consents interface {
+	Active(ctx context.Context, subject, category, purpose string) (consent.Grant, error)
+}
+
+// Objections reads a citizen's objections.
+type Objections interface {
+	Objections(ctx context.Context, subject string) (map[string]time.Time, error)
+}
+
+// Exchanger releases stored facts through the guard.
+type Exchanger interface {
+	Categories() []string
+	UseMany(ctx context.Context, b exchange.BatchStore, rec exchange.BatchRecorder, cs []exchange.Citizen, categories []string, purpose string) (map[string]map[string]map[string]any, error)
+}
+
+// Recommender evaluates aids.
+type Recommender interface {
+	Aids() []recommend.Aid
+	Version(id string) string
+	Evaluator(ctx context.Context, id string) (*recommend.Evaluator, error)
+	Recommend(ctx context.Context, s recommend.Situation) ([]recommend.Result, error)
+}
+
+// Recorder writes the audit log.
+type Recorder interface {
+	exchange.BatchRecorder
+	Record(ctx context.Context, e audit.Entry) error
+}
+
+// DateStore finds the dates alerts are sent ahead of.
+type DateStore interface {
+	// SubjectsWith lists subjects with a delivery of key, after after.
+	SubjectsWith(ctx context.Context, key, after string, limit int) ([]string, error)
+	// ExpiringGrants lists the grants of purpose in force at from that
+	// expire before to, of subscribed citizens.
+	ExpiringGrants(ctx context.Context, purpose string, from, to time.Time) ([]consent.Grant, error)
+}
+
+// Texts renders the messages, in the subscription's language.
+type Texts func(lang, key string, args ...any) string
+
+// Config assembles a Service.
+type Config struct {
+	Store       Store
+	Dates       DateStore
+	Batch       exchange.BatchStore
+	Sealer      Sealer
+	Consents    Consents
+	Objections  Objections
+	Exchanger   Exchanger
+	Recommender Recommender
+	Audit       Recorder
+	Mailer      *notify.Mailer // nil: no e-mail channel
+	Pusher      *notify.Pusher // nil: no web push channel
+	Texts       Texts
+	PublicURL   string
+	// TokenKey authenticates unsubscribe links (32 bytes).
+	TokenKey []byte
+	// Driver is River's driver on the gateway's database.
+	Driver riverdriver.Driver[*sql.Tx]
+	// AllowHTTPPush accepts push endpoints over plain http (tests only).
+	AllowHTTPPush bool
+	// PageSize is how many citizens one sweep job evaluates (default 1000).
+	PageSize int
+	// Workers run jobs at once in this process (default 4); 0 with
+	// InsertOnly makes a process that only enqueues.
+	Workers int
+	// Poll is how often workers look for jobs (default 1 s).
+	Poll time.Duration
+	// Ahead is how long before a deadline or an expiry the reminder goes
+	// (default 14 days).
+	Ahead time.Duration
+	Now   func() time.Time
+	NewID func() string
+	Log   *slog.Logger
+}
+
+// Service runs subscriptions and the alert jobs.
+type Service struct {
+	cfg    Config
+	client *river.Client[*sql.Tx]
+	loc    *time.Location
+}
+
+// New builds the service and its River client; Start runs the workers.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Dates == nil || cfg.Batch == nil || cfg.Sealer == nil || cfg.Consents == nil ||
+		cfg.Objections == nil || cfg.Exchanger == nil || cfg.Recommender == nil || cfg.Audit == nil ||
+		cfg.Texts == nil || cfg.Driver == nil || len(cfg.TokenKey) < 32 {
+		return nil, errors.New("alerts: store, dates, batch, sealer, consents, objections, exchanger, recommender, audit, texts, driver and a 32-byte token key are required")
+	}
+	if cfg.PageSize == 0 {
+		cfg.PageSize = 1000
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = 4
+	}
+	if cfg.Poll == 0 {
+		cfg.Poll = time.Second
+	}
+	if cfg.Ahead == 0 {
+		cfg.Ahead = 14 * 24 * time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	loc, err := time.LoadLocation("Europe/Madrid")
+	if err != nil {
+		return nil, fmt.Errorf("alerts: time zone: %w", err)
+	}
+	s := &Service{cfg: cfg, loc: loc}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &sweepWorker{s: s})
+	river.AddWorker(workers, &pageWorker{s: s})
+	river.AddWorker(workers, &evaluateWorker{s: s})
+	river.AddWorker(workers, &deliverWorker{s: s})
+	river.AddWorker(workers, &datesWorker{s: s})
+	river.AddWorker(workers, &catchUpWorker{s: s})
+	s.client, err = river.NewClient(cfg.Driver, &river.Config{
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
+		Workers:           workers,
+		FetchPollInterval: cfg.Poll,
+		FetchCooldown:     min(cfg.Poll, 100*time.Millisecond),
+		MaxAttempts:       10,
+		Logger:            slog.New(slog.DiscardHandler),
+		PeriodicJobs: []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(5*time.Minute),
+				func() (river.JobArgs, *river.InsertOpts) { return CatchUpArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(6*time.Hour),
+				func() (river.JobArgs, *river.InsertOpts) { return DatesArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("alerts: jobs: %w", err)
+	}
+	return s, nil
+}
+
+// Start runs the workers until Stop.
+func (s *Service) Start(ctx context.Context) error { return s.client.Start(ctx) }
+
+// Stop waits for running jobs to finish, up to ctx.
+func (s *Service) Stop(ctx context.Context) error { return s.client.Stop(ctx) }
+
+// Client is the River client (tests wait on its events).
+func (s *Service) Client() *river.Client[*sql.Tx] { return s.client }
+
+// Channels reports which channels this gateway can deliver.
+func (s *Service) Channels() []string {
+	var out []string
+	if s.cfg.Mailer != nil {
+		out = append(out, Email)
+	}
+	if s.cfg.Pusher != nil {
+		out = append(out, Push)
+	}
+	return out
+}
+
+// VAPIDKey is the web push application server key, or "".
+func (s *Service) VAPIDKey() string {
+	if s.cfg.Pusher == nil {
+		return ""
+	}
+	return s.cfg.Pusher.PublicKey
+}
+
+// Errors of subscriptions.
+var (
+	ErrNoConsent = errors.New("alerts: no consent to proactive alerts")
+	ErrObjected  = errors.New("alerts: the citizen objects to proactive profiling")
+	ErrChannel   = errors.New("alerts: this channel is not available")
+	ErrTarget    = errors.New("alerts: not a valid address for this channel")
+	ErrQuiet     = errors.New("alerts: quiet hours are two times of day")
+)
+
+// SubscribeRequest is what the citizen asks for.
+type SubscribeRequest struct {
+	Subject, LoA, Lang string
+	Channel            string
+	Target             string // e-mail address, or push subscription JSON
+	QuietFrom, QuietTo int    // minutes after midnight
+}
+
+// consentedCategories returns the categories the subject consented to for
+// alerts.
+func (s *Service) consentedCategories(ctx context.Context, subject string) ([]string, error) {
+	var out []string
+	for _, c := range s.cfg.Exchanger.Categories() {
+		_, err := s.cfg.Consents.Active(ctx, subject, c, Purpose)
+		switch {
+		case err == nil:
+			out = append(out, c)
+		case errors.Is(err, consent.ErrNoConsent):
+		default:
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Subscribe adds or replaces the subscription of a channel. The citizen
+// must have consented to alerts for at least one category and not object;
+// the aids that already fit them are marked known, so only new ones alert.
+func (s *Service) Subscribe(ctx context.Context, r SubscribeRequest) error {
+	if !slices.Contains(s.Channels(), r.Channel) {
+		return ErrChannel
+	}
+	if r.QuietFrom < 0 || r.QuietFrom >= 24*60 || r.QuietTo < 0 || r.QuietTo >= 24*60 {
+		return ErrQuiet
+	}
+	target := strings.TrimSpace(r.Target)
+	switch r.Channel {
+	case Email:
+		a, err := mail.ParseAddress(target)
+		if err != nil || a.Address != target || len(target) > 254 {
+			return ErrTarget
+		}
+	case Push:
+		sub, err := notify.ParseSubscription([]byte(target), s.cfg.AllowHTTPPush)
+		if err != nil {
+			return ErrTarget
+		}
+		b, _ := json.Marshal(sub)
+		target = string(b)
+	}
+	cats, err := s.consentedCategories(ctx, r.Subject)
+	if err != nil {
+		return err
+	}
+	if len(cats) == 0 {
+		return ErrNoConsent
+	}
+	obj, err := s.cfg.Objections.Objections(ctx, r.Subject)
+	if err != nil {
+		return err
+	}
+	if _, ok := obj[Objection]; ok {
+		return ErrObjected
+	}
+	now := s.cfg.Now().UTC()
+	if err := s.cfg.Audit.Record(ctx, audit.Entry{ID: s.newID(), Time: now, Kind: KindSubscribe, Subject: r.Subject,
+		Purpose: Purpose, Fields: []string{r.Channel}, Outcome: "ok"}); err != nil {
+		return err
+	}
+	if err := s.cfg.Store.PutSubscription(ctx, Subscription{Subject: r.Subject, Channel: r.Channel,
+		Target: s.cfg.Sealer.Seal([]byte(target), targetContext(r.Subject, r.Channel)), Lang: r.Lang, LoA: r.LoA,
+		QuietFrom: r.QuietFrom, QuietTo: r.QuietTo, CreatedAt: now}); err != nil {
+		return err
+	}
+	_, err = s.client.Insert(ctx, EvaluateArgs{Subject: r.Subject, Baseline: true}, nil)
+	return err
+}
+
+// Unsubscribe ends a channel's subscription; ok reports whether there was
+// one.
+func (s *Service) Unsubscribe(ctx context.Context, subject, channel string) (bool, error) {
+	if err := s.cfg.Audit.Record(ctx, audit.Entry{ID: s.newID(), Time: s.cfg.Now().UTC(), Kind: KindUnsubscribe,
+		Subject: subject, Purpose: Purpose, Fields: []string{channel}, Outcome: "ok"}); err != nil {
+		return false, err
+	}
+	return s.cfg.Store.DeleteSubscription(ctx, subject, channel)
+}
+
+// ConsentChanged is called after a citizen withdraws a grant: without any
+// consent to alerts left, the subscriptions (and their addresses) go.
+func (s *Service) ConsentChanged(ctx context.Context, subject string) error {
+	cats, err := s.consentedCategories(ctx, subject)
+	if err != nil || len(cats) > 0 {
+		return err
+	}
+	return s.cfg.Store.DeleteSubscriptions(ctx, subject)
+}
+
+// SubscriptionView is a subscription as the citizen sees it.
+type SubscriptionView struct {
+	Channel, Target, Lang string
+	QuietFrom, QuietTo    int
+	Since                 time.Time
+}
+
+// Subscriptions lists the subject's subscriptions, opened.
+func (s *Service) Subscriptions(ctx context.Context, subject string) ([]SubscriptionView, error) {
+	subs, err := s.cfg.Store.Subscriptions(ctx, subject)
+	if err != nil {
+		return nil, err
+	}
+	var out []SubscriptionView
+	for _, sub := range subs {
+		t, err := s.cfg.Sealer.Open(sub.Target, targetContext(subject, sub.Channel))
+		if err != nil {
+			return nil, err
+		}
+		target := string(t)
+		if sub.Channel == Push {
+			var ps notify.PushSubscription
+			json.Unmarshal(t, &ps)
+			target = hostOf(ps.Endpoint)
+		}
+		out = append(out, SubscriptionView{Channel: sub.Channel, Target: target, Lang: sub.Lang,
+			QuietFrom: sub.QuietFrom, QuietTo: sub.QuietTo, Since: sub.CreatedAt})
+	}
+	return out, nil
+}
+
+func hostOf(u string) string {
+	u = strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://")
+	if i := strings.IndexByte(u, '/'); i >= 0 {
+		u = u[:i]
+	}
+	return u
+}
+
+func targetContext(subject, channel string) []byte {
+	return []byte("alerts/" + channel + "/" + subject)
+}
+
+// Token authenticates the unsubscribe link of a subject's channel.
+func (s *Service) Token(subject, channel string) string {
+	m := hmac.New(sha256.New, s.cfg.TokenKey)
+	m.Write([]byte(subject + "\x00" + channel))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// CheckToken reports whether token is the subject's channel's.
+func (s *Service) CheckToken(subject, channel, token string) bool {
+	return hmac.Equal([]byte(s.Token(subject, channel)), []byte(token))
+}
+
+// UnsubscribeURL is the one-click link carried by every alert.
+func (s *Service) UnsubscribeURL(subject, channel string) string {
+	return s.cfg.PublicURL + "/alerts/unsubscribe?s=" + subject + "&c=" + channel + "&t=" + s.Token(subject, channel)
+}
+
+// AidChanged queues the sweep of a published or changed aid. A sweep is
+// queued once per version; the catch-up job queues any that was missed.
+func (s *Service) AidChanged(ctx context.Context, id string) error {
+	v := s.cfg.Recommender.Version(id)
+	if v == "" {
+		return nil
+	}
+	if _, err := s.client.Insert(ctx, SweepArgs{Aid: id, Version: v}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}); err != nil {
+		return err
+	}
+	_, err := s.cfg.Store.QueueSweep(ctx, id, v, s.cfg.Now().UTC())
+	return err
+}
+
+// DataRefreshed queues the re-evaluation of a subscribed citizen whose
+// data was just fetched.
+func (s *Service) DataRefreshed(ctx context.Context, subject string) error {
+	subs, err := s.cfg.Store.Subscriptions(ctx, subject)
+	if err != nil || len(subs) == 0 {
+		return err
+	}
+	_, err = s.client.Insert(ctx, EvaluateArgs{Subject: subject}, &river.InsertOpts{
+		UniqueOpts: river.UniqueOpts{ByArgs: true, ByPeriod: time.Minute}})
+	return err
+}
+
+func (s *Service) newID() string {
+	if s.cfg.NewID != nil {
+		return s.cfg.NewID()
+	}
+	return "al_" + randomID()
+}
+
+// quietUntil returns when the quiet hours around t end, or the zero time
+// if t is outside them.
+func (s *Service) quietUntil(t time.Time, from, to int) time.Time {
+	if from == to {
+		return time.Time{}
+	}
+	lt := t.In(s.loc)
+	m := lt.Hour()*60 + lt.Minute()
+	in := (from < to && m >= from && m < to) || (from > to && (m >= from || m < to))
+	if !in {
+		return time.Time{}
+	}
+	end := time.Date(lt.Year(), lt.Month(), lt.Day(), to/60, to%60, 0, 0, s.loc)
+	if !end.After(lt) {
+		end = end.AddDate(0, 0, 1)
+	}
+	return end
+}

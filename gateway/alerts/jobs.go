@@ -1,0 +1,445 @@
+package alerts
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/obert-gov/obert/audit"
+	"github.com/obert-gov/obert/gateway/exchange"
+	"github.com/obert-gov/obert/gateway/notify"
+	"github.com/obert-gov/obert/gateway/recommend"
+)
+
+func randomID() string { return rand.Text() }
+
+// SweepArgs re-evaluates every subscriber for one version of an aid.
+type SweepArgs struct {
+	Aid     string `json:"aid"`
+	Version string `json:"version"`
+}
+
+// Kind implements river.JobArgs.
+func (SweepArgs) Kind() string { return "alerts.sweep" }
+
+// PageArgs evaluates one page of subscribers: those after After, up to
+// Limit of them.
+type PageArgs struct {
+	Aid     string `json:"aid"`
+	Version string `json:"version"`
+	After   string `json:"after"`
+	Limit   int    `json:"limit"`
+}
+
+// Kind implements river.JobArgs.
+func (PageArgs) Kind() string { return "alerts.sweep_page" }
+
+// EvaluateArgs re-evaluates one citizen against every aid. A baseline
+// evaluation (at subscription) marks what fits as known and sends nothing.
+type EvaluateArgs struct {
+	Subject  string `json:"subject"`
+	Baseline bool   `json:"baseline,omitempty"`
+}
+
+// Kind implements river.JobArgs.
+func (EvaluateArgs) Kind() string { return "alerts.evaluate" }
+
+// DeliverArgs sends one alert to every channel of a citizen.
+type DeliverArgs struct {
+	Subject string `json:"subject"`
+	Key     string `json:"key"`
+}
+
+// Kind implements river.JobArgs.
+func (DeliverArgs) Kind() string { return "alerts.deliver" }
+
+// DatesArgs looks for deadlines and consent expiries coming.
+type DatesArgs struct{}
+
+// Kind implements river.JobArgs.
+func (DatesArgs) Kind() string { return "alerts.dates" }
+
+// CatchUpArgs queues the sweep of any aid version not swept yet.
+type CatchUpArgs struct{}
+
+// Kind implements river.JobArgs.
+func (CatchUpArgs) Kind() string { return "alerts.catch_up" }
+
+var uniqueByArgs = &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+
+type sweepWorker struct {
+	river.WorkerDefaults[SweepArgs]
+	s *Service
+}
+
+// Work splits the subscribers into pages, each its own job, so that every
+// worker of every replica takes a share.
+func (w *sweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error {
+	s := w.s
+	if s.cfg.Recommender.Version(job.Args.Aid) != job.Args.Version {
+		return nil // superseded or retired: the newer version has its own sweep
+	}
+	var pages []river.InsertManyParams
+	after := ""
+	for {
+		subs, err := s.cfg.Store.Subscribers(ctx, after, s.cfg.PageSize, Objection)
+		if err != nil {
+			return err
+		}
+		if len(subs) == 0 {
+			break
+		}
+		pages = append(pages, river.InsertManyParams{Args: PageArgs{Aid: job.Args.Aid, Version: job.Args.Version,
+			After: after, Limit: s.cfg.PageSize}, InsertOpts: uniqueByArgs})
+		after = subs[len(subs)-1].Subject
+		if len(subs) < s.cfg.PageSize {
+			break
+		}
+	}
+	if len(pages) == 0 {
+		return nil
+	}
+	_, err := s.client.InsertMany(ctx, pages)
+	return err
+}
+
+type pageWorker struct {
+	river.WorkerDefaults[PageArgs]
+	s *Service
+}
+
+func (w *pageWorker) Work(ctx context.Context, job *river.Job[PageArgs]) error {
+	_, err := w.s.sweepPage(ctx, job.Args)
+	return err
+}
+
+// sweepPage evaluates one page and queues the alerts; it returns how many
+// citizens it evaluated.
+func (s *Service) sweepPage(ctx context.Context, a PageArgs) (int, error) {
+	ev, err := s.cfg.Recommender.Evaluator(ctx, a.Aid)
+	if err != nil || ev.Version() != a.Version {
+		return 0, nil // retired or superseded
+	}
+	subs, err := s.cfg.Store.Subscribers(ctx, a.After, a.Limit, Objection)
+	if err != nil || len(subs) == 0 {
+		return 0, err
+	}
+	key := AlertNew + ":" + a.Aid
+	subjects := make([]string, len(subs))
+	for i, sub := range subs {
+		subjects[i] = sub.Subject
+	}
+	told, err := s.cfg.Store.Told(ctx, subjects, key)
+	if err != nil {
+		return 0, err
+	}
+	var cs []exchange.Citizen
+	for _, sub := range subs {
+		if !told[sub.Subject] {
+			cs = append(cs, exchange.Citizen{Subject: sub.Subject, LoA: sub.LoA})
+		}
+	}
+	cats := slices.DeleteFunc(slices.Clone(ev.Aid().Categories), func(c string) bool {
+		return !slices.Contains(s.cfg.Exchanger.Categories(), c)
+	})
+	// Only the categories the aid reads are released (minimisation).
+	facts, err := s.cfg.Exchanger.UseMany(ctx, s.cfg.Batch, s.cfg.Audit, cs, cats, Purpose)
+	if err != nil {
+		return 0, err
+	}
+	var deliver []river.InsertManyParams
+	for _, c := range cs {
+		f, ok := facts[c.Subject]
+		if !ok {
+			continue // nothing consented for these categories: nothing to say
+		}
+		res, err := ev.Evaluate(ctx, recommend.Situation{Facts: f})
+		if err != nil {
+			return 0, err
+		}
+		if res.Status == recommend.Eligible {
+			deliver = append(deliver, river.InsertManyParams{Args: DeliverArgs{Subject: c.Subject, Key: key}, InsertOpts: uniqueByArgs})
+		}
+	}
+	if len(deliver) > 0 {
+		if _, err := s.client.InsertMany(ctx, deliver); err != nil {
+			return 0, err
+		}
+	}
+	return len(cs), nil
+}
+
+type evaluateWorker struct {
+	river.WorkerDefaults[EvaluateArgs]
+	s *Service
+}
+
+func (w *evaluateWorker) Work(ctx context.Context, job *river.Job[EvaluateArgs]) error {
+	s := w.s
+	subs, err := s.cfg.Store.Subscriptions(ctx, job.Args.Subject)
+	if err != nil || len(subs) == 0 {
+		return err // no longer subscribed
+	}
+	obj, err := s.cfg.Objections.Objections(ctx, job.Args.Subject)
+	if err != nil {
+		return err
+	}
+	if _, ok := obj[Objection]; ok {
+		return nil
+	}
+	facts, err := s.cfg.Exchanger.UseMany(ctx, s.cfg.Batch, s.cfg.Audit,
+		[]exchange.Citizen{{Subject: subs[0].Subject, LoA: subs[0].LoA}}, s.cfg.Exchanger.Categories(), Purpose)
+	if err != nil {
+		return err
+	}
+	rs, err := s.cfg.Recommender.Recommend(ctx, recommend.Situation{Facts: facts[job.Args.Subject]})
+	if err != nil {
+		return err
+	}
+	known, err := s.cfg.Store.KeysOf(ctx, job.Args.Subject)
+	if err != nil {
+		return err
+	}
+	var keys []string
+	for _, r := range rs {
+		if k := AlertNew + ":" + r.Aid.ID; r.Status == recommend.Eligible && !known[k] {
+			keys = append(keys, k)
+		}
+	}
+	if job.Args.Baseline {
+		return s.cfg.Store.MarkKnown(ctx, job.Args.Subject, keys, s.cfg.Now().UTC())
+	}
+	var deliver []river.InsertManyParams
+	for _, k := range keys {
+		deliver = append(deliver, river.InsertManyParams{Args: DeliverArgs{Subject: job.Args.Subject, Key: k}, InsertOpts: uniqueByArgs})
+	}
+	if len(deliver) == 0 {
+		return nil
+	}
+	_, err = s.client.InsertMany(ctx, deliver)
+	return err
+}
+
+type deliverWorker struct {
+	river.WorkerDefaults[DeliverArgs]
+	s *Service
+}
+
+// Work sends the alert on each channel not sent yet. Consent, objection,
+// subscription and quiet hours are checked now, at sending time: a
+// withdrawal stops what was queued before it.
+func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
+	s, a := w.s, job.Args
+	kind, rest, _ := strings.Cut(a.Key, ":")
+	obj, err := s.cfg.Objections.Objections(ctx, a.Subject)
+	if err != nil {
+		return err
+	}
+	if _, ok := obj[Objection]; ok {
+		return nil
+	}
+	cats, err := s.consentedCategories(ctx, a.Subject)
+	if err != nil {
+		return err
+	}
+	if len(cats) == 0 {
+		return nil
+	}
+	subs, err := s.cfg.Store.Subscriptions(ctx, a.Subject)
+	if err != nil {
+		return err
+	}
+	var aid recommend.Aid
+	if kind == AlertNew || kind == AlertDeadline {
+		id, _, _ := strings.Cut(rest, ":")
+		found := false
+		for _, x := range s.cfg.Recommender.Aids() {
+			if x.ID == id {
+				aid, found = x, true
+			}
+		}
+		if !found {
+			return nil // retired meanwhile
+		}
+	}
+	now := s.cfg.Now()
+	var errs []error
+	for _, sub := range subs {
+		if !slices.Contains(s.Channels(), sub.Channel) {
+			continue
+		}
+		if until := s.quietUntil(now, sub.QuietFrom, sub.QuietTo); !until.IsZero() {
+			return river.JobSnooze(until.Sub(now))
+		}
+		state, err := s.cfg.Store.Claim(ctx, a.Subject, a.Key, sub.Channel, now.UTC())
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if state != StateSending {
+			continue // sent already, or known
+		}
+		if err := s.send(ctx, sub, a.Key, kind, rest, aid); err != nil {
+			if errors.Is(err, notify.ErrGone) {
+				s.cfg.Store.DeleteSubscription(ctx, a.Subject, sub.Channel)
+				continue
+			}
+			errs = append(errs, err)
+			continue
+		}
+		if err := s.cfg.Store.Mark(ctx, a.Subject, a.Key, sub.Channel, StateSent, s.cfg.Now().UTC()); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// send renders and sends one alert, after recording it in the audit log.
+func (s *Service) send(ctx context.Context, sub Subscription, key, kind, rest string, aid recommend.Aid) error {
+	target, err := s.cfg.Sealer.Open(sub.Target, targetContext(sub.Subject, sub.Channel))
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Audit.Record(ctx, audit.Entry{ID: s.newID(), Time: s.cfg.Now().UTC(), Kind: KindSent,
+		Subject: sub.Subject, Purpose: Purpose, Fields: []string{sub.Channel, kind}, Outcome: "ok",
+		RequestID: aid.ID}); err != nil {
+		return err
+	}
+	m := s.message(sub, kind, rest, aid)
+	id := messageID(sub.Subject, key, sub.Channel)
+	switch sub.Channel {
+	case Email:
+		m.To, m.MessageID = string(target), id+"@obert"
+		return s.cfg.Mailer.Send(ctx, m)
+	case Push:
+		var ps notify.PushSubscription
+		if err := json.Unmarshal(target, &ps); err != nil {
+			return err
+		}
+		payload, _ := json.Marshal(map[string]string{"title": m.Subject, "body": m.Text, "url": s.cfg.PublicURL + "/folder/aids"})
+		return s.cfg.Pusher.Send(ctx, ps, payload, id[:32])
+	}
+	return fmt.Errorf("alerts: channel %q", sub.Channel)
+}
+
+// message renders an alert in the subscription's language. It names the
+// aid and links to the folder; it carries none of the citizen's data.
+func (s *Service) message(sub Subscription, kind, rest string, aid recommend.Aid) notify.Message {
+	T, l := s.cfg.Texts, sub.Lang
+	unsub := s.UnsubscribeURL(sub.Subject, sub.Channel)
+	folder := s.cfg.PublicURL + "/folder/aids"
+	var subject, body string
+	switch kind {
+	case AlertNew:
+		subject = T(l, "alerts.mail.new.subject", aid.Title[l])
+		body = T(l, "alerts.mail.new.body", aid.Title[l], aid.Administration[l], aid.Summary[l])
+	case AlertDeadline:
+		_, date, _ := strings.Cut(rest, ":")
+		subject = T(l, "alerts.mail.deadline.subject", aid.Title[l])
+		body = T(l, "alerts.mail.deadline.body", aid.Title[l], date)
+	case AlertRenew:
+		subject = T(l, "alerts.mail.renew.subject")
+		body = T(l, "alerts.mail.renew.body")
+		folder = s.cfg.PublicURL + "/folder/consent"
+	}
+	text := body + "\n\n" + T(l, "alerts.mail.see", folder) + "\n\n" + T(l, "alerts.mail.advice") + "\n\n" +
+		T(l, "alerts.mail.unsubscribe", unsub) + "\n"
+	return notify.Message{Subject: subject, Text: text, Unsubscribe: unsub}
+}
+
+func messageID(subject, key, channel string) string {
+	h := hashHex(subject + "\x00" + key + "\x00" + channel)
+	return h
+}
+
+type datesWorker struct {
+	river.WorkerDefaults[DatesArgs]
+	s *Service
+}
+
+// Work queues reminders: the deadline of an aid that fits (sent to those
+// told of it), and the expiry of the consent to alerts.
+func (w *datesWorker) Work(ctx context.Context, _ *river.Job[DatesArgs]) error {
+	s := w.s
+	now := s.cfg.Now().UTC()
+	today, horizon := now.Format(time.DateOnly), now.Add(s.cfg.Ahead).Format(time.DateOnly)
+	var deliver []river.InsertManyParams
+	for _, a := range s.cfg.Recommender.Aids() {
+		if a.ValidUntil == "" || a.ValidUntil < today || a.ValidUntil > horizon {
+			continue
+		}
+		after := ""
+		for {
+			subjects, err := s.cfg.Dates.SubjectsWith(ctx, AlertNew+":"+a.ID, after, 1000)
+			if err != nil {
+				return err
+			}
+			for _, sub := range subjects {
+				deliver = append(deliver, river.InsertManyParams{Args: DeliverArgs{Subject: sub,
+					Key: AlertDeadline + ":" + a.ID + ":" + a.ValidUntil}, InsertOpts: uniqueByArgs})
+			}
+			if len(subjects) < 1000 {
+				break
+			}
+			after = subjects[len(subjects)-1]
+		}
+	}
+	grants, err := s.cfg.Dates.ExpiringGrants(ctx, Purpose, now, now.Add(s.cfg.Ahead))
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, g := range grants {
+		if !seen[g.Subject] {
+			seen[g.Subject] = true
+			deliver = append(deliver, river.InsertManyParams{Args: DeliverArgs{Subject: g.Subject,
+				Key: AlertRenew + ":" + g.ExpiresAt.UTC().Format(time.DateOnly)}, InsertOpts: uniqueByArgs})
+		}
+	}
+	for len(deliver) > 0 {
+		n := min(len(deliver), 1000)
+		if _, err := s.client.InsertMany(ctx, deliver[:n]); err != nil {
+			return err
+		}
+		deliver = deliver[n:]
+	}
+	return nil
+}
+
+type catchUpWorker struct {
+	river.WorkerDefaults[CatchUpArgs]
+	s *Service
+}
+
+// Work queues the sweep of every aid version not queued yet (a
+// publication whose queueing failed, or one made by another replica).
+func (w *catchUpWorker) Work(ctx context.Context, _ *river.Job[CatchUpArgs]) error {
+	s := w.s
+	for _, a := range s.cfg.Recommender.Aids() {
+		v := s.cfg.Recommender.Version(a.ID)
+		fresh, err := s.cfg.Store.QueueSweep(ctx, a.ID, v, s.cfg.Now().UTC())
+		if err != nil {
+			return err
+		}
+		if fresh {
+			if _, err := s.client.Insert(ctx, SweepArgs{Aid: a.ID, Version: v}, uniqueByArgs); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func hashHex(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}

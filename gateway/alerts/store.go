@@ -1,0 +1,72 @@
+package alerts
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Channels a citizen can subscribe.
+const (
+	Email = "email"
+	Push  = "push"
+)
+
+// Delivery states.
+const (
+	StateSending = "sending" // claimed; the message may be on its way
+	StateSent    = "sent"
+	StateKnown   = "known" // the aid already fitted at subscription: nothing is sent
+)
+
+// ErrNotFound means no such subscription.
+var ErrNotFound = errors.New("alerts: not found")
+
+// Subscription is one channel a citizen subscribed.
+type Subscription struct {
+	Subject string
+	Channel string
+	Target  []byte // sealed: an e-mail address, or a web push subscription (JSON)
+	Lang    string
+	// LoA is the level of assurance of the sign-in that subscribed:
+	// background evaluations present it to the guard.
+	LoA string
+	// Quiet hours, in minutes after midnight, Europe/Madrid; From == To
+	// means none.
+	QuietFrom, QuietTo int
+	CreatedAt          time.Time
+}
+
+// Subscriber is a subscribed citizen as a sweep sees them.
+type Subscriber struct {
+	Subject string
+	LoA     string
+}
+
+// Store keeps subscriptions, deliveries and sweeps.
+type Store interface {
+	PutSubscription(ctx context.Context, s Subscription) error
+	Subscriptions(ctx context.Context, subject string) ([]Subscription, error)
+	// DeleteSubscription reports whether there was one.
+	DeleteSubscription(ctx context.Context, subject, channel string) (bool, error)
+	DeleteSubscriptions(ctx context.Context, subject string) error
+	// Subscribers lists subscribed citizens after the subject after, in
+	// subject order, leaving out those who object to objection.
+	Subscribers(ctx context.Context, after string, limit int, objection string) ([]Subscriber, error)
+	// Told returns, of subjects (sorted), those with a delivery of key on
+	// any channel, in any state.
+	Told(ctx context.Context, subjects []string, key string) (map[string]bool, error)
+	// KeysOf returns every alert key the subject has a delivery for.
+	KeysOf(ctx context.Context, subject string) (map[string]bool, error)
+	// Claim records a delivery of key on channel as being sent, unless one
+	// exists; it returns the state found (StateSending when it is new or a
+	// previous attempt did not finish).
+	Claim(ctx context.Context, subject, key, channel string, at time.Time) (string, error)
+	// Mark sets a delivery's state.
+	Mark(ctx context.Context, subject, key, channel, state string, at time.Time) error
+	// MarkKnown records keys as known to the subject (no message).
+	MarkKnown(ctx context.Context, subject string, keys []string, at time.Time) error
+	// QueueSweep records that the sweep of an aid version is queued and
+	// reports whether it was new.
+	QueueSweep(ctx context.Context, aid, version string, at time.Time) (bool, error)
+}

@@ -1,0 +1,130 @@
+package recommend
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/rego"
+)
+
+// Evaluator evaluates one aid for many citizens: a background sweep after
+// the aid is published compiles it once and asks it for each citizen.
+type Evaluator struct {
+	aid     Aid
+	version string
+	query   rego.PreparedEvalQuery
+	now     func() time.Time
+}
+
+// Aid is the aid evaluated.
+func (ev *Evaluator) Aid() Aid { return ev.aid }
+
+// Version is the aid's version (see Recommender.Version).
+func (ev *Evaluator) Version() string { return ev.version }
+
+// Evaluate returns the aid's verdict for s. An aid outside its validity
+// window is not eligible for anyone.
+func (ev *Evaluator) Evaluate(ctx context.Context, s Situation) (Result, error) {
+	today := ev.now().UTC().Format(time.DateOnly)
+	facts := s.Facts
+	if facts == nil {
+		facts = map[string]map[string]any{}
+	}
+	res := Result{Aid: ev.aid, Status: Eligible}
+	if today < ev.aid.ValidFrom || (ev.aid.ValidUntil != "" && today > ev.aid.ValidUntil) {
+		res.Status = NotEligible
+		return res, nil
+	}
+	rs, err := ev.query.Eval(ctx, rego.EvalInput(map[string]any{"facts": facts, "answers": s.Answers, "today": today}))
+	if err != nil {
+		return Result{}, fmt.Errorf("recommend: evaluate %s: %w", ev.aid.ID, err)
+	}
+	got := map[string]any{}
+	if len(rs) == 1 && len(rs[0].Expressions) == 1 {
+		got, _ = rs[0].Expressions[0].Value.(map[string]any)
+	}
+	for _, spec := range ev.aid.Criteria {
+		c := Criterion{CriterionSpec: spec}
+		if v, ok := got[spec.Name].(bool); ok {
+			c.Met = &v
+			if !v {
+				res.Status = NotEligible
+			}
+		} else if res.Status == Eligible {
+			res.Status = Maybe
+		}
+		res.Criteria = append(res.Criteria, c)
+	}
+	return res, nil
+}
+
+// Evaluator compiles the evaluation of aid id, once per version of the
+// catalogue: later calls return the same one until the catalogue changes.
+func (r *Recommender) Evaluator(ctx context.Context, id string) (*Evaluator, error) {
+	r.mu.RLock()
+	ev, ok := r.evaluators[id]
+	aid, found := r.find(id)
+	mods := r.modules
+	r.mu.RUnlock()
+	if ok {
+		return ev, nil
+	}
+	if !found {
+		return nil, fmt.Errorf("recommend: no aid %q", id)
+	}
+	opts := []func(*rego.Rego){rego.Query("data.obert.aids." + id + ".criteria")}
+	for n, src := range mods {
+		opts = append(opts, rego.Module(n, src))
+	}
+	q, err := rego.New(opts...).PrepareForEval(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("recommend: compile %s: %w", id, err)
+	}
+	ev = &Evaluator{aid: aid, version: version(aid, mods), query: q, now: r.now}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if cur, ok := r.find(id); ok && version(cur, r.modules) == ev.version {
+		r.evaluators[id] = ev
+	}
+	return ev, nil
+}
+
+// Version identifies the published form of aid id (its entry and its
+// rule): a change to either is a new version. It is "" for no such aid.
+func (r *Recommender) Version(id string) string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	a, ok := r.find(id)
+	if !ok {
+		return ""
+	}
+	return version(a, r.modules)
+}
+
+// find returns the aid with id; r.mu must be held.
+func (r *Recommender) find(id string) (Aid, bool) {
+	for _, a := range r.aids {
+		if a.ID == id {
+			return a, true
+		}
+	}
+	return Aid{}, false
+}
+
+func version(a Aid, modules map[string]string) string {
+	h := sha256.New()
+	b, _ := json.Marshal(a)
+	h.Write(b)
+	head := "package obert.aids." + a.ID + "\n"
+	for _, src := range modules {
+		if strings.Contains(src, head) {
+			h.Write([]byte(src))
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}

@@ -1,0 +1,135 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/obert-gov/obert/consent"
+	"github.com/obert-gov/obert/gateway/alerts"
+	"github.com/obert-gov/obert/gateway/exchange"
+	"github.com/obert-gov/obert/gateway/store/storetest"
+)
+
+// TestAlertsStore: subscriptions, paging of subscribers without the
+// objectors, claims that let an alert out once, and the batch reads of
+// grants and facts, on both backends.
+func TestAlertsStore(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			s := b.Open(t)
+			for _, subj := range []string{"s1", "s2", "s3", "s4"} {
+				for _, ch := range []string{alerts.Email, alerts.Push} {
+					if err := s.PutSubscription(ctx, alerts.Subscription{Subject: subj, Channel: ch, Target: []byte("t-" + subj),
+						Lang: "ca", LoA: "substantial", QuietFrom: 21 * 60, QuietTo: 9 * 60, CreatedAt: t0}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			// Replacing keeps one row per channel.
+			if err := s.PutSubscription(ctx, alerts.Subscription{Subject: "s1", Channel: alerts.Email, Target: []byte("new"),
+				Lang: "es", LoA: "high", CreatedAt: t0}); err != nil {
+				t.Fatal(err)
+			}
+			subs, err := s.Subscriptions(ctx, "s1")
+			if err != nil || len(subs) != 2 || string(subs[0].Target) != "new" || subs[0].Lang != "es" || subs[1].QuietFrom != 21*60 {
+				t.Fatalf("subscriptions of s1: %+v %v", subs, err)
+			}
+			if err := s.SetObjection(ctx, "s3", alerts.Objection, true, t0); err != nil {
+				t.Fatal(err)
+			}
+			page, err := s.Subscribers(ctx, "", 2, alerts.Objection)
+			if err != nil || len(page) != 2 || page[0].Subject != "s1" || page[0].LoA != "substantial" && page[0].LoA != "high" || page[1].Subject != "s2" {
+				t.Fatalf("first page %+v %v", page, err)
+			}
+			page, _ = s.Subscribers(ctx, "s2", 2, alerts.Objection)
+			if len(page) != 1 || page[0].Subject != "s4" {
+				t.Fatalf("second page leaves out the objector: %+v", page)
+			}
+
+			// Claims: the first attempt claims, an unfinished one is
+			// claimed again, a sent one never.
+			if st, err := s.Claim(ctx, "s1", "new:a", alerts.Email, t0); err != nil || st != alerts.StateSending {
+				t.Fatalf("claim: %q %v", st, err)
+			}
+			if st, _ := s.Claim(ctx, "s1", "new:a", alerts.Email, t0); st != alerts.StateSending {
+				t.Fatalf("unfinished claim: %q", st)
+			}
+			if err := s.Mark(ctx, "s1", "new:a", alerts.Email, alerts.StateSent, t0); err != nil {
+				t.Fatal(err)
+			}
+			if st, _ := s.Claim(ctx, "s1", "new:a", alerts.Email, t0); st != alerts.StateSent {
+				t.Fatalf("claim after sending: %q", st)
+			}
+			if err := s.MarkKnown(ctx, "s2", []string{"new:a", "new:b"}, t0); err != nil {
+				t.Fatal(err)
+			}
+			told, err := s.Told(ctx, []string{"s1", "s2", "s4"}, "new:a")
+			if err != nil || !told["s1"] || !told["s2"] || told["s4"] || len(told) != 2 {
+				t.Fatalf("told %v %v", told, err)
+			}
+			if keys, _ := s.KeysOf(ctx, "s2"); len(keys) != 2 || !keys["new:b"] {
+				t.Fatalf("keys of s2: %v", keys)
+			}
+			if subj, _ := s.SubjectsWith(ctx, "new:a", "", 10); len(subj) != 2 || subj[0] != "s1" || subj[1] != "s2" {
+				t.Fatalf("subjects with new:a: %v", subj)
+			}
+			if fresh, _ := s.QueueSweep(ctx, "a", "v1", t0); !fresh {
+				t.Fatal("first sweep not fresh")
+			}
+			if fresh, _ := s.QueueSweep(ctx, "a", "v1", t0); fresh {
+				t.Fatal("second sweep of the same version fresh")
+			}
+
+			// Batch reads: only in-force grants of the subjects asked for.
+			for i, g := range []consent.Grant{
+				{ID: "g1", Subject: "s1", Category: "census", Purpose: alerts.Purpose, ExpiresAt: t0.Add(48 * time.Hour)},
+				{ID: "g2", Subject: "s1", Category: "census", Purpose: "aid-recommendation", ExpiresAt: t0.Add(24 * time.Hour)},
+				{ID: "g3", Subject: "s2", Category: "census", Purpose: alerts.Purpose, ExpiresAt: t0.Add(-time.Hour)},
+				{ID: "g4", Subject: "s25", Category: "census", Purpose: alerts.Purpose, ExpiresAt: t0.Add(24 * time.Hour)},
+			} {
+				g.Requester, g.Source, g.LegalBasis, g.TextVersion, g.Language, g.GrantedAt = "r", "s", consent.BasisConsent, "v", "ca", t0.Add(-time.Duration(i+2)*time.Hour)
+				if err := s.CreateGrant(ctx, g); err != nil {
+					t.Fatal(err)
+				}
+			}
+			gs, err := s.ActiveGrantsOf(ctx, []string{"s1", "s2", "s4"}, []string{alerts.Purpose, "aid-recommendation"}, t0)
+			if err != nil || len(gs) != 2 {
+				t.Fatalf("active grants: %+v %v", gs, err)
+			}
+			if exp, _ := s.ExpiringGrants(ctx, alerts.Purpose, t0, t0.Add(72*time.Hour)); len(exp) != 1 || exp[0].ID != "g1" {
+				t.Fatalf("expiring: %+v", exp)
+			}
+			for _, f := range []exchange.SealedFacts{
+				{Subject: "s1", Category: "census", GrantID: "g2", ExpiresAt: t0.Add(time.Hour)},
+				{Subject: "s1", Category: "tax", GrantID: "gx", ExpiresAt: t0.Add(time.Hour)},
+				{Subject: "s25", Category: "census", GrantID: "gy", ExpiresAt: t0.Add(time.Hour)},
+				{Subject: "s4", Category: "census", GrantID: "gz", ExpiresAt: t0.Add(-time.Hour)},
+			} {
+				f.Sealed, f.FetchedAt = []byte("x"), t0
+				if err := s.PutFacts(ctx, f); err != nil {
+					t.Fatal(err)
+				}
+			}
+			fs, err := s.FactsOf(ctx, []string{"s1", "s2", "s4"}, []string{"census"}, t0)
+			if err != nil || len(fs) != 1 || fs[0].Subject != "s1" || fs[0].GrantID != "g2" {
+				t.Fatalf("facts of: %+v %v", fs, err)
+			}
+
+			if ok, _ := s.DeleteSubscription(ctx, "s1", alerts.Push); !ok {
+				t.Fatal("delete push")
+			}
+			if ok, _ := s.DeleteSubscription(ctx, "s1", alerts.Push); ok {
+				t.Fatal("deleted twice")
+			}
+			if err := s.DeleteSubscriptions(ctx, "s2"); err != nil {
+				t.Fatal(err)
+			}
+			if subs, _ := s.Subscriptions(ctx, "s2"); len(subs) != 0 {
+				t.Fatalf("s2 still subscribed: %v", subs)
+			}
+		})
+	}
+}
