@@ -11,6 +11,7 @@ import (
 	"github.com/obert-gov/obert/audit"
 	"github.com/obert-gov/obert/connectors"
 	"github.com/obert-gov/obert/consent"
+	"github.com/obert-gov/obert/gateway/alerts"
 	"github.com/obert-gov/obert/gateway/exchange"
 	"github.com/obert-gov/obert/gateway/folder"
 	"github.com/obert-gov/obert/gateway/recommend"
@@ -73,6 +74,7 @@ type consentsAdapter struct {
 	rec    recorder
 	facts  exchange.FactStore
 	log    *slog.Logger
+	alerts *alerts.Service
 
 	receipts   *consent.ReceiptSigner
 	controller consent.Controller
@@ -132,6 +134,11 @@ func (c consentsAdapter) Withdraw(ctx context.Context, subject, id string) (cons
 			c.log.Error("facts deletion not recorded", "grant", id, "err", err)
 		}
 	}
+	// Without consent to alerts left, the subscriptions go too; alerts
+	// queued before check consent again when they are sent.
+	if err := c.alerts.ConsentChanged(ctx, subject); err != nil {
+		c.log.Error("subscriptions of a withdrawn consent not deleted", "err", err)
+	}
 	return g, nil
 }
 
@@ -154,10 +161,25 @@ func grantEntry(kind string, g consent.Grant) audit.Entry {
 		Purpose: g.Purpose, ConsentID: g.ID, LegalBasis: g.LegalBasis, Outcome: "ok"}
 }
 
-type exchangerAdapter struct{ ex *exchange.Exchanger }
+type exchangerAdapter struct {
+	ex     *exchange.Exchanger
+	alerts *alerts.Service
+	log    *slog.Logger
+}
 
+// FetchAll fetches and, when new data arrived for a subscribed citizen,
+// queues their re-evaluation for alerts.
 func (e exchangerAdapter) FetchAll(ctx context.Context, v folder.Viewer) []exchange.Result {
-	return e.ex.FetchAll(ctx, v.Citizen, "aid-recommendation")
+	rs := e.ex.FetchAll(ctx, v.Citizen, "aid-recommendation")
+	for _, r := range rs {
+		if r.Status == exchange.StatusOK {
+			if err := e.alerts.DataRefreshed(ctx, v.Subject); err != nil {
+				e.log.Error("re-evaluation for alerts not queued", "err", err)
+			}
+			break
+		}
+	}
+	return rs
 }
 
 // recommenderAdapter feeds the recommender only facts released by the guard

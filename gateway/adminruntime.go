@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/obert-gov/obert/connectors/scsp"
 	"github.com/obert-gov/obert/consent"
 	"github.com/obert-gov/obert/gateway/adminapi"
+	"github.com/obert-gov/obert/gateway/alerts"
 	"github.com/obert-gov/obert/gateway/exchange"
 	"github.com/obert-gov/obert/gateway/recommend"
 	"github.com/obert-gov/obert/policy"
@@ -111,6 +113,8 @@ type aidsAdapter struct {
 	rec     *recommend.Recommender
 	ex      *exchange.Exchanger
 	shipped map[string]bool
+	alerts  *alerts.Service
+	log     *slog.Logger
 }
 
 var _ adminapi.Aids = aidsAdapter{}
@@ -122,8 +126,16 @@ func (a aidsAdapter) Check(ctx context.Context, p recommend.Publication) []strin
 	})
 }
 
+// Publish puts the aid into effect and queues the sweep that alerts the
+// subscribers it now fits (a failure to queue is caught up later).
 func (a aidsAdapter) Publish(ctx context.Context, p recommend.Publication) error {
-	return a.rec.Publish(ctx, p)
+	if err := a.rec.Publish(ctx, p); err != nil {
+		return err
+	}
+	if err := a.alerts.AidChanged(ctx, p.Aid.ID); err != nil {
+		a.log.Error("alert sweep not queued; the catch-up job will", "aid", p.Aid.ID, "err", err)
+	}
+	return nil
 }
 func (a aidsAdapter) Retire(ctx context.Context, id string) error { return a.rec.Retire(ctx, id) }
 func (a aidsAdapter) Shipped(id string) bool                      { return a.shipped[id] }

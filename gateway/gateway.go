@@ -41,6 +41,7 @@ import (
 	"github.com/obert-gov/obert/gateway/exchange"
 	"github.com/obert-gov/obert/gateway/folder"
 	"github.com/obert-gov/obert/gateway/keys"
+	"github.com/obert-gov/obert/gateway/notify"
 	"github.com/obert-gov/obert/gateway/ops"
 	"github.com/obert-gov/obert/gateway/recommend"
 	"github.com/obert-gov/obert/gateway/secrets"
@@ -67,7 +68,10 @@ var Controller = consent.Controller{Name: Requester.Name + " (Generalitat de Cat
 // Purposes tells how each purpose travels in SCSP.
 var Purposes = map[string]exchange.Purpose{
 	"aid-recommendation": {Finalidad: "Recomanació d'ajuts socials a petició de la persona interessada", Procedure: "OBERT-AJUTS"},
-	"proactive-alerts":   {Finalidad: "Avís d'ajuts socials nous a la persona interessada", Procedure: "OBERT-AVISOS"},
+	// Alerts use the facts fetched for recommendations, never asking the
+	// sources again, when the citizen consented to both.
+	"proactive-alerts": {Finalidad: "Avís d'ajuts socials nous a la persona interessada", Procedure: "OBERT-AVISOS",
+		Reuses: "aid-recommendation"},
 }
 
 // Gateway is a built gateway.
@@ -94,6 +98,9 @@ type DevSetup struct {
 	SimURL       string
 	Sim          *sim.Server
 	Citizens     []sim.Citizen
+	// Mail is the development mail box alerts are sent to (without
+	// OBERT_SMTP_URL), listed at /dev/mail.
+	Mail *notify.Sink
 }
 
 // New builds the gateway.
@@ -260,6 +267,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 		return nil, err
 	}
 	csrf := web.NewCSRF(csrfKey)
+	alertSvc, err := g.withAlerts(cfg, alertsDeps{root: root, sealer: k, consents: consents, ex: ex,
+		recommender: recommender, rec: rec, cat: cat}, log)
+	if err != nil {
+		return nil, err
+	}
 	u, err := url.Parse(cfg.PublicURL)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: OBERT_PUBLIC_URL: %w", err)
@@ -301,9 +313,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 
 	sessions := sessionsAdapter{si}
 	pages, err := folder.New(folder.Deps{
-		Sessions: sessions, Consents: consentsAdapter{svc: consents, served: servedBy(ex), rec: rec, facts: g.Store, log: log,
+		Sessions: sessions, Consents: consentsAdapter{svc: consents, served: servedBy(ex), rec: rec, facts: g.Store, log: log, alerts: alertSvc,
 			receipts: receipts, controller: Controller, policyURL: strings.TrimSuffix(cfg.PublicURL, "/") + "/privacy"},
-		Exchanger: exchangerAdapter{ex}, Recommender: recommenderAdapter{ex: ex, rec: recommender, log: log},
+		Exchanger: exchangerAdapter{ex: ex, alerts: alertSvc, log: log}, Alerts: alertSvc, Recommender: recommenderAdapter{ex: ex, rec: recommender, log: log},
 		AccessLog: g.Audit, Catalogue: cat, CSRF: csrf, Logger: log,
 		Rights:        rightsAdapter{store: g.Store, consents: consents, ex: ex, log: g.Audit, rec: rec, now: now},
 		Questionnaire: questionnaireAdapter{rec: recommender, store: g.Store, now: now},
@@ -324,7 +336,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 	if err := g.loadRegistrations(ctx, rt, log); err != nil {
 		return nil, err
 	}
-	aids := aidsAdapter{rec: recommender, ex: ex, shipped: map[string]bool{}}
+	aids := aidsAdapter{rec: recommender, ex: ex, shipped: map[string]bool{}, alerts: alertSvc, log: log}
 	for _, a := range recommender.Aids() {
 		aids.shipped[a.ID] = true
 	}
@@ -374,6 +386,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 		w.Header().Set("Access-Control-Allow-Origin", "*")
 		w.Write(receiptKeys)
 	})
+	if g.Dev != nil && g.Dev.Mail != nil {
+		mux.HandleFunc("GET /dev/mail", devMailBox(g.Dev.Mail))
+	}
 	mux.Handle("/", pages)
 	g.Handler = metrics.Middleware(web.Secure(web.LimitBody(mux, 64<<10), formOrigins, u.Scheme == "https"))
 	return g, nil

@@ -45,7 +45,7 @@ func startDev(t *testing.T, extra ...string) *devGateway {
 	base := "http://" + ln.Addr().String()
 	dir := t.TempDir()
 	args := append([]string{"-addr", ln.Addr().String(), "-public-url", base, "-data-dir", dir,
-		"-dev-idp-addr", "127.0.0.1:0", "-dev-clave-addr", "127.0.0.1:0", "-sim-addr", "127.0.0.1:0"}, extra...)
+		"-dev-idp-addr", "127.0.0.1:0", "-dev-clave-addr", "127.0.0.1:0", "-sim-addr", "127.0.0.1:0", "-dev-smtp-addr", "127.0.0.1:0"}, extra...)
 	cfg, err := config.Load(args, func(string) string { return "" }, io.Discard)
 	if err != nil {
 		t.Fatal(err)

@@ -26,7 +26,7 @@ func TestConnectorRegister(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	base := "http://" + ln.Addr().String()
 	cfg, err := config.Load([]string{"-addr", ln.Addr().String(), "-public-url", base, "-data-dir", t.TempDir(),
-		"-dev-idp-addr", "127.0.0.1:0", "-dev-clave-addr", "127.0.0.1:0", "-sim-addr", "127.0.0.1:0"}, func(string) string { return "" }, io.Discard)
+		"-dev-idp-addr", "127.0.0.1:0", "-dev-clave-addr", "127.0.0.1:0", "-sim-addr", "127.0.0.1:0", "-dev-smtp-addr", "127.0.0.1:0"}, func(string) string { return "" }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

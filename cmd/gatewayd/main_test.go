@@ -34,7 +34,7 @@ func TestDevStartsServesAndStops(t *testing.T) {
 	var stdout, stderr syncBuffer
 	ready := make(chan string, 1)
 	done := make(chan int, 1)
-	args := []string{"-addr", "127.0.0.1:0", "-data-dir", t.TempDir(), "-dev-idp-addr", "127.0.0.1:0", "-dev-clave-addr", "127.0.0.1:0", "-sim-addr", "127.0.0.1:0"}
+	args := []string{"-addr", "127.0.0.1:0", "-data-dir", t.TempDir(), "-dev-idp-addr", "127.0.0.1:0", "-dev-clave-addr", "127.0.0.1:0", "-sim-addr", "127.0.0.1:0", "-dev-smtp-addr", "127.0.0.1:0"}
 	go func() { done <- run(ctx, args, func(string) string { return "" }, &stdout, &stderr, ready) }()
 	var addr string
 	select {

@@ -401,17 +401,23 @@ func (s *Service) UnsubscribeURL(subject, channel string) string {
 	return s.cfg.PublicURL + "/alerts/unsubscribe?s=" + subject + "&c=" + channel + "&t=" + s.Token(subject, channel)
 }
 
-// AidChanged queues the sweep of a published or changed aid. A sweep is
-// queued once per version; the catch-up job queues any that was missed.
+// AidChanged queues the sweep of a published or changed aid, once per
+// version: a version already queued (by this replica or another, before a
+// restart) is not swept again. The catch-up job calls it for every aid, so
+// a sweep whose queueing failed is queued later.
 func (s *Service) AidChanged(ctx context.Context, id string) error {
 	v := s.cfg.Recommender.Version(id)
 	if v == "" {
 		return nil
 	}
-	if _, err := s.client.Insert(ctx, SweepArgs{Aid: id, Version: v}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}); err != nil {
+	queued, err := s.cfg.Store.SweepQueued(ctx, id, v)
+	if err != nil || queued {
 		return err
 	}
-	_, err := s.cfg.Store.QueueSweep(ctx, id, v, s.cfg.Now().UTC())
+	if _, err := s.client.Insert(ctx, SweepArgs{Aid: id, Version: v}, uniqueByArgs); err != nil {
+		return err
+	}
+	_, err = s.cfg.Store.QueueSweep(ctx, id, v, s.cfg.Now().UTC())
 	return err
 }
 

@@ -423,20 +423,11 @@ type catchUpWorker struct {
 // Work queues the sweep of every aid version not queued yet (a
 // publication whose queueing failed, or one made by another replica).
 func (w *catchUpWorker) Work(ctx context.Context, _ *river.Job[CatchUpArgs]) error {
-	s := w.s
-	for _, a := range s.cfg.Recommender.Aids() {
-		v := s.cfg.Recommender.Version(a.ID)
-		fresh, err := s.cfg.Store.QueueSweep(ctx, a.ID, v, s.cfg.Now().UTC())
-		if err != nil {
-			return err
-		}
-		if fresh {
-			if _, err := s.client.Insert(ctx, SweepArgs{Aid: a.ID, Version: v}, uniqueByArgs); err != nil {
-				return err
-			}
-		}
+	var errs []error
+	for _, a := range w.s.cfg.Recommender.Aids() {
+		errs = append(errs, w.s.AidChanged(ctx, a.ID))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func hashHex(s string) string {

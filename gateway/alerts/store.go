@@ -69,4 +69,6 @@ type Store interface {
 	// QueueSweep records that the sweep of an aid version is queued and
 	// reports whether it was new.
 	QueueSweep(ctx context.Context, aid, version string, at time.Time) (bool, error)
+	// SweepQueued reports whether the sweep of an aid version was queued.
+	SweepQueued(ctx context.Context, aid, version string) (bool, error)
 }

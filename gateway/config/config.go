@@ -45,6 +45,7 @@ type Config struct {
 	VaultAddr        string
 	VaultToken       string
 	SMTPURL          string
+	DevSMTPAddr      string // dev only: the development mail box (an SMTP sink)
 	ViaObertaURL     string // empty in dev: the in-process simulator
 	SCSPKeyFile      string // PEM key that signs SCSP requests (dev: generated)
 	SCSPCertFile     string // its certificate
@@ -84,7 +85,8 @@ func (c *Config) settings() []setting {
 		{"idcat-client-secret", "OBERT_IDCAT_CLIENT_SECRET", "", "IdCAT client secret", &c.IdcatSecret},
 		{"vault-addr", "OBERT_VAULT_ADDR", "", "Vault address for keys and credentials", &c.VaultAddr},
 		{"vault-token", "VAULT_TOKEN", "", "Vault token", &c.VaultToken},
-		{"smtp-url", "OBERT_SMTP_URL", "", "SMTP server for alerts", &c.SMTPURL},
+		{"smtp-url", "OBERT_SMTP_URL", "", "SMTP server for alerts: smtp[s]://[user:pass@]host[:port]?from=ADDRESS (dev: the development mail box)", &c.SMTPURL},
+		{"dev-smtp-addr", "OBERT_DEV_SMTP_ADDR", "127.0.0.1:8025", "dev only: address of the development mail box (an SMTP server that keeps what it receives, shown at /dev/mail)", &c.DevSMTPAddr},
 		{"viaoberta-url", "OBERT_VIAOBERTA_URL", "", "Via Oberta SCSP endpoint (dev: the in-process simulator)", &c.ViaObertaURL},
 		{"scsp-key-file", "OBERT_SCSP_KEY_FILE", "", "PEM key that signs SCSP requests (dev: generated)", &c.SCSPKeyFile},
 		{"scsp-cert-file", "OBERT_SCSP_CERT_FILE", "", "PEM certificate of that key", &c.SCSPCertFile},
@@ -186,6 +188,11 @@ func (c Config) Validate() error {
 		}
 		if c.IdcatIssuer == "" && c.ClaveIdPMetadata == "" {
 			bad("no sign-in provider: set OBERT_IDCAT_ISSUER or OBERT_CLAVE_IDP_METADATA (the development provider is not allowed in prod)")
+		}
+		if c.SMTPURL != "" {
+			if u, err := url.Parse(c.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Query().Get("starttls") == "none" {
+				bad("OBERT_SMTP_URL must be smtp:// (with STARTTLS) or smtps:// in prod")
+			}
 		}
 		if c.AdminIssuer != "" {
 			if u, err := url.Parse(c.AdminIssuer); err != nil || u.Scheme != "https" {

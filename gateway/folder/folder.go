@@ -124,6 +124,7 @@ type Deps struct {
 	AccessLog     AccessLog
 	Rights        Rights
 	Questionnaire Questionnaire
+	Alerts        Alerts
 	Catalogue     *web.Catalogue
 	CSRF          *web.CSRF
 	Logger        *slog.Logger
@@ -148,13 +149,13 @@ type Handler struct {
 	mux   *http.ServeMux
 }
 
-var pageNames = []string{"home", "folder", "consent", "data", "aids", "access", "privacy", "error", "post", "rights", "export", "questionnaire", "profile"}
+var pageNames = []string{"home", "folder", "consent", "data", "aids", "access", "privacy", "error", "post", "rights", "export", "questionnaire", "profile", "alerts", "unsubscribe"}
 
 // New parses and checks every template, so a broken page or a missing
 // translation stops the start.
 func New(deps Deps, opts Options) (*Handler, error) {
-	if deps.Catalogue == nil || deps.CSRF == nil || deps.Sessions == nil || deps.Rights == nil {
-		return nil, errors.New("folder: catalogue, CSRF, sessions and rights are required")
+	if deps.Catalogue == nil || deps.CSRF == nil || deps.Sessions == nil || deps.Rights == nil || deps.Alerts == nil {
+		return nil, errors.New("folder: catalogue, CSRF, sessions, rights and alerts are required")
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)

@@ -293,3 +293,12 @@ func (s *Store) ExpiringGrants(ctx context.Context, purpose string, from, to tim
 	}
 	return out, rows.Err()
 }
+
+// SweepQueued implements alerts.Store.
+func (s *Store) SweepQueued(ctx context.Context, aid, version string) (bool, error) {
+	var n int
+	if err := s.q().QueryRowContext(ctx, `SELECT COUNT(*) FROM alert_sweeps WHERE aid_id = ? AND version = ?`, aid, version).Scan(&n); err != nil {
+		return false, fmt.Errorf("store: sweep queued: %w", err)
+	}
+	return n > 0, nil
+}
