@@ -36,6 +36,7 @@ import (
 	"github.com/obert-gov/obert/connectors/sim"
 	"github.com/obert-gov/obert/consent"
 	"github.com/obert-gov/obert/gateway/adminapi"
+	"github.com/obert-gov/obert/gateway/alerts"
 	"github.com/obert-gov/obert/gateway/config"
 	"github.com/obert-gov/obert/gateway/devidp"
 	"github.com/obert-gov/obert/gateway/exchange"
@@ -79,6 +80,7 @@ type Gateway struct {
 	Handler     http.Handler
 	Store       *store.Store
 	Audit       *audit.Log
+	Alerts      *alerts.Service
 	VerifierKey string    // public key of the audit checkpoints
 	Dev         *DevSetup // dev mode only
 	closers     []func(context.Context) error
@@ -272,6 +274,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 	if err != nil {
 		return nil, err
 	}
+	g.Alerts = alertSvc
 	u, err := url.Parse(cfg.PublicURL)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: OBERT_PUBLIC_URL: %w", err)

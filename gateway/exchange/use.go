@@ -218,6 +218,7 @@ func (e *Exchanger) UseMany(ctx context.Context, b BatchStore, rec BatchRecorder
 	}
 	return out, nil
 }
+
 // Held returns every category of facts stored for the subject, opened, for
 // the citizen's own access request (GDPR Art. 15 and 20): it is not a use
 // for a purpose, so it does not go through the guard.

@@ -1,0 +1,360 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"crypto/ecdh"
+	"crypto/rand"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/obert-gov/obert/audit"
+	"github.com/obert-gov/obert/connectors/sim"
+	"github.com/obert-gov/obert/gateway/alerts"
+	"github.com/obert-gov/obert/gateway/notify"
+	"github.com/obert-gov/obert/gateway/store/storetest"
+)
+
+// pushReceiver is a push service on loopback that counts what it is sent.
+type pushReceiver struct {
+	mu   sync.Mutex
+	hits map[string]int // by path
+	srv  *httptest.Server
+}
+
+func newPushReceiver(t *testing.T) *pushReceiver {
+	p := &pushReceiver{hits: map[string]int{}}
+	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		if !strings.HasPrefix(r.Header.Get("Authorization"), "vapid t=") || r.Header.Get("Content-Encoding") != "aes128gcm" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		p.mu.Lock()
+		p.hits[r.URL.Path]++
+		p.mu.Unlock()
+		w.WriteHeader(http.StatusCreated)
+	}))
+	t.Cleanup(p.srv.Close)
+	return p
+}
+
+func (p *pushReceiver) count(path string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.hits[path]
+}
+
+// subscription is a browser's push subscription for path.
+func (p *pushReceiver) subscription(path string) string {
+	k, _ := ecdh.P256().GenerateKey(rand.Reader)
+	auth := make([]byte, 16)
+	rand.Read(auth)
+	b, _ := json.Marshal(map[string]any{"endpoint": p.srv.URL + path, "keys": map[string]string{
+		"p256dh": base64.RawURLEncoding.EncodeToString(k.PublicKey().Bytes()), "auth": base64.RawURLEncoding.EncodeToString(auth)}})
+	return string(b)
+}
+
+// grant gives the consent category.purpose on the consent page.
+func (u *user) grant(base, key string) {
+	u.t.Helper()
+	u.get(base + "/folder/consent")
+	if s := u.post(base+"/folder/consent", url.Values{"csrf": {u.hidden("csrf")}, "grant": {key},
+		"version." + key: {u.hidden("version." + key)}}); s != http.StatusOK {
+		u.t.Fatalf("grant %s: %d %s", key, s, u.page)
+	}
+}
+
+// subscribe subscribes a channel on the alerts page.
+func (u *user) subscribe(base string, form url.Values) int {
+	u.t.Helper()
+	u.get(base + "/folder/alerts")
+	form.Set("csrf", u.hidden("csrf"))
+	return u.post(base+"/folder/alerts", form)
+}
+
+// idle waits until no alert job is waiting to run or running (scheduled
+// ones, snoozed for quiet hours, do not count).
+func idle(t *testing.T, d *devGateway) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		res, err := d.Alerts.Client().JobList(context.Background(), river.NewJobListParams().
+			States(rivertype.JobStateAvailable, rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStatePending).First(10))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Jobs) == 0 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("alert jobs still pending after 60 s")
+}
+
+func olderAlone(d *devGateway, n int) []sim.Citizen {
+	var out []sim.Citizen
+	for _, c := range d.Dev.Citizens {
+		if c.Archetype == sim.OlderAlone && len(out) < n {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+var unsubscribeLink = regexp.MustCompile(`https?://\S+/alerts/unsubscribe\?\S+`)
+
+// TestProactiveAlerts is phase 3 end to end, on SQLite and on PostgreSQL:
+// citizens consent to alerts and subscribe; an administration publishes an
+// aid through the API; River jobs sweep the subscribers through the guard;
+// the one it fits gets one e-mail (through SMTP) and one push, and only
+// once; a withdrawn consent, an objection and quiet hours each keep a
+// message from going; the link in the e-mail unsubscribes.
+func TestProactiveAlerts(t *testing.T) {
+	backends := map[string][]string{"sqlite": nil}
+	if pg := storetest.PostgresURL(); pg != "" {
+		u, _ := storetest.SchemaURL(t, pg)
+		backends["postgres"] = []string{"-database", u}
+	}
+	for name, extra := range backends {
+		t.Run(name, func(t *testing.T) { proactiveAlerts(t, startDev(t, extra...)) })
+	}
+}
+
+func proactiveAlerts(t *testing.T, d *devGateway) {
+	ctx := context.Background()
+	push := newPushReceiver(t)
+	cs := olderAlone(d, 4)
+	if len(cs) < 4 {
+		t.Fatalf("%d older citizens in the synthetic population", len(cs))
+	}
+	madrid, _ := time.LoadLocation("Europe/Madrid")
+	now := time.Now().In(madrid)
+	quietFrom, quietTo := now.Add(-time.Hour).Format("15:04"), now.Add(time.Hour).Format("15:04")
+
+	users := make([]*user, 4)
+	for i, c := range cs {
+		u := newUser(t)
+		u.get(d.URL + "/lang/ca?return=/")
+		u.signIn(d.URL, c)
+		u.grant(d.URL, "census.aid-recommendation")
+		if s := u.fetchData(d.URL); s != http.StatusOK {
+			t.Fatalf("fetch: %d", s)
+		}
+		users[i] = u
+	}
+	// Without consent to alerts, subscribing is refused and nothing kept.
+	if s := users[0].subscribe(d.URL, url.Values{"channel": {"email"}, "email": {"a@example.org"}}); s != http.StatusConflict {
+		t.Fatalf("subscribe without consent: %d", s)
+	}
+	for i, u := range users {
+		u.grant(d.URL, "census.proactive-alerts")
+		form := url.Values{"channel": {"email"}, "email": {fmt.Sprintf("citizen%d@example.org", i)}, "quiet_from": {""}, "quiet_to": {""}}
+		if i == 3 {
+			form.Set("quiet_from", quietFrom)
+			form.Set("quiet_to", quietTo)
+		}
+		if s := u.subscribe(d.URL, form); s != http.StatusOK || !strings.Contains(u.url, "done=alerts_subscribed") {
+			t.Fatalf("subscribe %d: %d %s", i, s, u.page)
+		}
+	}
+	if s := users[0].subscribe(d.URL, url.Values{"channel": {"push"}, "subscription": {push.subscription("/push/0")}}); s != http.StatusOK {
+		t.Fatalf("push subscription: %d %s", s, users[0].page)
+	}
+	users[0].mustSee("citizen0@example.org", push.srv.Listener.Addr().String())
+	// Bad input: a bad address, bad quiet hours: a clear page, nothing kept.
+	if s := users[0].subscribe(d.URL, url.Values{"channel": {"email"}, "email": {"not an address"}}); s != http.StatusBadRequest {
+		t.Fatalf("bad address: %d", s)
+	}
+	users[0].mustSee("no és vàlida", "citizen0@example.org")
+	if s := users[0].subscribe(d.URL, url.Values{"channel": {"email"}, "email": {"x@example.org"}, "quiet_from": {"25:00"}, "quiet_to": {"07:00"}}); s != http.StatusBadRequest {
+		t.Fatalf("bad quiet hours: %d", s)
+	}
+
+	// Citizen 1 withdraws the consent to alerts: the subscription goes.
+	u1 := users[1]
+	u1.get(d.URL + "/folder/consent")
+	if m := withdrawForm.FindStringSubmatch(u1.page); m == nil {
+		t.Fatal("no withdraw form")
+	} else if s := u1.post(d.URL+m[1], url.Values{"csrf": {u1.hidden("csrf")}}); s != http.StatusOK {
+		t.Fatalf("withdraw: %d", s)
+	}
+	u1.get(d.URL + "/folder/alerts")
+	u1.mustSee("Encara no rebeu avisos enlloc")
+	// Citizen 2 objects to proactive profiling.
+	u2 := users[2]
+	u2.get(d.URL + "/folder/rights")
+	if s := u2.post(d.URL+"/folder/objection", url.Values{"csrf": {u2.hidden("csrf")}, "object": {"1"}}); s != http.StatusOK {
+		t.Fatalf("objection: %d", s)
+	}
+	idle(t, d) // the baselines at subscription
+
+	// An administration publishes an aid that fits every older citizen.
+	gencat := adminClient(t, d, "sandbox-gencat")
+	t3 := func(ca, es, en string) map[string]string { return map[string]string{"ca": ca, "es": es, "en": en} }
+	rule := "package obert.aids.ajut_avis_prova\n\nimport rego.v1\n\nimport data.obert.aids.lib\n\ncriteria[\"over-65\"] := lib.age >= 65\n"
+	tests := "package obert.aids.ajut_avis_prova_test\n\nimport rego.v1\n\nimport data.obert.aids.ajut_avis_prova as aid\n\n" +
+		"test_old if {\n\tc := aid.criteria with input as {\"today\": \"2026-11-24\", \"facts\": {\"census\": {\"birth_date\": \"1940-01-01\"}}}\n\tc[\"over-65\"]\n}\n\n" +
+		"test_young if {\n\tc := aid.criteria with input as {\"today\": \"2026-11-24\", \"facts\": {\"census\": {\"birth_date\": \"1990-01-01\"}}}\n\tc[\"over-65\"] == false\n}\n"
+	pub := func(summary string) map[string]any {
+		return map[string]any{"aid": map[string]any{"id": "ajut_avis_prova", "level": "generalitat",
+			"administration": t3("Generalitat de Catalunya", "Generalitat de Cataluña", "Government of Catalonia"),
+			"title":          t3("Ajut nou per a la gent gran", "Ayuda nueva para la gente mayor", "New aid for older people"),
+			"summary":        t3(summary, summary, summary), "legal_reference": "Exemple", "apply_url": "https://web.gencat.cat/",
+			"valid_from": "2026-01-01", "valid_until": "2027-12-31", "categories": []string{"census"},
+			"criteria": []map[string]any{{"name": "over-65", "category": "census", "text": t3("65 anys o més", "65 años o más", "65 or older")}}},
+			"rule": rule, "tests": tests}
+	}
+	if s, p := call(t, gencat, http.MethodPost, d.URL+"/admin/v1/aids", pub("Una prova.")); s != http.StatusCreated {
+		t.Fatalf("publish: %d %v", s, p)
+	}
+	idle(t, d)
+	mail := d.Dev.Mail.Wait(1, 30*time.Second)
+	if len(mail) != 1 || mail[0].To[0] != "citizen0@example.org" {
+		for _, m := range mail {
+			t.Logf("to %v", m.To)
+		}
+		t.Fatalf("%d messages, want 1 to citizen0", len(mail))
+	}
+	if n := push.count("/push/0"); n != 1 {
+		t.Fatalf("%d pushes, want 1", n)
+	}
+	m, err := mail[0].Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := string(mail[0].Raw)
+	subject, _ := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
+	if subject != "Un ajut us pot correspondre: Ajut nou per a la gent gran" {
+		t.Errorf("subject %q", subject)
+	}
+	for _, personal := range []string{cs[0].DocNumber, cs[0].Name, cs[0].Surname1} {
+		if strings.Contains(raw, personal) {
+			t.Errorf("the e-mail carries personal data %q", personal)
+		}
+	}
+	if !strings.Contains(m.Header.Get("List-Unsubscribe"), "/alerts/unsubscribe?") || m.Header.Get("List-Unsubscribe-Post") == "" {
+		t.Errorf("no one-click unsubscribe: %v", m.Header)
+	}
+
+	// The same alert is never sent twice: a new version of the aid (same
+	// verdict) and a data refresh re-evaluate, and send nothing new.
+	if s, p := call(t, gencat, http.MethodPut, d.URL+"/admin/v1/aids/ajut_avis_prova", pub("Una prova, corregida.")); s != http.StatusOK {
+		t.Fatalf("update: %d %v", s, p)
+	}
+	users[0].fetchData(d.URL)
+	idle(t, d)
+	if n := len(d.Dev.Mail.Messages()); n != 1 || push.count("/push/0") != 1 {
+		t.Fatalf("after re-evaluations: %d e-mails, %d pushes; want 1 and 1", n, push.count("/push/0"))
+	}
+	// Citizen 3's alert waits for the end of the quiet hours.
+	res, err := d.Alerts.Client().JobList(ctx, river.NewJobListParams().Kinds(alerts.DeliverArgs{}.Kind()).
+		States(rivertype.JobStateScheduled).First(10))
+	if err != nil || len(res.Jobs) != 1 || !res.Jobs[0].ScheduledAt.After(time.Now().Add(30*time.Minute)) {
+		t.Fatalf("snoozed alert: %v %+v", err, res)
+	}
+
+	// The citizen sees the uses and the alert in their access history.
+	es, err := d.Audit.EntriesOf(ctx, subjectOf(t, d, users[0]), audit.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for _, e := range es {
+		if e.Kind == "facts.use" && e.Purpose == alerts.Purpose {
+			kinds["use"]++
+		}
+		kinds[e.Kind]++
+	}
+	if kinds["use"] == 0 || kinds[alerts.KindSent] != 2 || kinds[alerts.KindSubscribe] != 2 {
+		t.Errorf("access history: %v", kinds)
+	}
+	users[0].get(d.URL + "/folder/access")
+	users[0].mustSee("Avís enviat")
+
+	// The link in the e-mail: a bad token is refused; GET asks; a one-click
+	// POST unsubscribes.
+	link := unsubscribeLink.FindString(textOf(t, raw))
+	if link == "" {
+		t.Fatalf("no unsubscribe link in:\n%s", raw)
+	}
+	anon := newUser(t)
+	if s := anon.get(link[:len(link)-3] + "xyz"); s != http.StatusBadRequest {
+		t.Errorf("bad token: %d", s)
+	}
+	if s := anon.get(link); s != http.StatusOK {
+		t.Fatalf("unsubscribe page: %d", s)
+	}
+	req, _ := http.NewRequest(http.MethodPost, link, strings.NewReader("List-Unsubscribe=One-Click"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if s := anon.do(req); s != http.StatusOK {
+		t.Fatalf("one-click unsubscribe: %d", s)
+	}
+	users[0].get(d.URL + "/folder/alerts")
+	if strings.Contains(users[0].page, "citizen0@example.org") || !strings.Contains(users[0].page, push.srv.Listener.Addr().String()) {
+		t.Fatalf("after unsubscribing the e-mail:\n%s", users[0].page)
+	}
+}
+
+// subjectOf finds the signed-in user's pseudonym from their export.
+func subjectOf(t *testing.T, d *devGateway, u *user) string {
+	t.Helper()
+	u.get(d.URL + "/folder/export.json")
+	var x struct {
+		Identity struct {
+			Subject string `json:"pseudonym"`
+		} `json:"identity"`
+	}
+	if err := json.Unmarshal([]byte(u.page), &x); err != nil || x.Identity.Subject == "" {
+		t.Fatalf("export: %v %s", err, u.page)
+	}
+	return x.Identity.Subject
+}
+
+// textOf returns the decoded text/plain part of a raw message.
+func textOf(t *testing.T, raw string) string {
+	t.Helper()
+	m, err := notify.Received{Raw: []byte(raw)}.Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mt, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(mt, "multipart/") {
+		var r io.Reader = m.Body
+		if strings.EqualFold(m.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
+			r = quotedprintable.NewReader(r)
+		}
+		b, _ := io.ReadAll(r)
+		return string(b)
+	}
+	mr := multipart.NewReader(m.Body, params["boundary"])
+	for {
+		p, err := mr.NextPart() // decodes quoted-printable
+		if err != nil {
+			t.Fatalf("no text part: %v", err)
+		}
+		if strings.HasPrefix(p.Header.Get("Content-Type"), "text/plain") {
+			b, _ := io.ReadAll(p)
+			return string(b)
+		}
+	}
+}
