@@ -207,21 +207,7 @@ func proactiveAlerts(t *testing.T, d *devGateway) {
 
 	// An administration publishes an aid that fits every older citizen.
 	gencat := adminClient(t, d, "sandbox-gencat")
-	t3 := func(ca, es, en string) map[string]string { return map[string]string{"ca": ca, "es": es, "en": en} }
-	rule := "package obert.aids.ajut_avis_prova\n\nimport rego.v1\n\nimport data.obert.aids.lib\n\ncriteria[\"over-65\"] := lib.age >= 65\n"
-	tests := "package obert.aids.ajut_avis_prova_test\n\nimport rego.v1\n\nimport data.obert.aids.ajut_avis_prova as aid\n\n" +
-		"test_old if {\n\tc := aid.criteria with input as {\"today\": \"2026-11-24\", \"facts\": {\"census\": {\"birth_date\": \"1940-01-01\"}}}\n\tc[\"over-65\"]\n}\n\n" +
-		"test_young if {\n\tc := aid.criteria with input as {\"today\": \"2026-11-24\", \"facts\": {\"census\": {\"birth_date\": \"1990-01-01\"}}}\n\tc[\"over-65\"] == false\n}\n"
-	pub := func(summary string) map[string]any {
-		return map[string]any{"aid": map[string]any{"id": "ajut_avis_prova", "level": "generalitat",
-			"administration": t3("Generalitat de Catalunya", "Generalitat de Cataluña", "Government of Catalonia"),
-			"title":          t3("Ajut nou per a la gent gran", "Ayuda nueva para la gente mayor", "New aid for older people"),
-			"summary":        t3(summary, summary, summary), "legal_reference": "Exemple", "apply_url": "https://web.gencat.cat/",
-			"valid_from": "2026-01-01", "valid_until": "2027-12-31", "categories": []string{"census"},
-			"criteria": []map[string]any{{"name": "over-65", "category": "census", "text": t3("65 anys o més", "65 años o más", "65 or older")}}},
-			"rule": rule, "tests": tests}
-	}
-	if s, p := call(t, gencat, http.MethodPost, d.URL+"/admin/v1/aids", pub("Una prova.")); s != http.StatusCreated {
+	if s, p := call(t, gencat, http.MethodPost, d.URL+"/admin/v1/aids", alertTestAid("Una prova.")); s != http.StatusCreated {
 		t.Fatalf("publish: %d %v", s, p)
 	}
 	idle(t, d)
@@ -255,7 +241,7 @@ func proactiveAlerts(t *testing.T, d *devGateway) {
 
 	// The same alert is never sent twice: a new version of the aid (same
 	// verdict) and a data refresh re-evaluate, and send nothing new.
-	if s, p := call(t, gencat, http.MethodPut, d.URL+"/admin/v1/aids/ajut_avis_prova", pub("Una prova, corregida.")); s != http.StatusOK {
+	if s, p := call(t, gencat, http.MethodPut, d.URL+"/admin/v1/aids/ajut_avis_prova", alertTestAid("Una prova, corregida.")); s != http.StatusOK {
 		t.Fatalf("update: %d %v", s, p)
 	}
 	users[0].fetchData(d.URL)
@@ -310,6 +296,23 @@ func proactiveAlerts(t *testing.T, d *devGateway) {
 	if strings.Contains(users[0].page, "citizen0@example.org") || !strings.Contains(users[0].page, push.srv.Listener.Addr().String()) {
 		t.Fatalf("after unsubscribing the e-mail:\n%s", users[0].page)
 	}
+}
+
+// alertTestAid is a publication of an aid every citizen of 65 or more is
+// eligible for.
+func alertTestAid(summary string) map[string]any {
+	t3 := func(ca, es, en string) map[string]string { return map[string]string{"ca": ca, "es": es, "en": en} }
+	rule := "package obert.aids.ajut_avis_prova\n\nimport rego.v1\n\nimport data.obert.aids.lib\n\ncriteria[\"over-65\"] := lib.age >= 65\n"
+	tests := "package obert.aids.ajut_avis_prova_test\n\nimport rego.v1\n\nimport data.obert.aids.ajut_avis_prova as aid\n\n" +
+		"test_old if {\n\tc := aid.criteria with input as {\"today\": \"2026-11-24\", \"facts\": {\"census\": {\"birth_date\": \"1940-01-01\"}}}\n\tc[\"over-65\"]\n}\n\n" +
+		"test_young if {\n\tc := aid.criteria with input as {\"today\": \"2026-11-24\", \"facts\": {\"census\": {\"birth_date\": \"1990-01-01\"}}}\n\tc[\"over-65\"] == false\n}\n"
+	return map[string]any{"aid": map[string]any{"id": "ajut_avis_prova", "level": "generalitat",
+		"administration": t3("Generalitat de Catalunya", "Generalitat de Cataluña", "Government of Catalonia"),
+		"title":          t3("Ajut nou per a la gent gran", "Ayuda nueva para la gente mayor", "New aid for older people"),
+		"summary":        t3(summary, summary, summary), "legal_reference": "Exemple", "apply_url": "https://web.gencat.cat/",
+		"valid_from": "2026-01-01", "valid_until": "2027-12-31", "categories": []string{"census"},
+		"criteria": []map[string]any{{"name": "over-65", "category": "census", "text": t3("65 anys o més", "65 años o más", "65 or older")}}},
+		"rule": rule, "tests": tests}
 }
 
 // subjectOf finds the signed-in user's pseudonym from their export.

@@ -1,8 +1,10 @@
 package gateway_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -71,8 +73,38 @@ func TestE2ECitizenJourney(t *testing.T) {
 		t.Fatalf("tele-assistance status %q (%v), want eligible", status, err)
 	}
 
+	// Phase 3: consent to alerts, subscribe by e-mail (no quiet hours),
+	// an administration publishes an aid, the e-mail arrives over SMTP in
+	// the development mail box, and its link unsubscribes.
+	b.open(d.URL + "/folder/consent")
+	b.do(chromedp.Click(chromedp.CSS(`input[name="grant"][value="census.proactive-alerts"]`)))
+	b.submit(`form[action="/folder/consent"] button[type="submit"]`)
+	b.open(d.URL + "/folder")
+	b.submit(`a[href="/folder/alerts"]`)
+	b.check("alerts")
+	b.do(chromedp.SetValue(chromedp.CSS(`#quiet_from`), ""), chromedp.SetValue(chromedp.CSS(`#quiet_to`), ""),
+		chromedp.SendKeys(chromedp.CSS(`#email`), "avis@example.org"))
+	b.submit(`button[name="channel"][value="email"]`)
+	b.mustSee("Fet: us avisarem", "avis@example.org")
+	b.check("alerts-subscribed")
+	idle(t, d)
+	if s, p := call(t, adminClient(t, d, "sandbox-gencat"), http.MethodPost, d.URL+"/admin/v1/aids", alertTestAid("Una prova.")); s != http.StatusCreated {
+		t.Fatalf("publish: %d %v", s, p)
+	}
+	mail := d.Dev.Mail.Wait(1, 30*time.Second)
+	if len(mail) != 1 || mail[0].To[0] != "avis@example.org" {
+		t.Fatalf("mail box: %d messages", len(mail))
+	}
+	b.open(d.URL + "/dev/mail")
+	b.mustSee("Un ajut us pot correspondre: Ajut nou per a la gent gran")
+	link := unsubscribeLink.FindString(textOf(t, string(mail[0].Raw)))
+	b.open(link)
+	b.check("unsubscribe")
+	b.submit(`main form button`)
+	b.mustSee("ja no rebreu avisos per correu electrònic")
+
 	b.open(d.URL + "/folder/access")
-	b.mustSee("Departament de Drets Socials", "Data de naixement")
+	b.mustSee("Departament de Drets Socials", "Data de naixement", "Avís enviat")
 	b.check("access")
 
 	b.open(d.URL + "/privacy")
