@@ -117,6 +117,9 @@ func banner(w io.Writer, cfg config.Config, g *gateway.Gateway) {
 	if g.Dev.SimURL != "" {
 		fmt.Fprintf(w, "  Via Oberta simulator: %s (its fourth service, for an administration to register: %s/scsp/dependency)\n", g.Dev.SimURL, g.Dev.SimURL)
 	}
+	if g.Dev.Mail != nil {
+		fmt.Fprintf(w, "  mail box:   %s/dev/mail  (alerts sent over SMTP to %s stay here)\n", cfg.PublicURL, g.Dev.Mail.Addr())
+	}
 	if len(g.Dev.AdminClients) > 0 {
 		fmt.Fprintf(w, "\n  Administrations' API (sandbox): %s/admin/v1/openapi.json, tokens at %s/token (client credentials):\n", cfg.PublicURL, g.Dev.IdPURL)
 		ids := slices.Sorted(maps.Keys(g.Dev.AdminClients))

@@ -128,9 +128,10 @@ type Config struct {
 	AllowHTTPPush bool
 	// PageSize is how many citizens one sweep job evaluates (default 1000).
 	PageSize int
-	// Workers run jobs at once in this process (default 4); 0 with
-	// InsertOnly makes a process that only enqueues.
-	Workers int
+	// Workers run evaluation jobs at once in this process (default 2);
+	// DeliverWorkers run deliveries (default 2). A negative number leaves
+	// that queue to other processes.
+	Workers, DeliverWorkers int
 	// Poll is how often workers look for jobs (default 1 s).
 	Poll time.Duration
 	// Ahead is how long before a deadline or an expiry the reminder goes
@@ -159,7 +160,10 @@ func New(cfg Config) (*Service, error) {
 		cfg.PageSize = 1000
 	}
 	if cfg.Workers == 0 {
-		cfg.Workers = 4
+		cfg.Workers = 2
+	}
+	if cfg.DeliverWorkers == 0 {
+		cfg.DeliverWorkers = 2
 	}
 	if cfg.Poll == 0 {
 		cfg.Poll = time.Second
@@ -185,8 +189,15 @@ func New(cfg Config) (*Service, error) {
 	river.AddWorker(workers, &deliverWorker{s: s})
 	river.AddWorker(workers, &datesWorker{s: s})
 	river.AddWorker(workers, &catchUpWorker{s: s})
+	queues := map[string]river.QueueConfig{}
+	if cfg.Workers > 0 {
+		queues[QueueEvaluate] = river.QueueConfig{MaxWorkers: cfg.Workers}
+	}
+	if cfg.DeliverWorkers > 0 {
+		queues[QueueDeliver] = river.QueueConfig{MaxWorkers: cfg.DeliverWorkers}
+	}
 	s.client, err = river.NewClient(cfg.Driver, &river.Config{
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
+		Queues:            queues,
 		Workers:           workers,
 		FetchPollInterval: cfg.Poll,
 		FetchCooldown:     min(cfg.Poll, 100*time.Millisecond),

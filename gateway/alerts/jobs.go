@@ -22,11 +22,22 @@ import (
 
 func randomID() string { return rand.Text() }
 
+// Queues: evaluations and deliveries are worked apart, so that a sweep of
+// every subscriber does not hold up the alerts it produces, and a process
+// can be given only one of them.
+const (
+	QueueEvaluate = "alerts_evaluate"
+	QueueDeliver  = "alerts_deliver"
+)
+
 // SweepArgs re-evaluates every subscriber for one version of an aid.
 type SweepArgs struct {
 	Aid     string `json:"aid"`
 	Version string `json:"version"`
 }
+
+// InsertOpts puts the job on the evaluation queue.
+func (SweepArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueEvaluate} }
 
 // Kind implements river.JobArgs.
 func (SweepArgs) Kind() string { return "alerts.sweep" }
@@ -40,6 +51,9 @@ type PageArgs struct {
 	Limit   int    `json:"limit"`
 }
 
+// InsertOpts puts the job on the evaluation queue.
+func (PageArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueEvaluate} }
+
 // Kind implements river.JobArgs.
 func (PageArgs) Kind() string { return "alerts.sweep_page" }
 
@@ -50,6 +64,9 @@ type EvaluateArgs struct {
 	Baseline bool   `json:"baseline,omitempty"`
 }
 
+// InsertOpts puts the job on the evaluation queue.
+func (EvaluateArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueEvaluate} }
+
 // Kind implements river.JobArgs.
 func (EvaluateArgs) Kind() string { return "alerts.evaluate" }
 
@@ -59,17 +76,26 @@ type DeliverArgs struct {
 	Key     string `json:"key"`
 }
 
+// InsertOpts puts the job on the delivery queue.
+func (DeliverArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueDeliver} }
+
 // Kind implements river.JobArgs.
 func (DeliverArgs) Kind() string { return "alerts.deliver" }
 
 // DatesArgs looks for deadlines and consent expiries coming.
 type DatesArgs struct{}
 
+// InsertOpts puts the job on the evaluation queue.
+func (DatesArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueEvaluate} }
+
 // Kind implements river.JobArgs.
 func (DatesArgs) Kind() string { return "alerts.dates" }
 
 // CatchUpArgs queues the sweep of any aid version not swept yet.
 type CatchUpArgs struct{}
+
+// InsertOpts puts the job on the evaluation queue.
+func (CatchUpArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueEvaluate} }
 
 // Kind implements river.JobArgs.
 func (CatchUpArgs) Kind() string { return "alerts.catch_up" }
