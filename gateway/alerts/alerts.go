@@ -95,8 +95,9 @@ type Recorder interface {
 
 // DateStore finds the dates alerts are sent ahead of.
 type DateStore interface {
-	// SubjectsWith lists subjects with a delivery of key, after after.
-	SubjectsWith(ctx context.Context, key, after string, limit int) ([]string, error)
+	// SubjectsWith lists subjects, after after, with a delivery of key
+	// made before before.
+	SubjectsWith(ctx context.Context, key, after string, before time.Time, limit int) ([]string, error)
 	// ExpiringGrants lists the grants of purpose in force at from that
 	// expire before to, of subscribed citizens.
 	ExpiringGrants(ctx context.Context, purpose string, from, to time.Time) ([]consent.Grant, error)

@@ -368,6 +368,9 @@ func (s *Service) message(sub Subscription, kind, rest string, aid recommend.Aid
 	case AlertNew:
 		subject = T(l, "alerts.mail.new.subject", aid.Title[l])
 		body = T(l, "alerts.mail.new.body", aid.Title[l], aid.Administration[l], aid.Summary[l])
+		if aid.ValidUntil != "" {
+			body += "\n\n" + T(l, "alerts.mail.new.until", aid.ValidUntil)
+		}
 	case AlertDeadline:
 		_, date, _ := strings.Cut(rest, ":")
 		subject = T(l, "alerts.mail.deadline.subject", aid.Title[l])
@@ -405,7 +408,8 @@ func (w *datesWorker) Work(ctx context.Context, _ *river.Job[DatesArgs]) error {
 		}
 		after := ""
 		for {
-			subjects, err := s.cfg.Dates.SubjectsWith(ctx, AlertNew+":"+a.ID, after, 1000)
+			// Those told today were told of the deadline with the news.
+			subjects, err := s.cfg.Dates.SubjectsWith(ctx, AlertNew+":"+a.ID, after, now.Add(-24*time.Hour), 1000)
 			if err != nil {
 				return err
 			}

@@ -22,6 +22,7 @@ import (
 	"github.com/obert-gov/obert/gateway/alerts"
 	"github.com/obert-gov/obert/gateway/exchange"
 	"github.com/obert-gov/obert/gateway/keys"
+	"github.com/obert-gov/obert/gateway/notify"
 	"github.com/obert-gov/obert/gateway/recommend"
 	"github.com/obert-gov/obert/gateway/store"
 	"github.com/obert-gov/obert/gateway/store/storetest"
@@ -56,7 +57,7 @@ func (r logRecorder) RecordAll(ctx context.Context, es []audit.Entry) error {
 }
 
 // insertRows writes rows with multi-row INSERTs in one transaction.
-func insertRows(b *testing.B, st *store.Store, table, cols string, rows [][]any) {
+func insertRows(b testing.TB, st *store.Store, table, cols string, rows [][]any) {
 	db := st.DB()
 	tx, err := db.Begin()
 	if err != nil {
@@ -123,19 +124,35 @@ var sweepCitizens = func() int {
 	return 100_000
 }()
 
-func benchSweep(b *testing.B, st *store.Store, citizens int) {
+// harness is a sweep's world on a real store: the guard, the consent
+// service, the audit log, the recommender and a population of subscribers.
+type harness struct {
+	st   *store.Store
+	k    *keys.Keys
+	rec  logRecorder
+	cs   *consent.Service
+	ex   *exchange.Exchanger
+	rc   *recommend.Recommender
+	now  time.Time
+	fits int // citizens 65 or older with an income under 15,000
+}
+
+// newHarness builds the world and its population: each citizen consented
+// to census and tax data for recommendations and for alerts, has both
+// fetched, and subscribed by e-mail.
+func newHarness(tb testing.TB, st *store.Store, citizens int) *harness {
 	ctx := context.Background()
 	k, _ := keys.New(bytes.Repeat([]byte{9}, 32))
-	log, _, _ := audittest.NewLog(b, st)
+	log, _, _ := audittest.NewLog(tb, st)
 	rec := logRecorder{log}
 	guard, err := policy.NewGuard(ctx)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	offers, _ := consent.DefaultOffers()
 	cs, err := consent.NewService(st, offers)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	var conns []connectors.Connector
 	for _, c := range []struct{ cat, src string }{{"census", "padro-municipal"}, {"tax", "aeat"}, {"employment", "tgss"}} {
@@ -145,28 +162,25 @@ func benchSweep(b *testing.B, st *store.Store, citizens int) {
 		Requester: connectors.Requester{ID: "gencat-drets-socials"},
 		Purposes:  map[string]exchange.Purpose{"aid-recommendation": {}, alerts.Purpose: {Reuses: "aid-recommendation"}}})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	catalogue, _ := policy.AidCatalogue()
 	mods, _ := policy.AidModules()
 	rc, err := recommend.New(ctx, catalogue, mods, nil)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-
-	// The population: each citizen consented to census and tax data for
-	// recommendations and for alerts, has both fetched, and subscribed.
-	now := time.Now().UTC()
+	h := &harness{st: st, k: k, rec: rec, cs: cs, ex: ex, rc: rc, now: time.Now().UTC()}
+	now := h.now
 	us := func(t time.Time) int64 { return t.UnixMicro() }
 	rng := rand.New(rand.NewPCG(1, 2))
-	fits := 0 // citizens the new aid fits: 65 or older, income under 15,000
 	var grants, facts, subs [][]any
 	for i := range citizens {
 		subj := fmt.Sprintf("sub%07d", i)
 		for cat, src := range map[string]string{"census": "padro-municipal", "tax": "aeat"} {
 			for _, p := range []string{"aid-recommendation", alerts.Purpose} {
 				grants = append(grants, []any{"g-" + p + "-" + cat + "-" + subj, subj, cat, p, "gencat-drets-socials", src,
-					consent.BasisConsent, "v1", "ca", us(now.Add(-time.Hour)), us(now.Add(24 * time.Hour)), int64(0)})
+					consent.BasisConsent, "v1", "ca", us(now.Add(-time.Hour)), us(now.Add(30 * 24 * time.Hour)), int64(0)})
 			}
 		}
 		census := map[string]any{"birth_date": fmt.Sprintf("%d-03-01", 1930+rng.IntN(75)), "municipality_code": "08019",
@@ -175,55 +189,71 @@ func benchSweep(b *testing.B, st *store.Store, citizens int) {
 		tax := map[string]any{"income_annual": 4000 + rng.IntN(60000), "tax_compliant": true}
 		born, _ := time.Parse(time.DateOnly, census["birth_date"].(string))
 		if born.AddDate(65, 0, 0).Before(now) && tax["income_annual"].(int) < 15000 {
-			fits++
+			h.fits++
 		}
 		for cat, v := range map[string]map[string]any{"census": census, "tax": tax} {
 			plain, _ := json.Marshal(connectors.Facts{Category: connectors.Category(cat), SchemaVersion: 1, Source: "s", FetchedAt: now, Values: v})
 			facts = append(facts, []any{subj, cat, "g-aid-recommendation-" + cat + "-" + subj,
-				k.Seal(plain, []byte("facts/"+subj+"/"+cat)), us(now), us(now.Add(24 * time.Hour))})
+				k.Seal(plain, []byte("facts/"+subj+"/"+cat)), us(now), us(now.Add(30 * 24 * time.Hour))})
 		}
 		subs = append(subs, []any{subj, alerts.Email, k.Seal([]byte(subj+"@example.org"), []byte("alerts/email/"+subj)),
 			"ca", "substantial", 0, 0, us(now)})
 	}
-	insertRows(b, st, "consent_grants", "id, subject, category, purpose, requester, source, legal_basis, text_version, language, granted_at, expires_at, withdrawn_at", grants)
-	insertRows(b, st, "facts", "subject, category, grant_id, sealed, fetched_at, expires_at", facts)
-	insertRows(b, st, "alert_subscriptions", "subject, channel, target, language, loa, quiet_from, quiet_to, created_at", subs)
-
+	insertRows(tb, st, "consent_grants", "id, subject, category, purpose, requester, source, legal_basis, text_version, language, granted_at, expires_at, withdrawn_at", grants)
+	insertRows(tb, st, "facts", "subject, category, grant_id, sealed, fetched_at, expires_at", facts)
+	insertRows(tb, st, "alert_subscriptions", "subject, channel, target, language, loa, quiet_from, quiet_to, created_at", subs)
 	// The shipped catalogue was swept long ago.
 	for _, a := range rc.Aids() {
 		if _, err := st.QueueSweep(ctx, a.ID, rc.Version(a.ID), now); err != nil {
-			b.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
-	svc, err := alerts.New(alerts.Config{Store: st, Dates: st, Batch: st, Sealer: k, Consents: cs, Objections: st,
-		Exchanger: ex, Recommender: rc, Audit: rec, Texts: func(_, key string, _ ...any) string { return key },
-		PublicURL: "https://obert.example", TokenKey: bytes.Repeat([]byte{1}, 32), Driver: st.JobDriver(),
-		Workers: 2, DeliverWorkers: -1, Poll: 50 * time.Millisecond})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := svc.Start(ctx); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { svc.Stop(context.Background()) })
-	waitSweeps(b, svc) // the catch-up at start finds nothing to do
+	return h
+}
 
-	rule := "package obert.aids.ajut_sweep\n\nimport rego.v1\n\nimport data.obert.aids.lib\n\n" +
-		"criteria[\"over-65\"] := lib.age >= 65\n\ncriteria[\"low-income\"] := input.facts.tax.income_annual < 15000\n"
+// service starts the alert jobs over the harness.
+func (h *harness) service(tb testing.TB, mailer *notify.Mailer, deliverWorkers int, now func() time.Time) *alerts.Service {
+	svc, err := alerts.New(alerts.Config{Store: h.st, Dates: h.st, Batch: h.st, Sealer: h.k, Consents: h.cs, Objections: h.st,
+		Exchanger: h.ex, Recommender: h.rc, Audit: h.rec, Mailer: mailer,
+		Texts:     func(_, key string, args ...any) string { return key + fmt.Sprint(args...) },
+		PublicURL: "https://obert.example", TokenKey: bytes.Repeat([]byte{1}, 32), Driver: h.st.JobDriver(),
+		Workers: 2, DeliverWorkers: deliverWorkers, Poll: 50 * time.Millisecond, Now: now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := svc.Start(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { svc.Stop(context.Background()) })
+	return svc
+}
+
+// sweepAid is an aid for citizens of 65 or more with a low income.
+func sweepAid(summary, validUntil string) recommend.Publication {
 	t3 := map[string]string{"ca": "x", "es": "x", "en": "x"}
+	return recommend.Publication{Aid: recommend.Aid{ID: "ajut_sweep", Level: "generalitat", Administration: t3, Title: t3,
+		Summary: map[string]string{"ca": summary}, LegalReference: "x", ApplyURL: "https://x", ValidFrom: "2026-01-01",
+		ValidUntil: validUntil, Categories: []string{"census", "tax"},
+		Criteria: []recommend.CriterionSpec{{Name: "over-65", Category: "census"}, {Name: "low-income", Category: "tax"}}},
+		Rule: "package obert.aids.ajut_sweep\n\nimport rego.v1\n\nimport data.obert.aids.lib\n\n" +
+			"criteria[\"over-65\"] := lib.age >= 65\n\ncriteria[\"low-income\"] := input.facts.tax.income_annual < 15000\n"}
+}
+
+func benchSweep(b *testing.B, st *store.Store, citizens int) {
+	ctx := context.Background()
+	h := newHarness(b, st, citizens)
+	svc := h.service(b, nil, -1, nil)
+	waitSweeps(b, svc) // the catch-up at start finds nothing to do
 	var before int
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		before = countJobs(b, svc, alerts.DeliverArgs{}.Kind())
-		aid := recommend.Aid{ID: "ajut_sweep", Level: "generalitat", Administration: t3, Title: t3, Summary: map[string]string{"ca": strconv.Itoa(i)},
-			LegalReference: "x", ApplyURL: "https://x", ValidFrom: "2026-01-01", Categories: []string{"census", "tax"},
-			Criteria: []recommend.CriterionSpec{{Name: "over-65", Category: "census"}, {Name: "low-income", Category: "tax"}}}
-		if err := rc.Publish(ctx, recommend.Publication{Aid: aid, Rule: rule}); err != nil {
+		if err := h.rc.Publish(ctx, sweepAid(strconv.Itoa(i), "")); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		if err := svc.AidChanged(ctx, aid.ID); err != nil {
+		if err := svc.AidChanged(ctx, "ajut_sweep"); err != nil {
 			b.Fatal(err)
 		}
 		waitSweeps(b, svc)
@@ -234,8 +264,8 @@ func benchSweep(b *testing.B, st *store.Store, citizens int) {
 	b.ReportMetric(sec, "s/sweep")
 	if b.N == 1 {
 		got := countJobs(b, svc, alerts.DeliverArgs{}.Kind()) - before
-		if got != fits {
-			b.Fatalf("the sweep queued %d alerts; the aid fits %d citizens", got, fits)
+		if got != h.fits {
+			b.Fatalf("the sweep queued %d alerts; the aid fits %d citizens", got, h.fits)
 		}
 		b.ReportMetric(float64(got), "alerts/sweep")
 	}
@@ -245,7 +275,7 @@ var openStates = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.Job
 	rivertype.JobStateRetryable, rivertype.JobStatePending, rivertype.JobStateScheduled}
 
 // waitSweeps returns when no sweep job is left to run.
-func waitSweeps(b *testing.B, svc *alerts.Service) {
+func waitSweeps(b testing.TB, svc *alerts.Service) {
 	for {
 		res, err := svc.Client().JobList(context.Background(), river.NewJobListParams().
 			Kinds(alerts.SweepArgs{}.Kind(), alerts.PageArgs{}.Kind(), alerts.CatchUpArgs{}.Kind()).States(openStates...).First(1))
@@ -262,7 +292,7 @@ func waitSweeps(b *testing.B, svc *alerts.Service) {
 	}
 }
 
-func countJobs(b *testing.B, svc *alerts.Service, kind string) int {
+func countJobs(b testing.TB, svc *alerts.Service, kind string) int {
 	var n int
 	params := river.NewJobListParams().Kinds(kind).States(rivertype.JobStateAvailable).First(10000)
 	for {

@@ -255,9 +255,9 @@ func placeholders(n int) string {
 }
 
 // SubjectsWith implements alerts.DateStore.
-func (s *Store) SubjectsWith(ctx context.Context, key, after string, limit int) ([]string, error) {
+func (s *Store) SubjectsWith(ctx context.Context, key, after string, before time.Time, limit int) ([]string, error) {
 	rows, err := s.q().QueryContext(ctx, `SELECT DISTINCT subject FROM alert_deliveries
-		WHERE alert_key = ? AND subject > ? ORDER BY subject LIMIT ?`, key, after, limit)
+		WHERE alert_key = ? AND subject > ? AND created_at < ? ORDER BY subject LIMIT ?`, key, after, micros(before), limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: subjects with: %w", err)
 	}

@@ -73,8 +73,11 @@ func TestAlertsStore(t *testing.T) {
 			if keys, _ := s.KeysOf(ctx, "s2"); len(keys) != 2 || !keys["new:b"] {
 				t.Fatalf("keys of s2: %v", keys)
 			}
-			if subj, _ := s.SubjectsWith(ctx, "new:a", "", 10); len(subj) != 2 || subj[0] != "s1" || subj[1] != "s2" {
+			if subj, _ := s.SubjectsWith(ctx, "new:a", "", t0.Add(time.Second), 10); len(subj) != 2 || subj[0] != "s1" || subj[1] != "s2" {
 				t.Fatalf("subjects with new:a: %v", subj)
+			}
+			if subj, _ := s.SubjectsWith(ctx, "new:a", "", t0, 10); len(subj) != 0 {
+				t.Fatalf("subjects told before t0: %v", subj)
 			}
 			if fresh, _ := s.QueueSweep(ctx, "a", "v1", t0); !fresh {
 				t.Fatal("first sweep not fresh")

@@ -1,0 +1,107 @@
+package alerts_test
+
+import (
+	"context"
+	"mime"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/obert-gov/obert/consent"
+	"github.com/obert-gov/obert/gateway/alerts"
+	"github.com/obert-gov/obert/gateway/notify"
+	"github.com/obert-gov/obert/gateway/store/storetest"
+)
+
+// waitIdle returns when no job of kinds is left to run.
+func waitIdle(t testing.TB, svc *alerts.Service, kinds ...string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		res, err := svc.Client().JobList(context.Background(), river.NewJobListParams().Kinds(kinds...).States(openStates...).First(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Jobs) == 0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("jobs %v still open", kinds)
+}
+
+// TestDateReminders: ahead of an aid's deadline, those told of the aid are
+// reminded once; ahead of the end of the alerts consent, its holder is
+// asked to renew once; a citizen whose consent was withdrawn hears
+// nothing, even with a reminder due. On both stores.
+func TestDateReminders(t *testing.T) {
+	ctx := context.Background()
+	for _, be := range storetest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			h := newHarness(t, be.Open(t), 4)
+			sink, err := notify.StartSink("127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sink.Close()
+			mailer, err := notify.NewMailer(sink.URL("avisos@obert.example"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, now := h.st, h.now
+			// The aid ends in a week; citizens 0 and 1 were told of it.
+			if err := h.rc.Publish(ctx, sweepAid("x", now.AddDate(0, 0, 7).Format(time.DateOnly))); err != nil {
+				t.Fatal(err)
+			}
+			// (Its sweep is done: only the dates job runs here.)
+			st.QueueSweep(ctx, "ajut_sweep", h.rc.Version("ajut_sweep"), now)
+			told := now.AddDate(0, 0, -3)
+			for _, s := range []string{"sub0000000", "sub0000001"} {
+				st.Claim(ctx, s, "new:ajut_sweep", alerts.Email, told)
+				st.Mark(ctx, s, "new:ajut_sweep", alerts.Email, alerts.StateSent, told)
+			}
+			// Citizen 3 was told today: the news said the deadline.
+			st.Claim(ctx, "sub0000003", "new:ajut_sweep", alerts.Email, now)
+			// Citizen 1 withdrew the consent to alerts (the subscription
+			// row is left, as if the withdrawal's clean-up had not run).
+			for _, c := range []string{"census", "tax"} {
+				if _, err := st.WithdrawGrant(ctx, "sub0000001", "g-proactive-alerts-"+c+"-sub0000001", now); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Citizen 2's consent to alerts ends in three days.
+			for _, c := range []string{"census", "tax"} {
+				st.WithdrawGrant(ctx, "sub0000002", "g-proactive-alerts-"+c+"-sub0000002", now)
+			}
+			if err := st.CreateGrant(ctx, consent.Grant{ID: "short", Subject: "sub0000002", Category: "census", Purpose: alerts.Purpose,
+				Requester: "gencat-drets-socials", Source: "padro-municipal", LegalBasis: consent.BasisConsent, TextVersion: "v1",
+				Language: "ca", GrantedAt: now.Add(-time.Hour), ExpiresAt: now.Add(72 * time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+
+			svc := h.service(t, mailer, 1, nil)
+			waitIdle(t, svc, alerts.CatchUpArgs{}.Kind(), alerts.SweepArgs{}.Kind(), alerts.PageArgs{}.Kind(), alerts.DatesArgs{}.Kind(), alerts.DeliverArgs{}.Kind())
+			sink.Wait(2, 10*time.Second)
+			for range 2 { // a second run of the dates job sends nothing new
+				if _, err := svc.Client().Insert(ctx, alerts.DatesArgs{}, nil); err != nil {
+					t.Fatal(err)
+				}
+				waitIdle(t, svc, alerts.DatesArgs{}.Kind(), alerts.DeliverArgs{}.Kind())
+			}
+			got := map[string]string{}
+			for _, m := range sink.Messages() {
+				pm, _ := m.Parse()
+				subj, _ := new(mime.WordDecoder).DecodeHeader(pm.Header.Get("Subject"))
+				if _, dup := got[m.To[0]]; dup {
+					t.Errorf("a second message to %s: %s", m.To[0], subj)
+				}
+				got[m.To[0]] = subj
+			}
+			if len(got) != 2 || got["sub0000000@example.org"] != "alerts.mail.deadline.subjectx" ||
+				got["sub0000002@example.org"] != "alerts.mail.renew.subject" {
+				t.Fatalf("messages: %v", got)
+			}
+		})
+	}
+}
