@@ -54,7 +54,10 @@ const (
 const (
 	AlertNew      = "new"      // an aid fits: "new:<aid>"
 	AlertDeadline = "deadline" // an aid that fits ends soon: "deadline:<aid>:<date>"
-	AlertRenew    = "renew"    // the alerts consent expires soon: "renew:<grant>"
+	AlertRenew    = "renew"    // the alerts consent expires soon: "renew:<date>"
+	// AlertDigest gathers several aids that started to fit at once (after
+	// the citizen's data was refreshed) in one message: "digest:<a>,<b>…".
+	AlertDigest = "digest"
 )
 
 // Sealer seals subscription targets at rest.

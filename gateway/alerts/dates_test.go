@@ -3,6 +3,7 @@ package alerts_test
 import (
 	"context"
 	"mime"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/obert-gov/obert/consent"
 	"github.com/obert-gov/obert/gateway/alerts"
 	"github.com/obert-gov/obert/gateway/notify"
+	"github.com/obert-gov/obert/gateway/recommend"
 	"github.com/obert-gov/obert/gateway/store/storetest"
 )
 
@@ -103,5 +105,65 @@ func TestDateReminders(t *testing.T) {
 				t.Fatalf("messages: %v", got)
 			}
 		})
+	}
+}
+
+// everyone is an aid that fits every citizen of the harness.
+func everyone(id string) recommend.Publication {
+	t3 := map[string]string{"ca": "Ajut " + id, "es": "Ayuda " + id, "en": "Aid " + id}
+	return recommend.Publication{Aid: recommend.Aid{ID: id, Level: "city", Administration: t3, Title: t3, Summary: t3,
+		LegalReference: "x", ApplyURL: "https://x", ValidFrom: "2026-01-01", Categories: []string{"census"},
+		Criteria: []recommend.CriterionSpec{{Name: "resident", Category: "census"}}},
+		Rule: "package obert.aids." + id + "\n\nimport rego.v1\n\ncriteria[\"resident\"] := input.facts.census.municipality_code == \"08019\"\n"}
+}
+
+// TestRefreshDigestAndNews: after a data refresh, what started to fit is
+// told in one message, once; an aid published later is told alone.
+func TestRefreshDigestAndNews(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, storetest.OpenSQLite(t), 2)
+	sink, _ := notify.StartSink("127.0.0.1:0")
+	defer sink.Close()
+	mailer, _ := notify.NewMailer(sink.URL("avisos@obert.example"))
+	for _, id := range []string{"ajut_a", "ajut_b"} {
+		if err := h.rc.Publish(ctx, everyone(id)); err != nil {
+			t.Fatal(err)
+		}
+		h.st.QueueSweep(ctx, id, h.rc.Version(id), h.now)
+	}
+	svc := h.service(t, mailer, 1, nil)
+	all := []string{alerts.CatchUpArgs{}.Kind(), alerts.SweepArgs{}.Kind(), alerts.PageArgs{}.Kind(),
+		alerts.EvaluateArgs{}.Kind(), alerts.DatesArgs{}.Kind(), alerts.DeliverArgs{}.Kind()}
+	waitIdle(t, svc, all...)
+	for range 2 {
+		if err := svc.DataRefreshed(ctx, "sub0000000"); err != nil {
+			t.Fatal(err)
+		}
+		waitIdle(t, svc, all...)
+	}
+	msgs := sink.Messages()
+	if len(msgs) != 1 || msgs[0].To[0] != "sub0000000@example.org" {
+		t.Fatalf("%d messages after two refreshes, want one digest", len(msgs))
+	}
+	text := string(msgs[0].Raw)
+	if !strings.Contains(text, "alerts.mail.digest.subject") || !strings.Contains(text, "Ajut ajut_a") || !strings.Contains(text, "Ajut ajut_b") {
+		t.Fatalf("digest:\n%s", text)
+	}
+	if err := h.rc.Publish(ctx, everyone("ajut_c")); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.AidChanged(ctx, "ajut_c"); err != nil {
+		t.Fatal(err)
+	}
+	waitIdle(t, svc, all...)
+	msgs = sink.Messages()
+	if len(msgs) != 3 {
+		t.Fatalf("%d messages after the news, want 3 (one digest, the news to both)", len(msgs))
+	}
+	for _, m := range msgs[1:] {
+		pm, _ := m.Parse()
+		if s, _ := new(mime.WordDecoder).DecodeHeader(pm.Header.Get("Subject")); s != "alerts.mail.new.subjectAjut ajut_c" {
+			t.Errorf("news subject %q", s)
+		}
 	}
 }

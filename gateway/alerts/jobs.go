@@ -241,17 +241,23 @@ func (w *evaluateWorker) Work(ctx context.Context, job *river.Job[EvaluateArgs])
 			keys = append(keys, k)
 		}
 	}
-	if job.Args.Baseline {
+	if job.Args.Baseline || len(keys) == 0 {
 		return s.cfg.Store.MarkKnown(ctx, job.Args.Subject, keys, s.cfg.Now().UTC())
 	}
-	var deliver []river.InsertManyParams
-	for _, k := range keys {
-		deliver = append(deliver, river.InsertManyParams{Args: DeliverArgs{Subject: job.Args.Subject, Key: k}, InsertOpts: uniqueByArgs})
+	key := keys[0]
+	if len(keys) > 1 {
+		// Several at once: one message naming them all. Each aid is
+		// marked known first, so none of them is announced again alone.
+		if err := s.cfg.Store.MarkKnown(ctx, job.Args.Subject, keys, s.cfg.Now().UTC()); err != nil {
+			return err
+		}
+		ids := make([]string, len(keys))
+		for i, k := range keys {
+			ids[i] = strings.TrimPrefix(k, AlertNew+":")
+		}
+		key = AlertDigest + ":" + strings.Join(ids, ",")
 	}
-	if len(deliver) == 0 {
-		return nil
-	}
-	_, err = s.client.InsertMany(ctx, deliver)
+	_, err = s.client.Insert(ctx, DeliverArgs{Subject: job.Args.Subject, Key: key}, uniqueByArgs)
 	return err
 }
 
@@ -284,18 +290,26 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if err != nil {
 		return err
 	}
-	var aid recommend.Aid
-	if kind == AlertNew || kind == AlertDeadline {
+	byID := map[string]recommend.Aid{}
+	for _, x := range s.cfg.Recommender.Aids() {
+		byID[x.ID] = x
+	}
+	var aids []recommend.Aid // the aids the alert names, still published
+	switch kind {
+	case AlertNew, AlertDeadline:
 		id, _, _ := strings.Cut(rest, ":")
-		found := false
-		for _, x := range s.cfg.Recommender.Aids() {
-			if x.ID == id {
-				aid, found = x, true
+		if a, ok := byID[id]; ok {
+			aids = append(aids, a)
+		}
+	case AlertDigest:
+		for _, id := range strings.Split(rest, ",") {
+			if a, ok := byID[id]; ok {
+				aids = append(aids, a)
 			}
 		}
-		if !found {
-			return nil // retired meanwhile
-		}
+	}
+	if kind != AlertRenew && len(aids) == 0 {
+		return nil // retired meanwhile
 	}
 	now := s.cfg.Now()
 	var errs []error
@@ -314,7 +328,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		if state != StateSending {
 			continue // sent already, or known
 		}
-		if err := s.send(ctx, sub, a.Key, kind, rest, aid); err != nil {
+		if err := s.send(ctx, sub, a.Key, kind, rest, aids); err != nil {
 			if errors.Is(err, notify.ErrGone) {
 				s.cfg.Store.DeleteSubscription(ctx, a.Subject, sub.Channel)
 				continue
@@ -330,17 +344,17 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 }
 
 // send renders and sends one alert, after recording it in the audit log.
-func (s *Service) send(ctx context.Context, sub Subscription, key, kind, rest string, aid recommend.Aid) error {
+func (s *Service) send(ctx context.Context, sub Subscription, key, kind, rest string, aids []recommend.Aid) error {
 	target, err := s.cfg.Sealer.Open(sub.Target, targetContext(sub.Subject, sub.Channel))
 	if err != nil {
 		return err
 	}
 	if err := s.cfg.Audit.Record(ctx, audit.Entry{ID: s.newID(), Time: s.cfg.Now().UTC(), Kind: KindSent,
 		Subject: sub.Subject, Purpose: Purpose, Fields: []string{sub.Channel, kind}, Outcome: "ok",
-		RequestID: aid.ID}); err != nil {
+		RequestID: idsOf(aids)}); err != nil {
 		return err
 	}
-	m := s.message(sub, kind, rest, aid)
+	m := s.message(sub, kind, rest, aids)
 	id := messageID(sub.Subject, key, sub.Channel)
 	switch sub.Channel {
 	case Email:
@@ -359,8 +373,12 @@ func (s *Service) send(ctx context.Context, sub Subscription, key, kind, rest st
 
 // message renders an alert in the subscription's language. It names the
 // aid and links to the folder; it carries none of the citizen's data.
-func (s *Service) message(sub Subscription, kind, rest string, aid recommend.Aid) notify.Message {
+func (s *Service) message(sub Subscription, kind, rest string, aids []recommend.Aid) notify.Message {
 	T, l := s.cfg.Texts, sub.Lang
+	var aid recommend.Aid
+	if len(aids) > 0 {
+		aid = aids[0]
+	}
 	unsub := s.UnsubscribeURL(sub.Subject, sub.Channel)
 	folder := s.cfg.PublicURL + "/folder/aids"
 	var subject, body string
@@ -375,6 +393,13 @@ func (s *Service) message(sub Subscription, kind, rest string, aid recommend.Aid
 		_, date, _ := strings.Cut(rest, ":")
 		subject = T(l, "alerts.mail.deadline.subject", aid.Title[l])
 		body = T(l, "alerts.mail.deadline.body", aid.Title[l], date)
+	case AlertDigest:
+		subject = T(l, "alerts.mail.digest.subject", len(aids))
+		var list []string
+		for _, a := range aids {
+			list = append(list, "- "+a.Title[l]+" ("+a.Administration[l]+")")
+		}
+		body = T(l, "alerts.mail.digest.body") + "\n\n" + strings.Join(list, "\n")
 	case AlertRenew:
 		subject = T(l, "alerts.mail.renew.subject")
 		body = T(l, "alerts.mail.renew.body")
@@ -383,6 +408,14 @@ func (s *Service) message(sub Subscription, kind, rest string, aid recommend.Aid
 	text := body + "\n\n" + T(l, "alerts.mail.see", folder) + "\n\n" + T(l, "alerts.mail.advice") + "\n\n" +
 		T(l, "alerts.mail.unsubscribe", unsub) + "\n"
 	return notify.Message{Subject: subject, Text: text, Unsubscribe: unsub}
+}
+
+func idsOf(aids []recommend.Aid) string {
+	ids := make([]string, len(aids))
+	for i, a := range aids {
+		ids[i] = a.ID
+	}
+	return strings.Join(ids, ",")
 }
 
 func messageID(subject, key, channel string) string {
