@@ -178,6 +178,17 @@ func proactiveAlerts(t *testing.T, d *devGateway) {
 		t.Fatalf("push subscription: %d %s", s, users[0].page)
 	}
 	users[0].mustSee("citizen0@example.org", push.srv.Listener.Addr().String())
+	// What the citizen gets of everything held includes the subscriptions.
+	users[0].get(d.URL + "/folder/export.json")
+	var x struct {
+		Alerts []struct{ Channel, Target string } `json:"alert_subscriptions"`
+	}
+	if err := json.Unmarshal([]byte(users[0].page), &x); err != nil || len(x.Alerts) != 2 ||
+		x.Alerts[0].Target != "citizen0@example.org" || x.Alerts[1].Channel != "push" {
+		t.Fatalf("export: %v %+v", err, x.Alerts)
+	}
+	users[0].get(d.URL + "/folder/export")
+	users[0].mustSee("correu electrònic: citizen0@example.org")
 	// Bad input: a bad address, bad quiet hours: a clear page, nothing kept.
 	if s := users[0].subscribe(d.URL, url.Values{"channel": {"email"}, "email": {"not an address"}}); s != http.StatusBadRequest {
 		t.Fatalf("bad address: %d", s)

@@ -320,7 +320,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 			receipts: receipts, controller: Controller, policyURL: strings.TrimSuffix(cfg.PublicURL, "/") + "/privacy"},
 		Exchanger: exchangerAdapter{ex: ex, alerts: alertSvc, log: log}, Alerts: alertSvc, Recommender: recommenderAdapter{ex: ex, rec: recommender, log: log},
 		AccessLog: g.Audit, Catalogue: cat, CSRF: csrf, Logger: log,
-		Rights:        rightsAdapter{store: g.Store, consents: consents, ex: ex, log: g.Audit, rec: rec, now: now},
+		Rights:        rightsAdapter{store: g.Store, consents: consents, ex: ex, log: g.Audit, rec: rec, alerts: alertSvc, now: now},
 		Questionnaire: questionnaireAdapter{rec: recommender, store: g.Store, now: now},
 	}, folder.Options{DevMode: cfg.DevMode(), ClaveEnabled: si.ClaveEnabled(), Controller: Controller, Connectors: ex.Connectors()})
 	if err != nil {

@@ -3,11 +3,13 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/obert-gov/obert/audit"
 	"github.com/obert-gov/obert/consent"
+	"github.com/obert-gov/obert/gateway/alerts"
 	"github.com/obert-gov/obert/gateway/exchange"
 	"github.com/obert-gov/obert/gateway/folder"
 	"github.com/obert-gov/obert/gateway/recommend"
@@ -23,6 +25,7 @@ type rightsAdapter struct {
 	ex       *exchange.Exchanger
 	log      *audit.Log
 	rec      recorder
+	alerts   *alerts.Service
 	now      func() time.Time
 }
 
@@ -57,6 +60,17 @@ func (a rightsAdapter) Export(ctx context.Context, v folder.Viewer) (folder.Expo
 	}
 	if x.Objections, err = a.store.Objections(ctx, v.Subject); err != nil {
 		return folder.Export{}, err
+	}
+	subs, err := a.alerts.Subscriptions(ctx, v.Subject)
+	if err != nil {
+		return folder.Export{}, err
+	}
+	for _, s := range subs {
+		es := folder.ExportSubscription{Channel: s.Channel, Target: s.Target, Language: s.Lang, Since: s.Since}
+		if s.QuietFrom != s.QuietTo {
+			es.QuietFrom, es.QuietTo = fmt.Sprintf("%02d:%02d", s.QuietFrom/60, s.QuietFrom%60), fmt.Sprintf("%02d:%02d", s.QuietTo/60, s.QuietTo%60)
+		}
+		x.Alerts = append(x.Alerts, es)
 	}
 	return x, nil
 }

@@ -78,7 +78,18 @@ type Export struct {
 	Access      []audit.Entry        `json:"access_log"`
 	Sessions    []ExportSession      `json:"sessions"`
 	Objections  map[string]time.Time `json:"objections"`
+	Alerts      []ExportSubscription `json:"alert_subscriptions"`
 	Note        string               `json:"note"`
+}
+
+// ExportSubscription is one channel the citizen receives alerts on.
+type ExportSubscription struct {
+	Channel   string    `json:"channel"`
+	Target    string    `json:"target"` // the e-mail address, or the push service's host
+	Language  string    `json:"language"`
+	QuietFrom string    `json:"quiet_from,omitempty"`
+	QuietTo   string    `json:"quiet_to,omitempty"`
+	Since     time.Time `json:"since"`
 }
 
 // ExportIdentity is who the citizen signed in as.
