@@ -10,14 +10,17 @@ package recommend
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 )
 
@@ -81,7 +84,7 @@ type Recommender struct {
 	mu      sync.RWMutex
 	aids    []Aid
 	modules map[string]string // rule modules (no tests), by file name
-	query   rego.PreparedEvalQuery
+	query   []rego.PreparedEvalQuery // one per shard of the catalogue
 	now     func() time.Time
 	// evaluators of single aids, for the current catalogue.
 	evaluators map[string]*Evaluator
@@ -111,21 +114,56 @@ func New(ctx context.Context, catalogue []byte, modules map[string]string, now f
 	return r, nil
 }
 
-// compile builds the query over aids and modules.
-func compile(ctx context.Context, aids []Aid, modules map[string]string) (rego.PreparedEvalQuery, error) {
-	// One generated module gathers every aid's criteria by direct
+// compile builds the queries over aids and modules: the catalogue is cut
+// into one shard per processor (at most four), each with the modules of its
+// own aids and the shared ones, so that a recommendation evaluates them in
+// parallel.
+func compile(ctx context.Context, aids []Aid, modules map[string]string) ([]rego.PreparedEvalQuery, error) {
+	n := min(runtime.GOMAXPROCS(0), 4, max(len(aids), 1))
+	shards := make([][]Aid, n)
+	for i, a := range aids {
+		shards[i%n] = append(shards[i%n], a)
+	}
+	// Which module holds which aid's rule; the others (the shared helpers)
+	// go to every shard.
+	owner := map[string]string{}
+	for name, src := range modules {
+		for _, a := range aids {
+			if strings.Contains(src, "package obert.aids."+a.ID+"\n") {
+				owner[name] = a.ID
+			}
+		}
+	}
+	for _, a := range aids {
+		if !aidID.MatchString(a.ID) {
+			return nil, fmt.Errorf("recommend: aid id %q: lower-case letters, digits and _", a.ID)
+		}
+		if !slices.Contains(slices.Collect(maps.Values(owner)), a.ID) {
+			return nil, fmt.Errorf("recommend: aid %s has no rule (package obert.aids.%s)", a.ID, a.ID)
+		}
+	}
+	queries := make([]rego.PreparedEvalQuery, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i, shard := range shards {
+		wg.Go(func() { queries[i], errs[i] = compileShard(ctx, shard, modules, owner) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return queries, nil
+}
+
+func compileShard(ctx context.Context, aids []Aid, modules, owner map[string]string) (rego.PreparedEvalQuery, error) {
+	// One generated module gathers each aid's criteria by direct
 	// reference: evaluating the whole data.obert.aids tree instead merges
 	// hundreds of package documents on every recommendation.
-	all := strings.Join(mapsValues(modules), "\n")
+	in := map[string]bool{}
 	var gather strings.Builder
 	gather.WriteString("package obert.recommend\n\nimport rego.v1\n\nall := {\n")
 	for _, a := range aids {
-		if !aidID.MatchString(a.ID) {
-			return rego.PreparedEvalQuery{}, fmt.Errorf("recommend: aid id %q: lower-case letters, digits and _", a.ID)
-		}
-		if !strings.Contains(all, "package obert.aids."+a.ID+"\n") {
-			return rego.PreparedEvalQuery{}, fmt.Errorf("recommend: aid %s has no rule (package obert.aids.%s)", a.ID, a.ID)
-		}
+		in[a.ID] = true
 		// Criteria are looked up one by one by name: the rules have ref
 		// heads, and the whole criteria object would be assembled from them.
 		names, _ := json.Marshal(criterionNames(a))
@@ -134,7 +172,9 @@ func compile(ctx context.Context, aids []Aid, modules map[string]string) (rego.P
 	gather.WriteString("}\n")
 	opts := []func(*rego.Rego){rego.Query("data.obert.recommend.all"), rego.Module("obert/recommend.rego", gather.String())}
 	for name, src := range modules {
-		opts = append(opts, rego.Module(name, src))
+		if id, ok := owner[name]; !ok || in[id] {
+			opts = append(opts, rego.Module(name, src))
+		}
 	}
 	q, err := rego.New(opts...).PrepareForEval(ctx)
 	if err != nil {
@@ -209,25 +249,27 @@ func (r *Recommender) Recommend(ctx context.Context, s Situation) ([]Result, err
 		facts = map[string]map[string]any{}
 	}
 	r.mu.RLock()
-	query, catalogue := r.query, r.aids
+	queries, catalogue := r.query, r.aids
 	r.mu.RUnlock()
-	rs, err := query.Eval(ctx, rego.EvalInput(map[string]any{"facts": facts, "answers": s.Answers, "today": today}))
+	// The input is converted once for every shard.
+	v, err := ast.InterfaceToValue(map[string]any{"facts": facts, "answers": s.Answers, "today": today})
 	if err != nil {
-		return nil, fmt.Errorf("recommend: evaluate: %w", err)
+		return nil, fmt.Errorf("recommend: input: %w", err)
+	}
+	input := rego.EvalParsedInput(v)
+	parts := make([]map[string]map[string]bool, len(queries))
+	errs := make([]error, len(queries))
+	var wg sync.WaitGroup
+	for i, q := range queries {
+		wg.Go(func() { parts[i], errs[i] = evalShard(ctx, q, input) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	all := map[string]map[string]bool{}
-	if len(rs) == 1 && len(rs[0].Expressions) == 1 {
-		byAid, _ := rs[0].Expressions[0].Value.(map[string]any)
-		for id, v := range byAid {
-			crit, _ := v.(map[string]any)
-			m := make(map[string]bool, len(crit))
-			for name, met := range crit {
-				if b, ok := met.(bool); ok {
-					m[name] = b
-				}
-			}
-			all[id] = m
-		}
+	for _, p := range parts {
+		maps.Copy(all, p)
 	}
 	var out []Result
 	for _, a := range catalogue {
@@ -253,6 +295,29 @@ func (r *Recommender) Recommend(ctx context.Context, s Situation) ([]Result, err
 	rank := map[string]int{Eligible: 0, Maybe: 1, NotEligible: 2}
 	slices.SortStableFunc(out, func(a, b Result) int { return rank[a.Status] - rank[b.Status] })
 	return out, nil
+}
+
+// evalShard evaluates one shard: each aid's criteria that the data decides.
+func evalShard(ctx context.Context, q rego.PreparedEvalQuery, input rego.EvalOption) (map[string]map[string]bool, error) {
+	rs, err := q.Eval(ctx, input)
+	if err != nil {
+		return nil, fmt.Errorf("recommend: evaluate: %w", err)
+	}
+	all := map[string]map[string]bool{}
+	if len(rs) == 1 && len(rs[0].Expressions) == 1 {
+		byAid, _ := rs[0].Expressions[0].Value.(map[string]any)
+		for id, v := range byAid {
+			crit, _ := v.(map[string]any)
+			m := make(map[string]bool, len(crit))
+			for name, met := range crit {
+				if b, ok := met.(bool); ok {
+					m[name] = b
+				}
+			}
+			all[id] = m
+		}
+	}
+	return all, nil
 }
 
 func criterionNames(a Aid) []string {
