@@ -83,7 +83,7 @@ type Situation struct {
 type Recommender struct {
 	mu      sync.RWMutex
 	aids    []Aid
-	modules map[string]string // rule modules (no tests), by file name
+	modules map[string]string        // rule modules (no tests), by file name
 	query   []rego.PreparedEvalQuery // one per shard of the catalogue
 	now     func() time.Time
 	// evaluators of single aids, for the current catalogue.
