@@ -291,8 +291,15 @@ func proactiveAlerts(t *testing.T, d *devGateway) {
 	if link == "" {
 		t.Fatalf("no unsubscribe link in:\n%s", raw)
 	}
+	if strings.Contains(link, subjectOf(t, d, users[0])) {
+		t.Errorf("the unsubscribe link carries the citizen's pseudonym: %s", link)
+	}
+	users[0].get(d.URL + "/folder/alerts")
+	if s := users[0].post(d.URL+"/folder/alerts/fax/delete", url.Values{"csrf": {users[0].hidden("csrf")}}); s != http.StatusNotFound {
+		t.Errorf("unknown channel: %d", s)
+	}
 	anon := newUser(t)
-	if s := anon.get(link[:len(link)-3] + "xyz"); s != http.StatusBadRequest {
+	if s := anon.get(link[:len(link)-4] + "AAAA"); s != http.StatusBadRequest {
 		t.Errorf("bad token: %d", s)
 	}
 	if s := anon.get(link); s != http.StatusOK {

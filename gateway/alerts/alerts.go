@@ -14,8 +14,9 @@ package alerts
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
@@ -124,7 +125,7 @@ type Config struct {
 	Pusher      *notify.Pusher // nil: no web push channel
 	Texts       Texts
 	PublicURL   string
-	// TokenKey authenticates unsubscribe links (32 bytes).
+	// TokenKey seals unsubscribe links' tokens (32 bytes).
 	TokenKey []byte
 	// Driver is River's driver on the gateway's database.
 	Driver riverdriver.Driver[*sql.Tx]
@@ -151,6 +152,7 @@ type Service struct {
 	cfg    Config
 	client *river.Client[*sql.Tx]
 	loc    *time.Location
+	tokens cipher.AEAD
 }
 
 // New builds the service and its River client; Start runs the workers.
@@ -185,7 +187,15 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("alerts: time zone: %w", err)
 	}
-	s := &Service{cfg: cfg, loc: loc}
+	blk, err := aes.NewCipher(cfg.TokenKey[:32])
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := cipher.NewGCM(blk)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: cfg, loc: loc, tokens: tokens}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &sweepWorker{s: s})
 	river.AddWorker(workers, &pageWorker{s: s})
@@ -322,6 +332,8 @@ func (s *Service) Subscribe(ctx context.Context, r SubscribeRequest) error {
 	if _, ok := obj[Objection]; ok {
 		return ErrObjected
 	}
+	// Recorded first: the log may show a subscription that then failed to
+	// be stored (the citizen is told to try again), never one it misses.
 	now := s.cfg.Now().UTC()
 	if err := s.cfg.Audit.Record(ctx, audit.Entry{ID: s.newID(), Time: now, Kind: KindSubscribe, Subject: r.Subject,
 		Purpose: Purpose, Fields: []string{r.Channel}, Outcome: "ok"}); err != nil {
@@ -399,21 +411,33 @@ func targetContext(subject, channel string) []byte {
 	return []byte("alerts/" + channel + "/" + subject)
 }
 
-// Token authenticates the unsubscribe link of a subject's channel.
+// Token is the unsubscribe link's token for a subject's channel: the pair
+// sealed (AES-GCM) under the token key, so the link names nobody, not even
+// by pseudonym, and cannot be forged.
 func (s *Service) Token(subject, channel string) string {
-	m := hmac.New(sha256.New, s.cfg.TokenKey)
-	m.Write([]byte(subject + "\x00" + channel))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	nonce := make([]byte, s.tokens.NonceSize())
+	rand.Read(nonce)
+	return base64.RawURLEncoding.EncodeToString(s.tokens.Seal(nonce, nonce, []byte(subject+"\x00"+channel), []byte("obert unsubscribe")))
 }
 
-// CheckToken reports whether token is the subject's channel's.
-func (s *Service) CheckToken(subject, channel, token string) bool {
-	return hmac.Equal([]byte(s.Token(subject, channel)), []byte(token))
+// ParseToken opens a token made by Token.
+func (s *Service) ParseToken(token string) (subject, channel string, ok bool) {
+	b, err := base64.RawURLEncoding.DecodeString(token)
+	n := s.tokens.NonceSize()
+	if err != nil || len(b) < n+s.tokens.Overhead() {
+		return "", "", false
+	}
+	plain, err := s.tokens.Open(nil, b[:n], b[n:], []byte("obert unsubscribe"))
+	if err != nil {
+		return "", "", false
+	}
+	subject, channel, ok = strings.Cut(string(plain), "\x00")
+	return subject, channel, ok && subject != ""
 }
 
 // UnsubscribeURL is the one-click link carried by every alert.
 func (s *Service) UnsubscribeURL(subject, channel string) string {
-	return s.cfg.PublicURL + "/alerts/unsubscribe?s=" + subject + "&c=" + channel + "&t=" + s.Token(subject, channel)
+	return s.cfg.PublicURL + "/alerts/unsubscribe?t=" + s.Token(subject, channel)
 }
 
 // AidChanged queues the sweep of a published or changed aid, once per

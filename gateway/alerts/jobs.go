@@ -330,7 +330,11 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		}
 		if err := s.send(ctx, sub, a.Key, kind, rest, aids); err != nil {
 			if errors.Is(err, notify.ErrGone) {
-				s.cfg.Store.DeleteSubscription(ctx, a.Subject, sub.Channel)
+				// The browser dropped it: the subscription goes, recorded.
+				if err := s.cfg.Audit.Record(ctx, audit.Entry{ID: s.newID(), Time: s.cfg.Now().UTC(), Kind: KindUnsubscribe,
+					Subject: a.Subject, Purpose: Purpose, Fields: []string{sub.Channel}, Outcome: "gone"}); err == nil {
+					s.cfg.Store.DeleteSubscription(ctx, a.Subject, sub.Channel)
+				}
 				continue
 			}
 			errs = append(errs, err)
@@ -350,8 +354,8 @@ func (s *Service) send(ctx context.Context, sub Subscription, key, kind, rest st
 		return err
 	}
 	if err := s.cfg.Audit.Record(ctx, audit.Entry{ID: s.newID(), Time: s.cfg.Now().UTC(), Kind: KindSent,
-		Subject: sub.Subject, Purpose: Purpose, Fields: []string{sub.Channel, kind}, Outcome: "ok",
-		RequestID: idsOf(aids)}); err != nil {
+		Subject: sub.Subject, Purpose: Purpose, Fields: append([]string{sub.Channel, kind}, idsOf(aids)...),
+		Outcome: "ok"}); err != nil {
 		return err
 	}
 	m := s.message(sub, kind, rest, aids)
@@ -410,12 +414,12 @@ func (s *Service) message(sub Subscription, kind, rest string, aids []recommend.
 	return notify.Message{Subject: subject, Text: text, Unsubscribe: unsub}
 }
 
-func idsOf(aids []recommend.Aid) string {
+func idsOf(aids []recommend.Aid) []string {
 	ids := make([]string, len(aids))
 	for i, a := range aids {
 		ids[i] = a.ID
 	}
-	return strings.Join(ids, ",")
+	return ids
 }
 
 func messageID(subject, key, channel string) string {

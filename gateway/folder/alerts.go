@@ -20,7 +20,7 @@ type Alerts interface {
 	Subscriptions(ctx context.Context, subject string) ([]alerts.SubscriptionView, error)
 	Subscribe(ctx context.Context, r alerts.SubscribeRequest) error
 	Unsubscribe(ctx context.Context, subject, channel string) (bool, error)
-	CheckToken(subject, channel, token string) bool
+	ParseToken(token string) (subject, channel string, ok bool)
 }
 
 type subscriptionView struct {
@@ -152,7 +152,12 @@ func (h *Handler) alertsRemove(w http.ResponseWriter, r *http.Request) {
 	if !ok || !h.form(w, r, &v) {
 		return
 	}
-	if _, err := h.deps.Alerts.Unsubscribe(r.Context(), v.Subject, r.PathValue("channel")); err != nil {
+	channel := r.PathValue("channel")
+	if channel != alerts.Email && channel != alerts.Push {
+		h.Error(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	if _, err := h.deps.Alerts.Unsubscribe(r.Context(), v.Subject, channel); err != nil {
 		h.deps.Logger.Error("unsubscribe", "err", err)
 		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
 		return
@@ -165,9 +170,8 @@ func (h *Handler) alertsRemove(w http.ResponseWriter, r *http.Request) {
 // page's button or as a mail client's one-click (RFC 8058). The token in
 // the link is the authority; no sign-in is needed.
 func (h *Handler) unsubscribeLink(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	subject, channel, token := q.Get("s"), q.Get("c"), q.Get("t")
-	if subject == "" || !h.deps.Alerts.CheckToken(subject, channel, token) {
+	subject, channel, ok := h.deps.Alerts.ParseToken(r.URL.Query().Get("t"))
+	if !ok {
 		h.Error(w, r, http.StatusBadRequest, "alerts.error.link")
 		return
 	}
