@@ -101,7 +101,20 @@ func idle(t *testing.T, d *devGateway) {
 			t.Fatal(err)
 		}
 		if len(res.Jobs) == 0 {
+			failed, err := d.Alerts.Client().JobList(context.Background(), river.NewJobListParams().
+				States(rivertype.JobStateDiscarded, rivertype.JobStateCancelled).First(10))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, j := range failed.Jobs {
+				t.Errorf("job %s %s: %v", j.Kind, j.State, j.Errors)
+			}
 			return
+		}
+		for _, j := range res.Jobs {
+			if len(j.Errors) > 0 {
+				t.Fatalf("job %s failed: %v", j.Kind, j.Errors)
+			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
