@@ -42,13 +42,15 @@ func (SweepArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: 
 // Kind implements river.JobArgs.
 func (SweepArgs) Kind() string { return "alerts.sweep" }
 
-// PageArgs evaluates one page of subscribers: those after After, up to
-// Limit of them.
+// PageArgs evaluates one page of subscribers: those after After and up to
+// Upto. The bounds are subjects, not counts, so that citizens who subscribe
+// while the sweep runs neither push anyone out of a page nor are counted
+// twice.
 type PageArgs struct {
 	Aid     string `json:"aid"`
 	Version string `json:"version"`
 	After   string `json:"after"`
-	Limit   int    `json:"limit"`
+	Upto    string `json:"upto"`
 }
 
 // InsertOpts puts the job on the evaluation queue.
@@ -117,15 +119,19 @@ func (w *sweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error
 	var pages []river.InsertManyParams
 	after := ""
 	for {
-		subs, err := s.cfg.Store.Subscribers(ctx, after, s.cfg.PageSize, Objection)
+		subs, err := s.cfg.Store.Subscribers(ctx, after, "", s.cfg.PageSize, Objection)
 		if err != nil {
 			return err
 		}
 		if len(subs) == 0 {
 			break
 		}
+		upto := subs[len(subs)-1].Subject
+		if len(subs) < s.cfg.PageSize {
+			upto = "" // the last page takes whoever subscribes meanwhile
+		}
 		pages = append(pages, river.InsertManyParams{Args: PageArgs{Aid: job.Args.Aid, Version: job.Args.Version,
-			After: after, Limit: s.cfg.PageSize}, InsertOpts: uniqueByArgs})
+			After: after, Upto: upto}, InsertOpts: uniqueByArgs})
 		after = subs[len(subs)-1].Subject
 		if len(subs) < s.cfg.PageSize {
 			break
@@ -155,7 +161,7 @@ func (s *Service) sweepPage(ctx context.Context, a PageArgs) (int, error) {
 	if err != nil || ev.Version() != a.Version {
 		return 0, nil // retired or superseded
 	}
-	subs, err := s.cfg.Store.Subscribers(ctx, a.After, a.Limit, Objection)
+	subs, err := s.cfg.Store.Subscribers(ctx, a.After, a.Upto, 1<<30, Objection)
 	if err != nil || len(subs) == 0 {
 		return 0, err
 	}

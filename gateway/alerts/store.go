@@ -50,9 +50,10 @@ type Store interface {
 	// DeleteSubscription reports whether there was one.
 	DeleteSubscription(ctx context.Context, subject, channel string) (bool, error)
 	DeleteSubscriptions(ctx context.Context, subject string) error
-	// Subscribers lists subscribed citizens after the subject after, in
-	// subject order, leaving out those who object to objection.
-	Subscribers(ctx context.Context, after string, limit int, objection string) ([]Subscriber, error)
+	// Subscribers lists subscribed citizens after the subject after and up
+	// to upto (no bound if empty), in subject order, at most limit of them,
+	// leaving out those who object to objection.
+	Subscribers(ctx context.Context, after, upto string, limit int, objection string) ([]Subscriber, error)
 	// Told returns, of subjects (sorted), those with a delivery of key on
 	// any channel, in any state.
 	Told(ctx context.Context, subjects []string, key string) (map[string]bool, error)

@@ -72,10 +72,15 @@ func (s *Store) DeleteSubscriptions(ctx context.Context, subject string) error {
 }
 
 // Subscribers implements alerts.Store.
-func (s *Store) Subscribers(ctx context.Context, after string, limit int, objection string) ([]alerts.Subscriber, error) {
+func (s *Store) Subscribers(ctx context.Context, after, upto string, limit int, objection string) ([]alerts.Subscriber, error) {
+	bound := ""
+	args := []any{after}
+	if upto != "" {
+		bound, args = " AND subject <= ?", append(args, upto)
+	}
 	rows, err := s.q().QueryContext(ctx, `SELECT subject, MAX(loa) FROM alert_subscriptions a
-		WHERE subject > ? AND NOT EXISTS (SELECT 1 FROM objections o WHERE o.subject = a.subject AND o.kind = ?)
-		GROUP BY subject ORDER BY subject LIMIT ?`, after, objection, limit)
+		WHERE subject > ?`+bound+` AND NOT EXISTS (SELECT 1 FROM objections o WHERE o.subject = a.subject AND o.kind = ?)
+		GROUP BY subject ORDER BY subject LIMIT ?`, append(args, objection, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("store: subscribers: %w", err)
 	}

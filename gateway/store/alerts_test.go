@@ -40,13 +40,16 @@ func TestAlertsStore(t *testing.T) {
 			if err := s.SetObjection(ctx, "s3", alerts.Objection, true, t0); err != nil {
 				t.Fatal(err)
 			}
-			page, err := s.Subscribers(ctx, "", 2, alerts.Objection)
+			page, err := s.Subscribers(ctx, "", "", 2, alerts.Objection)
 			if err != nil || len(page) != 2 || page[0].Subject != "s1" || page[0].LoA != "substantial" && page[0].LoA != "high" || page[1].Subject != "s2" {
 				t.Fatalf("first page %+v %v", page, err)
 			}
-			page, _ = s.Subscribers(ctx, "s2", 2, alerts.Objection)
+			page, _ = s.Subscribers(ctx, "s2", "", 2, alerts.Objection)
 			if len(page) != 1 || page[0].Subject != "s4" {
 				t.Fatalf("second page leaves out the objector: %+v", page)
+			}
+			if page, _ = s.Subscribers(ctx, "", "s2", 10, alerts.Objection); len(page) != 2 || page[1].Subject != "s2" {
+				t.Fatalf("bounded page: %+v", page)
 			}
 
 			// Claims: the first attempt claims, an unfinished one is
