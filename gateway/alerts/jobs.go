@@ -229,7 +229,7 @@ func (w *evaluateWorker) Work(ctx context.Context, job *river.Job[EvaluateArgs])
 		return nil
 	}
 	facts, err := s.cfg.Exchanger.UseMany(ctx, s.cfg.Batch, s.cfg.Audit,
-		[]exchange.Citizen{{Subject: subs[0].Subject, LoA: subs[0].LoA}}, s.cfg.Exchanger.Categories(), Purpose)
+		[]exchange.Citizen{{Subject: job.Args.Subject, LoA: weakest(subs)}}, s.cfg.Exchanger.Categories(), Purpose)
 	if err != nil {
 		return err
 	}
@@ -418,6 +418,18 @@ func (s *Service) message(sub Subscription, kind, rest string, aids []recommend.
 	text := body + "\n\n" + T(l, "alerts.mail.see", folder) + "\n\n" + T(l, "alerts.mail.advice") + "\n\n" +
 		T(l, "alerts.mail.unsubscribe", unsub) + "\n"
 	return notify.Message{Subject: subject, Text: text, Unsubscribe: unsub}
+}
+
+// weakest is the lowest level of assurance any of subs was made at.
+func weakest(subs []Subscription) string {
+	rank := map[string]int{"low": 1, "substantial": 2, "high": 3}
+	out := subs[0].LoA
+	for _, s := range subs[1:] {
+		if rank[s.LoA] < rank[out] {
+			out = s.LoA
+		}
+	}
+	return out
 }
 
 func idsOf(aids []recommend.Aid) []string {

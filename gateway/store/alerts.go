@@ -78,7 +78,12 @@ func (s *Store) Subscribers(ctx context.Context, after, upto string, limit int, 
 	if upto != "" {
 		bound, args = " AND subject <= ?", append(args, upto)
 	}
-	rows, err := s.q().QueryContext(ctx, `SELECT subject, MAX(loa) FROM alert_subscriptions a
+	// A citizen with several channels is presented at the weakest level of
+	// assurance any of them was subscribed at.
+	rows, err := s.q().QueryContext(ctx, `SELECT subject,
+		CASE MIN(CASE loa WHEN 'high' THEN 3 WHEN 'substantial' THEN 2 ELSE 1 END)
+			WHEN 3 THEN 'high' WHEN 2 THEN 'substantial' ELSE 'low' END
+		FROM alert_subscriptions a
 		WHERE subject > ?`+bound+` AND NOT EXISTS (SELECT 1 FROM objections o WHERE o.subject = a.subject AND o.kind = ?)
 		GROUP BY subject ORDER BY subject LIMIT ?`, append(args, objection, limit)...)
 	if err != nil {
