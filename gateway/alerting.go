@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,12 +33,10 @@ func (r recorder) RecordAll(ctx context.Context, entries []audit.Entry) error {
 			entries[i].Time = now
 		}
 	}
-	for len(entries) > 0 {
-		n := min(len(entries), 1000)
-		if _, err := r.log.AppendAll(ctx, entries[:n]); err != nil {
+	for part := range slices.Chunk(entries, 1000) {
+		if _, err := r.log.AppendAll(ctx, part); err != nil {
 			return err
 		}
-		entries = entries[n:]
 	}
 	return nil
 }

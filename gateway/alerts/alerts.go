@@ -318,19 +318,8 @@ func (s *Service) Subscribe(ctx context.Context, r SubscribeRequest) error {
 		b, _ := json.Marshal(sub)
 		target = string(b)
 	}
-	cats, err := s.consentedCategories(ctx, r.Subject)
-	if err != nil {
+	if err := s.allowed(ctx, r.Subject); err != nil {
 		return err
-	}
-	if len(cats) == 0 {
-		return ErrNoConsent
-	}
-	obj, err := s.cfg.Objections.Objections(ctx, r.Subject)
-	if err != nil {
-		return err
-	}
-	if _, ok := obj[Objection]; ok {
-		return ErrObjected
 	}
 	// Recorded first: the log may show a subscription that then failed to
 	// be stored (the citizen is told to try again), never one it misses.
@@ -344,7 +333,7 @@ func (s *Service) Subscribe(ctx context.Context, r SubscribeRequest) error {
 		QuietFrom: r.QuietFrom, QuietTo: r.QuietTo, CreatedAt: now}); err != nil {
 		return err
 	}
-	_, err = s.client.Insert(ctx, EvaluateArgs{Subject: r.Subject, Baseline: true}, nil)
+	_, err := s.client.Insert(ctx, EvaluateArgs{Subject: r.Subject, Baseline: true}, nil)
 	return err
 }
 
@@ -356,6 +345,27 @@ func (s *Service) Unsubscribe(ctx context.Context, subject, channel string) (boo
 		return false, err
 	}
 	return s.cfg.Store.DeleteSubscription(ctx, subject, channel)
+}
+
+// allowed tells whether alerts may be computed for subject now: ErrObjected
+// if they object, ErrNoConsent without a live alerts grant, or the error of
+// a lookup that failed (and then nothing is computed or sent).
+func (s *Service) allowed(ctx context.Context, subject string) error {
+	obj, err := s.cfg.Objections.Objections(ctx, subject)
+	if err != nil {
+		return err
+	}
+	if _, ok := obj[Objection]; ok {
+		return ErrObjected
+	}
+	cats, err := s.consentedCategories(ctx, subject)
+	if err != nil {
+		return err
+	}
+	if len(cats) == 0 {
+		return ErrNoConsent
+	}
+	return nil
 }
 
 // ConsentChanged is called after a citizen withdraws a grant: without any

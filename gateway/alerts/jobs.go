@@ -278,19 +278,11 @@ type deliverWorker struct {
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 	s, a := w.s, job.Args
 	kind, rest, _ := strings.Cut(a.Key, ":")
-	obj, err := s.cfg.Objections.Objections(ctx, a.Subject)
-	if err != nil {
-		return err
-	}
-	if _, ok := obj[Objection]; ok {
-		return nil
-	}
-	cats, err := s.consentedCategories(ctx, a.Subject)
-	if err != nil {
-		return err
-	}
-	if len(cats) == 0 {
-		return nil
+	switch err := s.allowed(ctx, a.Subject); {
+	case errors.Is(err, ErrObjected), errors.Is(err, ErrNoConsent):
+		return nil // nothing is sent, now or later
+	case err != nil:
+		return err // a failed lookup: retried, nothing sent meanwhile
 	}
 	subs, err := s.cfg.Store.Subscriptions(ctx, a.Subject)
 	if err != nil {
@@ -490,12 +482,10 @@ func (w *datesWorker) Work(ctx context.Context, _ *river.Job[DatesArgs]) error {
 				Key: AlertRenew + ":" + g.ExpiresAt.UTC().Format(time.DateOnly)}, InsertOpts: uniqueByArgs})
 		}
 	}
-	for len(deliver) > 0 {
-		n := min(len(deliver), 1000)
-		if _, err := s.client.InsertMany(ctx, deliver[:n]); err != nil {
+	for part := range slices.Chunk(deliver, 1000) {
+		if _, err := s.client.InsertMany(ctx, part); err != nil {
 			return err
 		}
-		deliver = deliver[n:]
 	}
 	return nil
 }

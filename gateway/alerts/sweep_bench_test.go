@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -46,12 +47,10 @@ func (r logRecorder) Record(ctx context.Context, e audit.Entry) error {
 	return err
 }
 func (r logRecorder) RecordAll(ctx context.Context, es []audit.Entry) error {
-	for len(es) > 0 {
-		n := min(len(es), 1000)
-		if _, err := r.l.AppendAll(ctx, es[:n]); err != nil {
+	for part := range slices.Chunk(es, 1000) {
+		if _, err := r.l.AppendAll(ctx, part); err != nil {
 			return err
 		}
-		es = es[n:]
 	}
 	return nil
 }

@@ -35,32 +35,18 @@ func (ev *Evaluator) Evaluate(ctx context.Context, s Situation) (Result, error) 
 	if facts == nil {
 		facts = map[string]map[string]any{}
 	}
-	res := Result{Aid: ev.aid, Status: Eligible}
 	if today < ev.aid.ValidFrom || (ev.aid.ValidUntil != "" && today > ev.aid.ValidUntil) {
-		res.Status = NotEligible
-		return res, nil
+		return Result{Aid: ev.aid, Status: NotEligible}, nil
 	}
 	rs, err := ev.query.Eval(ctx, rego.EvalInput(map[string]any{"facts": facts, "answers": s.Answers, "today": today}))
 	if err != nil {
 		return Result{}, fmt.Errorf("recommend: evaluate %s: %w", ev.aid.ID, err)
 	}
-	got := map[string]any{}
+	var met map[string]bool
 	if len(rs) == 1 && len(rs[0].Expressions) == 1 {
-		got, _ = rs[0].Expressions[0].Value.(map[string]any)
+		met = bools(rs[0].Expressions[0].Value)
 	}
-	for _, spec := range ev.aid.Criteria {
-		c := Criterion{CriterionSpec: spec}
-		if v, ok := got[spec.Name].(bool); ok {
-			c.Met = &v
-			if !v {
-				res.Status = NotEligible
-			}
-		} else if res.Status == Eligible {
-			res.Status = Maybe
-		}
-		res.Criteria = append(res.Criteria, c)
-	}
-	return res, nil
+	return verdict(ev.aid, met), nil
 }
 
 // Evaluator compiles the evaluation of aid id, once per version of the

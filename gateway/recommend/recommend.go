@@ -276,25 +276,30 @@ func (r *Recommender) Recommend(ctx context.Context, s Situation) ([]Result, err
 		if today < a.ValidFrom || (a.ValidUntil != "" && today > a.ValidUntil) {
 			continue
 		}
-		res := Result{Aid: a, Status: Eligible}
-		got := all[a.ID]
-		for _, spec := range a.Criteria {
-			c := Criterion{CriterionSpec: spec}
-			if v, ok := got[spec.Name]; ok {
-				c.Met = &v
-				if !v {
-					res.Status = NotEligible
-				}
-			} else if res.Status == Eligible {
-				res.Status = Maybe
-			}
-			res.Criteria = append(res.Criteria, c)
-		}
-		out = append(out, res)
+		out = append(out, verdict(a, all[a.ID]))
 	}
 	rank := map[string]int{Eligible: 0, Maybe: 1, NotEligible: 2}
 	slices.SortStableFunc(out, func(a, b Result) int { return rank[a.Status] - rank[b.Status] })
 	return out, nil
+}
+
+// verdict is an aid's result from the criteria the data decided: eligible
+// if all are met, not eligible if one is not, maybe if one is undecided.
+func verdict(a Aid, met map[string]bool) Result {
+	res := Result{Aid: a, Status: Eligible}
+	for _, spec := range a.Criteria {
+		c := Criterion{CriterionSpec: spec}
+		if v, ok := met[spec.Name]; ok {
+			c.Met = &v
+			if !v {
+				res.Status = NotEligible
+			}
+		} else if res.Status == Eligible {
+			res.Status = Maybe
+		}
+		res.Criteria = append(res.Criteria, c)
+	}
+	return res
 }
 
 // evalShard evaluates one shard: each aid's criteria that the data decides.
@@ -307,17 +312,22 @@ func evalShard(ctx context.Context, q rego.PreparedEvalQuery, input rego.EvalOpt
 	if len(rs) == 1 && len(rs[0].Expressions) == 1 {
 		byAid, _ := rs[0].Expressions[0].Value.(map[string]any)
 		for id, v := range byAid {
-			crit, _ := v.(map[string]any)
-			m := make(map[string]bool, len(crit))
-			for name, met := range crit {
-				if b, ok := met.(bool); ok {
-					m[name] = b
-				}
-			}
-			all[id] = m
+			all[id] = bools(v)
 		}
 	}
 	return all, nil
+}
+
+// bools reads a criteria document: the criteria decided, true or false.
+func bools(v any) map[string]bool {
+	crit, _ := v.(map[string]any)
+	m := make(map[string]bool, len(crit))
+	for name, met := range crit {
+		if b, ok := met.(bool); ok {
+			m[name] = b
+		}
+	}
+	return m
 }
 
 func criterionNames(a Aid) []string {
