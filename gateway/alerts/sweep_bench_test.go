@@ -216,7 +216,7 @@ func (h *harness) service(tb testing.TB, mailer *notify.Mailer, deliverWorkers i
 		Exchanger: h.ex, Recommender: h.rc, Audit: h.rec, Mailer: mailer,
 		Texts:     func(_, key string, args ...any) string { return key + fmt.Sprint(args...) },
 		PublicURL: "https://obert.example", TokenKey: bytes.Repeat([]byte{1}, 32), Driver: h.st.JobDriver(),
-		Workers: 2, DeliverWorkers: deliverWorkers, Poll: 50 * time.Millisecond, Now: now})
+		Workers: sweepWorkers, DeliverWorkers: deliverWorkers, Poll: 50 * time.Millisecond, Now: now})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -237,6 +237,14 @@ func sweepAid(summary, validUntil string) recommend.Publication {
 		Rule: "package obert.aids.ajut_sweep\n\nimport rego.v1\n\nimport data.obert.aids.lib\n\n" +
 			"criteria[\"over-65\"] := lib.age >= 65\n\ncriteria[\"low-income\"] := input.facts.tax.income_annual < 15000\n"}
 }
+
+// sweepWorkers run sweep pages at once (OBERT_SWEEP_WORKERS, default 2).
+var sweepWorkers = func() int {
+	if n, err := strconv.Atoi(os.Getenv("OBERT_SWEEP_WORKERS")); err == nil && n > 0 {
+		return n
+	}
+	return 2
+}()
 
 func benchSweep(b *testing.B, st *store.Store, citizens int) {
 	ctx := context.Background()
