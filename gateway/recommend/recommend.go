@@ -226,14 +226,6 @@ func (r *Recommender) Retire(ctx context.Context, id string) error {
 	return nil
 }
 
-func mapsValues(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for _, v := range m {
-		out = append(out, v)
-	}
-	return out
-}
-
 // Aids returns the catalogue.
 func (r *Recommender) Aids() []Aid {
 	r.mu.RLock()
