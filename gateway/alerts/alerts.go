@@ -129,7 +129,8 @@ type Config struct {
 	TokenKey []byte
 	// Driver is River's driver on the gateway's database.
 	Driver riverdriver.Driver[*sql.Tx]
-	// AllowHTTPPush accepts push endpoints over plain http (tests only).
+	// AllowHTTPPush accepts push endpoints over plain http (development
+	// mode only, where the tests run their push service on loopback).
 	AllowHTTPPush bool
 	// PageSize is how many citizens one sweep job evaluates (default 1000).
 	PageSize int
