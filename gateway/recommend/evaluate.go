@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -55,7 +54,7 @@ func (r *Recommender) Evaluator(ctx context.Context, id string) (*Evaluator, err
 	r.mu.RLock()
 	ev, ok := r.evaluators[id]
 	aid, found := r.find(id)
-	mods := r.modules
+	mods, v := r.modules, r.versions[id]
 	r.mu.RUnlock()
 	if ok {
 		return ev, nil
@@ -71,10 +70,10 @@ func (r *Recommender) Evaluator(ctx context.Context, id string) (*Evaluator, err
 	if err != nil {
 		return nil, fmt.Errorf("recommend: compile %s: %w", id, err)
 	}
-	ev = &Evaluator{aid: aid, version: version(aid, mods), query: q, now: r.now}
+	ev = &Evaluator{aid: aid, version: v, query: q, now: r.now}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if cur, ok := r.find(id); ok && version(cur, r.modules) == ev.version {
+	if r.versions[id] == v { // the catalogue did not change meanwhile
 		r.evaluators[id] = ev
 	}
 	return ev, nil
@@ -85,11 +84,7 @@ func (r *Recommender) Evaluator(ctx context.Context, id string) (*Evaluator, err
 func (r *Recommender) Version(id string) string {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	a, ok := r.find(id)
-	if !ok {
-		return ""
-	}
-	return version(a, r.modules)
+	return r.versions[id]
 }
 
 // find returns the aid with id; r.mu must be held.
@@ -102,15 +97,10 @@ func (r *Recommender) find(id string) (Aid, bool) {
 	return Aid{}, false
 }
 
-func version(a Aid, modules map[string]string) string {
+func version(a Aid, rule string) string {
 	h := sha256.New()
 	b, _ := json.Marshal(a)
 	h.Write(b)
-	head := "package obert.aids." + a.ID + "\n"
-	for _, src := range modules {
-		if strings.Contains(src, head) {
-			h.Write([]byte(src))
-		}
-	}
+	h.Write([]byte(rule))
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }

@@ -85,7 +85,9 @@ type Recommender struct {
 	aids    []Aid
 	modules map[string]string        // rule modules (no tests), by file name
 	query   []rego.PreparedEvalQuery // one per shard of the catalogue
-	now     func() time.Time
+	// versions of the aids (see Version), worked out with the query.
+	versions map[string]string
+	now      func() time.Time
 	// evaluators of single aids, for the current catalogue.
 	evaluators map[string]*Evaluator
 }
@@ -106,19 +108,40 @@ func New(ctx context.Context, catalogue []byte, modules map[string]string, now f
 			r.modules[name] = src
 		}
 	}
-	q, err := compile(ctx, aids, r.modules)
-	if err != nil {
+	if err := r.rebuild(ctx, aids, r.modules); err != nil {
 		return nil, err
 	}
-	r.aids, r.query = aids, q
 	return r, nil
+}
+
+// rebuild compiles aids and modules and, if they compile, makes them the
+// catalogue; r.mu must be held (or r not yet shared).
+func (r *Recommender) rebuild(ctx context.Context, aids []Aid, modules map[string]string) error {
+	q, versions, err := compile(ctx, aids, modules)
+	if err != nil {
+		return err
+	}
+	r.aids, r.modules, r.query, r.versions = aids, modules, q, versions
+	clear(r.evaluators)
+	return nil
+}
+
+var aidPackage = regexp.MustCompile(`(?m)^package obert\.aids\.([a-z][a-z0-9_]*)\s*$`)
+
+// aidOf names the package a module declares under obert.aids ("" for
+// none): an aid's rule, or a shared helper such as lib.
+func aidOf(src string) string {
+	if m := aidPackage.FindStringSubmatch(src); m != nil {
+		return m[1]
+	}
+	return ""
 }
 
 // compile builds the queries over aids and modules: the catalogue is cut
 // into one shard per processor (at most four), each with the modules of its
 // own aids and the shared ones, so that a recommendation evaluates them in
-// parallel.
-func compile(ctx context.Context, aids []Aid, modules map[string]string) ([]rego.PreparedEvalQuery, error) {
+// parallel. It also returns each aid's version.
+func compile(ctx context.Context, aids []Aid, modules map[string]string) ([]rego.PreparedEvalQuery, map[string]string, error) {
 	n := min(runtime.GOMAXPROCS(0), 4, max(len(aids), 1))
 	shards := make([][]Aid, n)
 	for i, a := range aids {
@@ -126,21 +149,25 @@ func compile(ctx context.Context, aids []Aid, modules map[string]string) ([]rego
 	}
 	// Which module holds which aid's rule; the others (the shared helpers)
 	// go to every shard.
-	owner := map[string]string{}
+	isAid := map[string]bool{}
+	for _, a := range aids {
+		isAid[a.ID] = true
+	}
+	owner, rule := map[string]string{}, map[string]string{}
 	for name, src := range modules {
-		for _, a := range aids {
-			if strings.Contains(src, "package obert.aids."+a.ID+"\n") {
-				owner[name] = a.ID
-			}
+		if id := aidOf(src); isAid[id] {
+			owner[name], rule[id] = id, src
 		}
 	}
+	versions := map[string]string{}
 	for _, a := range aids {
 		if !aidID.MatchString(a.ID) {
-			return nil, fmt.Errorf("recommend: aid id %q: lower-case letters, digits and _", a.ID)
+			return nil, nil, fmt.Errorf("recommend: aid id %q: lower-case letters, digits and _", a.ID)
 		}
-		if !slices.Contains(slices.Collect(maps.Values(owner)), a.ID) {
-			return nil, fmt.Errorf("recommend: aid %s has no rule (package obert.aids.%s)", a.ID, a.ID)
+		if _, ok := rule[a.ID]; !ok {
+			return nil, nil, fmt.Errorf("recommend: aid %s has no rule (package obert.aids.%s)", a.ID, a.ID)
 		}
+		versions[a.ID] = version(a, rule[a.ID])
 	}
 	queries := make([]rego.PreparedEvalQuery, n)
 	errs := make([]error, n)
@@ -150,9 +177,9 @@ func compile(ctx context.Context, aids []Aid, modules map[string]string) ([]rego
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return queries, nil
+	return queries, versions, nil
 }
 
 func compileShard(ctx context.Context, aids []Aid, modules, owner map[string]string) (rego.PreparedEvalQuery, error) {
@@ -201,13 +228,7 @@ func (r *Recommender) Publish(ctx context.Context, p Publication) error {
 	aids = append(aids, p.Aid)
 	mods := maps.Clone(r.modules)
 	mods["rego/aids/"+p.Aid.ID+".rego"] = p.Rule
-	q, err := compile(ctx, aids, mods)
-	if err != nil {
-		return err
-	}
-	r.aids, r.modules, r.query = aids, mods, q
-	clear(r.evaluators)
-	return nil
+	return r.rebuild(ctx, aids, mods)
 }
 
 // Retire removes the aid with id from the catalogue.
@@ -217,13 +238,7 @@ func (r *Recommender) Retire(ctx context.Context, id string) error {
 	aids := slices.DeleteFunc(slices.Clone(r.aids), func(a Aid) bool { return a.ID == id })
 	mods := maps.Clone(r.modules)
 	delete(mods, "rego/aids/"+id+".rego")
-	q, err := compile(ctx, aids, mods)
-	if err != nil {
-		return err
-	}
-	r.aids, r.modules, r.query = aids, mods, q
-	clear(r.evaluators)
-	return nil
+	return r.rebuild(ctx, aids, mods)
 }
 
 // Aids returns the catalogue.
