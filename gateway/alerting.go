@@ -127,10 +127,8 @@ func devMailBox(sink *notify.Sink) http.HandlerFunc {
 		for i := len(msgs) - 1; i >= 0; i-- {
 			m := msgs[i]
 			dm := devMail{To: strings.Join(m.To, ", "), At: m.At.Format(time.RFC3339)}
-			if pm, err := m.Parse(); err == nil {
-				dm.Subject, _ = decodeHeader(pm.Header.Get("Subject"))
-				dm.Body = textPart(pm)
-			}
+			dm.Subject, _ = m.Subject()
+			dm.Body, _ = m.Text()
 			out = append(out, dm)
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")

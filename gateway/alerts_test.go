@@ -6,9 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -250,7 +247,7 @@ func proactiveAlerts(t *testing.T, d *devGateway) {
 		t.Fatal(err)
 	}
 	raw := string(mail[0].Raw)
-	subject, _ := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
+	subject, _ := mail[0].Subject()
 	if subject != "Un ajut us pot correspondre: Ajut nou per a la gent gran" {
 		t.Errorf("subject %q", subject)
 	}
@@ -364,31 +361,9 @@ func subjectOf(t *testing.T, d *devGateway, u *user) string {
 // textOf returns the decoded text/plain part of a raw message.
 func textOf(t *testing.T, raw string) string {
 	t.Helper()
-	m, err := notify.Received{Raw: []byte(raw)}.Parse()
+	text, err := notify.Received{Raw: []byte(raw)}.Text()
 	if err != nil {
 		t.Fatal(err)
 	}
-	mt, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(mt, "multipart/") {
-		var r io.Reader = m.Body
-		if strings.EqualFold(m.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
-			r = quotedprintable.NewReader(r)
-		}
-		b, _ := io.ReadAll(r)
-		return string(b)
-	}
-	mr := multipart.NewReader(m.Body, params["boundary"])
-	for {
-		p, err := mr.NextPart() // decodes quoted-printable
-		if err != nil {
-			t.Fatalf("no text part: %v", err)
-		}
-		if strings.HasPrefix(p.Header.Get("Content-Type"), "text/plain") {
-			b, _ := io.ReadAll(p)
-			return string(b)
-		}
-	}
+	return text
 }

@@ -2,7 +2,6 @@ package alerts_test
 
 import (
 	"context"
-	"mime"
 	"strings"
 	"testing"
 	"time"
@@ -93,8 +92,7 @@ func TestDateReminders(t *testing.T) {
 			}
 			got := map[string]string{}
 			for _, m := range sink.Messages() {
-				pm, _ := m.Parse()
-				subj, _ := new(mime.WordDecoder).DecodeHeader(pm.Header.Get("Subject"))
+				subj, _ := m.Subject()
 				if _, dup := got[m.To[0]]; dup {
 					t.Errorf("a second message to %s: %s", m.To[0], subj)
 				}
@@ -161,8 +159,7 @@ func TestRefreshDigestAndNews(t *testing.T) {
 		t.Fatalf("%d messages after the news, want 3 (one digest, the news to both)", len(msgs))
 	}
 	for _, m := range msgs[1:] {
-		pm, _ := m.Parse()
-		if s, _ := new(mime.WordDecoder).DecodeHeader(pm.Header.Get("Subject")); s != "alerts.mail.new.subjectAjut ajut_c" {
+		if s, _ := m.Subject(); s != "alerts.mail.new.subjectAjut ajut_c" {
 			t.Errorf("news subject %q", s)
 		}
 	}

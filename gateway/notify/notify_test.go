@@ -53,7 +53,7 @@ func TestEmailThroughSMTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	subj, err := new(mime.WordDecoder).DecodeHeader(pm.Header.Get("Subject"))
+	subj, err := got[0].Subject()
 	if err != nil || subj != msg.Subject {
 		t.Errorf("subject %q (%v)", subj, err)
 	}

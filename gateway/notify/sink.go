@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
 	"net"
 	"net/mail"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +26,47 @@ type Received struct {
 
 // Parse reads the message's headers and body.
 func (r Received) Parse() (*mail.Message, error) { return mail.ReadMessage(bytes.NewReader(r.Raw)) }
+
+// Subject is the message's subject, decoded.
+func (r Received) Subject() (string, error) {
+	m, err := r.Parse()
+	if err != nil {
+		return "", err
+	}
+	return new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
+}
+
+// Text is the message's text/plain body (its part, in a multipart
+// message), decoded.
+func (r Received) Text() (string, error) {
+	m, err := r.Parse()
+	if err != nil {
+		return "", err
+	}
+	mt, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
+	if err != nil {
+		return "", err
+	}
+	if !strings.HasPrefix(mt, "multipart/") {
+		var body io.Reader = m.Body
+		if strings.EqualFold(m.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
+			body = quotedprintable.NewReader(body)
+		}
+		b, err := io.ReadAll(io.LimitReader(body, 1<<20))
+		return string(b), err
+	}
+	mr := multipart.NewReader(m.Body, params["boundary"])
+	for {
+		p, err := mr.NextPart() // decodes quoted-printable
+		if err != nil {
+			return "", errors.New("notify: no text part")
+		}
+		if strings.HasPrefix(p.Header.Get("Content-Type"), "text/plain") {
+			b, err := io.ReadAll(io.LimitReader(p, 1<<20))
+			return string(b), err
+		}
+	}
+}
 
 // Sink is an SMTP server (github.com/emersion/go-smtp) that keeps what it
 // receives in memory: the development mail box of `make run` and the
