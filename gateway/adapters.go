@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/obert-gov/obert/audit"
 	"github.com/obert-gov/obert/connectors"
@@ -24,14 +23,7 @@ func newEntryID() string { return "ae_" + rand.Text() }
 type recorder struct{ log *audit.Log }
 
 func (r recorder) Record(ctx context.Context, e audit.Entry) error {
-	if e.ID == "" {
-		e.ID = newEntryID()
-	}
-	if e.Time.IsZero() {
-		e.Time = time.Now()
-	}
-	_, err := r.log.Append(ctx, e)
-	return err
+	return r.RecordAll(ctx, []audit.Entry{e})
 }
 
 // signinEvents records sign-ins. A failed sign-in has no subject yet: it is

@@ -22,7 +22,8 @@ import (
 	"github.com/obert-gov/obert/gateway/web"
 )
 
-// RecordAll commits entries in batches of at most 1,000.
+// RecordAll commits entries in batches of at most 1,000, giving those
+// without one an id and the time.
 func (r recorder) RecordAll(ctx context.Context, entries []audit.Entry) error {
 	now := time.Now()
 	for i := range entries {

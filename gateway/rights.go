@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -68,7 +67,7 @@ func (a rightsAdapter) Export(ctx context.Context, v folder.Viewer) (folder.Expo
 	for _, s := range subs {
 		es := folder.ExportSubscription{Channel: s.Channel, Target: s.Target, Language: s.Lang, Since: s.Since}
 		if s.QuietFrom != s.QuietTo {
-			es.QuietFrom, es.QuietTo = fmt.Sprintf("%02d:%02d", s.QuietFrom/60, s.QuietFrom%60), fmt.Sprintf("%02d:%02d", s.QuietTo/60, s.QuietTo%60)
+			es.QuietFrom, es.QuietTo = alerts.Clock(s.QuietFrom), alerts.Clock(s.QuietTo)
 		}
 		x.Alerts = append(x.Alerts, es)
 	}

@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/mail"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -402,7 +403,9 @@ func (s *Service) Subscriptions(ctx context.Context, subject string) ([]Subscrip
 		if sub.Channel == Push {
 			var ps notify.PushSubscription
 			json.Unmarshal(t, &ps)
-			target = hostOf(ps.Endpoint)
+			if u, err := url.Parse(ps.Endpoint); err == nil {
+				target = u.Host
+			}
 		}
 		out = append(out, SubscriptionView{Channel: sub.Channel, Target: target, Lang: sub.Lang,
 			QuietFrom: sub.QuietFrom, QuietTo: sub.QuietTo, Since: sub.CreatedAt})
@@ -410,13 +413,8 @@ func (s *Service) Subscriptions(ctx context.Context, subject string) ([]Subscrip
 	return out, nil
 }
 
-func hostOf(u string) string {
-	u = strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://")
-	if i := strings.IndexByte(u, '/'); i >= 0 {
-		u = u[:i]
-	}
-	return u
-}
+// Clock writes minutes after midnight as a time of day, 21:00.
+func Clock(minutes int) string { return fmt.Sprintf("%02d:%02d", minutes/60, minutes%60) }
 
 func targetContext(subject, channel string) []byte {
 	return []byte("alerts/" + channel + "/" + subject)
@@ -487,7 +485,7 @@ func (s *Service) newID() string {
 	if s.cfg.NewID != nil {
 		return s.cfg.NewID()
 	}
-	return "al_" + randomID()
+	return "al_" + rand.Text()
 }
 
 // quietUntil returns when the quiet hours around t end, or the zero time

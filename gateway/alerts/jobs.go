@@ -2,7 +2,6 @@ package alerts
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -19,8 +18,6 @@ import (
 	"github.com/obert-gov/obert/gateway/notify"
 	"github.com/obert-gov/obert/gateway/recommend"
 )
-
-func randomID() string { return rand.Text() }
 
 // Queues: evaluations and deliveries are worked apart, so that a sweep of
 // every subscriber does not hold up the alerts it produces, and a process
@@ -221,12 +218,11 @@ func (w *evaluateWorker) Work(ctx context.Context, job *river.Job[EvaluateArgs])
 	if err != nil || len(subs) == 0 {
 		return err // no longer subscribed
 	}
-	obj, err := s.cfg.Objections.Objections(ctx, job.Args.Subject)
-	if err != nil {
-		return err
-	}
-	if _, ok := obj[Objection]; ok {
+	switch err := s.allowed(ctx, job.Args.Subject); {
+	case errors.Is(err, ErrObjected), errors.Is(err, ErrNoConsent):
 		return nil
+	case err != nil:
+		return err
 	}
 	facts, err := s.cfg.Exchanger.UseMany(ctx, s.cfg.Batch, s.cfg.Audit,
 		[]exchange.Citizen{{Subject: job.Args.Subject, LoA: weakest(subs)}}, s.cfg.Exchanger.Categories(), Purpose)
@@ -432,9 +428,10 @@ func idsOf(aids []recommend.Aid) []string {
 	return ids
 }
 
+// messageID is the same for every attempt at one alert on one channel.
 func messageID(subject, key, channel string) string {
-	h := hashHex(subject + "\x00" + key + "\x00" + channel)
-	return h
+	h := sha256.Sum256([]byte(subject + "\x00" + key + "\x00" + channel))
+	return hex.EncodeToString(h[:])
 }
 
 type datesWorker struct {
@@ -503,9 +500,4 @@ func (w *catchUpWorker) Work(ctx context.Context, _ *river.Job[CatchUpArgs]) err
 		errs = append(errs, w.s.AidChanged(ctx, a.ID))
 	}
 	return errors.Join(errs...)
-}
-
-func hashHex(s string) string {
-	h := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(h[:])
 }

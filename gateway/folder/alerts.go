@@ -3,7 +3,6 @@ package folder
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -54,7 +53,7 @@ func (h *Handler) alertsPage(w http.ResponseWriter, r *http.Request, status int,
 	var consented []string
 	now := h.opts.Now()
 	for _, g := range grants {
-		if g.Purpose == alerts.Purpose && g.WithdrawnAt.IsZero() && now.Before(g.ExpiresAt) {
+		if g.Purpose == alerts.Purpose && g.ActiveAt(now) {
 			consented = append(consented, h.deps.Catalogue.T(lang, "category."+g.Category))
 		}
 	}
@@ -69,7 +68,7 @@ func (h *Handler) alertsPage(w http.ResponseWriter, r *http.Request, status int,
 		sv := subscriptionView{Channel: s.Channel, ChannelKey: "alerts.channel." + s.Channel, Target: s.Target,
 			Since: dateIn(lang, s.Since)}
 		if s.QuietFrom != s.QuietTo {
-			sv.Quiet = h.deps.Catalogue.T(lang, "alerts.quiet_from_to", hhmm(s.QuietFrom), hhmm(s.QuietTo))
+			sv.Quiet = h.deps.Catalogue.T(lang, "alerts.quiet_from_to", alerts.Clock(s.QuietFrom), alerts.Clock(s.QuietTo))
 		}
 		views = append(views, sv)
 	}
@@ -86,8 +85,6 @@ func (h *Handler) alertsPage(w http.ResponseWriter, r *http.Request, status int,
 		"ProblemKey": problemKey, "Form": form,
 	})
 }
-
-func hhmm(m int) string { return fmt.Sprintf("%02d:%02d", m/60, m%60) }
 
 // parseHHMM reads a time of day as minutes after midnight.
 func parseHHMM(s string) (int, bool) {
