@@ -177,9 +177,8 @@ func (s *Service) sweepPage(ctx context.Context, a PageArgs) (int, error) {
 			cs = append(cs, exchange.Citizen{Subject: sub.Subject, LoA: sub.LoA})
 		}
 	}
-	cats := slices.DeleteFunc(slices.Clone(ev.Aid().Categories), func(c string) bool {
-		return !slices.Contains(s.cfg.Exchanger.Categories(), c)
-	})
+	served := s.cfg.Exchanger.Categories()
+	cats := slices.DeleteFunc(slices.Clone(ev.Aid().Categories), func(c string) bool { return !slices.Contains(served, c) })
 	// Only the categories the aid reads are released (minimisation).
 	facts, err := s.cfg.Exchanger.UseMany(ctx, s.cfg.Batch, s.cfg.Audit, cs, cats, Purpose)
 	if err != nil {
