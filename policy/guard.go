@@ -272,10 +272,19 @@ func decisionOf(v any) (decisionDoc, bool) {
 	return out, true
 }
 
+// The input's keys, made once: a decision then builds only its values.
+// OPA treats ground terms as immutable, so one key term can sit in every
+// input object.
+var (
+	keySubject, keyLoA, keyPurpose, keyRequester, keyConnector, keyCategory = ast.StringTerm("subject"), ast.StringTerm("loa"), ast.StringTerm("purpose"), ast.StringTerm("requester"), ast.StringTerm("connector"), ast.StringTerm("category")
+	keySource, keyFields, keyNow, keyConsent, keyLegalBasis, keyID          = ast.StringTerm("source"), ast.StringTerm("requested_fields"), ast.StringTerm("now"), ast.StringTerm("consent"), ast.StringTerm("legal_basis"), ast.StringTerm("id")
+	keyActive, keyExpiresAt                                                 = ast.StringTerm("active"), ast.StringTerm("expires_at")
+)
+
 // value is the input as the policy sees it, field for field the JSON form
 // of Input (a test checks they agree).
 func (in Input) value() ast.Value {
-	str := func(s string) *ast.Term { return ast.StringTerm(s) }
+	str := ast.StringTerm
 	rf := ast.NullTerm()
 	if in.RequestedField != nil {
 		fields := make([]*ast.Term, len(in.RequestedField))
@@ -285,30 +294,30 @@ func (in Input) value() ast.Value {
 		rf = ast.ArrayTerm(fields...)
 	}
 	obj := ast.NewObject(
-		ast.Item(str("subject"), str(in.Subject)),
-		ast.Item(str("loa"), str(in.LoA)),
-		ast.Item(str("purpose"), str(in.Purpose)),
-		ast.Item(str("requester"), str(in.Requester)),
-		ast.Item(str("connector"), str(in.Connector)),
-		ast.Item(str("category"), str(in.Category)),
-		ast.Item(str("source"), str(in.Source)),
-		ast.Item(str("requested_fields"), rf),
-		ast.Item(str("now"), str(in.Now)),
+		ast.Item(keySubject, str(in.Subject)),
+		ast.Item(keyLoA, str(in.LoA)),
+		ast.Item(keyPurpose, str(in.Purpose)),
+		ast.Item(keyRequester, str(in.Requester)),
+		ast.Item(keyConnector, str(in.Connector)),
+		ast.Item(keyCategory, str(in.Category)),
+		ast.Item(keySource, str(in.Source)),
+		ast.Item(keyFields, rf),
+		ast.Item(keyNow, str(in.Now)),
 	)
 	if c := in.Consent; c != nil {
-		obj.Insert(str("consent"), ast.ObjectTerm(
-			ast.Item(str("id"), str(c.ID)),
-			ast.Item(str("category"), str(c.Category)),
-			ast.Item(str("purpose"), str(c.Purpose)),
-			ast.Item(str("requester"), str(c.Requester)),
-			ast.Item(str("source"), str(c.Source)),
-			ast.Item(str("legal_basis"), str(c.LegalBasis)),
-			ast.Item(str("active"), ast.BooleanTerm(c.Active)),
-			ast.Item(str("expires_at"), str(c.ExpiresAt)),
+		obj.Insert(keyConsent, ast.ObjectTerm(
+			ast.Item(keyID, str(c.ID)),
+			ast.Item(keyCategory, str(c.Category)),
+			ast.Item(keyPurpose, str(c.Purpose)),
+			ast.Item(keyRequester, str(c.Requester)),
+			ast.Item(keySource, str(c.Source)),
+			ast.Item(keyLegalBasis, str(c.LegalBasis)),
+			ast.Item(keyActive, ast.BooleanTerm(c.Active)),
+			ast.Item(keyExpiresAt, str(c.ExpiresAt)),
 		))
 	}
 	if in.LegalBasis != "" {
-		obj.Insert(str("legal_basis"), str(in.LegalBasis))
+		obj.Insert(keyLegalBasis, str(in.LegalBasis))
 	}
 	return obj
 }

@@ -74,3 +74,9 @@ test_law_basis if {
 	d.allow
 	"legal-basis" in d.reasons
 }
+
+test_deny_names_only_what_failed if {
+	d := guard.decision with input as object.union(base, {"loa": "low"})
+	d.reasons == ["loa-too-low"]
+	not guard.allow with input as object.union(base, {"loa": "low"})
+}
