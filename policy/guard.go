@@ -22,7 +22,6 @@ import (
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
-	"github.com/open-policy-agent/opa/v1/topdown"
 )
 
 //go:embed rego/*.rego rego/data.json
@@ -208,17 +207,12 @@ func (g *Guard) Decide(ctx context.Context, in Input) (Decision, error) {
 	}
 	sum := sha256.Sum256(canon)
 	d := Decision{ID: g.newID(), PolicyVersion: g.Version(), InputHash: hex.EncodeToString(sum[:])}
-	// The evaluation stops at the timeout or when ctx ends. Without an
-	// external cancel OPA would start a goroutine per evaluation to watch
-	// ctx; a timer and a context callback do the same without one.
-	cancel := topdown.NewCancel()
-	timer := time.AfterFunc(g.timeout, cancel.Cancel)
-	defer timer.Stop()
-	defer context.AfterFunc(ctx, cancel.Cancel)()
+	ctx, cancel := context.WithTimeout(ctx, g.timeout)
+	defer cancel()
 	// The input goes in as an AST value built directly from the struct, and
 	// the decision is read from the result without a JSON round trip: both
 	// were a third of a decision's cost.
-	rs, err := g.query.Eval(ctx, rego.EvalParsedInput(in.value()), rego.EvalMetrics(noMetrics), rego.EvalExternalCancel(cancel))
+	rs, err := Eval(ctx, g.query, rego.EvalParsedInput(in.value()), rego.EvalMetrics(noMetrics))
 	if err != nil {
 		d.Reasons = []string{"evaluation-error"}
 		return d, fmt.Errorf("%w: %v", ErrEvaluation, err)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/rego"
+
+	"github.com/obert-gov/obert/policy"
 )
 
 // Evaluator evaluates one aid for many citizens: a background sweep after
@@ -37,7 +39,7 @@ func (ev *Evaluator) Evaluate(ctx context.Context, s Situation) (Result, error) 
 	if today < ev.aid.ValidFrom || (ev.aid.ValidUntil != "" && today > ev.aid.ValidUntil) {
 		return Result{Aid: ev.aid, Status: NotEligible}, nil
 	}
-	rs, err := ev.query.Eval(ctx, rego.EvalInput(map[string]any{"facts": facts, "answers": s.Answers, "today": today}))
+	rs, err := policy.Eval(ctx, ev.query, rego.EvalInput(map[string]any{"facts": facts, "answers": s.Answers, "today": today}))
 	if err != nil {
 		return Result{}, fmt.Errorf("recommend: evaluate %s: %w", ev.aid.ID, err)
 	}

@@ -22,6 +22,8 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
+
+	"github.com/obert-gov/obert/policy"
 )
 
 var aidID = regexp.MustCompile(`^[a-z][a-z0-9_]{1,63}$`)
@@ -311,7 +313,7 @@ func verdict(a Aid, met map[string]bool) Result {
 
 // evalShard evaluates one shard: each aid's criteria that the data decides.
 func evalShard(ctx context.Context, q rego.PreparedEvalQuery, input rego.EvalOption) (map[string]map[string]bool, error) {
-	rs, err := q.Eval(ctx, input)
+	rs, err := policy.Eval(ctx, q, input)
 	if err != nil {
 		return nil, fmt.Errorf("recommend: evaluate: %w", err)
 	}
