@@ -80,3 +80,62 @@ test_deny_names_only_what_failed if {
 	d.reasons == ["loa-too-low"]
 	not guard.allow with input as object.union(base, {"loa": "low"})
 }
+
+# The consent path of the decision states its conditions inline; the named
+# rules state them for the reasons. They agree on every variation.
+variations := [
+	base,
+	object.union(base, {"loa": "low"}),
+	object.union(base, {"loa": "high"}),
+	object.union(base, {"loa": "none"}),
+	object.union(base, {"purpose": "marketing"}),
+	object.union(base, {"purpose": "proactive-alerts"}),
+	object.union(base, {"category": "tax"}),
+	object.union(base, {"category": "nothing"}),
+	object.union(base, {"requester": "someone-else"}),
+	object.union(base, {"source": "aeat"}),
+	object.remove(base, ["source"]),
+	object.union(base, {"requested_fields": ["address"]}),
+	object.union(base, {"requested_fields": []}),
+	object.union(base, {"now": "2026-12-24T10:00:00Z"}),
+	object.union(base, {"now": "2026-12-24T09:59:59Z"}),
+	object.remove(base, ["consent"]),
+	object.union(base, {"consent": object.union(base.consent, {"active": false})}),
+	object.union(base, {"consent": object.union(base.consent, {"category": "tax"})}),
+	object.union(base, {"consent": object.union(base.consent, {"purpose": "proactive-alerts"})}),
+	object.union(base, {"consent": object.union(base.consent, {"requester": "x"})}),
+	object.union(base, {"consent": object.union(base.consent, {"source": "aeat"})}),
+	object.union(base, {"consent": object.union(base.consent, {"legal_basis": "law:test"})}),
+	object.union(base, {"consent": object.union(base.consent, {"expires_at": "2026-11-24T10:00:00Z"})}),
+]
+
+default by_consent := false
+
+by_consent if {
+	guard.loa_ok
+	count(guard.fields) > 0
+	guard.consent_matches
+}
+
+default by_consent_path(_) := false
+
+by_consent_path(d) if {
+	d.allow
+	d.reasons == ["consent-active"]
+}
+
+test_consent_path_agrees_with_the_named_rules if {
+	every v in variations {
+		d := guard.decision with input as v
+		want := by_consent with input as v
+		by_consent_path(d) == want
+		d.fields == guard.fields with input as v
+	}
+}
+
+test_variations_cover_both_outcomes if {
+	some v in variations
+	guard.allow with input as v
+	some w in variations
+	not guard.allow with input as w
+}
