@@ -238,3 +238,28 @@ func TestAllowCategoryAtRuntime(t *testing.T) {
 		t.Fatal("a removed category is still allowed")
 	}
 }
+
+// TestMalformedDecisionDenies: a decision document not exactly of its
+// shape is malformed, whatever part is wrong.
+func TestMalformedDecisionDenies(t *testing.T) {
+	good := `{"allow": true, "reasons": ["consent-active"], "fields": ["a"]}`
+	if d, ok := decisionOf(ast.MustParseTerm(good)); !ok || !d.Allow || d.Fields[0] != "a" || d.Reasons[0] != "consent-active" {
+		t.Fatalf("a well-formed decision was not read: %+v %v", d, ok)
+	}
+	for _, doc := range []string{
+		`true`, `[]`, `{}`,
+		`{"allow": "yes", "reasons": [], "fields": []}`,
+		`{"reasons": [], "fields": []}`,
+		`{"allow": true, "fields": []}`,
+		`{"allow": true, "reasons": [], "fields": {"a"}}`,
+		`{"allow": true, "reasons": [1], "fields": []}`,
+		`{"allow": true, "reasons": [], "fields": ["a", null]}`,
+	} {
+		if _, ok := decisionOf(ast.MustParseTerm(doc)); ok {
+			t.Errorf("%s was read as a decision", doc)
+		}
+	}
+	if _, ok := decisionOf(map[string]any{"allow": true, "reasons": []any{}, "fields": []any{}}); ok {
+		t.Error("a Go map was read as a decision: the query must hand over OPA's value")
+	}
+}
