@@ -306,40 +306,69 @@ var (
 // value is the input as the policy sees it, field for field the JSON form
 // of Input (a test checks they agree).
 func (in Input) value() ast.Value {
-	str := ast.StringTerm
+	str, cfg := ast.StringTerm, configTerms.term
 	rf := ast.NullTerm()
 	if in.RequestedField != nil {
 		fields := make([]*ast.Term, len(in.RequestedField))
 		for i, f := range in.RequestedField {
-			fields[i] = str(f)
+			fields[i] = cfg(f)
 		}
 		rf = ast.ArrayTerm(fields...)
 	}
 	obj := ast.NewObject(
 		ast.Item(keySubject, str(in.Subject)),
-		ast.Item(keyLoA, str(in.LoA)),
-		ast.Item(keyPurpose, str(in.Purpose)),
-		ast.Item(keyRequester, str(in.Requester)),
-		ast.Item(keyConnector, str(in.Connector)),
-		ast.Item(keyCategory, str(in.Category)),
-		ast.Item(keySource, str(in.Source)),
+		ast.Item(keyLoA, cfg(in.LoA)),
+		ast.Item(keyPurpose, cfg(in.Purpose)),
+		ast.Item(keyRequester, cfg(in.Requester)),
+		ast.Item(keyConnector, cfg(in.Connector)),
+		ast.Item(keyCategory, cfg(in.Category)),
+		ast.Item(keySource, cfg(in.Source)),
 		ast.Item(keyFields, rf),
 		ast.Item(keyNow, str(in.Now)),
 	)
 	if c := in.Consent; c != nil {
 		obj.Insert(keyConsent, ast.ObjectTerm(
 			ast.Item(keyID, str(c.ID)),
-			ast.Item(keyCategory, str(c.Category)),
-			ast.Item(keyPurpose, str(c.Purpose)),
-			ast.Item(keyRequester, str(c.Requester)),
-			ast.Item(keySource, str(c.Source)),
-			ast.Item(keyLegalBasis, str(c.LegalBasis)),
+			ast.Item(keyCategory, cfg(c.Category)),
+			ast.Item(keyPurpose, cfg(c.Purpose)),
+			ast.Item(keyRequester, cfg(c.Requester)),
+			ast.Item(keySource, cfg(c.Source)),
+			ast.Item(keyLegalBasis, cfg(c.LegalBasis)),
 			ast.Item(keyActive, ast.BooleanTerm(c.Active)),
 			ast.Item(keyExpiresAt, str(c.ExpiresAt)),
 		))
 	}
 	if in.LegalBasis != "" {
-		obj.Insert(keyLegalBasis, str(in.LegalBasis))
+		obj.Insert(keyLegalBasis, cfg(in.LegalBasis))
 	}
 	return obj
+}
+
+// configTerms keeps the terms of the input's values that come from
+// configuration (levels of assurance, purposes, categories,
+// administrations, connectors, fields, legal bases), made once and shared
+// by every decision like the keys. It holds at most maxConfigTerms, so
+// values from anywhere else cannot grow it without bound; past that a
+// term is made per decision as for the subject and the times.
+var configTerms termCache
+
+const maxConfigTerms = 4096
+
+type termCache struct {
+	m sync.Map // string → *ast.Term
+	n atomic.Int64
+}
+
+func (c *termCache) term(s string) *ast.Term {
+	if t, ok := c.m.Load(s); ok {
+		return t.(*ast.Term)
+	}
+	t := ast.StringTerm(s)
+	if c.n.Load() < maxConfigTerms {
+		if got, loaded := c.m.LoadOrStore(s, t); loaded {
+			return got.(*ast.Term)
+		}
+		c.n.Add(1)
+	}
+	return t
 }
