@@ -139,6 +139,36 @@ func TestBrokenRuleStopsConstruction(t *testing.T) {
 // catalogue, then copies of them under other ids, each with its own rule),
 // with census, tax and working-life facts; p50 and p99 per evaluation.
 func BenchmarkRecommend(b *testing.B) {
+	benchRecommend(b, func(_, _, rule string) string { return rule })
+}
+
+// BenchmarkRecommendConstantRules is BenchmarkRecommend with every
+// criterion of every aid replaced by a constant (each aid keeps its
+// criteria's names and its own package): what is left is the cost of OPA's
+// evaluator looking up a thousand criteria, the floor under any rule.
+func BenchmarkRecommendConstantRules(b *testing.B) {
+	raw, _ := policy.AidCatalogue()
+	var seed []recommend.Aid
+	json.Unmarshal(raw, &seed)
+	names := map[string][]string{}
+	for _, a := range seed {
+		for _, c := range a.Criteria {
+			names[a.ID] = append(names[a.ID], c.Name)
+		}
+	}
+	benchRecommend(b, func(id, src, _ string) string {
+		var out strings.Builder
+		fmt.Fprintf(&out, "package obert.aids.%s\n\nimport rego.v1\n\n", id)
+		for i, n := range names[src] {
+			fmt.Fprintf(&out, "criteria[%q] := %v\n", n, i%4 != 3)
+		}
+		return out.String()
+	})
+}
+
+// benchRecommend measures one recommendation over 300 aids whose rules are
+// rule(id, the seed aid it copies, that aid's rule under id's package).
+func benchRecommend(b *testing.B, rule func(id, seedID, seedRule string) string) {
 	mods, err := policy.AidModules()
 	if err != nil {
 		b.Fatal(err)
@@ -147,6 +177,10 @@ func BenchmarkRecommend(b *testing.B) {
 	var seed []map[string]any
 	json.Unmarshal(raw, &seed)
 	all := append([]map[string]any(nil), seed...)
+	seedOf := map[string]string{}
+	for _, a := range seed {
+		seedOf[a["id"].(string)] = a["id"].(string)
+	}
 	for i := 0; len(all) < 300; i++ {
 		src := seed[i%len(seed)]
 		id := fmt.Sprintf("%s_copy%d", src["id"], i)
@@ -156,8 +190,13 @@ func BenchmarkRecommend(b *testing.B) {
 		}
 		cp["id"] = id
 		all = append(all, cp)
-		rule := mods["rego/aids/"+src["id"].(string)+".rego"]
-		mods["rego/aids/"+id+".rego"] = strings.Replace(rule, "package obert.aids."+src["id"].(string)+"\n", "package obert.aids."+id+"\n", 1)
+		seedOf[id] = src["id"].(string)
+		r := mods["rego/aids/"+src["id"].(string)+".rego"]
+		mods["rego/aids/"+id+".rego"] = strings.Replace(r, "package obert.aids."+src["id"].(string)+"\n", "package obert.aids."+id+"\n", 1)
+	}
+	for _, a := range all {
+		id := a["id"].(string)
+		mods["rego/aids/"+id+".rego"] = rule(id, seedOf[id], mods["rego/aids/"+id+".rego"])
 	}
 	cat, _ := json.Marshal(all)
 	r, err := recommend.New(context.Background(), cat, mods, func() time.Time { return time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC) })
