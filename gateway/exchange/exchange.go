@@ -203,32 +203,101 @@ func describe(c connectors.Connector) connectors.Description {
 }
 
 // FetchAll fetches every category the citizen consented to for purpose, in
-// parallel under one deadline, and reports each honestly.
+// parallel under one deadline, and reports each honestly. Every category is
+// decided first; the entries of all of them (the intents, and the
+// refusals) are committed to the audit log together, and only then do the
+// allowed requests leave, all at once.
 func (e *Exchanger) FetchAll(ctx context.Context, c Citizen, purpose string) []Result {
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Deadline)
 	defer cancel()
 	cats := e.categories()
-	out := make([]Result, len(cats))
+	plans := make([]plan, len(cats))
 	var wg sync.WaitGroup
 	for i, cat := range cats {
-		wg.Go(func() { out[i] = e.Fetch(ctx, c, cat, purpose) })
+		wg.Go(func() { plans[i] = e.decide(ctx, c, cat, purpose) })
+	}
+	wg.Wait()
+	var entries []audit.Entry
+	for _, p := range plans {
+		if p.entry != nil {
+			entries = append(entries, *p.entry)
+		}
+	}
+	err := e.recordAll(ctx, entries)
+	out := make([]Result, len(cats))
+	for i, p := range plans {
+		switch {
+		case p.entry != nil && err != nil:
+			// A refusal stands either way; nothing leaves without its intent.
+			out[i] = p.res
+			out[i].Status, out[i].Reason = StatusAuditUnavailable, "audit-unavailable"
+		case p.conn == nil:
+			out[i] = p.res
+		default:
+			wg.Go(func() { out[i] = e.send(ctx, c, p) })
+		}
 	}
 	wg.Wait()
 	return out
 }
 
+// recordAll commits entries in one batch when the recorder can, or one by
+// one; it fails if any is not committed.
+func (e *Exchanger) recordAll(ctx context.Context, entries []audit.Entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	if b, ok := e.cfg.Audit.(BatchRecorder); ok {
+		return b.RecordAll(ctx, entries)
+	}
+	for _, entry := range entries {
+		if err := e.cfg.Audit.Record(ctx, entry); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Fetch runs one category's exchange.
 func (e *Exchanger) Fetch(ctx context.Context, c Citizen, category, purpose string) Result {
+	p := e.decide(ctx, c, category, purpose)
+	if p.entry != nil {
+		if err := e.cfg.Audit.Record(ctx, *p.entry); err != nil {
+			p.res.Status, p.res.Reason = StatusAuditUnavailable, "audit-unavailable"
+			return p.res
+		}
+	}
+	if p.conn == nil {
+		return p.res
+	}
+	return e.send(ctx, c, p)
+}
+
+// plan is one category's exchange once decided: the audit entry to commit
+// first (an intent, or the record of a refusal), and, for an allowed
+// request, what to send. Without a connector the result is final.
+type plan struct {
+	res      Result
+	entry    *audit.Entry
+	conn     connectors.Connector
+	purpose  Purpose
+	grant    consent.Grant
+	consent  *policy.Consent
+	decision policy.Decision
+}
+
+// decide looks up the consent and asks the guard.
+func (e *Exchanger) decide(ctx context.Context, c Citizen, category, purpose string) plan {
 	conn, ok := e.connector(category)
 	if !ok {
-		return Result{Category: category, Status: StatusFailed, Reason: "no-connector"}
+		return plan{res: Result{Category: category, Status: StatusFailed, Reason: "no-connector"}}
 	}
 	d := describe(conn)
 	res := Result{Category: category, Source: d.Source, Connector: d.ID}
 	p, ok := e.cfg.Purposes[purpose]
 	if !ok {
 		res.Status, res.Reason = StatusDenied, "purpose-unknown"
-		return res
+		return plan{res: res}
 	}
 
 	g, err := e.cfg.Consents.Active(ctx, c.Subject, category, purpose)
@@ -238,7 +307,7 @@ func (e *Exchanger) Fetch(ctx context.Context, c Citizen, category, purpose stri
 		// The guard decides and says why; a law may still allow it.
 	case err != nil:
 		res.Status, res.Reason = StatusFailed, "consent-unavailable"
-		return res
+		return plan{res: res}
 	default:
 		cons = &policy.Consent{ID: g.ID, Category: g.Category, Purpose: g.Purpose, Requester: g.Requester,
 			Source: g.Source, LegalBasis: g.LegalBasis, Active: true, ExpiresAt: g.ExpiresAt.Format(time.RFC3339)}
@@ -265,34 +334,30 @@ func (e *Exchanger) Fetch(ctx context.Context, c Citizen, category, purpose stri
 			res.Status = StatusNoConsent
 		}
 		entry.ID, entry.Kind, entry.Outcome, entry.Error = e.cfg.NewID(), audit.KindExchangeIntent, "denied", res.Reason
-		if err := e.cfg.Audit.Record(ctx, entry); err != nil {
-			// The refusal stands either way; the citizen learns the log is down.
-			res.Status, res.Reason = StatusAuditUnavailable, "audit-unavailable"
-		}
-		return res
+		return plan{res: res, entry: &entry}
 	}
-
 	reqID := e.cfg.NewID()
-	intent := entry
-	intent.ID, intent.Kind, intent.Outcome, intent.RequestID = e.cfg.NewID(), audit.KindExchangeIntent, "pending", reqID
-	if err := e.cfg.Audit.Record(ctx, intent); err != nil {
-		res.Status, res.Reason = StatusAuditUnavailable, "audit-unavailable"
-		return res
-	}
+	entry.ID, entry.Kind, entry.Outcome, entry.RequestID = e.cfg.NewID(), audit.KindExchangeIntent, "pending", reqID
+	return plan{res: res, entry: &entry, conn: conn, purpose: p, grant: g, consent: cons, decision: dec}
+}
 
+// send makes p's request, once its intent is committed, records the
+// outcome and keeps the facts.
+func (e *Exchanger) send(ctx context.Context, c Citizen, p plan) Result {
+	res, intent := p.res, *p.entry
 	consentKind := connectors.ConsentYes
-	if cons == nil {
+	if p.consent == nil {
 		consentKind = connectors.ConsentLaw
 	}
 	requester := e.cfg.Requester
-	requester.Procedure = p.Procedure
+	requester.Procedure = p.purpose.Procedure
 	start := time.Now()
-	facts, ferr := conn.Fetch(ctx, connectors.Request{
-		RequestID: reqID, Category: connectors.Category(category), Titular: c.Titular,
-		Requester: requester, Purpose: p.Finalidad, Consent: consentKind, Fields: dec.Fields,
+	facts, ferr := p.conn.Fetch(ctx, connectors.Request{
+		RequestID: intent.RequestID, Category: connectors.Category(res.Category), Titular: c.Titular,
+		Requester: requester, Purpose: p.purpose.Finalidad, Consent: consentKind, Fields: p.decision.Fields,
 	})
-	outcome := entry
-	outcome.ID, outcome.Kind, outcome.IntentID, outcome.RequestID = e.cfg.NewID(), audit.KindExchangeOutcome, intent.ID, reqID
+	outcome := intent
+	outcome.ID, outcome.Kind, outcome.IntentID, outcome.Outcome = e.cfg.NewID(), audit.KindExchangeOutcome, intent.ID, ""
 	outcome.LatencyMS = time.Since(start).Milliseconds()
 	outcome.Time = e.cfg.Now().UTC()
 	if ferr != nil {
@@ -309,8 +374,8 @@ func (e *Exchanger) Fetch(ctx context.Context, c Citizen, category, purpose stri
 		res.Status, res.Reason = StatusFailed, outcome.Error
 		return res
 	}
-	if cons != nil {
-		if err := e.store(ctx, c.Subject, category, g, facts); err != nil {
+	if p.consent != nil {
+		if err := e.store(ctx, c.Subject, res.Category, p.grant, facts); err != nil {
 			res.Status, res.Reason = StatusFailed, "store-unavailable"
 			return res
 		}

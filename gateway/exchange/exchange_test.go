@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -45,6 +46,37 @@ type faultyRecorder struct {
 	calls  int
 	failAt map[int]bool // 1-based call numbers that fail
 	kinds  []string     // kinds of committed entries
+	// batches are the kinds of the entries of each RecordAll call, and
+	// sentBefore how many requests had reached the source by then.
+	batches    [][]string
+	hits       *atomic.Int32
+	sentBefore []int32
+}
+
+// RecordAll is one call, committed as one batch or not at all.
+func (f *faultyRecorder) RecordAll(ctx context.Context, entries []audit.Entry) error {
+	f.mu.Lock()
+	f.calls++
+	fail := f.failAt[f.calls]
+	f.mu.Unlock()
+	if fail {
+		return errors.New("audit log unavailable")
+	}
+	if _, err := f.log.AppendAll(ctx, entries); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var kinds []string
+	for _, e := range entries {
+		kinds = append(kinds, e.Category+":"+e.Kind+"/"+e.Outcome)
+		f.kinds = append(f.kinds, e.Kind+"/"+e.Outcome)
+	}
+	f.batches = append(f.batches, kinds)
+	if f.hits != nil {
+		f.sentBefore = append(f.sentBefore, f.hits.Load())
+	}
+	return nil
 }
 
 func (f *faultyRecorder) Record(ctx context.Context, e audit.Entry) error {
@@ -68,6 +100,8 @@ type options struct {
 	consents exchange.Consents
 	guard    policy.Decider
 	failAt   []int
+	// all registers tax and employment connectors beside census.
+	all bool
 }
 
 func newRig(t *testing.T, o options) *rig {
@@ -108,8 +142,25 @@ func newRig(t *testing.T, o options) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	conns := []connectors.Connector{census}
+	if o.all {
+		for _, c := range []struct {
+			cat    connectors.Category
+			source string
+			svc    scsp.Service
+		}{{connectors.Tax, "aeat", scsp.Tax}, {connectors.Employment, "tgss", scsp.Employment}} {
+			conn, err := scsp.NewConnector(scsp.ConnectorConfig{ID: string(c.cat) + "-viaoberta", Category: c.cat,
+				Source: c.source, Service: c.svc, EmisorNIF: "Q0801175A", Emisor: "AOC",
+				Client: &scsp.Client{Endpoint: srv.URL + "/scsp/" + string(c.cat), HTTP: &http.Client{Timeout: 2 * time.Second},
+					Signer: scsp.Signer{Key: key, Cert: cert}, Source: []*x509.Certificate{simCert}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			conns = append(conns, conn)
+		}
+	}
 	k, _ := keys.New(bytes.Repeat([]byte{5}, 32))
-	rec := &faultyRecorder{log: log, failAt: map[int]bool{}}
+	rec := &faultyRecorder{log: log, failAt: map[int]bool{}, hits: hits}
 	for _, n := range o.failAt {
 		rec.failAt[n] = true
 	}
@@ -121,7 +172,7 @@ func newRig(t *testing.T, o options) *rig {
 	if o.guard != nil {
 		decider = o.guard
 	}
-	ex, err := exchange.New(exchange.Config{Connectors: []connectors.Connector{census}, Consents: consents, Guard: decider,
+	ex, err := exchange.New(exchange.Config{Connectors: conns, Consents: consents, Guard: decider,
 		Audit: rec, Facts: st, Sealer: k, Requester: connectors.Requester{ID: "gencat-drets-socials", Name: "Drets Socials"},
 		Purposes: map[string]exchange.Purpose{"aid-recommendation": {Finalidad: "Recomanació d'ajuts", Procedure: "OBERT-AJUTS"}},
 		Deadline: 3 * time.Second})
@@ -137,15 +188,76 @@ func newRig(t *testing.T, o options) *rig {
 
 func (r *rig) grant(t *testing.T) consent.Grant {
 	t.Helper()
-	o, ok := r.consents.Offer("census", "aid-recommendation")
+	return r.grantFor(t, "census")
+}
+
+func (r *rig) grantFor(t *testing.T, category string) consent.Grant {
+	t.Helper()
+	o, ok := r.consents.Offer(category, "aid-recommendation")
 	if !ok {
-		t.Fatal("no census offer")
+		t.Fatalf("no %s offer", category)
 	}
-	g, err := r.consents.Grant(context.Background(), r.citizen.Subject, "census", "aid-recommendation", o.TextVersion, "ca")
+	g, err := r.consents.Grant(context.Background(), r.citizen.Subject, category, "aid-recommendation", o.TextVersion, "ca")
 	if err != nil {
 		t.Fatal(err)
 	}
 	return g
+}
+
+// TestFetchAllDecidesThenCommitsThenSends: every category is decided, the
+// intents and the refusal are committed in one batch before any request
+// leaves, and then each allowed request goes out and its outcome follows.
+func TestFetchAllDecidesThenCommitsThenSends(t *testing.T) {
+	r := newRig(t, options{all: true})
+	r.grantFor(t, "census")
+	r.grantFor(t, "tax")
+	rs := r.ex.FetchAll(context.Background(), r.citizen, "aid-recommendation")
+	got := map[string]exchange.Status{}
+	for _, res := range rs {
+		got[res.Category] = res.Status
+	}
+	if got["census"] != exchange.StatusOK || got["tax"] != exchange.StatusOK || got["employment"] != exchange.StatusNoConsent {
+		t.Fatalf("results %v", got)
+	}
+	if len(r.rec.batches) != 1 || r.rec.sentBefore[0] != 0 {
+		t.Fatalf("batches %v, requests before the first %v", r.rec.batches, r.rec.sentBefore)
+	}
+	want := []string{"census:exchange.intent/pending", "tax:exchange.intent/pending", "employment:exchange.intent/denied"}
+	if !slices.Equal(r.rec.batches[0], want) {
+		t.Fatalf("batch %v, want %v", r.rec.batches[0], want)
+	}
+	if n := r.hits.Load(); n != 2 {
+		t.Fatalf("%d requests, want 2", n)
+	}
+	outcomes := 0
+	for _, k := range r.rec.kinds {
+		if k == "exchange.outcome/ok" {
+			outcomes++
+		}
+	}
+	if outcomes != 2 {
+		t.Fatalf("committed %v", r.rec.kinds)
+	}
+}
+
+// TestFetchAllAuditDownNothingLeaves: when the batch of intents cannot be
+// committed, no request leaves for any category and nothing is kept.
+func TestFetchAllAuditDownNothingLeaves(t *testing.T) {
+	r := newRig(t, options{all: true, failAt: []int{1}})
+	for _, cat := range []string{"census", "tax", "employment"} {
+		r.grantFor(t, cat)
+	}
+	for _, res := range r.ex.FetchAll(context.Background(), r.citizen, "aid-recommendation") {
+		if res.Status != exchange.StatusAuditUnavailable || res.Facts != nil {
+			t.Errorf("%s: %+v, want audit-unavailable", res.Category, res)
+		}
+	}
+	if n := r.hits.Load(); n != 0 {
+		t.Fatalf("%d requests left without a committed intent", n)
+	}
+	if r.factsStored() {
+		t.Fatal("facts kept")
+	}
 }
 
 func (r *rig) fetch() exchange.Result {
