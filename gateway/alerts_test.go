@@ -274,7 +274,11 @@ func proactiveAlerts(t *testing.T, d *devGateway) {
 	res, err := d.Alerts.Client().JobList(ctx, river.NewJobListParams().Kinds(alerts.DeliverArgs{}.Kind()).
 		States(rivertype.JobStateScheduled).First(10))
 	if err != nil || len(res.Jobs) != 1 || !res.Jobs[0].ScheduledAt.After(time.Now().Add(30*time.Minute)) {
-		t.Fatalf("snoozed alert: %v %+v", err, res)
+		var jobs []string
+		for _, j := range res.Jobs {
+			jobs = append(jobs, fmt.Sprintf("%s %s until %s attempt %d %v", j.EncodedArgs, j.State, j.ScheduledAt.Format(time.RFC3339), j.Attempt, j.Errors))
+		}
+		t.Fatalf("snoozed alert: %v, jobs %q", err, jobs)
 	}
 
 	// The citizen sees the uses and the alert in their access history.
