@@ -232,8 +232,16 @@ func New(cfg Config) (*Service, error) {
 	return s, nil
 }
 
-// Start runs the workers until Stop.
-func (s *Service) Start(ctx context.Context) error { return s.client.Start(ctx) }
+// Start runs the workers until Stop. The sweeps of the aid versions not
+// queued yet (the shipped catalogue on a first start, or a new release of
+// it) are queued first, so that they count as published before anyone
+// subscribes through this process.
+func (s *Service) Start(ctx context.Context) error {
+	if err := s.catchUp(ctx); err != nil {
+		return fmt.Errorf("alerts: queue the catalogue's sweeps: %w", err)
+	}
+	return s.client.Start(ctx)
+}
 
 // Stop waits for running jobs to finish, up to ctx.
 func (s *Service) Stop(ctx context.Context) error { return s.client.Stop(ctx) }
@@ -458,7 +466,7 @@ func (s *Service) AidChanged(ctx context.Context, id string) error {
 	if v == "" {
 		return nil
 	}
-	queued, err := s.cfg.Store.SweepQueued(ctx, id, v)
+	_, queued, err := s.cfg.Store.SweepQueued(ctx, id, v)
 	if err != nil || queued {
 		return err
 	}

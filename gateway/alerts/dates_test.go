@@ -2,6 +2,7 @@ package alerts_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -162,5 +163,53 @@ func TestRefreshDigestAndNews(t *testing.T) {
 		if s, _ := m.Subject(); s != "alerts.mail.new.subjectAjut ajut_c" {
 			t.Errorf("news subject %q", s)
 		}
+	}
+}
+
+// TestNoNewsOfAnAidOlderThanTheSubscription: the sweep of an aid version
+// tells those subscribed before it was published, and not those who
+// subscribed after (the evaluation at their subscription marked it known,
+// or will), even when the sweep runs before that evaluation. On both
+// stores.
+func TestNoNewsOfAnAidOlderThanTheSubscription(t *testing.T) {
+	ctx := context.Background()
+	for _, be := range storetest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			h := newHarness(t, be.Open(t), 4)
+			sink, err := notify.StartSink("127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sink.Close()
+			mailer, err := notify.NewMailer(sink.URL("avisos@obert.example"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := h.rc.Publish(ctx, everyone("ajut_nou")); err != nil {
+				t.Fatal(err)
+			}
+			// Citizens 2 and 3 subscribe a minute after the aid is published
+			// (when the service starts and queues its sweep); their
+			// evaluation at subscription has not run.
+			for _, subj := range []string{"sub0000002", "sub0000003"} {
+				if err := h.st.PutSubscription(ctx, alerts.Subscription{Subject: subj, Channel: alerts.Email,
+					Target: h.k.Seal([]byte(subj+"@example.org"), []byte("alerts/email/"+subj)), Lang: "ca", LoA: "substantial",
+					CreatedAt: time.Now().Add(time.Minute)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			svc := h.service(t, mailer, 1, nil)
+			waitIdle(t, svc, alerts.SweepArgs{}.Kind(), alerts.PageArgs{}.Kind(), alerts.DeliverArgs{}.Kind())
+			sink.Wait(2, 10*time.Second)
+			waitIdle(t, svc, alerts.DeliverArgs{}.Kind())
+			var to []string
+			for _, m := range sink.Messages() {
+				to = append(to, m.To[0])
+			}
+			slices.Sort(to)
+			if !slices.Equal(to, []string{"sub0000000@example.org", "sub0000001@example.org"}) {
+				t.Fatalf("told %v, want citizens 0 and 1 only", to)
+			}
+		})
 	}
 }

@@ -162,6 +162,15 @@ func (s *Service) sweepPage(ctx context.Context, a PageArgs) (int, error) {
 	if err != nil || len(subs) == 0 {
 		return 0, err
 	}
+	// Whoever subscribed after this version was published had it marked
+	// known by the evaluation at subscription, or will have when that
+	// evaluation runs: it is not news to them. (A version not recorded yet
+	// is being queued now, after every subscription read here.)
+	if published, ok, err := s.cfg.Store.SweepQueued(ctx, a.Aid, a.Version); err != nil {
+		return 0, err
+	} else if ok {
+		subs = slices.DeleteFunc(subs, func(sub Subscriber) bool { return sub.Since.After(published) })
+	}
 	key := AlertNew + ":" + a.Aid
 	subjects := make([]string, len(subs))
 	for i, sub := range subs {
@@ -494,9 +503,13 @@ type catchUpWorker struct {
 // Work queues the sweep of every aid version not queued yet (a
 // publication whose queueing failed, or one made by another replica).
 func (w *catchUpWorker) Work(ctx context.Context, _ *river.Job[CatchUpArgs]) error {
+	return w.s.catchUp(ctx)
+}
+
+func (s *Service) catchUp(ctx context.Context) error {
 	var errs []error
-	for _, a := range w.s.cfg.Recommender.Aids() {
-		errs = append(errs, w.s.AidChanged(ctx, a.ID))
+	for _, a := range s.cfg.Recommender.Aids() {
+		errs = append(errs, s.AidChanged(ctx, a.ID))
 	}
 	return errors.Join(errs...)
 }

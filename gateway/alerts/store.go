@@ -41,6 +41,9 @@ type Subscription struct {
 type Subscriber struct {
 	Subject string
 	LoA     string
+	// Since is when the citizen first subscribed: the aids published
+	// before then were marked known by the evaluation at subscription.
+	Since time.Time
 }
 
 // Store keeps subscriptions, deliveries and sweeps.
@@ -70,6 +73,7 @@ type Store interface {
 	// QueueSweep records that the sweep of an aid version is queued and
 	// reports whether it was new.
 	QueueSweep(ctx context.Context, aid, version string, at time.Time) (bool, error)
-	// SweepQueued reports whether the sweep of an aid version was queued.
-	SweepQueued(ctx context.Context, aid, version string) (bool, error)
+	// SweepQueued reports whether the sweep of an aid version was queued,
+	// and when first.
+	SweepQueued(ctx context.Context, aid, version string) (time.Time, bool, error)
 }

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -82,7 +84,8 @@ func (s *Store) Subscribers(ctx context.Context, after, upto string, limit int, 
 	// assurance any of them was subscribed at.
 	rows, err := s.q().QueryContext(ctx, `SELECT subject,
 		CASE MIN(CASE loa WHEN 'high' THEN 3 WHEN 'substantial' THEN 2 ELSE 1 END)
-			WHEN 3 THEN 'high' WHEN 2 THEN 'substantial' ELSE 'low' END
+			WHEN 3 THEN 'high' WHEN 2 THEN 'substantial' ELSE 'low' END,
+		MIN(created_at)
 		FROM alert_subscriptions a
 		WHERE subject > ?`+bound+` AND NOT EXISTS (SELECT 1 FROM objections o WHERE o.subject = a.subject AND o.kind = ?)
 		GROUP BY subject ORDER BY subject LIMIT ?`, append(args, objection, limit)...)
@@ -93,9 +96,11 @@ func (s *Store) Subscribers(ctx context.Context, after, upto string, limit int, 
 	var out []alerts.Subscriber
 	for rows.Next() {
 		var sub alerts.Subscriber
-		if err := rows.Scan(&sub.Subject, &sub.LoA); err != nil {
+		var since int64
+		if err := rows.Scan(&sub.Subject, &sub.LoA, &since); err != nil {
 			return nil, fmt.Errorf("store: subscribers: %w", err)
 		}
+		sub.Since = fromMicros(since)
 		out = append(out, sub)
 	}
 	return out, rows.Err()
@@ -305,10 +310,14 @@ func (s *Store) ExpiringGrants(ctx context.Context, purpose string, from, to tim
 }
 
 // SweepQueued implements alerts.Store.
-func (s *Store) SweepQueued(ctx context.Context, aid, version string) (bool, error) {
-	var n int
-	if err := s.q().QueryRowContext(ctx, `SELECT COUNT(*) FROM alert_sweeps WHERE aid_id = ? AND version = ?`, aid, version).Scan(&n); err != nil {
-		return false, fmt.Errorf("store: sweep queued: %w", err)
+func (s *Store) SweepQueued(ctx context.Context, aid, version string) (time.Time, bool, error) {
+	var at int64
+	err := s.q().QueryRowContext(ctx, `SELECT queued_at FROM alert_sweeps WHERE aid_id = ? AND version = ?`, aid, version).Scan(&at)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return time.Time{}, false, nil
+	case err != nil:
+		return time.Time{}, false, fmt.Errorf("store: sweep queued: %w", err)
 	}
-	return n > 0, nil
+	return fromMicros(at), true, nil
 }

@@ -46,6 +46,14 @@ func TestAlertsStore(t *testing.T) {
 			if err != nil || len(page) != 2 || page[0].Subject != "s1" || page[0].LoA != "low" || page[1].Subject != "s2" {
 				t.Fatalf("first page %+v %v", page, err)
 			}
+			// Since is the first subscription of the citizen.
+			if err := s.PutSubscription(ctx, alerts.Subscription{Subject: "s2", Channel: alerts.Push, Target: []byte("p"),
+				Lang: "ca", LoA: "substantial", CreatedAt: t0.Add(time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+			if page, _ = s.Subscribers(ctx, "s1", "s2", 10, alerts.Objection); len(page) != 1 || !page[0].Since.Equal(t0) {
+				t.Fatalf("since: %+v, want %s", page, t0)
+			}
 			page, _ = s.Subscribers(ctx, "s2", "", 2, alerts.Objection)
 			if len(page) != 1 || page[0].Subject != "s4" {
 				t.Fatalf("second page leaves out the objector: %+v", page)
@@ -84,11 +92,17 @@ func TestAlertsStore(t *testing.T) {
 			if subj, _ := s.SubjectsWith(ctx, "new:a", "", t0, 10); len(subj) != 0 {
 				t.Fatalf("subjects told before t0: %v", subj)
 			}
+			if _, queued, err := s.SweepQueued(ctx, "a", "v1"); queued || err != nil {
+				t.Fatalf("a sweep never queued: %v %v", queued, err)
+			}
 			if fresh, _ := s.QueueSweep(ctx, "a", "v1", t0); !fresh {
 				t.Fatal("first sweep not fresh")
 			}
-			if fresh, _ := s.QueueSweep(ctx, "a", "v1", t0); fresh {
+			if fresh, _ := s.QueueSweep(ctx, "a", "v1", t0.Add(time.Hour)); fresh {
 				t.Fatal("second sweep of the same version fresh")
+			}
+			if at, queued, err := s.SweepQueued(ctx, "a", "v1"); !queued || err != nil || !at.Equal(t0) {
+				t.Fatalf("sweep queued: %s %v %v, want the first time, %s", at, queued, err, t0)
 			}
 
 			// Batch reads: only in-force grants of the subjects asked for.
