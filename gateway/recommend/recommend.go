@@ -199,7 +199,9 @@ func compileShard(ctx context.Context, aids []Aid, modules, owner map[string]str
 	for _, a := range aids {
 		in[a.ID] = true
 		for _, n := range criterionNames(a) {
-			fmt.Fprintf(&gather, "all contains [%q, %q, v] if v := data.obert.aids.%s.criteria[%q]\n", a.ID, n, a.ID, n)
+			// A JSON string is a Rego string, whatever the name holds.
+			name, _ := json.Marshal(n)
+			fmt.Fprintf(&gather, "all contains [%q, %s, v] if v := data.obert.aids.%s.criteria[%s]\n", a.ID, name, a.ID, name)
 		}
 	}
 	opts := []func(*rego.Rego){rego.Query("data.obert.recommend.all"), rego.Module("obert/recommend.rego", gather.String())}
