@@ -16,6 +16,22 @@ import (
 	"github.com/obert-gov/obert/gateway/store/storetest"
 )
 
+// mailBox is an SMTP server on loopback, closed with the test, and a mailer
+// that delivers to it.
+func mailBox(t *testing.T) (*notify.Sink, *notify.Mailer) {
+	t.Helper()
+	sink, err := notify.StartSink("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sink.Close() })
+	mailer, err := notify.NewMailer(sink.URL("avisos@obert.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sink, mailer
+}
+
 // waitIdle returns when no job of kinds is left to run.
 func waitIdle(t testing.TB, svc *alerts.Service, kinds ...string) {
 	t.Helper()
@@ -42,15 +58,7 @@ func TestDateReminders(t *testing.T) {
 	for _, be := range storetest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			h := newHarness(t, be.Open(t), 4)
-			sink, err := notify.StartSink("127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer sink.Close()
-			mailer, err := notify.NewMailer(sink.URL("avisos@obert.example"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			sink, mailer := mailBox(t)
 			st, now := h.st, h.now
 			// The aid ends in a week; citizens 0 and 1 were told of it.
 			if err := h.rc.Publish(ctx, sweepAid("x", now.AddDate(0, 0, 7).Format(time.DateOnly))); err != nil {
@@ -121,9 +129,7 @@ func everyone(id string) recommend.Publication {
 func TestRefreshDigestAndNews(t *testing.T) {
 	ctx := context.Background()
 	h := newHarness(t, storetest.OpenSQLite(t), 2)
-	sink, _ := notify.StartSink("127.0.0.1:0")
-	defer sink.Close()
-	mailer, _ := notify.NewMailer(sink.URL("avisos@obert.example"))
+	sink, mailer := mailBox(t)
 	for _, id := range []string{"ajut_a", "ajut_b"} {
 		if err := h.rc.Publish(ctx, everyone(id)); err != nil {
 			t.Fatal(err)
@@ -176,15 +182,7 @@ func TestNoNewsOfAnAidOlderThanTheSubscription(t *testing.T) {
 	for _, be := range storetest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			h := newHarness(t, be.Open(t), 4)
-			sink, err := notify.StartSink("127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer sink.Close()
-			mailer, err := notify.NewMailer(sink.URL("avisos@obert.example"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			sink, mailer := mailBox(t)
 			if err := h.rc.Publish(ctx, everyone("ajut_nou")); err != nil {
 				t.Fatal(err)
 			}

@@ -55,11 +55,7 @@ type faultyRecorder struct {
 
 // RecordAll is one call, committed as one batch or not at all.
 func (f *faultyRecorder) RecordAll(ctx context.Context, entries []audit.Entry) error {
-	f.mu.Lock()
-	f.calls++
-	fail := f.failAt[f.calls]
-	f.mu.Unlock()
-	if fail {
+	if f.fail() {
 		return errors.New("audit log unavailable")
 	}
 	if _, err := f.log.AppendAll(ctx, entries); err != nil {
@@ -79,12 +75,16 @@ func (f *faultyRecorder) RecordAll(ctx context.Context, entries []audit.Entry) e
 	return nil
 }
 
-func (f *faultyRecorder) Record(ctx context.Context, e audit.Entry) error {
+// fail counts a call and reports whether it is one that fails.
+func (f *faultyRecorder) fail() bool {
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.calls++
-	fail := f.failAt[f.calls]
-	f.mu.Unlock()
-	if fail {
+	return f.failAt[f.calls]
+}
+
+func (f *faultyRecorder) Record(ctx context.Context, e audit.Entry) error {
+	if f.fail() {
 		return errors.New("audit log unavailable")
 	}
 	if _, err := f.log.Append(ctx, e); err != nil {
