@@ -203,14 +203,23 @@ func describe(c connectors.Connector) connectors.Description {
 }
 
 // FetchAll fetches every category the citizen consented to for purpose, in
-// parallel under one deadline, and reports each honestly. Every category is
-// decided first; the entries of all of them (the intents, and the
-// refusals) are committed to the audit log together, and only then do the
-// allowed requests leave, all at once.
+// parallel under one deadline, and reports each honestly.
 func (e *Exchanger) FetchAll(ctx context.Context, c Citizen, purpose string) []Result {
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Deadline)
 	defer cancel()
-	cats := e.categories()
+	return e.fetch(ctx, c, e.categories(), purpose)
+}
+
+// Fetch runs one category's exchange.
+func (e *Exchanger) Fetch(ctx context.Context, c Citizen, category, purpose string) Result {
+	return e.fetch(ctx, c, []string{category}, purpose)[0]
+}
+
+// fetch runs the exchanges of cats. Every category is decided first; the
+// entries of all of them (the intents, and the refusals) are committed to
+// the audit log together, and only then do the allowed requests leave, all
+// at once.
+func (e *Exchanger) fetch(ctx context.Context, c Citizen, cats []string, purpose string) []Result {
 	plans := make([]plan, len(cats))
 	var wg sync.WaitGroup
 	for i, cat := range cats {
@@ -256,21 +265,6 @@ func (e *Exchanger) recordAll(ctx context.Context, entries []audit.Entry) error 
 		}
 	}
 	return nil
-}
-
-// Fetch runs one category's exchange.
-func (e *Exchanger) Fetch(ctx context.Context, c Citizen, category, purpose string) Result {
-	p := e.decide(ctx, c, category, purpose)
-	if p.entry != nil {
-		if err := e.cfg.Audit.Record(ctx, *p.entry); err != nil {
-			p.res.Status, p.res.Reason = StatusAuditUnavailable, "audit-unavailable"
-			return p.res
-		}
-	}
-	if p.conn == nil {
-		return p.res
-	}
-	return e.send(ctx, c, p)
 }
 
 // plan is one category's exchange once decided: the audit entry to commit
@@ -357,7 +351,7 @@ func (e *Exchanger) send(ctx context.Context, c Citizen, p plan) Result {
 		Requester: requester, Purpose: p.purpose.Finalidad, Consent: consentKind, Fields: p.decision.Fields,
 	})
 	outcome := intent
-	outcome.ID, outcome.Kind, outcome.IntentID, outcome.Outcome = e.cfg.NewID(), audit.KindExchangeOutcome, intent.ID, ""
+	outcome.ID, outcome.Kind, outcome.IntentID = e.cfg.NewID(), audit.KindExchangeOutcome, intent.ID
 	outcome.LatencyMS = time.Since(start).Milliseconds()
 	outcome.Time = e.cfg.Now().UTC()
 	if ferr != nil {
