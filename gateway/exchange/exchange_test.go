@@ -135,30 +135,11 @@ func newRig(t *testing.T, o options) *rig {
 		s.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	census, err := scsp.NewConnector(scsp.ConnectorConfig{ID: "census-viaoberta", Category: connectors.Census,
-		Source: "padro-municipal", Service: scsp.Census, EmisorNIF: "Q0801175A", Emisor: "AOC",
-		Client: &scsp.Client{Endpoint: srv.URL + "/scsp/census", HTTP: &http.Client{Timeout: 2 * time.Second},
-			Signer: scsp.Signer{Key: key, Cert: cert}, Source: []*x509.Certificate{simCert}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	conns := []connectors.Connector{census}
+	srcs := sources[:1] // census
 	if o.all {
-		for _, c := range []struct {
-			cat    connectors.Category
-			source string
-			svc    scsp.Service
-		}{{connectors.Tax, "aeat", scsp.Tax}, {connectors.Employment, "tgss", scsp.Employment}} {
-			conn, err := scsp.NewConnector(scsp.ConnectorConfig{ID: string(c.cat) + "-viaoberta", Category: c.cat,
-				Source: c.source, Service: c.svc, EmisorNIF: "Q0801175A", Emisor: "AOC",
-				Client: &scsp.Client{Endpoint: srv.URL + "/scsp/" + string(c.cat), HTTP: &http.Client{Timeout: 2 * time.Second},
-					Signer: scsp.Signer{Key: key, Cert: cert}, Source: []*x509.Certificate{simCert}}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			conns = append(conns, conn)
-		}
+		srcs = sources
 	}
+	conns := scspConnectors(t, srv.URL, &http.Client{Timeout: 2 * time.Second}, scsp.Signer{Key: key, Cert: cert}, simCert, srcs)
 	k, _ := keys.New(bytes.Repeat([]byte{5}, 32))
 	rec := &faultyRecorder{log: log, failAt: map[int]bool{}, hits: hits}
 	for _, n := range o.failAt {
@@ -184,6 +165,35 @@ func newRig(t *testing.T, o options) *rig {
 	return &rig{ex: ex, consents: cs, store: st, log: log, sim: s, hits: hits, rec: rec,
 		citizen: exchange.Citizen{Subject: sub, LoA: "substantial", Titular: connectors.Titular{DocType: c.DocType,
 			DocNumber: c.DocNumber, Name: c.Name, Surname1: c.Surname1, Surname2: c.Surname2}}}
+}
+
+// source is a category the simulator serves, who holds it and its service.
+type source struct {
+	cat    connectors.Category
+	holder string
+	svc    scsp.Service
+}
+
+// sources are the simulator's three categories.
+var sources = []source{{connectors.Census, "padro-municipal", scsp.Census}, {connectors.Tax, "aeat", scsp.Tax}, {connectors.Employment, "tgss", scsp.Employment}}
+
+// scspConnectors returns a connector "<category>-viaoberta" for each of
+// srcs to the simulator at url, signing with signer and trusting the
+// simulator's certificate.
+func scspConnectors(tb testing.TB, url string, httpc *http.Client, signer scsp.Signer, simCert *x509.Certificate, srcs []source) []connectors.Connector {
+	tb.Helper()
+	var conns []connectors.Connector
+	for _, c := range srcs {
+		conn, err := scsp.NewConnector(scsp.ConnectorConfig{ID: string(c.cat) + "-viaoberta", Category: c.cat,
+			Source: c.holder, Service: c.svc, EmisorNIF: "Q0801175A", Emisor: "AOC",
+			Client: &scsp.Client{Endpoint: url + "/scsp/" + string(c.cat), HTTP: httpc,
+				Signer: signer, Source: []*x509.Certificate{simCert}}})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		conns = append(conns, conn)
+	}
+	return conns
 }
 
 func (r *rig) grant(t *testing.T) consent.Grant {

@@ -182,19 +182,5 @@ func fanOutConnectors(b *testing.B, pop *sim.Population, latency time.Duration, 
 	srv := httptest.NewServer(s)
 	b.Cleanup(srv.Close)
 	httpc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
-	var conns []connectors.Connector
-	for _, c := range []struct {
-		cat    connectors.Category
-		source string
-		svc    scsp.Service
-	}{{connectors.Census, "padro-municipal", scsp.Census}, {connectors.Tax, "aeat", scsp.Tax}, {connectors.Employment, "tgss", scsp.Employment}} {
-		conn, err := scsp.NewConnector(scsp.ConnectorConfig{ID: string(c.cat), Category: c.cat, Source: c.source, Service: c.svc,
-			EmisorNIF: "Q0801175A", Emisor: "AOC", Client: &scsp.Client{Endpoint: srv.URL + "/scsp/" + string(c.cat), HTTP: httpc,
-				Signer: scsp.Signer{Key: key, Cert: cert}, Source: []*x509.Certificate{simCert}}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		conns = append(conns, conn)
-	}
-	return conns
+	return scspConnectors(b, srv.URL, httpc, scsp.Signer{Key: key, Cert: cert}, simCert, sources)
 }
