@@ -220,8 +220,9 @@ func New(cfg Config) (*Service, error) {
 		MaxAttempts:       10,
 		Logger:            slog.New(slog.DiscardHandler),
 		PeriodicJobs: []*river.PeriodicJob{
+			// Start has just done what a catch-up at start would.
 			river.NewPeriodicJob(river.PeriodicInterval(5*time.Minute),
-				func() (river.JobArgs, *river.InsertOpts) { return CatchUpArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
+				func() (river.JobArgs, *river.InsertOpts) { return CatchUpArgs{}, nil }, nil),
 			river.NewPeriodicJob(river.PeriodicInterval(6*time.Hour),
 				func() (river.JobArgs, *river.InsertOpts) { return DatesArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
 		},
