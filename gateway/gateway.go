@@ -358,7 +358,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 	mux.Handle("GET /readyz", ops.Readyz([]ops.Check{
 		{Name: "database", Func: g.Store.Ping},
 		{Name: "policy", Func: func(ctx context.Context) error {
-			_, err := guard.Decide(ctx, policy.Input{Purpose: "readiness", Now: time.Now().UTC().Format(time.RFC3339)})
+			_, err := guard.Decide(ctx, policy.Input{Purpose: "readiness", Now: time.Now().Unix()})
 			return err
 		}},
 		{Name: "audit", Func: g.Audit.Ready},

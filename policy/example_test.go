@@ -3,6 +3,7 @@ package policy_test
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/obert-gov/obert/policy"
 )
@@ -16,8 +17,8 @@ func ExampleGuard_Decide() {
 		RequestedField: []string{"municipality", "household_size", "phone"},
 		Consent: &policy.Consent{ID: "cg_1", Category: "census", Purpose: "aid-recommendation",
 			Requester: "gencat-drets-socials", Source: "padro-municipal", LegalBasis: "gdpr-6-1-a",
-			Active: true, ExpiresAt: "2026-12-24T00:00:00Z"},
-		Now: "2026-11-24T00:00:00Z",
+			Active: true, ExpiresAt: time.Date(2026, 12, 24, 0, 0, 0, 0, time.UTC).Unix()},
+		Now: time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC).Unix(),
 	}
 	d, _ := g.Decide(ctx, in)
 	fmt.Println(d.Allow, d.Fields, d.Reasons)

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -228,7 +229,10 @@ func (g *Guard) Decide(ctx context.Context, in Input) (Decision, error) {
 	}
 	d.Allow, d.Reasons = out.Allow, out.Reasons
 	if d.Allow {
+		// The policy gives the fields in the order asked; a decision
+		// names them sorted.
 		d.Fields = out.Fields
+		slices.Sort(d.Fields)
 	}
 	return d, nil
 }
@@ -324,7 +328,7 @@ func (in Input) value() ast.Value {
 		ast.Item(keyCategory, cfg(in.Category)),
 		ast.Item(keySource, cfg(in.Source)),
 		ast.Item(keyFields, rf),
-		ast.Item(keyNow, str(in.Now)),
+		ast.Item(keyNow, ast.IntNumberTerm(int(in.Now))),
 	)
 	if c := in.Consent; c != nil {
 		obj.Insert(keyConsent, ast.ObjectTerm(
@@ -335,7 +339,7 @@ func (in Input) value() ast.Value {
 			ast.Item(keySource, cfg(c.Source)),
 			ast.Item(keyLegalBasis, cfg(c.LegalBasis)),
 			ast.Item(keyActive, ast.BooleanTerm(c.Active)),
-			ast.Item(keyExpiresAt, str(c.ExpiresAt)),
+			ast.Item(keyExpiresAt, ast.IntNumberTerm(int(c.ExpiresAt))),
 		))
 	}
 	if in.LegalBasis != "" {

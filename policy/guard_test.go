@@ -38,14 +38,23 @@ func TestRegoUnitTests(t *testing.T) {
 	}
 }
 
+// at is the Unix time of an RFC 3339 instant.
+func at(s string) int64 {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return t.Unix()
+}
+
 func validInput() Input {
 	return Input{
 		Subject: "s1", LoA: "substantial", Purpose: "aid-recommendation", Requester: "gencat-drets-socials",
 		Connector: "census", Category: "census", Source: "padro-municipal",
 		RequestedField: []string{"municipality", "birth_date", "household_size", "address"},
 		Consent: &Consent{ID: "g1", Category: "census", Purpose: "aid-recommendation", Requester: "gencat-drets-socials",
-			Source: "padro-municipal", LegalBasis: "gdpr-6-1-a", Active: true, ExpiresAt: "2026-12-24T10:00:00Z"},
-		Now: "2026-11-24T10:00:00Z",
+			Source: "padro-municipal", LegalBasis: "gdpr-6-1-a", Active: true, ExpiresAt: at("2026-12-24T10:00:00Z")},
+		Now: at("2026-11-24T10:00:00Z"),
 	}
 }
 
@@ -73,7 +82,7 @@ func TestDecide(t *testing.T) {
 	deny := map[string]func(*Input){
 		"no-consent":                   func(in *Input) { in.Consent = nil },
 		"consent-withdrawn-or-expired": func(in *Input) { in.Consent.Active = false },
-		"expired":                      func(in *Input) { in.Now = "2026-12-25T00:00:00Z" },
+		"expired":                      func(in *Input) { in.Now = at("2026-12-25T00:00:00Z") },
 		"other purpose":                func(in *Input) { in.Consent.Purpose = "proactive-alerts" },
 		"other category":               func(in *Input) { in.Consent.Category = "tax" },
 		"other requester":              func(in *Input) { in.Requester = "ajuntament-x" },
@@ -215,8 +224,8 @@ func TestAllowCategoryAtRuntime(t *testing.T) {
 	in := Input{Subject: "s", LoA: "substantial", Purpose: "aid-recommendation", Requester: "gencat-drets-socials",
 		Connector: "disability-gencat", Category: "disability", Source: "gencat-dsf", RequestedField: []string{"disability_degree", "secret"},
 		Consent: &Consent{ID: "c", Category: "disability", Purpose: "aid-recommendation", Requester: "gencat-drets-socials",
-			Source: "gencat-dsf", LegalBasis: "gdpr-6-1-a", Active: true, ExpiresAt: now.Add(time.Hour).Format(time.RFC3339)},
-		Now: now.Format(time.RFC3339)}
+			Source: "gencat-dsf", LegalBasis: "gdpr-6-1-a", Active: true, ExpiresAt: now.Add(time.Hour).Unix()},
+		Now: now.Unix()}
 	if d, _ := g.Decide(ctx, in); d.Allow {
 		t.Fatal("an unregistered category was allowed")
 	}

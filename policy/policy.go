@@ -20,7 +20,7 @@ type Input struct {
 	RequestedField []string `json:"requested_fields"`
 	Consent        *Consent `json:"consent,omitempty"` // the current consent record, nil when none
 	LegalBasis     string   `json:"legal_basis,omitempty"`
-	Now            string   `json:"now"` // RFC 3339
+	Now            int64    `json:"now"` // Unix time, in seconds
 }
 
 // Consent is the part of the consent record the policy reads.
@@ -32,7 +32,7 @@ type Consent struct {
 	Source     string `json:"source"`
 	LegalBasis string `json:"legal_basis"`
 	Active     bool   `json:"active"`
-	ExpiresAt  string `json:"expires_at"`
+	ExpiresAt  int64  `json:"expires_at"` // Unix time, in seconds
 }
 
 // Decision is the guard's answer. Allow is false unless the policy said so.

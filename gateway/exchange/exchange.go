@@ -304,14 +304,14 @@ func (e *Exchanger) decide(ctx context.Context, c Citizen, category, purpose str
 		return plan{res: res}
 	default:
 		cons = &policy.Consent{ID: g.ID, Category: g.Category, Purpose: g.Purpose, Requester: g.Requester,
-			Source: g.Source, LegalBasis: g.LegalBasis, Active: true, ExpiresAt: g.ExpiresAt.Format(time.RFC3339)}
+			Source: g.Source, LegalBasis: g.LegalBasis, Active: true, ExpiresAt: g.ExpiresAt.Unix()}
 	}
 
 	now := e.cfg.Now().UTC()
 	in := policy.Input{
 		Subject: c.Subject, LoA: c.LoA, Purpose: purpose, Requester: e.cfg.Requester.ID,
 		Connector: d.ID, Category: category, Source: d.Source, RequestedField: d.Fields,
-		Consent: cons, Now: now.Format(time.RFC3339),
+		Consent: cons, Now: now.Unix(),
 	}
 	dec, derr := e.cfg.Guard.Decide(ctx, in)
 	entry := audit.Entry{

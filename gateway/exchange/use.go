@@ -99,8 +99,8 @@ func (e *Exchanger) release(ctx context.Context, c Citizen, category, purpose st
 		Subject: c.Subject, LoA: c.LoA, Purpose: purpose, Requester: e.cfg.Requester.ID,
 		Connector: d.ID, Category: category, Source: d.Source, RequestedField: fields,
 		Consent: &policy.Consent{ID: g.ID, Category: g.Category, Purpose: g.Purpose, Requester: g.Requester,
-			Source: g.Source, LegalBasis: g.LegalBasis, Active: true, ExpiresAt: g.ExpiresAt.Format(time.RFC3339)},
-		Now: now.Format(time.RFC3339),
+			Source: g.Source, LegalBasis: g.LegalBasis, Active: true, ExpiresAt: g.ExpiresAt.Unix()},
+		Now: now.Unix(),
 	})
 	if err != nil {
 		return nil, audit.Entry{}, err

@@ -4,6 +4,11 @@ import rego.v1
 
 import data.obert.guard
 
+# Times are Unix seconds, as the guard's caller gives them.
+t_nov24 := time.parse_rfc3339_ns("2026-11-24T10:00:00Z") / 1000000000
+
+t_dec24 := time.parse_rfc3339_ns("2026-12-24T10:00:00Z") / 1000000000
+
 base := {
 	"subject": "s1",
 	"loa": "substantial",
@@ -16,15 +21,15 @@ base := {
 	"consent": {
 		"id": "g1", "category": "census", "purpose": "aid-recommendation",
 		"requester": "gencat-drets-socials", "source": "padro-municipal",
-		"legal_basis": "gdpr-6-1-a", "active": true, "expires_at": "2026-12-24T10:00:00Z",
+		"legal_basis": "gdpr-6-1-a", "active": true, "expires_at": t_dec24,
 	},
-	"now": "2026-11-24T10:00:00Z",
+	"now": t_nov24,
 }
 
 test_allow_with_active_consent if {
 	d := guard.decision with input as base
 	d.allow
-	d.fields == ["birth_date", "municipality"]
+	d.fields == ["municipality", "birth_date"]
 	"consent-active" in d.reasons
 }
 
@@ -35,7 +40,7 @@ test_deny_without_consent if {
 }
 
 test_deny_expired if {
-	d := guard.decision with input as object.union(base, {"now": "2026-12-24T10:00:00Z"})
+	d := guard.decision with input as object.union(base, {"now": t_dec24})
 	not d.allow
 	"consent-withdrawn-or-expired" in d.reasons
 }
@@ -97,8 +102,8 @@ variations := [
 	object.remove(base, ["source"]),
 	object.union(base, {"requested_fields": ["address"]}),
 	object.union(base, {"requested_fields": []}),
-	object.union(base, {"now": "2026-12-24T10:00:00Z"}),
-	object.union(base, {"now": "2026-12-24T09:59:59Z"}),
+	object.union(base, {"now": t_dec24}),
+	object.union(base, {"now": t_dec24 - 1}),
 	object.remove(base, ["consent"]),
 	object.union(base, {"consent": object.union(base.consent, {"active": false})}),
 	object.union(base, {"consent": object.union(base.consent, {"category": "tax"})}),
@@ -106,7 +111,7 @@ variations := [
 	object.union(base, {"consent": object.union(base.consent, {"requester": "x"})}),
 	object.union(base, {"consent": object.union(base.consent, {"source": "aeat"})}),
 	object.union(base, {"consent": object.union(base.consent, {"legal_basis": "law:test"})}),
-	object.union(base, {"consent": object.union(base.consent, {"expires_at": "2026-11-24T10:00:00Z"})}),
+	object.union(base, {"consent": object.union(base.consent, {"expires_at": t_nov24})}),
 ]
 
 default by_consent := false
