@@ -202,11 +202,8 @@ func (g *Guard) Version() string { return g.version.Load().(string) }
 
 // Decide evaluates the guard. Any failure is a deny wrapped in ErrEvaluation.
 func (g *Guard) Decide(ctx context.Context, in Input) (Decision, error) {
-	canon, err := json.Marshal(in)
-	if err != nil {
-		return g.deny("input-invalid"), fmt.Errorf("%w: %v", ErrEvaluation, err)
-	}
-	sum := sha256.Sum256(canon)
+	var buf [512]byte
+	sum := sha256.Sum256(in.appendJSON(buf[:0]))
 	d := Decision{ID: g.newID(), PolicyVersion: g.Version(), InputHash: hex.EncodeToString(sum[:])}
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()

@@ -188,6 +188,31 @@ func BenchmarkGuardDecision(b *testing.B) {
 	b.ReportMetric(float64(durs[len(durs)*99/100].Nanoseconds())/1e3, "p99-µs")
 }
 
+// TestInputHashIsOverItsJSON: the bytes hashed for a decision are exactly
+// json.Marshal of the input, escapes included.
+func TestInputHashIsOverItsJSON(t *testing.T) {
+	odd := validInput()
+	odd.Subject = "a\"b\\c<d>&e\n\u2028 é \xff\x7f"
+	// One escape per string, so that each is needed on its own.
+	odd.RequestedField = []string{"a<", "b>", "c&", `d"`, `e\`, "f\n", "g\x7f", "h\u2028", "ç", "\xff", ""}
+	law := validInput()
+	law.Consent = nil
+	law.LegalBasis = "llei-12-2007"
+	noFields := validInput()
+	noFields.RequestedField = nil
+	emptyFields := validInput()
+	emptyFields.RequestedField = []string{}
+	for name, in := range map[string]Input{"full": validInput(), "odd": odd, "law": law, "no fields": noFields, "empty fields": emptyFields, "zero": {}} {
+		want, err := json.Marshal(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := in.appendJSON(nil); string(got) != string(want) {
+			t.Errorf("%s:\n got %s\nwant %s", name, got, want)
+		}
+	}
+}
+
 // TestInputValueIsItsJSON: the AST input handed to OPA is exactly the JSON
 // form of Input, whatever is set.
 func TestInputValueIsItsJSON(t *testing.T) {
