@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -74,7 +73,8 @@ func Modules() (map[string]string, error) {
 	return out, err
 }
 
-// Data returns the embedded policy data document.
+// Data returns the embedded policy data document, with the fields of each
+// purpose's categories as sets (data.json lists them).
 func Data() (map[string]any, error) {
 	b, err := regoFS.ReadFile("rego/data.json")
 	if err != nil {
@@ -84,7 +84,61 @@ func Data() (map[string]any, error) {
 	if err := json.Unmarshal(b, &d); err != nil {
 		return nil, fmt.Errorf("policy: data.json: %w", err)
 	}
+	if err := fieldSets(d); err != nil {
+		return nil, err
+	}
 	return d, nil
+}
+
+// fieldSets makes the fields of every purpose's categories in d sets,
+// which the policy intersects with the requested fields (a set as well):
+// one operation, where picking the allowed ones out of a list cost the
+// evaluator a fifth of a decision.
+func fieldSets(d map[string]any) error {
+	ob, _ := d["obert"].(map[string]any)
+	purposes, _ := ob["purposes"].(map[string]any)
+	for pn, p := range purposes {
+		pm, _ := p.(map[string]any)
+		cats, _ := pm["categories"].(map[string]any)
+		for cn, c := range cats {
+			rule, ok := c.(map[string]any)
+			if !ok {
+				return fmt.Errorf("policy: data: purpose %s, category %s is not an object", pn, cn)
+			}
+			set, err := fieldSet(rule["fields"])
+			if err != nil {
+				return fmt.Errorf("policy: data: purpose %s, category %s: %w", pn, cn, err)
+			}
+			rule["fields"] = set
+		}
+	}
+	return nil
+}
+
+// fieldSet is a list of field names as a set.
+func fieldSet(v any) (ast.Set, error) {
+	var names []string
+	switch v := v.(type) {
+	case ast.Set:
+		return v, nil
+	case []string:
+		names = v
+	case []any:
+		for _, n := range v {
+			s, ok := n.(string)
+			if !ok {
+				return nil, fmt.Errorf("a field name is not a string: %v", n)
+			}
+			names = append(names, s)
+		}
+	default:
+		return nil, fmt.Errorf("fields must be a list of names")
+	}
+	terms := make([]*ast.Term, len(names))
+	for i, n := range names {
+		terms[i] = ast.StringTerm(n)
+	}
+	return ast.NewSet(terms...), nil
 }
 
 // NewGuard compiles the embedded policy; a policy that does not compile is
@@ -106,6 +160,8 @@ func NewGuard(ctx context.Context, opts ...GuardOption) (*Guard, error) {
 		if data, err = Data(); err != nil {
 			return nil, err
 		}
+	} else if err := fieldSets(data); err != nil {
+		return nil, err
 	}
 	h := sha256.New()
 	names := make([]string, 0, len(mods))
@@ -143,11 +199,11 @@ var noMetrics = metrics.NoOp()
 // administration's newly registered connector comes in this way; the
 // policy version changes with it, so decisions say which rules applied.
 func (g *Guard) AllowCategory(ctx context.Context, purpose, category, minLoA string, fields []string) error {
-	vals := make([]any, len(fields))
-	for i, f := range fields {
-		vals[i] = f
+	set, err := fieldSet(fields)
+	if err != nil {
+		return err
 	}
-	rule := map[string]any{"min_loa": minLoA, "fields": vals}
+	rule := map[string]any{"min_loa": minLoA, "fields": set}
 	return g.change(ctx, purpose, category, rule)
 }
 
@@ -226,10 +282,7 @@ func (g *Guard) Decide(ctx context.Context, in Input) (Decision, error) {
 	}
 	d.Allow, d.Reasons = out.Allow, out.Reasons
 	if d.Allow {
-		// The policy gives the fields in the order asked; a decision
-		// names them sorted.
 		d.Fields = out.Fields
-		slices.Sort(d.Fields)
 	}
 	return d, nil
 }
@@ -261,16 +314,21 @@ func decisionOf(v any) (decisionDoc, bool) {
 		return decisionDoc{}, false
 	}
 	out.Allow = bool(allow)
+	reasons, ok := valueOf(obj, keyReasons).(*ast.Array)
+	if !ok {
+		return decisionDoc{}, false
+	}
+	fields, ok := valueOf(obj, keyDecisionFields).(ast.Set)
+	if !ok {
+		return decisionDoc{}, false
+	}
+	// A set's elements come sorted.
 	for _, k := range []struct {
-		key *ast.Term
-		dst *[]string
-	}{{keyReasons, &out.Reasons}, {keyDecisionFields, &out.Fields}} {
-		list, ok := valueOf(obj, k.key).(*ast.Array)
-		if !ok {
-			return decisionDoc{}, false
-		}
-		for i := range list.Len() {
-			s, ok := list.Elem(i).Value.(ast.String)
+		list *ast.Array
+		dst  *[]string
+	}{{reasons, &out.Reasons}, {fields.Sorted(), &out.Fields}} {
+		for i := range k.list.Len() {
+			s, ok := k.list.Elem(i).Value.(ast.String)
 			if !ok {
 				return decisionDoc{}, false
 			}
@@ -304,8 +362,9 @@ var (
 	keyActive, keyExpiresAt                                                 = ast.StringTerm("active"), ast.StringTerm("expires_at")
 )
 
-// value is the input as the policy sees it, field for field the JSON form
-// of Input (a test checks they agree).
+// value is the input as the policy sees it: field for field the JSON form
+// of Input, except that the requested fields are a set, as they are (a
+// test checks they agree).
 func (in Input) value() ast.Value {
 	str, cfg := ast.StringTerm, configTerms.term
 	rf := ast.NullTerm()
@@ -314,7 +373,7 @@ func (in Input) value() ast.Value {
 		for i, f := range in.RequestedField {
 			fields[i] = cfg(f)
 		}
-		rf = ast.ArrayTerm(fields...)
+		rf = ast.SetTerm(fields...)
 	}
 	obj := ast.NewObject(
 		ast.Item(keySubject, str(in.Subject)),

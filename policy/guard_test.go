@@ -214,7 +214,7 @@ func TestInputHashIsOverItsJSON(t *testing.T) {
 }
 
 // TestInputValueIsItsJSON: the AST input handed to OPA is exactly the JSON
-// form of Input, whatever is set.
+// form of Input, whatever is set, with the requested fields as a set.
 func TestInputValueIsItsJSON(t *testing.T) {
 	full := validInput()
 	noConsent := validInput()
@@ -225,8 +225,15 @@ func TestInputValueIsItsJSON(t *testing.T) {
 	noFields.RequestedField = nil
 	for name, in := range map[string]Input{"full": full, "no consent": noConsent, "law": law, "no fields": noFields, "zero": {}} {
 		b, _ := json.Marshal(in)
-		var v any
+		var v map[string]any
 		json.Unmarshal(b, &v)
+		if rf, ok := v["requested_fields"].([]any); ok { // the one set
+			set, err := fieldSet(rf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v["requested_fields"] = set
+		}
 		want, err := ast.InterfaceToValue(v)
 		if err != nil {
 			t.Fatal(err)
@@ -276,24 +283,25 @@ func TestAllowCategoryAtRuntime(t *testing.T) {
 // TestMalformedDecisionDenies: a decision document not exactly of its
 // shape is malformed, whatever part is wrong.
 func TestMalformedDecisionDenies(t *testing.T) {
-	good := `{"allow": true, "reasons": ["consent-active"], "fields": ["a"]}`
-	if d, ok := decisionOf(ast.MustParseTerm(good)); !ok || !d.Allow || d.Fields[0] != "a" || d.Reasons[0] != "consent-active" {
+	good := `{"allow": true, "reasons": ["consent-active"], "fields": {"b", "a"}}`
+	if d, ok := decisionOf(ast.MustParseTerm(good)); !ok || !d.Allow || !slices.Equal(d.Fields, []string{"a", "b"}) || d.Reasons[0] != "consent-active" {
 		t.Fatalf("a well-formed decision was not read: %+v %v", d, ok)
 	}
 	for _, doc := range []string{
 		`true`, `[]`, `{}`,
-		`{"allow": "yes", "reasons": [], "fields": []}`,
-		`{"reasons": [], "fields": []}`,
-		`{"allow": true, "fields": []}`,
-		`{"allow": true, "reasons": [], "fields": {"a"}}`,
-		`{"allow": true, "reasons": [1], "fields": []}`,
-		`{"allow": true, "reasons": [], "fields": ["a", null]}`,
+		`{"allow": "yes", "reasons": [], "fields": set()}`,
+		`{"reasons": [], "fields": set()}`,
+		`{"allow": true, "fields": set()}`,
+		`{"allow": true, "reasons": [], "fields": ["a"]}`,
+		`{"allow": true, "reasons": {"r"}, "fields": set()}`,
+		`{"allow": true, "reasons": [1], "fields": set()}`,
+		`{"allow": true, "reasons": [], "fields": {"a", null}}`,
 	} {
 		if _, ok := decisionOf(ast.MustParseTerm(doc)); ok {
 			t.Errorf("%s was read as a decision", doc)
 		}
 	}
-	if _, ok := decisionOf(map[string]any{"allow": true, "reasons": []any{}, "fields": []any{}}); ok {
+	if _, ok := decisionOf(map[string]any{"allow": true, "reasons": []any{}, "fields": ast.NewSet()}); ok {
 		t.Error("a Go map was read as a decision: the query must hand over OPA's value")
 	}
 }

@@ -35,7 +35,7 @@ func RunRegoTests(ctx context.Context, modules map[string]string, data map[strin
 	}
 	cov := cover.New()
 	r := tester.NewRunner().
-		SetStore(inmem.NewFromObject(data)).
+		SetStore(inmem.NewFromObjectWithOpts(data, inmem.OptReturnASTValuesOnRead(true))).
 		SetDefaultRegoVersion(ast.RegoV1).
 		SetCoverageQueryTracer(cov).
 		SetCoverageRuns(nil).

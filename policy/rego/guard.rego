@@ -46,9 +46,11 @@ law_allows if {
 	input.purpose in law.purposes
 }
 
-# The minimal field set: what was asked and the purpose allows, in the
-# order asked (the guard's caller sorts it).
-fields := [f | some f in input.requested_fields; f in cat.fields]
+# The minimal field set: what was asked and the purpose allows. Both are
+# sets (input.requested_fields, and each category's fields in the data).
+default fields := set()
+
+fields := input.requested_fields & cat.fields
 
 # The decision tries the bases in order and stops at the first that holds;
 # only a deny works out every reason.
@@ -71,11 +73,11 @@ decision := {"allow": true, "reasons": ["consent-active"], "fields": allowed} if
 	c.legal_basis == "gdpr-6-1-a"
 	c.source == object.get(input, "source", c.source)
 	c.expires_at > input.now
-	allowed := [f | some f in input.requested_fields; f in rules.fields]
-	allowed != []
+	allowed := input.requested_fields & rules.fields
+	allowed != set()
 } else := {"allow": true, "reasons": ["legal-basis"], "fields": fields} if {
 	loa_ok
-	fields != []
+	fields != set()
 	law_allows
 } else := {"allow": false, "reasons": sort(reasons), "fields": fields}
 
@@ -106,5 +108,5 @@ reasons contains "consent-withdrawn-or-expired" if {
 
 reasons contains "no-fields" if {
 	purpose_known
-	fields == []
+	fields == set()
 }

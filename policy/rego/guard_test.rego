@@ -17,7 +17,7 @@ base := {
 	"connector": "census",
 	"category": "census",
 	"source": "padro-municipal",
-	"requested_fields": ["municipality", "birth_date", "address"],
+	"requested_fields": {"municipality", "birth_date", "address"},
 	"consent": {
 		"id": "g1", "category": "census", "purpose": "aid-recommendation",
 		"requester": "gencat-drets-socials", "source": "padro-municipal",
@@ -29,7 +29,7 @@ base := {
 test_allow_with_active_consent if {
 	d := guard.decision with input as base
 	d.allow
-	d.fields == ["municipality", "birth_date"]
+	d.fields == {"municipality", "birth_date"}
 	"consent-active" in d.reasons
 }
 
@@ -67,9 +67,16 @@ test_deny_low_loa if {
 }
 
 test_deny_no_fields if {
-	d := guard.decision with input as object.union(base, {"requested_fields": ["address"]})
+	d := guard.decision with input as object.union(base, {"requested_fields": {"address"}})
 	not d.allow
 	"no-fields" in d.reasons
+}
+
+# The requested fields are a set; a list of them is not read.
+test_deny_fields_not_a_set if {
+	d := guard.decision with input as object.union(base, {"requested_fields": ["municipality"]})
+	not d.allow
+	d.reasons == ["no-fields"]
 }
 
 test_law_basis if {
@@ -100,8 +107,10 @@ variations := [
 	object.union(base, {"requester": "someone-else"}),
 	object.union(base, {"source": "aeat"}),
 	object.remove(base, ["source"]),
-	object.union(base, {"requested_fields": ["address"]}),
-	object.union(base, {"requested_fields": []}),
+	object.union(base, {"requested_fields": {"address"}}),
+	object.union(base, {"requested_fields": set()}),
+	object.union(base, {"requested_fields": ["municipality"]}),
+	object.remove(base, ["requested_fields"]),
 	object.union(base, {"now": t_dec24}),
 	object.union(base, {"now": t_dec24 - 1}),
 	object.remove(base, ["consent"]),
@@ -118,7 +127,7 @@ default by_consent := false
 
 by_consent if {
 	guard.loa_ok
-	count(guard.fields) > 0
+	guard.fields != set()
 	guard.consent_matches
 }
 
