@@ -63,6 +63,10 @@ type Store interface {
 	// ActiveGrant returns the newest grant of subject for category and
 	// purpose that is active at t, or ErrNotFound.
 	ActiveGrant(ctx context.Context, subject, category, purpose string, at time.Time) (Grant, error)
+	// ActiveGrants does what ActiveGrant does for each of categories, in
+	// one lookup: the grants found, by category; a category without one is
+	// absent.
+	ActiveGrants(ctx context.Context, subject, purpose string, categories []string, at time.Time) (map[string]Grant, error)
 	// WithdrawGrant stamps withdrawn_at on subject's grant id. ErrNotFound if
 	// no such grant of subject; ErrAlreadyWithdrawn if already withdrawn.
 	WithdrawGrant(ctx context.Context, subject, id string, at time.Time) (Grant, error)

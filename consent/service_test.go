@@ -59,6 +59,16 @@ func (m *memStore) ActiveGrant(_ context.Context, subject, category, purpose str
 	return consent.Grant{}, consent.ErrNotFound
 }
 
+func (m *memStore) ActiveGrants(ctx context.Context, subject, purpose string, categories []string, at time.Time) (map[string]consent.Grant, error) {
+	out := map[string]consent.Grant{}
+	for _, c := range categories {
+		if g, err := m.ActiveGrant(ctx, subject, c, purpose, at); err == nil {
+			out[c] = g
+		}
+	}
+	return out, nil
+}
+
 func (m *memStore) WithdrawGrant(_ context.Context, subject, id string, at time.Time) (consent.Grant, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -18,6 +18,7 @@ import (
 func RunStore(t *testing.T, newStore func(t testing.TB) consent.Store) {
 	t.Run("CreateGetList", func(t *testing.T) { testCreateGetList(t, newStore(t)) })
 	t.Run("Active", func(t *testing.T) { testActive(t, newStore(t)) })
+	t.Run("ActiveGrants", func(t *testing.T) { testActiveGrants(t, newStore(t)) })
 	t.Run("Withdraw", func(t *testing.T) { testWithdraw(t, newStore(t)) })
 	t.Run("WithdrawRace", func(t *testing.T) { testWithdrawRace(t, newStore(t)) })
 }
@@ -99,6 +100,56 @@ func testActive(t *testing.T, s consent.Store) {
 	}
 	if _, err := s.ActiveGrant(ctx, "alice", "census", "proactive-alerts", t0.Add(time.Hour)); !errors.Is(err, consent.ErrNotFound) {
 		t.Errorf("ActiveGrant for another purpose = %v, want ErrNotFound", err)
+	}
+}
+
+// testActiveGrants: the lookup of several categories at once finds, for
+// each, what ActiveGrant finds.
+func testActiveGrants(t *testing.T, s consent.Store) {
+	ctx := context.Background()
+	other := grant("other-purpose", "alice", "employment", t0)
+	other.Purpose = "proactive-alerts"
+	withdrawn := grant("withdrawn", "alice", "housing", t0)
+	for _, g := range []consent.Grant{
+		grant("census-old", "alice", "census", t0),
+		grant("census-new", "alice", "census", t0.Add(time.Hour)),
+		grant("tax", "alice", "tax", t0.Add(time.Minute)),
+		grant("bob-employment", "bob", "employment", t0),
+		other, withdrawn,
+	} {
+		if err := s.CreateGrant(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.WithdrawGrant(ctx, "alice", "withdrawn", t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	cats := []string{"census", "tax", "employment", "housing"}
+	for _, at := range []time.Time{t0.Add(-time.Second), t0.Add(30 * time.Second), t0.Add(2 * time.Hour), t0.Add(31 * 24 * time.Hour)} {
+		got, err := s.ActiveGrants(ctx, "alice", "aid-recommendation", cats, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cats {
+			want, err := s.ActiveGrant(ctx, "alice", c, "aid-recommendation", at)
+			g, ok := got[c]
+			switch {
+			case errors.Is(err, consent.ErrNotFound) && ok:
+				t.Errorf("at %v, %s: %s, where ActiveGrant finds none", at, c, g.ID)
+			case err == nil && (!ok || g != want):
+				t.Errorf("at %v, %s: %s (%v), where ActiveGrant finds %s", at, c, g.ID, ok, want.ID)
+			}
+		}
+		if len(got) > len(cats) {
+			t.Errorf("at %v: %d grants for %d categories", at, len(got), len(cats))
+		}
+	}
+	got, err := s.ActiveGrants(ctx, "alice", "aid-recommendation", cats, t0.Add(2*time.Hour))
+	if err != nil || len(got) != 2 || got["census"].ID != "census-new" || got["tax"].ID != "tax" {
+		t.Errorf("at t0+2h: %v, %v; want census-new and tax", got, err)
+	}
+	if got, err := s.ActiveGrants(ctx, "alice", "aid-recommendation", nil, t0.Add(2*time.Hour)); err != nil || len(got) != 0 {
+		t.Errorf("no categories: %v, %v", got, err)
 	}
 }
 

@@ -82,6 +82,41 @@ func (s *Store) ActiveGrant(ctx context.Context, subject, category, purpose stri
 	return g, nil
 }
 
+// ActiveGrants implements consent.Store: the active grants of every
+// category in one query, the newest of each kept.
+func (s *Store) ActiveGrants(ctx context.Context, subject, purpose string, categories []string, at time.Time) (map[string]consent.Grant, error) {
+	out := map[string]consent.Grant{}
+	if len(categories) == 0 {
+		return out, nil
+	}
+	t := micros(at)
+	args := []any{subject, purpose, t, t}
+	for _, c := range categories {
+		args = append(args, c)
+	}
+	rows, err := s.q().QueryContext(ctx, `SELECT `+grantColumns+` FROM consent_grants
+		WHERE subject = ? AND purpose = ? AND withdrawn_at = 0 AND granted_at <= ? AND expires_at > ?
+		  AND category IN (`+placeholders(len(categories))+`)
+		ORDER BY category, granted_at DESC, id DESC`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: active grants: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		g, err := scanGrant(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: active grants: %w", err)
+		}
+		if _, newer := out[g.Category]; !newer {
+			out[g.Category] = g
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: active grants: %w", err)
+	}
+	return out, nil
+}
+
 // WithdrawGrant implements consent.Store. The conditional UPDATE makes the
 // withdrawal atomic with respect to concurrent withdrawals and checks.
 func (s *Store) WithdrawGrant(ctx context.Context, subject, id string, at time.Time) (consent.Grant, error) {
