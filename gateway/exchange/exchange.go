@@ -40,6 +40,7 @@ var ErrNoFacts = errors.New("exchange: no stored facts")
 // Consents is what the exchange needs of the consent service.
 type Consents interface {
 	Active(ctx context.Context, subject, category, purpose string) (consent.Grant, error)
+	ActiveAll(ctx context.Context, subject, purpose string, categories []string) (map[string]consent.Grant, error)
 }
 
 // Recorder commits one audit entry; it returns only once the entry is
@@ -215,25 +216,27 @@ func (e *Exchanger) Fetch(ctx context.Context, c Citizen, category, purpose stri
 	return e.fetch(ctx, c, []string{category}, purpose)[0]
 }
 
-// fetch runs the exchanges of cats. Every category is decided first; the
-// entries of all of them (the intents, and the refusals) are committed to
-// the audit log together, and only then do the allowed requests leave, all
-// at once.
+// fetch runs the exchanges of cats. Every category is decided first, from
+// one lookup of the citizen's grants for all of them; the entries of all
+// of them (the intents, and the refusals) are committed to the audit log
+// together, and only then do the allowed requests leave, all at once.
 func (e *Exchanger) fetch(ctx context.Context, c Citizen, cats []string, purpose string) []Result {
+	grants, err := e.cfg.Consents.ActiveAll(ctx, c.Subject, purpose, cats)
 	plans := make([]plan, len(cats))
-	var wg sync.WaitGroup
 	for i, cat := range cats {
-		wg.Go(func() { plans[i] = e.decide(ctx, c, cat, purpose) })
+		// One after the other: a decision is a guard evaluation, which
+		// takes less than waking another goroutine for it.
+		plans[i] = e.decide(ctx, c, cat, purpose, grants, err)
 	}
-	wg.Wait()
 	var entries []audit.Entry
 	for _, p := range plans {
 		if p.entry != nil {
 			entries = append(entries, *p.entry)
 		}
 	}
-	err := e.recordAll(ctx, entries)
+	err = e.recordAll(ctx, entries)
 	out := make([]Result, len(cats))
+	var wg sync.WaitGroup
 	for i, p := range plans {
 		switch {
 		case p.entry != nil && err != nil:
@@ -280,8 +283,9 @@ type plan struct {
 	decision policy.Decision
 }
 
-// decide looks up the consent and asks the guard.
-func (e *Exchanger) decide(ctx context.Context, c Citizen, category, purpose string) plan {
+// decide asks the guard, with the citizen's grants for purpose by category
+// (grantsErr: their lookup failed).
+func (e *Exchanger) decide(ctx context.Context, c Citizen, category, purpose string, grants map[string]consent.Grant, grantsErr error) plan {
 	conn, ok := e.connector(category)
 	if !ok {
 		return plan{res: Result{Category: category, Status: StatusFailed, Reason: "no-connector"}}
@@ -294,14 +298,14 @@ func (e *Exchanger) decide(ctx context.Context, c Citizen, category, purpose str
 		return plan{res: res}
 	}
 
-	g, err := e.cfg.Consents.Active(ctx, c.Subject, category, purpose)
+	g, found := grants[category]
 	var cons *policy.Consent
 	switch {
-	case errors.Is(err, consent.ErrNoConsent):
-		// The guard decides and says why; a law may still allow it.
-	case err != nil:
+	case grantsErr != nil:
 		res.Status, res.Reason = StatusFailed, "consent-unavailable"
 		return plan{res: res}
+	case !found:
+		// The guard decides and says why; a law may still allow it.
 	default:
 		cons = &policy.Consent{ID: g.ID, Category: g.Category, Purpose: g.Purpose, Requester: g.Requester,
 			Source: g.Source, LegalBasis: g.LegalBasis, Active: true, ExpiresAt: g.ExpiresAt.Unix()}

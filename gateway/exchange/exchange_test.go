@@ -374,6 +374,10 @@ func (brokenConsents) Active(context.Context, string, string, string) (consent.G
 	return consent.Grant{}, errors.New("database is down")
 }
 
+func (brokenConsents) ActiveAll(context.Context, string, string, []string) (map[string]consent.Grant, error) {
+	return nil, errors.New("database is down")
+}
+
 func TestConsentLookupFailureNothingLeaves(t *testing.T) {
 	r := newRig(t, options{consents: brokenConsents{}})
 	if res := r.fetch(); res.Status != exchange.StatusFailed || res.Reason != "consent-unavailable" {
