@@ -30,13 +30,9 @@ consent_matches if {
 	c.purpose == input.purpose
 	c.requester == input.requester
 	c.legal_basis == "gdpr-6-1-a"
-	source_ok(c)
+	c.source == input.source
 	c.expires_at > input.now
 }
-
-source_ok(c) if c.source == input.source
-
-source_ok(c) if not input.source
 
 law_allows if {
 	some law in data.obert.laws
@@ -71,7 +67,7 @@ decision := {"allow": true, "reasons": ["consent-active"], "fields": allowed} if
 	c.purpose == input.purpose
 	c.requester == input.requester
 	c.legal_basis == "gdpr-6-1-a"
-	c.source == object.get(input, "source", c.source)
+	c.source == input.source
 	c.expires_at > input.now
 	allowed := input.requested_fields & rules.fields
 	allowed != set()

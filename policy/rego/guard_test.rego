@@ -50,6 +50,14 @@ test_deny_other_purpose_consent if {
 	not guard.allow with input as object.union(base, {"consent": c})
 }
 
+# The consent names the administration that holds the data; an exchange
+# that does not say where the data comes from matches no consent.
+test_deny_without_source if {
+	d := guard.decision with input as object.remove(base, ["source"])
+	not d.allow
+	d.reasons == ["consent-withdrawn-or-expired"]
+}
+
 test_deny_other_requester if {
 	not guard.allow with input as object.union(base, {"requester": "someone-else"})
 }
