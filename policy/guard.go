@@ -200,7 +200,7 @@ var noMetrics = metrics.NoOp()
 // (which was an eighth of a decision's allocations).
 type noBaseCache struct{}
 
-func (noBaseCache) Get(ast.Ref) ast.Value { return nil }
+func (noBaseCache) Get(ast.Ref) ast.Value  { return nil }
 func (noBaseCache) Put(ast.Ref, ast.Value) {}
 
 // AllowCategory adds, or replaces, what purpose may receive of category:
@@ -270,12 +270,10 @@ func (g *Guard) Decide(ctx context.Context, in Input) (Decision, error) {
 	var buf [512]byte
 	sum := sha256.Sum256(in.appendJSON(buf[:0]))
 	d := Decision{ID: g.newID(), PolicyVersion: g.Version(), InputHash: hex.EncodeToString(sum[:])}
-	ctx, cancel := context.WithTimeout(ctx, g.timeout)
-	defer cancel()
 	// The input goes in as an AST value built directly from the struct, and
 	// the decision is read from the result without a JSON round trip: both
 	// were a third of a decision's cost.
-	rs, err := Eval(ctx, g.query, rego.EvalParsedInput(in.value()), rego.EvalMetrics(noMetrics), rego.EvalBaseCache(noBaseCache{}))
+	rs, err := EvalWithin(ctx, g.timeout, g.query, rego.EvalParsedInput(in.value()), rego.EvalMetrics(noMetrics), rego.EvalBaseCache(noBaseCache{}))
 	if err != nil {
 		d.Reasons = []string{"evaluation-error"}
 		return d, fmt.Errorf("%w: %v", ErrEvaluation, err)
