@@ -382,7 +382,8 @@ func (in Input) value() ast.Value {
 		}
 		rf = ast.SetTerm(fields...)
 	}
-	obj := ast.NewObject(
+	items := make([][2]*ast.Term, 0, 11)
+	items = append(items,
 		ast.Item(keySubject, str(in.Subject)),
 		ast.Item(keyLoA, cfg(in.LoA)),
 		ast.Item(keyPurpose, cfg(in.Purpose)),
@@ -394,7 +395,7 @@ func (in Input) value() ast.Value {
 		ast.Item(keyNow, ast.IntNumberTerm(int(in.Now))),
 	)
 	if c := in.Consent; c != nil {
-		obj.Insert(keyConsent, ast.ObjectTerm(
+		items = append(items, ast.Item(keyConsent, ast.ObjectTerm(
 			ast.Item(keyID, str(c.ID)),
 			ast.Item(keyCategory, cfg(c.Category)),
 			ast.Item(keyPurpose, cfg(c.Purpose)),
@@ -403,12 +404,12 @@ func (in Input) value() ast.Value {
 			ast.Item(keyLegalBasis, cfg(c.LegalBasis)),
 			ast.Item(keyActive, ast.BooleanTerm(c.Active)),
 			ast.Item(keyExpiresAt, ast.IntNumberTerm(int(c.ExpiresAt))),
-		))
+		)))
 	}
 	if in.LegalBasis != "" {
-		obj.Insert(keyLegalBasis, cfg(in.LegalBasis))
+		items = append(items, ast.Item(keyLegalBasis, cfg(in.LegalBasis)))
 	}
-	return obj
+	return ast.NewObject(items...)
 }
 
 // configTerms keeps the terms of the input's values that come from
