@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -294,10 +295,6 @@ func (g *Guard) Decide(ctx context.Context, in Input) (Decision, error) {
 	return d, nil
 }
 
-func (g *Guard) deny(reason string) Decision {
-	return Decision{ID: g.newID(), PolicyVersion: g.Version(), Reasons: []string{reason}}
-}
-
 type decisionDoc struct {
 	Allow           bool
 	Reasons, Fields []string
@@ -392,7 +389,7 @@ func (in Input) value() ast.Value {
 		ast.Item(keyCategory, cfg(in.Category)),
 		ast.Item(keySource, cfg(in.Source)),
 		ast.Item(keyFields, rf),
-		ast.Item(keyNow, ast.IntNumberTerm(int(in.Now))),
+		ast.Item(keyNow, unixTerm(in.Now)),
 	)
 	if c := in.Consent; c != nil {
 		items = append(items, ast.Item(keyConsent, ast.ObjectTerm(
@@ -403,13 +400,18 @@ func (in Input) value() ast.Value {
 			ast.Item(keySource, cfg(c.Source)),
 			ast.Item(keyLegalBasis, cfg(c.LegalBasis)),
 			ast.Item(keyActive, ast.BooleanTerm(c.Active)),
-			ast.Item(keyExpiresAt, ast.IntNumberTerm(int(c.ExpiresAt))),
+			ast.Item(keyExpiresAt, unixTerm(c.ExpiresAt)),
 		)))
 	}
 	if in.LegalBasis != "" {
 		items = append(items, ast.Item(keyLegalBasis, cfg(in.LegalBasis)))
 	}
 	return ast.NewObject(items...)
+}
+
+// unixTerm is a Unix time as a number term.
+func unixTerm(s int64) *ast.Term {
+	return ast.NumberTerm(json.Number(strconv.FormatInt(s, 10)))
 }
 
 // configTerms keeps the terms of the input's values that come from
