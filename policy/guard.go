@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -326,19 +327,23 @@ func decisionOf(v any) (decisionDoc, bool) {
 	if !ok {
 		return decisionDoc{}, false
 	}
-	// A set's elements come sorted.
-	for _, k := range []struct {
-		list *ast.Array
-		dst  *[]string
-	}{{reasons, &out.Reasons}, {fields.Sorted(), &out.Fields}} {
-		for i := range k.list.Len() {
-			s, ok := k.list.Elem(i).Value.(ast.String)
-			if !ok {
-				return decisionDoc{}, false
-			}
-			*k.dst = append(*k.dst, string(s))
+	out.Reasons = make([]string, 0, reasons.Len())
+	for i := range reasons.Len() {
+		s, ok := reasons.Elem(i).Value.(ast.String)
+		if !ok {
+			return decisionDoc{}, false
 		}
+		out.Reasons = append(out.Reasons, string(s))
 	}
+	out.Fields = make([]string, 0, fields.Len())
+	for _, t := range fields.Slice() {
+		s, ok := t.Value.(ast.String)
+		if !ok {
+			return decisionDoc{}, false
+		}
+		out.Fields = append(out.Fields, string(s))
+	}
+	slices.Sort(out.Fields)
 	return out, true
 }
 
