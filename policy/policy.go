@@ -10,14 +10,14 @@ import "context"
 
 // Input is everything the access guard decides from.
 type Input struct {
-	Subject        string   `json:"subject"`   // keyed hash of the citizen's identifier
-	LoA            string   `json:"loa"`       // "low" | "substantial" | "high"
-	Purpose        string   `json:"purpose"`   // e.g. "aid-recommendation"
-	Requester      string   `json:"requester"` // requesting administration code
-	Connector      string   `json:"connector"` // connector id
-	Category       string   `json:"category"`  // data category
-	Source         string   `json:"source"`    // source administration code
-	RequestedField []string `json:"requested_fields"`
+	Subject        string   `json:"subject"`           // keyed hash of the citizen's identifier
+	LoA            string   `json:"loa"`               // "low" | "substantial" | "high"
+	Purpose        string   `json:"purpose"`           // e.g. "aid-recommendation"
+	Requester      string   `json:"requester"`         // requesting administration code
+	Connector      string   `json:"connector"`         // connector id
+	Category       string   `json:"category"`          // data category
+	Source         string   `json:"source"`            // source administration code
+	RequestedField []string `json:"requested_fields"`  // a set to the policy: neither order nor repeats count
 	Consent        *Consent `json:"consent,omitempty"` // the current consent record, nil when none
 	LegalBasis     string   `json:"legal_basis,omitempty"`
 	Now            int64    `json:"now"` // Unix time, in seconds
