@@ -74,7 +74,7 @@ func (s Signer) Envelope(body []byte, now time.Time) ([]byte, error) {
 	bodyEl := env.CreateElement("soapenv:Body")
 	bodyID := "Body-" + randID()
 	bodyEl.CreateAttr("wsu:Id", bodyID)
-	bodyEl.AddChild(inner.Root().Copy())
+	bodyEl.AddChild(inner.Root()) // moved, not copied: inner is not used again
 
 	digest, err := digestOf(bodyEl)
 	if err != nil {
