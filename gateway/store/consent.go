@@ -66,13 +66,17 @@ func (s *Store) ListGrants(ctx context.Context, subject string) ([]consent.Grant
 	return out, rows.Err()
 }
 
+// activeGrants selects a subject's grants for a purpose that are active
+// at an instant, with its four arguments: subject, purpose, and the
+// instant twice. ActiveGrant and ActiveGrants narrow it by category.
+const activeGrants = `SELECT ` + grantColumns + ` FROM consent_grants
+	WHERE subject = ? AND purpose = ? AND withdrawn_at = 0 AND granted_at <= ? AND expires_at > ?`
+
 // ActiveGrant implements consent.Store.
 func (s *Store) ActiveGrant(ctx context.Context, subject, category, purpose string, at time.Time) (consent.Grant, error) {
 	t := micros(at)
-	g, err := scanGrant(s.q().QueryRowContext(ctx, `SELECT `+grantColumns+` FROM consent_grants
-		WHERE subject = ? AND category = ? AND purpose = ? AND withdrawn_at = 0
-		  AND granted_at <= ? AND expires_at > ?
-		ORDER BY granted_at DESC, id DESC LIMIT 1`, subject, category, purpose, t, t))
+	g, err := scanGrant(s.q().QueryRowContext(ctx, activeGrants+` AND category = ?
+		ORDER BY granted_at DESC, id DESC LIMIT 1`, subject, purpose, t, t, category))
 	if errors.Is(err, sql.ErrNoRows) {
 		return consent.Grant{}, consent.ErrNotFound
 	}
@@ -94,9 +98,7 @@ func (s *Store) ActiveGrants(ctx context.Context, subject, purpose string, categ
 	for _, c := range categories {
 		args = append(args, c)
 	}
-	rows, err := s.q().QueryContext(ctx, `SELECT `+grantColumns+` FROM consent_grants
-		WHERE subject = ? AND purpose = ? AND withdrawn_at = 0 AND granted_at <= ? AND expires_at > ?
-		  AND category IN (`+placeholders(len(categories))+`)
+	rows, err := s.q().QueryContext(ctx, activeGrants+` AND category IN (`+placeholders(len(categories))+`)
 		ORDER BY category, granted_at DESC, id DESC`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: active grants: %w", err)
