@@ -30,6 +30,29 @@ func adminClient(t *testing.T, d *devGateway, id string) *http.Client {
 
 func call(t *testing.T, c *http.Client, method, u string, body any) (int, map[string]any) {
 	t.Helper()
+	return callIf(t, c, method, u, "", body)
+}
+
+// change sends a change against the registration's current version, as
+// GET gives its ETag.
+func change(t *testing.T, c *http.Client, method, u string, body any) (int, map[string]any) {
+	t.Helper()
+	return callIf(t, c, method, u, etagOf(t, c, u), body)
+}
+
+func etagOf(t *testing.T, c *http.Client, u string) string {
+	t.Helper()
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.Header.Get("ETag")
+}
+
+// callIf sends a request with If-Match: etag (none when empty).
+func callIf(t *testing.T, c *http.Client, method, u, etag string, body any) (int, map[string]any) {
+	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -37,6 +60,9 @@ func call(t *testing.T, c *http.Client, method, u string, body any) (int, map[st
 	}
 	req, _ := http.NewRequest(method, u, rd)
 	req.Header.Set("Content-Type", "application/json")
+	if etag != "" {
+		req.Header.Set("If-Match", etag)
+	}
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -189,7 +215,7 @@ func TestAdminRegistersAFourthConnector(t *testing.T) {
 	}
 
 	// Deactivated: no longer offered or fetched.
-	if s, v := call(t, gencat, http.MethodDelete, base+"/dependency-gencat", nil); s != http.StatusOK || v["active"] != false {
+	if s, v := change(t, gencat, http.MethodDelete, base+"/dependency-gencat", nil); s != http.StatusOK || v["active"] != false {
 		t.Fatalf("deactivate: %d %v", s, v)
 	}
 	u.get(d.URL + "/folder/consent")
@@ -223,7 +249,7 @@ func TestAdminPublishesAnAid(t *testing.T) {
 	t3 := func(s string) map[string]string { return map[string]string{"ca": s, "es": s, "en": s} }
 	pub := func(rule, tests string, cats []string) map[string]any {
 		return map[string]any{
-			"aid": map[string]any{"id": "ajut_gent_gran_prova", "level": "generalitat", "administration": t3("Generalitat de Catalunya"),
+			"aid": map[string]any{"id": "ajut_gent_gran_prova", "level": "generalitat",
 				"title": t3("Ajut de prova per a la gent gran"), "summary": t3("Una prova."), "legal_reference": "Exemple",
 				"apply_url": "https://web.gencat.cat/", "valid_from": "2026-01-01", "valid_until": "2027-12-31", "categories": cats,
 				"archetypes": []string{"older-alone"},
@@ -258,7 +284,7 @@ func TestAdminPublishesAnAid(t *testing.T) {
 	u := consentAndFetch(t, d, c)
 	u.get(d.URL + "/folder/aids")
 	u.mustSee("Ajut de prova per a la gent gran")
-	if s, v := call(t, gencat, http.MethodDelete, base+"/ajut_gent_gran_prova", nil); s != http.StatusOK || v["active"] != false {
+	if s, v := change(t, gencat, http.MethodDelete, base+"/ajut_gent_gran_prova", nil); s != http.StatusOK || v["active"] != false {
 		t.Fatalf("retire: %d %v", s, v)
 	}
 	u.get(d.URL + "/folder/aids")

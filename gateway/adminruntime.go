@@ -6,7 +6,6 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"slices"
 	"time"
@@ -15,14 +14,15 @@ import (
 	"github.com/obert-gov/obert/connectors/scsp"
 	"github.com/obert-gov/obert/consent"
 	"github.com/obert-gov/obert/gateway/adminapi"
-	"github.com/obert-gov/obert/gateway/alerts"
 	"github.com/obert-gov/obert/gateway/exchange"
 	"github.com/obert-gov/obert/gateway/recommend"
 	"github.com/obert-gov/obert/policy"
 )
 
-// adminRuntime puts administrations' registrations into effect: the
-// connector in the exchange, its consent offers, its policy rules.
+// adminRuntime puts administrations' connector registrations into effect
+// in this process (the connector in the exchange, its consent offers, its
+// policy rules) as the catalogue's follower applies them, and tries a
+// registration with a sandbox call before it is stored.
 type adminRuntime struct {
 	ex       *exchange.Exchanger
 	consents *consent.Service
@@ -108,13 +108,11 @@ func (a adminRuntime) TestCall(ctx context.Context, s adminapi.Spec) error {
 	return nil
 }
 
-// aidsAdapter publishes administrations' aids in the recommender.
+// aidsAdapter checks administrations' aids against the recommender.
 type aidsAdapter struct {
 	rec     *recommend.Recommender
 	ex      *exchange.Exchanger
 	shipped map[string]bool
-	alerts  *alerts.Service
-	log     *slog.Logger
 }
 
 var _ adminapi.Aids = aidsAdapter{}
@@ -126,16 +124,4 @@ func (a aidsAdapter) Check(ctx context.Context, p recommend.Publication) []strin
 	})
 }
 
-// Publish puts the aid into effect and queues the sweep that alerts the
-// subscribers it now fits (a failure to queue is caught up later).
-func (a aidsAdapter) Publish(ctx context.Context, p recommend.Publication) error {
-	if err := a.rec.Publish(ctx, p); err != nil {
-		return err
-	}
-	if err := a.alerts.AidChanged(ctx, p.Aid.ID); err != nil {
-		a.log.Error("alert sweep not queued; the catch-up job will", "aid", p.Aid.ID, "err", err)
-	}
-	return nil
-}
-func (a aidsAdapter) Retire(ctx context.Context, id string) error { return a.rec.Retire(ctx, id) }
-func (a aidsAdapter) Shipped(id string) bool                      { return a.shipped[id] }
+func (a aidsAdapter) Shipped(id string) bool { return a.shipped[id] }

@@ -51,9 +51,10 @@ type alertsDeps struct {
 	recommender *recommend.Recommender
 	rec         recorder
 	cat         *web.Catalogue
+	refresh     func(context.Context) error // brings this process to the catalogue's newest version
 }
 
-// withAlerts builds and starts the proactive alerts: e-mail through
+// withAlerts builds the proactive alerts (New starts their jobs): e-mail through
 // OBERT_SMTP_URL (in dev without it, the development mail box), web push
 // with a VAPID key derived from the root secret, jobs on the gateway's
 // database.
@@ -98,15 +99,11 @@ func (g *Gateway) withAlerts(cfg config.Config, d alertsDeps, log *slog.Logger) 
 		Store: g.Store, Dates: g.Store, Batch: g.Store, Sealer: d.sealer, Consents: d.consents, Objections: g.Store,
 		Exchanger: d.ex, Recommender: d.recommender, Audit: d.rec, Mailer: mailer, Pusher: pusher,
 		Texts: d.cat.T, PublicURL: public, TokenKey: tokenKey, Driver: g.Store.JobDriver(),
-		AllowHTTPPush: cfg.DevMode(), Log: log,
+		AllowHTTPPush: cfg.DevMode(), Log: log, Refresh: d.refresh,
 	})
 	if err != nil {
 		return nil, err
 	}
-	if err := svc.Start(context.Background()); err != nil {
-		return nil, fmt.Errorf("gateway: alert jobs: %w", err)
-	}
-	g.closers = append(g.closers, svc.Stop)
 	return svc, nil
 }
 

@@ -262,7 +262,7 @@ func proactiveAlerts(t *testing.T, d *devGateway) {
 
 	// The same alert is never sent twice: a new version of the aid (same
 	// verdict) and a data refresh re-evaluate, and send nothing new.
-	if s, p := call(t, gencat, http.MethodPut, d.URL+"/admin/v1/aids/ajut_avis_prova", alertTestAid("Una prova, corregida.")); s != http.StatusOK {
+	if s, p := change(t, gencat, http.MethodPut, d.URL+"/admin/v1/aids/ajut_avis_prova", alertTestAid("Una prova, corregida.")); s != http.StatusOK {
 		t.Fatalf("update: %d %v", s, p)
 	}
 	users[0].fetchData(d.URL)
@@ -339,9 +339,8 @@ func alertTestAid(summary string) map[string]any {
 		"test_old if {\n\tc := aid.criteria with input as {\"today\": \"2026-11-24\", \"facts\": {\"census\": {\"birth_date\": \"1940-01-01\"}}}\n\tc[\"over-65\"]\n}\n\n" +
 		"test_young if {\n\tc := aid.criteria with input as {\"today\": \"2026-11-24\", \"facts\": {\"census\": {\"birth_date\": \"1990-01-01\"}}}\n\tc[\"over-65\"] == false\n}\n"
 	return map[string]any{"aid": map[string]any{"id": "ajut_avis_prova", "level": "generalitat",
-		"administration": t3("Generalitat de Catalunya", "Generalitat de Cataluña", "Government of Catalonia"),
-		"title":          t3("Ajut nou per a la gent gran", "Ayuda nueva para la gente mayor", "New aid for older people"),
-		"summary":        t3(summary, summary, summary), "legal_reference": "Exemple", "apply_url": "https://web.gencat.cat/",
+		"title":   t3("Ajut nou per a la gent gran", "Ayuda nueva para la gente mayor", "New aid for older people"),
+		"summary": t3(summary, summary, summary), "legal_reference": "Exemple", "apply_url": "https://web.gencat.cat/",
 		"valid_from": "2026-01-01", "valid_until": "2027-12-31", "categories": []string{"census"},
 		"criteria": []map[string]any{{"name": "over-65", "category": "census", "text": t3("65 anys o més", "65 años o más", "65 or older")}}},
 		"rule": rule, "tests": tests}

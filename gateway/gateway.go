@@ -31,6 +31,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/obert-gov/obert/audit"
+	"github.com/obert-gov/obert/catalogue"
 	"github.com/obert-gov/obert/connectors"
 	"github.com/obert-gov/obert/connectors/scsp"
 	"github.com/obert-gov/obert/connectors/sim"
@@ -205,7 +206,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 	if err != nil {
 		return nil, err
 	}
-	catalogue, err := policy.AidCatalogue()
+	aidCatalogue, err := policy.AidCatalogue()
 	if err != nil {
 		return nil, err
 	}
@@ -213,9 +214,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 	if err != nil {
 		return nil, err
 	}
-	recommender, err := recommend.New(ctx, catalogue, aidRules, now)
+	recommender, err := recommend.New(ctx, aidCatalogue, aidRules, now)
 	if err != nil {
 		return nil, err
+	}
+	shipped := map[string]bool{} // Obert's own aids, which no administration may replace
+	for _, a := range recommender.Aids() {
+		shipped[a.ID] = true
 	}
 
 	// SCSP credentials and the Via Oberta endpoint (or the dev simulator).
@@ -257,8 +262,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 		// one that keeps failing is left alone for 30 s.
 		conns = append(conns, connectors.Resilient(conn, ConnectorPolicy))
 	}
+	// The catalogue administrations change at runtime is followed from the
+	// database by every replica (built below, once the services it feeds
+	// exist; nothing runs before then).
+	var follower *catalogue.Follower
+	current := func(ctx context.Context) error { return follower.Sync(ctx) }
 	ex, err := exchange.New(exchange.Config{Connectors: conns, Consents: consents, Guard: guard,
-		Audit: rec, Facts: g.Store, Sealer: factSealer, Requester: Requester, Purposes: Purposes, Deadline: 10 * time.Second})
+		Audit: rec, Facts: g.Store, Sealer: factSealer, Requester: Requester, Purposes: Purposes, Deadline: 10 * time.Second,
+		Current: current})
 	if err != nil {
 		return nil, err
 	}
@@ -270,11 +281,31 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 	}
 	csrf := web.NewCSRF(csrfKey)
 	alertSvc, err := g.withAlerts(cfg, alertsDeps{root: root, sealer: k, consents: consents, ex: ex,
-		recommender: recommender, rec: rec, cat: cat}, log)
+		recommender: recommender, rec: rec, cat: cat, refresh: current}, log)
 	if err != nil {
 		return nil, err
 	}
 	g.Alerts = alertSvc
+
+	// Administrations' connectors and aids: the stored catalogue, applied
+	// now and followed from then on; then the alert jobs start.
+	purposes := slices.Sorted(maps.Keys(Purposes))
+	rt := adminRuntime{ex: ex, consents: consents, guard: guard, key: scspKey, cert: scspCert, signers: g.signers, purposes: purposes}
+	cr := &catalogueRuntime{store: g.Store, rt: rt, rec: recommender, alerts: alertSvc, log: log,
+		conns: map[string]appliedConnector{}, aids: map[string]int64{}}
+	follower = catalogue.NewFollower(g.Store, cr.apply, log)
+	if err := follower.Sync(ctx); err != nil {
+		return nil, fmt.Errorf("gateway: catalogue: %w", err)
+	}
+	followCtx, stopFollowing := context.WithCancel(context.Background())
+	wake := make(chan struct{}, 1)
+	go g.Store.ListenCatalogue(followCtx, wake)
+	go follower.Run(followCtx, time.Second, wake)
+	g.closers = append(g.closers, func(context.Context) error { stopFollowing(); return nil })
+	if err := alertSvc.Start(context.Background()); err != nil {
+		return nil, fmt.Errorf("gateway: alert jobs: %w", err)
+	}
+	g.closers = append(g.closers, alertSvc.Stop)
 	u, err := url.Parse(cfg.PublicURL)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: OBERT_PUBLIC_URL: %w", err)
@@ -333,20 +364,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 	go g.retentionLoop(retCtx, 5*time.Minute, log)
 	g.closers = append(g.closers, func(context.Context) error { stopRetention(); return nil })
 
-	// Administrations' connectors: the active registrations, then the API.
-	purposes := slices.Sorted(maps.Keys(Purposes))
-	rt := adminRuntime{ex: ex, consents: consents, guard: guard, key: scspKey, cert: scspCert, signers: g.signers, purposes: purposes}
-	if err := g.loadRegistrations(ctx, rt, log); err != nil {
-		return nil, err
-	}
-	aids := aidsAdapter{rec: recommender, ex: ex, shipped: map[string]bool{}, alerts: alertSvc, log: log}
-	for _, a := range recommender.Aids() {
-		aids.shipped[a.ID] = true
-	}
-	if err := g.loadPublications(ctx, aids, log); err != nil {
-		return nil, err
-	}
-	admin, err := g.adminAPI(ctx, cfg, rt, aids, rec, purposes, log)
+	// The administrations' API.
+	admin, err := g.adminAPI(ctx, cfg, rt, aidsAdapter{rec: recommender, ex: ex, shipped: shipped}, rec, purposes, follower, log)
 	if err != nil {
 		return nil, err
 	}
@@ -397,33 +416,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 	return g, nil
 }
 
-// loadRegistrations activates the connectors administrations registered.
-func (g *Gateway) loadRegistrations(ctx context.Context, rt adminRuntime, log *slog.Logger) error {
-	regs, err := g.Store.ListConnectors(ctx, "")
-	if err != nil {
-		return err
-	}
-	for _, r := range regs {
-		if !r.Active {
-			continue
-		}
-		var s adminapi.Spec
-		if err := json.Unmarshal(r.Spec, &s); err != nil {
-			return fmt.Errorf("gateway: registration %s: %w", r.ID, err)
-		}
-		if err := rt.Activate(ctx, s); err != nil {
-			// One bad registration must not keep citizens out: it stays
-			// registered, inactive in this process, and the log says why.
-			log.Error("registered connector not activated", "connector", r.ID, "err", err)
-		}
-	}
-	return nil
-}
-
 // adminAPI builds the administrations' API, verifying access tokens from
 // the configured issuer (in dev, the development provider); without one it
 // answers that it is not configured.
-func (g *Gateway) adminAPI(ctx context.Context, cfg config.Config, rt adminRuntime, aids aidsAdapter, rec recorder, purposes []string, log *slog.Logger) (http.Handler, error) {
+func (g *Gateway) adminAPI(ctx context.Context, cfg config.Config, rt adminRuntime, aids aidsAdapter, rec recorder, purposes []string,
+	follower *catalogue.Follower, log *slog.Logger) (http.Handler, error) {
 	issuer := cfg.AdminIssuer
 	if issuer == "" && cfg.DevIdP() && g.Dev != nil {
 		issuer = g.Dev.IdPURL
@@ -439,8 +436,13 @@ func (g *Gateway) adminAPI(ctx context.Context, cfg config.Config, rt adminRunti
 	}
 	verifier := p.VerifierContext(oidc.ClientContext(context.Background(), &http.Client{Timeout: 10 * time.Second}),
 		&oidc.Config{ClientID: cfg.AdminAudience, SupportedSigningAlgs: []string{oidc.RS256, oidc.ES256, oidc.PS256}})
+	register, err := catalogue.Administrations()
+	if err != nil {
+		return nil, err
+	}
 	dev := cfg.DevMode()
 	api, err := adminapi.New(adminapi.Config{Store: g.Store, Runtime: rt, Audit: rec, Verifier: verifier, Logger: log,
+		Register: register, Sync: follower.Sync,
 		Rules: func() adminapi.Rules {
 			return adminapi.Rules{Purposes: purposes, LegalBases: []string{consent.BasisConsent},
 				Reserved:  []string{string(connectors.Census), string(connectors.Tax), string(connectors.Employment)},
@@ -451,27 +453,6 @@ func (g *Gateway) adminAPI(ctx context.Context, cfg config.Config, rt adminRunti
 	}
 	api.WithAids(g.Store, aids)
 	return api, nil
-}
-
-// loadPublications publishes the aids administrations published before.
-func (g *Gateway) loadPublications(ctx context.Context, aids aidsAdapter, log *slog.Logger) error {
-	regs, err := g.Store.ListAids(ctx, "")
-	if err != nil {
-		return err
-	}
-	for _, r := range regs {
-		if !r.Active {
-			continue
-		}
-		var p recommend.Publication
-		if err := json.Unmarshal(r.Spec, &p); err != nil {
-			return fmt.Errorf("gateway: publication %s: %w", r.ID, err)
-		}
-		if err := aids.Publish(ctx, p); err != nil {
-			log.Error("published aid not loaded", "aid", r.ID, "err", err)
-		}
-	}
-	return nil
 }
 
 // withIdCAT enables IdCAT: the configured provider, or the development one

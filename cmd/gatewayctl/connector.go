@@ -55,12 +55,13 @@ func runConnector(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	hc := cc.Client(ctx)
 	hc.Timeout = 60 * time.Second
 	base := strings.TrimSuffix(*api, "/") + "/admin/v1/connectors"
-	// Update when it exists, register otherwise.
-	method, url := http.MethodPost, base
+	// Update when it exists, against the version just read (the API
+	// refuses it if someone changed it in between), register otherwise.
+	method, url, etag := http.MethodPost, base, ""
 	if resp, err := hc.Get(base + "/" + spec.ID); err == nil {
 		resp.Body.Close()
 		if resp.StatusCode == http.StatusOK {
-			method, url = http.MethodPut, base+"/"+spec.ID
+			method, url, etag = http.MethodPut, base+"/"+spec.ID, resp.Header.Get("ETag")
 		}
 	} else {
 		fmt.Fprintf(stderr, "gatewayctl connector register: %v\n", err)
@@ -68,6 +69,9 @@ func runConnector(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	}
 	req, _ := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
+	if etag != "" {
+		req.Header.Set("If-Match", etag)
+	}
 	resp, err := hc.Do(req)
 	if err != nil {
 		fmt.Fprintf(stderr, "gatewayctl connector register: %v\n", err)

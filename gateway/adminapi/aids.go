@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
+	"strings"
 
+	"github.com/obert-gov/obert/audit"
 	"github.com/obert-gov/obert/gateway/recommend"
 )
 
@@ -16,12 +19,11 @@ const (
 	KindAidRetire  = "admin.aid.retire"
 )
 
-// Aids puts publications into effect in the recommender.
+// Aids checks publications against the recommender. Putting them into
+// effect follows from the stored catalogue, as for connectors.
 type Aids interface {
 	// Check lists every problem of a publication (its tests are run).
 	Check(ctx context.Context, p recommend.Publication) []string
-	Publish(ctx context.Context, p recommend.Publication) error
-	Retire(ctx context.Context, id string) error
 	// Shipped reports whether id is an aid of Obert's own catalogue,
 	// which the API cannot replace.
 	Shipped(id string) bool
@@ -41,11 +43,12 @@ type aidView struct {
 	ID          string                `json:"id"`
 	Owner       string                `json:"owner"`
 	Active      bool                  `json:"active"`
+	Version     int64                 `json:"version"`
 	Publication recommend.Publication `json:"publication"`
 }
 
 func aidViewOf(r Registration) aidView {
-	v := aidView{ID: r.ID, Owner: r.Owner, Active: r.Active}
+	v := aidView{ID: r.ID, Owner: r.Owner, Active: r.Active, Version: r.Version}
 	json.Unmarshal(r.Spec, &v.Publication)
 	return v
 }
@@ -55,19 +58,47 @@ func decodePublication(w http.ResponseWriter, r *http.Request) (recommend.Public
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
-		problem(w, http.StatusBadRequest, "Not a publication", "The body is not an aid publication (aid, rule, tests): "+err.Error(), nil)
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			problem(w, http.StatusRequestEntityTooLarge, "Too large", "A publication is at most 64 KiB.", nil)
+		} else {
+			problem(w, http.StatusBadRequest, "Not a publication", "The body is not an aid publication (aid, rule, tests): "+err.Error(), nil)
+		}
 		return p, false
 	}
 	return p, true
 }
 
-// check answers every problem of p, or reports it is fit to publish.
-func (a *API) checkAid(w http.ResponseWriter, r *http.Request, p recommend.Publication) bool {
+// checkAid answers every problem of p, or reports it is fit to publish.
+// Who publishes is the token's administration, as the register names it:
+// the body may repeat that name but never another, and the aid's level
+// must be one the register allows it. p's administration is set from the
+// register.
+func (a *API) checkAid(w http.ResponseWriter, r *http.Request, admin string, p *recommend.Publication) bool {
+	what := "aid " + p.Aid.ID
+	reg, _ := a.cfg.Register.Get(admin) // auth let only registered administrations in
+	if !reg.May(p.Aid.Level) {
+		a.refused(r.Context(), admin, what, RefusedLevel)
+		problem(w, http.StatusForbidden, "Level not allowed",
+			"Your administration ("+reg.Name["en"]+") publishes aids at the level "+strings.Join(reg.Levels, ", ")+" only. Nothing was published.",
+			[]Problem{{"aid.level", "one of " + strings.Join(reg.Levels, ", ")}})
+		return false
+	}
+	if len(p.Aid.Administration) > 0 && !maps.Equal(p.Aid.Administration, reg.Name) {
+		a.refused(r.Context(), admin, what, RefusedAdministration)
+		problem(w, http.StatusForbidden, "Not your administration",
+			"An aid is published in the name of the administration of the token, as Obert's register names it; leave aid.administration out or give exactly that name. Nothing was published.",
+			[]Problem{{"aid.administration", "ca: " + reg.Name["ca"] + "; es: " + reg.Name["es"] + "; en: " + reg.Name["en"]}})
+		return false
+	}
+	p.Aid.Administration = maps.Clone(reg.Name)
 	if a.aids.Shipped(p.Aid.ID) {
+		a.refused(r.Context(), admin, what, RefusedInvalid)
 		problem(w, http.StatusConflict, "Reserved", "This id is an aid of Obert's own catalogue.", nil)
 		return false
 	}
-	if ps := a.aids.Check(r.Context(), p); len(ps) > 0 {
+	if ps := a.aids.Check(r.Context(), *p); len(ps) > 0 {
+		a.refused(r.Context(), admin, what, RefusedInvalid)
 		var errs []Problem
 		for _, s := range ps {
 			errs = append(errs, Problem{Field: "publication", Detail: s})
@@ -78,45 +109,29 @@ func (a *API) checkAid(w http.ResponseWriter, r *http.Request, p recommend.Publi
 	return true
 }
 
-func (a *API) recordAid(ctx context.Context, kind, admin, id string) error {
-	return a.cfg.Audit.Record(ctx, auditEntry(kind, admin, id))
+// aidRecorder records an aid change with the outcome it is given.
+func (a *API) aidRecorder(kind, admin, id string) func(context.Context, string) error {
+	return func(ctx context.Context, outcome string) error {
+		return a.cfg.Audit.Record(ctx, audit.Entry{Kind: kind, Subject: "admin:" + admin, Requester: admin, Connector: id, Outcome: outcome})
+	}
 }
 
 func (a *API) publishAid(w http.ResponseWriter, r *http.Request, admin string) {
 	p, ok := decodePublication(w, r)
-	if !ok || !a.checkAid(w, r, p) {
+	if !ok || !a.checkAid(w, r, admin, &p) {
 		return
 	}
 	spec, _ := json.Marshal(p)
 	now := a.cfg.Now().UTC()
 	reg := Registration{ID: p.Aid.ID, Owner: admin, Spec: spec, Active: true, CreatedAt: now, UpdatedAt: now}
-	if err := a.aidStore.CreateAid(r.Context(), reg); errors.Is(err, ErrExists) {
-		problem(w, http.StatusConflict, "Exists", "An aid with this id exists; update it with PUT.", nil)
-		return
-	} else if err != nil {
-		a.unavailable(w, err)
-		return
-	}
-	if err := a.aids.Publish(r.Context(), p); err != nil {
-		a.rollbackAid(r.Context(), reg)
-		a.unavailable(w, err)
-		return
-	}
-	if err := a.recordAid(r.Context(), KindAidPublish, admin, p.Aid.ID); err != nil {
-		a.aids.Retire(r.Context(), p.Aid.ID)
-		a.rollbackAid(r.Context(), reg)
-		a.unavailable(w, err)
+	reg, ok = a.commit(w, r, a.aidRecorder(KindAidPublish, admin, p.Aid.ID), func(ctx context.Context) (Registration, error) {
+		return a.aidStore.CreateAid(ctx, reg)
+	})
+	if !ok {
 		return
 	}
 	w.Header().Set("Location", "/admin/v1/aids/"+p.Aid.ID)
 	writeJSON(w, http.StatusCreated, aidViewOf(reg))
-}
-
-func (a *API) rollbackAid(ctx context.Context, reg Registration) {
-	reg.Active, reg.UpdatedAt = false, a.cfg.Now().UTC()
-	if err := a.aidStore.UpdateAid(ctx, reg); err != nil {
-		a.cfg.Logger.Error("aid rollback failed", "aid", reg.ID, "err", err)
-	}
 }
 
 func (a *API) listAids(w http.ResponseWriter, r *http.Request, admin string) {
@@ -147,12 +162,17 @@ func (a *API) ownAid(w http.ResponseWriter, r *http.Request, admin string) (Regi
 
 func (a *API) getAid(w http.ResponseWriter, r *http.Request, admin string) {
 	if reg, ok := a.ownAid(w, r, admin); ok {
+		setETag(w, reg)
 		writeJSON(w, http.StatusOK, aidViewOf(reg))
 	}
 }
 
 func (a *API) updateAid(w http.ResponseWriter, r *http.Request, admin string) {
 	old, ok := a.ownAid(w, r, admin)
+	if !ok {
+		return
+	}
+	ifVersion, ok := a.ifMatch(w, r, admin, old)
 	if !ok {
 		return
 	}
@@ -164,34 +184,16 @@ func (a *API) updateAid(w http.ResponseWriter, r *http.Request, admin string) {
 		problem(w, http.StatusBadRequest, "Invalid publication", "The id in the body differs from the URL.", []Problem{{"aid.id", "must be " + old.ID}})
 		return
 	}
-	if !a.checkAid(w, r, p) {
+	if !a.checkAid(w, r, admin, &p) {
 		return
 	}
 	spec, _ := json.Marshal(p)
 	reg := old
 	reg.Spec, reg.Active, reg.UpdatedAt = spec, true, a.cfg.Now().UTC()
-	if err := a.aidStore.UpdateAid(r.Context(), reg); err != nil {
-		a.unavailable(w, err)
-		return
-	}
-	var prev recommend.Publication
-	json.Unmarshal(old.Spec, &prev)
-	undo := func() {
-		a.aidStore.UpdateAid(r.Context(), old)
-		if old.Active {
-			a.aids.Publish(r.Context(), prev)
-		} else {
-			a.aids.Retire(r.Context(), old.ID)
-		}
-	}
-	if err := a.aids.Publish(r.Context(), p); err != nil {
-		undo()
-		a.unavailable(w, err)
-		return
-	}
-	if err := a.recordAid(r.Context(), KindAidUpdate, admin, p.Aid.ID); err != nil {
-		undo()
-		a.unavailable(w, err)
+	reg, ok = a.commit(w, r, a.aidRecorder(KindAidUpdate, admin, p.Aid.ID), func(ctx context.Context) (Registration, error) {
+		return a.aidStore.UpdateAid(ctx, reg, ifVersion)
+	})
+	if !ok {
 		return
 	}
 	writeJSON(w, http.StatusOK, aidViewOf(reg))
@@ -202,27 +204,21 @@ func (a *API) retireAid(w http.ResponseWriter, r *http.Request, admin string) {
 	if !ok {
 		return
 	}
+	ifVersion, ok := a.ifMatch(w, r, admin, old)
+	if !ok {
+		return
+	}
 	if !old.Active {
+		setETag(w, old)
 		writeJSON(w, http.StatusOK, aidViewOf(old))
 		return
 	}
 	reg := old
 	reg.Active, reg.UpdatedAt = false, a.cfg.Now().UTC()
-	if err := a.aidStore.UpdateAid(r.Context(), reg); err != nil {
-		a.unavailable(w, err)
-		return
-	}
-	var prev recommend.Publication
-	json.Unmarshal(old.Spec, &prev)
-	if err := a.aids.Retire(r.Context(), old.ID); err != nil {
-		a.aidStore.UpdateAid(r.Context(), old)
-		a.unavailable(w, err)
-		return
-	}
-	if err := a.recordAid(r.Context(), KindAidRetire, admin, old.ID); err != nil {
-		a.aidStore.UpdateAid(r.Context(), old)
-		a.aids.Publish(r.Context(), prev)
-		a.unavailable(w, err)
+	reg, ok = a.commit(w, r, a.aidRecorder(KindAidRetire, admin, old.ID), func(ctx context.Context) (Registration, error) {
+		return a.aidStore.UpdateAid(ctx, reg, ifVersion)
+	})
+	if !ok {
 		return
 	}
 	writeJSON(w, http.StatusOK, aidViewOf(reg))

@@ -20,6 +20,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/obert-gov/obert/audit"
+	"github.com/obert-gov/obert/catalogue"
 )
 
 //go:embed openapi.json
@@ -33,12 +34,10 @@ const (
 	KindConnectorTest       = "admin.connector.test"
 )
 
-// Runtime puts registrations into effect in the running gateway.
+// Runtime tries registrations against the running gateway. Putting them
+// into effect is not the API's business: every replica follows the stored
+// catalogue.
 type Runtime interface {
-	// Activate registers the connector, its consent offers and its policy
-	// rules (replacing a previous version of the same registration).
-	Activate(ctx context.Context, s Spec) error
-	Deactivate(ctx context.Context, s Spec) error
 	// TestCall asks the connector for the sandbox person, outside any
 	// citizen's exchange, and reports whether a valid signed answer came.
 	TestCall(ctx context.Context, s Spec) error
@@ -61,8 +60,13 @@ type Config struct {
 	Audit    Recorder
 	Verifier TokenVerifier
 	Rules    func() Rules
-	Now      func() time.Time
-	Logger   *slog.Logger
+	// Register names the administrations; a token's administration must
+	// be in it, and it says which levels each may publish aids at.
+	Register catalogue.Register
+	// Sync brings this process to the catalogue's newest version.
+	Sync   func(context.Context) error
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // API is the administrations' API handler.
@@ -75,8 +79,8 @@ type API struct {
 
 // New returns the API; mount it at /admin/v1/.
 func New(cfg Config) (*API, error) {
-	if cfg.Store == nil || cfg.Runtime == nil || cfg.Audit == nil || cfg.Verifier == nil || cfg.Rules == nil {
-		return nil, errors.New("adminapi: store, runtime, audit, verifier and rules are required")
+	if cfg.Store == nil || cfg.Runtime == nil || cfg.Audit == nil || cfg.Verifier == nil || cfg.Rules == nil || cfg.Sync == nil {
+		return nil, errors.New("adminapi: store, runtime, audit, verifier, rules and sync are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -134,6 +138,10 @@ func (a *API) auth(h func(w http.ResponseWriter, r *http.Request, admin string))
 			problem(w, http.StatusForbidden, "Forbidden", "The token names no administration.", nil)
 			return
 		}
+		if _, ok := a.cfg.Register.Get(claims.Administration); !ok {
+			problem(w, http.StatusForbidden, "Forbidden", "The token's administration is not in Obert's register of administrations.", nil)
+			return
+		}
 		h(w, r, claims.Administration)
 	})
 }
@@ -151,11 +159,12 @@ type view struct {
 	Active    bool      `json:"active"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	Version   int64     `json:"version"`
 	Spec      Spec      `json:"spec"`
 }
 
 func viewOf(r Registration) (view, error) {
-	v := view{ID: r.ID, Owner: r.Owner, Active: r.Active, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	v := view{ID: r.ID, Owner: r.Owner, Active: r.Active, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Version: r.Version}
 	return v, json.Unmarshal(r.Spec, &v.Spec)
 }
 
@@ -185,8 +194,9 @@ func decode(w http.ResponseWriter, r *http.Request) (Spec, bool) {
 	return s, true
 }
 
-func (a *API) validate(w http.ResponseWriter, s Spec) bool {
+func (a *API) validate(w http.ResponseWriter, r *http.Request, admin string, s Spec) bool {
 	if ps := s.Validate(a.cfg.Rules()); len(ps) > 0 {
+		a.refused(r.Context(), admin, "connector "+s.ID, RefusedInvalid)
 		problem(w, http.StatusBadRequest, "Invalid registration", "Nothing was registered; correct the fields listed in errors.", ps)
 		return false
 	}
@@ -227,8 +237,9 @@ func classify(err error) string {
 	return "the source could not be reached or answered wrongly"
 }
 
-func auditEntry(kind, admin, id string) audit.Entry {
-	return audit.Entry{Kind: kind, Subject: "admin:" + admin, Requester: admin, Connector: id, Outcome: "ok"}
+// recorder records a connector change with the outcome it is given.
+func (a *API) recorder(kind, admin string, s Spec) func(context.Context, string) error {
+	return func(ctx context.Context, outcome string) error { return a.record(ctx, kind, admin, s, outcome) }
 }
 
 func (a *API) record(ctx context.Context, kind, admin string, s Spec, outcome string) error {
@@ -238,30 +249,23 @@ func (a *API) record(ctx context.Context, kind, admin string, s Spec, outcome st
 
 func (a *API) create(w http.ResponseWriter, r *http.Request, admin string) {
 	s, ok := decode(w, r)
-	if !ok || !a.validate(w, s) {
+	if !ok || !a.validate(w, r, admin, s) {
 		return
 	}
 	if _, err := a.cfg.Store.GetConnector(r.Context(), admin, s.ID); err == nil {
 		problem(w, http.StatusConflict, "Exists", "A connector with this id exists; update it with PUT.", nil)
 		return
 	}
-	if a.inUse(r.Context(), w, admin, s) {
-		return
-	}
-	if !a.testCall(w, r, s) {
+	if a.inUse(r.Context(), w, admin, s) || !a.testCall(w, r, s) {
 		return
 	}
 	spec, _ := json.Marshal(s)
 	now := a.cfg.Now().UTC()
 	reg := Registration{ID: s.ID, Owner: admin, Spec: spec, Active: true, CreatedAt: now, UpdatedAt: now}
-	if err := a.cfg.Store.CreateConnector(r.Context(), reg); errors.Is(err, ErrExists) {
-		problem(w, http.StatusConflict, "Exists", "This connector id is taken.", nil)
-		return
-	} else if err != nil {
-		a.unavailable(w, err)
-		return
-	}
-	if !a.effect(w, r, admin, reg, s, KindConnectorCreate, func() { a.rollbackCreate(r.Context(), reg, s) }) {
+	reg, ok = a.commit(w, r, a.recorder(KindConnectorCreate, admin, s), func(ctx context.Context) (Registration, error) {
+		return a.cfg.Store.CreateConnector(ctx, reg)
+	})
+	if !ok {
 		return
 	}
 	v, _ := viewOf(reg)
@@ -289,35 +293,52 @@ func (a *API) inUse(ctx context.Context, w http.ResponseWriter, admin string, s 
 	return false
 }
 
-// effect puts a stored change into effect and records it; if either fails
-// the change is undone, so nothing takes effect unrecorded.
-func (a *API) effect(w http.ResponseWriter, r *http.Request, admin string, reg Registration, s Spec, kind string, undo func()) bool {
-	var err error
-	if reg.Active {
-		err = a.cfg.Runtime.Activate(r.Context(), s)
-	} else {
-		err = a.cfg.Runtime.Deactivate(r.Context(), s)
+// commit records a connector change in the audit log, then writes it as a
+// new catalogue version, then brings this process to that version (the
+// other replicas follow within seconds). Nothing changes unrecorded: if the
+// entry cannot be committed the change is not made; if the change cannot be
+// written after its entry, a second entry says it failed.
+func (a *API) commit(w http.ResponseWriter, r *http.Request, record func(ctx context.Context, outcome string) error, write func(context.Context) (Registration, error)) (Registration, bool) {
+	if err := record(r.Context(), "ok"); err != nil {
+		a.unavailable(w, fmt.Errorf("audit: %w", err))
+		return Registration{}, false
 	}
-	if err == nil {
-		if err = a.record(r.Context(), kind, admin, s, "ok"); err != nil {
-			err = fmt.Errorf("audit: %w", err)
-		}
-	}
+	reg, err := write(r.Context())
 	if err != nil {
-		undo()
-		a.unavailable(w, err)
-		return false
+		if rerr := record(r.Context(), "failed"); rerr != nil {
+			a.cfg.Logger.Error("admin change failed and its failure could not be recorded", "err", rerr)
+		}
+		a.storeError(w, err)
+		return Registration{}, false
 	}
-	return true
+	a.follow(r.Context())
+	setETag(w, reg)
+	return reg, true
 }
 
-func (a *API) rollbackCreate(ctx context.Context, reg Registration, s Spec) {
-	reg.Active = false
-	reg.UpdatedAt = a.cfg.Now().UTC()
-	if err := a.cfg.Store.UpdateConnector(ctx, reg); err != nil {
-		a.cfg.Logger.Error("connector rollback failed", "connector", reg.ID, "err", err)
+// follow applies the catalogue's newest version in this process at once, so
+// that the administration's next request sees its change here; a failure
+// is left to the follower, which tries again.
+func (a *API) follow(ctx context.Context) {
+	if err := a.cfg.Sync(ctx); err != nil {
+		a.cfg.Logger.Error("catalogue not applied after a change; the follower will retry", "err", err)
 	}
-	a.cfg.Runtime.Deactivate(ctx, s)
+}
+
+// storeError answers a failed write: a race lost to another request (the id
+// taken, the registration changed) or the store being unavailable.
+func (a *API) storeError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, ErrExists):
+		problem(w, http.StatusConflict, "Exists", "This id is taken.", nil)
+	case errors.Is(err, ErrStale):
+		problem(w, http.StatusPreconditionFailed, "Changed meanwhile",
+			"The registration changed since the version in If-Match; read it again (GET) and send the change against its new ETag. Nothing changed.", nil)
+	case errors.Is(err, ErrNotFound):
+		problem(w, http.StatusNotFound, "Not found", "No such registration of yours.", nil)
+	default:
+		a.unavailable(w, err)
+	}
 }
 
 func (a *API) unavailable(w http.ResponseWriter, err error) {
@@ -367,11 +388,16 @@ func (a *API) get(w http.ResponseWriter, r *http.Request, admin string) {
 		return
 	}
 	v, _ := viewOf(reg)
+	setETag(w, reg)
 	writeJSON(w, http.StatusOK, v)
 }
 
 func (a *API) update(w http.ResponseWriter, r *http.Request, admin string) {
-	old, oldSpec, ok := a.own(w, r, admin)
+	old, _, ok := a.own(w, r, admin)
+	if !ok {
+		return
+	}
+	ifVersion, ok := a.ifMatch(w, r, admin, old)
 	if !ok {
 		return
 	}
@@ -383,30 +409,16 @@ func (a *API) update(w http.ResponseWriter, r *http.Request, admin string) {
 		problem(w, http.StatusBadRequest, "Invalid registration", "The id in the body differs from the URL.", []Problem{{"id", "must be " + old.ID}})
 		return
 	}
-	if !a.validate(w, s) || a.inUse(r.Context(), w, admin, s) || !a.testCall(w, r, s) {
+	if !a.validate(w, r, admin, s) || a.inUse(r.Context(), w, admin, s) || !a.testCall(w, r, s) {
 		return
 	}
 	spec, _ := json.Marshal(s)
 	reg := old
 	reg.Spec, reg.Active, reg.UpdatedAt = spec, true, a.cfg.Now().UTC()
-	if err := a.cfg.Store.UpdateConnector(r.Context(), reg); err != nil {
-		a.unavailable(w, err)
-		return
-	}
-	if oldSpec.Category != s.Category && old.Active {
-		a.cfg.Runtime.Deactivate(r.Context(), oldSpec)
-	}
-	undo := func() {
-		if err := a.cfg.Store.UpdateConnector(r.Context(), old); err != nil {
-			a.cfg.Logger.Error("connector rollback failed", "connector", old.ID, "err", err)
-		}
-		if old.Active {
-			a.cfg.Runtime.Activate(r.Context(), oldSpec)
-		} else {
-			a.cfg.Runtime.Deactivate(r.Context(), s)
-		}
-	}
-	if !a.effect(w, r, admin, reg, s, KindConnectorUpdate, undo) {
+	reg, ok = a.commit(w, r, a.recorder(KindConnectorUpdate, admin, s), func(ctx context.Context) (Registration, error) {
+		return a.cfg.Store.UpdateConnector(ctx, reg, ifVersion)
+	})
+	if !ok {
 		return
 	}
 	v, _ := viewOf(reg)
@@ -418,22 +430,22 @@ func (a *API) deactivate(w http.ResponseWriter, r *http.Request, admin string) {
 	if !ok {
 		return
 	}
+	ifVersion, ok := a.ifMatch(w, r, admin, old)
+	if !ok {
+		return
+	}
 	if !old.Active {
 		v, _ := viewOf(old)
+		setETag(w, old)
 		writeJSON(w, http.StatusOK, v)
 		return
 	}
 	reg := old
 	reg.Active, reg.UpdatedAt = false, a.cfg.Now().UTC()
-	if err := a.cfg.Store.UpdateConnector(r.Context(), reg); err != nil {
-		a.unavailable(w, err)
-		return
-	}
-	undo := func() {
-		a.cfg.Store.UpdateConnector(r.Context(), old)
-		a.cfg.Runtime.Activate(r.Context(), s)
-	}
-	if !a.effect(w, r, admin, reg, s, KindConnectorDeactivate, undo) {
+	reg, ok = a.commit(w, r, a.recorder(KindConnectorDeactivate, admin, s), func(ctx context.Context) (Registration, error) {
+		return a.cfg.Store.UpdateConnector(ctx, reg, ifVersion)
+	})
+	if !ok {
 		return
 	}
 	v, _ := viewOf(reg)

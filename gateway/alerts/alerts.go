@@ -139,6 +139,10 @@ type Config struct {
 	// DeliverWorkers run deliveries (default 2). A negative number leaves
 	// that queue to other processes.
 	Workers, DeliverWorkers int
+	// Refresh brings this process to the catalogue's newest version; a job
+	// that names an aid this process does not know calls it before
+	// deciding the aid is gone. Nil: the catalogue never changes.
+	Refresh func(context.Context) error
 	// Poll is how often workers look for jobs (default 1 s).
 	Poll time.Duration
 	// Ahead is how long before a deadline or an expiry the reminder goes

@@ -111,7 +111,13 @@ type sweepWorker struct {
 func (w *sweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error {
 	s := w.s
 	if s.cfg.Recommender.Version(job.Args.Aid) != job.Args.Version {
-		return nil // superseded or retired: the newer version has its own sweep
+		// Perhaps published on another replica and not followed here yet.
+		if err := s.refresh(ctx); err != nil {
+			return err
+		}
+		if s.cfg.Recommender.Version(job.Args.Aid) != job.Args.Version {
+			return nil // superseded or retired: the newer version has its own sweep
+		}
 	}
 	var pages []river.InsertManyParams
 	after := ""
@@ -156,7 +162,14 @@ func (w *pageWorker) Work(ctx context.Context, job *river.Job[PageArgs]) error {
 func (s *Service) sweepPage(ctx context.Context, a PageArgs) (int, error) {
 	ev, err := s.cfg.Recommender.Evaluator(ctx, a.Aid)
 	if err != nil || ev.Version() != a.Version {
-		return 0, nil // retired or superseded
+		// Published on another replica, perhaps, and not followed here
+		// yet: catch up before deciding it was retired or superseded.
+		if err := s.refresh(ctx); err != nil {
+			return 0, err
+		}
+		if ev, err = s.cfg.Recommender.Evaluator(ctx, a.Aid); err != nil || ev.Version() != a.Version {
+			return 0, nil // retired or superseded
+		}
 	}
 	subs, err := s.cfg.Store.Subscribers(ctx, a.After, a.Upto, 1<<30, Objection)
 	if err != nil || len(subs) == 0 {
@@ -271,6 +284,40 @@ func (w *evaluateWorker) Work(ctx context.Context, job *river.Job[EvaluateArgs])
 	return err
 }
 
+// named returns the aids an alert names that are published here, and
+// whether any is missing.
+func (s *Service) named(kind, rest string) (aids []recommend.Aid, missing bool) {
+	byID := map[string]recommend.Aid{}
+	for _, x := range s.cfg.Recommender.Aids() {
+		byID[x.ID] = x
+	}
+	var ids []string
+	switch kind {
+	case AlertNew, AlertDeadline:
+		id, _, _ := strings.Cut(rest, ":")
+		ids = []string{id}
+	case AlertDigest:
+		ids = strings.Split(rest, ",")
+	}
+	for _, id := range ids {
+		if a, ok := byID[id]; ok {
+			aids = append(aids, a)
+		} else {
+			missing = true
+		}
+	}
+	return aids, missing
+}
+
+// refresh brings this process to the catalogue's newest version, so that a
+// job never takes an aid it does not know yet for one that is gone.
+func (s *Service) refresh(ctx context.Context) error {
+	if s.cfg.Refresh == nil {
+		return nil
+	}
+	return s.cfg.Refresh(ctx)
+}
+
 type deliverWorker struct {
 	river.WorkerDefaults[DeliverArgs]
 	s *Service
@@ -292,23 +339,14 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if err != nil {
 		return err
 	}
-	byID := map[string]recommend.Aid{}
-	for _, x := range s.cfg.Recommender.Aids() {
-		byID[x.ID] = x
-	}
-	var aids []recommend.Aid // the aids the alert names, still published
-	switch kind {
-	case AlertNew, AlertDeadline:
-		id, _, _ := strings.Cut(rest, ":")
-		if a, ok := byID[id]; ok {
-			aids = append(aids, a)
+	aids, missing := s.named(kind, rest)
+	if missing {
+		// An aid this replica does not know may have been published on
+		// another one: catch up before taking it for retired.
+		if err := s.refresh(ctx); err != nil {
+			return err
 		}
-	case AlertDigest:
-		for _, id := range strings.Split(rest, ",") {
-			if a, ok := byID[id]; ok {
-				aids = append(aids, a)
-			}
-		}
+		aids, _ = s.named(kind, rest)
 	}
 	if kind != AlertRenew && len(aids) == 0 {
 		return nil // retired meanwhile

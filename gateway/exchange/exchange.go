@@ -108,8 +108,13 @@ type Config struct {
 	Requester  connectors.Requester
 	Purposes   map[string]Purpose
 	Deadline   time.Duration // for a whole fan-out; default 10 s
-	Now        func() time.Time
-	NewID      func() string
+	// Current, if set, brings the connectors to the catalogue's newest
+	// version before each exchange, so that a connector deactivated on any
+	// replica is not used here once that change has committed. If it
+	// fails, nothing leaves.
+	Current func(context.Context) error
+	Now     func() time.Time
+	NewID   func() string
 }
 
 // Exchanger runs exchanges. It is safe for concurrent use.
@@ -208,12 +213,35 @@ func describe(c connectors.Connector) connectors.Description {
 func (e *Exchanger) FetchAll(ctx context.Context, c Citizen, purpose string) []Result {
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Deadline)
 	defer cancel()
+	if err := e.current(ctx); err != nil {
+		return e.unavailable(e.categories())
+	}
 	return e.fetch(ctx, c, e.categories(), purpose)
 }
 
 // Fetch runs one category's exchange.
 func (e *Exchanger) Fetch(ctx context.Context, c Citizen, category, purpose string) Result {
+	if err := e.current(ctx); err != nil {
+		return e.unavailable([]string{category})[0]
+	}
 	return e.fetch(ctx, c, []string{category}, purpose)[0]
+}
+
+func (e *Exchanger) current(ctx context.Context) error {
+	if e.cfg.Current == nil {
+		return nil
+	}
+	return e.cfg.Current(ctx)
+}
+
+// unavailable is the result of exchanges that could not learn which
+// connectors are current: nothing was asked of anyone.
+func (e *Exchanger) unavailable(cats []string) []Result {
+	out := make([]Result, len(cats))
+	for i, cat := range cats {
+		out[i] = Result{Category: cat, Status: StatusFailed, Reason: "catalogue-unavailable"}
+	}
+	return out
 }
 
 // fetch runs the exchanges of cats. Every category is decided first, from

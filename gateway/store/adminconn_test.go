@@ -147,4 +147,3 @@ func TestListenCatalogue(t *testing.T) {
 		}
 	}
 }
-
