@@ -20,7 +20,9 @@ type TestReport struct {
 
 // RunRegoTests runs every test_ rule in modules (Rego v1) over data, as
 // `opa test --coverage` would, and reports the results. Administrations'
-// aid rules are checked by the same function before they are published.
+// aid rules are checked by the same function before they are published, so
+// the modules are compiled with PureCapabilities: a test cannot call the
+// network or any other impure built-in while it runs.
 func RunRegoTests(ctx context.Context, modules map[string]string, data map[string]any) (TestReport, error) {
 	parsed := map[string]*ast.Module{}
 	for name, src := range modules {
@@ -35,6 +37,7 @@ func RunRegoTests(ctx context.Context, modules map[string]string, data map[strin
 	}
 	cov := cover.New()
 	r := tester.NewRunner().
+		SetCompiler(ast.NewCompiler().WithCapabilities(PureCapabilities()).WithDefaultRegoVersion(ast.RegoV1)).
 		SetStore(inmem.NewFromObjectWithOpts(data, inmem.OptReturnASTValuesOnRead(true))).
 		SetDefaultRegoVersion(ast.RegoV1).
 		SetCoverageQueryTracer(cov).
