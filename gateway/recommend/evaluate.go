@@ -56,7 +56,7 @@ func (r *Recommender) Evaluator(ctx context.Context, id string) (*Evaluator, err
 	r.mu.RLock()
 	ev, ok := r.evaluators[id]
 	aid, found := r.find(id)
-	mods, v := r.modules, r.versions[id]
+	mods, v, caps := r.modules, r.versions[id], r.caps
 	r.mu.RUnlock()
 	if ok {
 		return ev, nil
@@ -64,7 +64,7 @@ func (r *Recommender) Evaluator(ctx context.Context, id string) (*Evaluator, err
 	if !found {
 		return nil, fmt.Errorf("recommend: no aid %q", id)
 	}
-	opts := []func(*rego.Rego){rego.Query("data.obert.aids." + id + ".criteria")}
+	opts := []func(*rego.Rego){rego.Query("data.obert.aids." + id + ".criteria"), rego.Capabilities(caps)}
 	for n, src := range mods {
 		opts = append(opts, rego.Module(n, src))
 	}

@@ -41,6 +41,8 @@ func (r *Recommender) Check(ctx context.Context, p Publication, known []string, 
 	a := p.Aid
 	if !aidID.MatchString(a.ID) {
 		bad("aid.id: lower-case letters, digits and _, 2 to 64")
+	} else if reserved(a.ID) {
+		bad("aid.id: %q is reserved (lib and recommend are the shared modules, a name ending in _test is an aid's tests)", a.ID)
 	}
 	if !slices.Contains(levels, a.Level) {
 		bad("aid.level: one of %s", strings.Join(levels, ", "))
@@ -141,7 +143,7 @@ func (r *Recommender) Check(ctx context.Context, p Publication, known []string, 
 	// Compile with the catalogue's modules, and evaluate once with nothing
 	// known, under a deadline (a rule that does not finish is refused).
 	mods := r.modulesWith(a.ID, p.Rule)
-	opts := []func(*rego.Rego){rego.Query("data.obert.aids." + a.ID + ".criteria")}
+	opts := []func(*rego.Rego){rego.Query("data.obert.aids." + a.ID + ".criteria"), rego.Capabilities(r.caps)}
 	for n, src := range mods {
 		opts = append(opts, rego.Module(n, src))
 	}

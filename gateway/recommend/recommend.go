@@ -28,6 +28,13 @@ import (
 
 var aidID = regexp.MustCompile(`^[a-z][a-z0-9_]{1,63}$`)
 
+// reserved reports whether id may not name an aid: obert.aids.lib holds the
+// helpers every rule shares, obert.recommend the generated gather module,
+// and obert.aids.<id>_test an aid's tests.
+func reserved(id string) bool {
+	return id == "lib" || id == "recommend" || strings.HasSuffix(id, "_test")
+}
+
 // Statuses of an aid for a citizen.
 const (
 	Eligible    = "eligible"
@@ -92,6 +99,9 @@ type Recommender struct {
 	now      func() time.Time
 	// evaluators of single aids, for the current catalogue.
 	evaluators map[string]*Evaluator
+	// caps are the built-ins aid rules may call: pure ones only, since
+	// administrations write the rules (policy.PureCapabilities).
+	caps *ast.Capabilities
 }
 
 // New compiles the aid rules once; a rule that does not compile, or an aid
@@ -104,7 +114,7 @@ func New(ctx context.Context, catalogue []byte, modules map[string]string, now f
 	if now == nil {
 		now = time.Now
 	}
-	r := &Recommender{modules: map[string]string{}, now: now, evaluators: map[string]*Evaluator{}}
+	r := &Recommender{modules: map[string]string{}, now: now, evaluators: map[string]*Evaluator{}, caps: policy.PureCapabilities()}
 	for name, src := range modules {
 		if !strings.HasSuffix(name, "_test.rego") {
 			r.modules[name] = src
@@ -119,7 +129,7 @@ func New(ctx context.Context, catalogue []byte, modules map[string]string, now f
 // rebuild compiles aids and modules and, if they compile, makes them the
 // catalogue; r.mu must be held (or r not yet shared).
 func (r *Recommender) rebuild(ctx context.Context, aids []Aid, modules map[string]string) error {
-	q, versions, err := compile(ctx, aids, modules)
+	q, versions, err := compile(ctx, aids, modules, r.caps)
 	if err != nil {
 		return err
 	}
@@ -143,7 +153,7 @@ func aidOf(src string) string {
 // into one shard per processor (at most four), each with the modules of its
 // own aids and the shared ones, so that a recommendation evaluates them in
 // parallel. It also returns each aid's version.
-func compile(ctx context.Context, aids []Aid, modules map[string]string) ([]rego.PreparedEvalQuery, map[string]string, error) {
+func compile(ctx context.Context, aids []Aid, modules map[string]string, caps *ast.Capabilities) ([]rego.PreparedEvalQuery, map[string]string, error) {
 	n := min(runtime.GOMAXPROCS(0), 4, max(len(aids), 1))
 	shards := make([][]Aid, n)
 	for i, a := range aids {
@@ -166,6 +176,9 @@ func compile(ctx context.Context, aids []Aid, modules map[string]string) ([]rego
 		if !aidID.MatchString(a.ID) {
 			return nil, nil, fmt.Errorf("recommend: aid id %q: lower-case letters, digits and _", a.ID)
 		}
+		if reserved(a.ID) {
+			return nil, nil, fmt.Errorf("recommend: aid id %q is reserved", a.ID)
+		}
 		if _, ok := rule[a.ID]; !ok {
 			return nil, nil, fmt.Errorf("recommend: aid %s has no rule (package obert.aids.%s)", a.ID, a.ID)
 		}
@@ -175,7 +188,7 @@ func compile(ctx context.Context, aids []Aid, modules map[string]string) ([]rego
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i, shard := range shards {
-		wg.Go(func() { queries[i], errs[i] = compileShard(ctx, shard, modules, owner) })
+		wg.Go(func() { queries[i], errs[i] = compileShard(ctx, shard, modules, owner, caps) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -184,7 +197,7 @@ func compile(ctx context.Context, aids []Aid, modules map[string]string) ([]rego
 	return queries, versions, nil
 }
 
-func compileShard(ctx context.Context, aids []Aid, modules, owner map[string]string) (rego.PreparedEvalQuery, error) {
+func compileShard(ctx context.Context, aids []Aid, modules, owner map[string]string, caps *ast.Capabilities) (rego.PreparedEvalQuery, error) {
 	// One generated module gathers each aid's criteria by direct
 	// reference: evaluating the whole data.obert.aids tree instead merges
 	// hundreds of package documents on every recommendation. Each
@@ -204,7 +217,7 @@ func compileShard(ctx context.Context, aids []Aid, modules, owner map[string]str
 			fmt.Fprintf(&gather, "all contains [%q, %s, v] if v := data.obert.aids.%s.criteria[%s]\n", a.ID, name, a.ID, name)
 		}
 	}
-	opts := []func(*rego.Rego){rego.Query("data.obert.recommend.all"), rego.Module("obert/recommend.rego", gather.String())}
+	opts := []func(*rego.Rego){rego.Query("data.obert.recommend.all"), rego.Module("obert/recommend.rego", gather.String()), rego.Capabilities(caps)}
 	for name, src := range modules {
 		if id, ok := owner[name]; !ok || in[id] {
 			opts = append(opts, rego.Module(name, src))
