@@ -272,7 +272,7 @@ func (s Snapshot) translations() []translation {
 		ts = append(ts, translation{"purpose " + p.ID, "purpose." + p.ID})
 	}
 	for _, c := range s.Categories {
-		ts = append(ts, translation{"category " + c.ID, "category." + c.ID})
+		ts = append(ts, translation{"category " + c.ID, "category." + c.ID}, translation{"category " + c.ID, "org." + c.Source})
 		for _, f := range c.Fields {
 			ts = append(ts, translation{"category " + c.ID, "field." + f})
 		}
@@ -288,8 +288,8 @@ func (s Snapshot) translations() []translation {
 }
 
 // TranslationKeys lists the message keys the snapshot needs in every
-// language: its purposes, categories and their fields, archetypes and
-// levels.
+// language: its purposes, categories (their fields and source), archetypes
+// and levels.
 func (s Snapshot) TranslationKeys() []string {
 	var ks []string
 	for _, t := range s.translations() {

@@ -135,6 +135,8 @@ func TestAgreeNamesEachDisagreement(t *testing.T) {
 			"purpose proactive-alerts: no translation purpose.proactive-alerts in es"},
 		{"translation of a field", func(p *catalogue.Parts) { p.Translations["en"] = without(p.Translations["en"], "field.birth_date") },
 			"category census: no translation field.birth_date in en"},
+		{"translation of a source", func(p *catalogue.Parts) { p.Translations["es"] = without(p.Translations["es"], "org.padro-municipal") },
+			"category census: no translation org.padro-municipal in es"},
 		{"translation of an archetype", func(p *catalogue.Parts) {
 			p.Translations["ca"] = without(p.Translations["ca"], "archetype.older-alone.text")
 		},
@@ -195,7 +197,7 @@ func TestAgreeListsEveryProblem(t *testing.T) {
 func TestTranslationKeys(t *testing.T) {
 	t.Parallel()
 	keys := testSnapshot(t).TranslationKeys()
-	for _, want := range []string{"purpose.proactive-alerts", "category.tax", "field.birth_date",
+	for _, want := range []string{"purpose.proactive-alerts", "category.tax", "field.birth_date", "org.aeat",
 		"archetype.single-parent.title", "archetype.single-parent.text", "aids.level.county"} {
 		if !slices.Contains(keys, want) {
 			t.Errorf("TranslationKeys() lacks %s: %v", want, keys)
