@@ -10,6 +10,9 @@
 // shipped aids). Agree checks, at start, that each says what the snapshot
 // says, and names every disagreement.
 //
+// What administrations change at runtime is stored in versions; a Follower
+// keeps each process at the newest.
+//
 // It is a domain package: it imports no HTTP server and no SQL driver, and
 // none of gateway/…, consent, policy or connectors. The gateway hands it
 // their copies as plain data (Parts).
