@@ -100,8 +100,12 @@ type Recommender struct {
 	// evaluators of single aids, for the current catalogue.
 	evaluators map[string]*Evaluator
 	// caps are the built-ins aid rules may call: pure ones only, since
-	// administrations write the rules (policy.PureCapabilities).
+	// administrations write the rules (policy.PureCapabilities); pure
+	// names them.
 	caps *ast.Capabilities
+	pure map[string]bool
+	// helpers are the categories each shared helper reads (lib.rego).
+	helpers map[string][]string
 }
 
 // New compiles the aid rules once; a rule that does not compile, or an aid
@@ -114,10 +118,24 @@ func New(ctx context.Context, catalogue []byte, modules map[string]string, now f
 	if now == nil {
 		now = time.Now
 	}
-	r := &Recommender{modules: map[string]string{}, now: now, evaluators: map[string]*Evaluator{}, caps: policy.PureCapabilities()}
+	r := &Recommender{modules: map[string]string{}, now: now, evaluators: map[string]*Evaluator{}, caps: policy.PureCapabilities(), pure: map[string]bool{}}
+	for _, b := range r.caps.Builtins {
+		r.pure[b.Name] = true
+	}
 	for name, src := range modules {
-		if !strings.HasSuffix(name, "_test.rego") {
-			r.modules[name] = src
+		if strings.HasSuffix(name, "_test.rego") {
+			continue
+		}
+		r.modules[name] = src
+		if aidOf(src) != "lib" {
+			continue
+		}
+		m, err := ast.ParseModuleWithOpts(name, src, ast.ParserOptions{RegoVersion: ast.RegoV1})
+		if err != nil {
+			return nil, fmt.Errorf("recommend: %s: %w", name, err)
+		}
+		if r.helpers, err = helperCategories(m); err != nil {
+			return nil, err
 		}
 	}
 	if err := r.rebuild(ctx, aids, r.modules); err != nil {
@@ -242,6 +260,13 @@ func (r *Recommender) modulesWith(id, rule string) map[string]string {
 // Publish adds the aid, or replaces the one with its id, with its rule.
 // Check it first.
 func (r *Recommender) Publish(ctx context.Context, p Publication) error {
+	m, err := ast.ParseModuleWithOpts("aid.rego", p.Rule, ast.ParserOptions{RegoVersion: ast.RegoV1})
+	if err != nil {
+		return fmt.Errorf("recommend: rule of %s: %w", p.Aid.ID, err)
+	}
+	if got := m.Package.Path.String(); got != "data.obert.aids."+p.Aid.ID {
+		return fmt.Errorf("recommend: rule of %s declares %s", p.Aid.ID, got)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	aids := slices.DeleteFunc(slices.Clone(r.aids), func(a Aid) bool { return a.ID == p.Aid.ID })
