@@ -75,9 +75,9 @@ func callIf(t *testing.T, c *http.Client, method, u, etag string, body any) (int
 
 // dependencyRegistration registers the simulator's fourth service, which
 // no code in Obert knows, with its fields declared.
-func dependencyRegistration(t *testing.T, d *devGateway, sandboxDoc string) map[string]any {
+func dependencyRegistration(t *testing.T, simURL, sandboxDoc string) map[string]any {
 	t.Helper()
-	resp, err := http.Get(d.Dev.SimURL + "/certificate")
+	resp, err := http.Get(simURL + "/certificate")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func dependencyRegistration(t *testing.T, d *devGateway, sandboxDoc string) map[
 	}
 	return map[string]any{
 		"id": "dependency-gencat", "category": "dependency", "source": "gencat-sisaad", "service_code": sim.ServiceDependency,
-		"endpoint": d.Dev.SimURL + "/scsp/dependency", "certificate": string(cert), "namespace": sim.NSDependency,
+		"endpoint": simURL + "/scsp/dependency", "certificate": string(cert), "namespace": sim.NSDependency,
 		"fields": []scsp.FieldSpec{{Name: "dependent_recognised", Element: "Reconeguda", Type: "bool"},
 			{Name: "dependency_grade", Element: "Grau", Type: "int"}, {Name: "dependency_since", Element: "Data", Type: "date"}},
 		"purposes": []string{"aid-recommendation"}, "legal_bases": []string{"gdpr-6-1-a"}, "min_loa": "substantial", "retention": "720h",
@@ -111,14 +111,14 @@ func TestAdminRegistersAFourthConnector(t *testing.T) {
 	c := d.citizenOf(t, "dependent-household")
 	base := d.URL + "/admin/v1/connectors"
 	gencat, ajbcn := adminClient(t, d, "sandbox-gencat"), adminClient(t, d, "sandbox-ajbcn")
-	reg := dependencyRegistration(t, d, c.DocNumber)
+	reg := dependencyRegistration(t, d.Dev.SimURL, c.DocNumber)
 
 	if s, _ := call(t, http.DefaultClient, http.MethodPost, base, reg); s != http.StatusUnauthorized {
 		t.Fatalf("without a token: %d", s)
 	}
 	// Bad registrations: every problem listed, nothing stored.
 	bad := func(change func(m map[string]any)) map[string]any {
-		m := dependencyRegistration(t, d, c.DocNumber)
+		m := dependencyRegistration(t, d.Dev.SimURL, c.DocNumber)
 		change(m)
 		return m
 	}
