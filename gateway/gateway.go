@@ -111,6 +111,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	// The shipped catalogue, and every part that copies its facts agreeing
+	// with it.
+	snap, err := checkCatalogue()
+	if err != nil {
+		return nil, fmt.Errorf("gateway: the shipped catalogue's parts disagree: %w", err)
+	}
 	g = &Gateway{}
 	defer func() {
 		if err != nil {
@@ -237,21 +243,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 			return nil, err
 		}
 	}
-	// The three categories over Via Oberta, each at its service's path.
+	// The catalogue's built-in categories over Via Oberta, each at its
+	// service's path.
 	var conns []connectors.Connector
-	for _, c := range []struct {
-		id     string
-		cat    connectors.Category
-		source string
-		svc    scsp.Service
-	}{
-		{"census-viaoberta", connectors.Census, "padro-municipal", scsp.Census},
-		{"tax-viaoberta", connectors.Tax, "aeat", scsp.Tax},
-		{"employment-viaoberta", connectors.Employment, "tgss", scsp.Employment},
-	} {
+	for _, c := range snap.Categories {
+		svc, ok := builtinServices[connectors.Category(c.ID)]
+		if !ok {
+			return nil, fmt.Errorf("gateway: built-in category %s has no SCSP service in code", c.ID)
+		}
 		conn, err := scsp.NewConnector(scsp.ConnectorConfig{
-			ID: c.id, Category: c.cat, Source: c.source, Service: c.svc,
-			Client: &scsp.Client{Endpoint: viaOberta + "/scsp/" + string(c.cat), HTTP: &http.Client{Timeout: 8 * time.Second},
+			ID: c.ID + "-viaoberta", Category: connectors.Category(c.ID), Source: c.Source, Service: svc,
+			Client: &scsp.Client{Endpoint: viaOberta + "/scsp/" + c.ID, HTTP: &http.Client{Timeout: 8 * time.Second},
 				Signer: scsp.Signer{Key: scspKey, Cert: scspCert}, Signers: g.signers, Source: sourceCerts},
 			EmisorNIF: "Q0801175A", Emisor: "Consorci Administració Oberta de Catalunya",
 		})
@@ -365,7 +367,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 	g.closers = append(g.closers, func(context.Context) error { stopRetention(); return nil })
 
 	// The administrations' API.
-	admin, err := g.adminAPI(ctx, cfg, rt, aidsAdapter{rec: recommender, ex: ex, shipped: shipped}, rec, purposes, follower, log)
+	admin, err := g.adminAPI(ctx, cfg, snap, rt, aidsAdapter{rec: recommender, ex: ex, shipped: shipped}, rec, purposes, follower, log)
 	if err != nil {
 		return nil, err
 	}
@@ -419,8 +421,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 // adminAPI builds the administrations' API, verifying access tokens from
 // the configured issuer (in dev, the development provider); without one it
 // answers that it is not configured.
-func (g *Gateway) adminAPI(ctx context.Context, cfg config.Config, rt adminRuntime, aids aidsAdapter, rec recorder, purposes []string,
-	follower *catalogue.Follower, log *slog.Logger) (http.Handler, error) {
+func (g *Gateway) adminAPI(ctx context.Context, cfg config.Config, snap catalogue.Snapshot, rt adminRuntime, aids aidsAdapter, rec recorder,
+	purposes []string, follower *catalogue.Follower, log *slog.Logger) (http.Handler, error) {
 	issuer := cfg.AdminIssuer
 	if issuer == "" && cfg.DevIdP() && g.Dev != nil {
 		issuer = g.Dev.IdPURL
@@ -436,16 +438,16 @@ func (g *Gateway) adminAPI(ctx context.Context, cfg config.Config, rt adminRunti
 	}
 	verifier := p.VerifierContext(oidc.ClientContext(context.Background(), &http.Client{Timeout: 10 * time.Second}),
 		&oidc.Config{ClientID: cfg.AdminAudience, SupportedSigningAlgs: []string{oidc.RS256, oidc.ES256, oidc.PS256}})
-	register, err := catalogue.Administrations()
-	if err != nil {
-		return nil, err
+	var reserved []string // the built-in categories, which no administration may serve
+	for _, c := range snap.Categories {
+		reserved = append(reserved, c.ID)
 	}
 	dev := cfg.DevMode()
 	api, err := adminapi.New(adminapi.Config{Store: g.Store, Runtime: rt, Audit: rec, Verifier: verifier, Logger: log,
-		Register: register, Sync: follower.Sync,
+		Register: snap.Administrations, Sync: follower.Sync,
 		Rules: func() adminapi.Rules {
 			return adminapi.Rules{Purposes: purposes, LegalBases: []string{consent.BasisConsent},
-				Reserved:  []string{string(connectors.Census), string(connectors.Tax), string(connectors.Employment)},
+				Reserved:  reserved,
 				Requester: Requester.ID, AllowPlainHTTP: dev, Now: time.Now()}
 		}})
 	if err != nil {

@@ -344,7 +344,7 @@ func TestThreeReplicasFollowOneCatalogue(t *testing.T) {
 	u.get(at(1) + "/lang/en?return=/")
 	u.signIn(at(1), carer)
 	for _, r := range []int{1, 2} {
-		for u.get(at(r)+"/folder/consent"); !strings.Contains(u.page, "version.dependency.aid-recommendation"); u.get(at(r) + "/folder/consent") {
+		for u.get(at(r) + "/folder/consent"); !strings.Contains(u.page, "version.dependency.aid-recommendation"); u.get(at(r) + "/folder/consent") {
 			if time.Since(registered) > 2*time.Second {
 				t.Fatalf("replica %d does not offer the connector 2 s after its registration", r)
 			}
