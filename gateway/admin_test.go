@@ -89,11 +89,14 @@ func dependencyRegistration(t *testing.T, simURL, sandboxDoc string) map[string]
 			"how_long": "30 days, or until you withdraw.", "who_else": "Nobody else.", "if_no": "Nothing: the other aids are still shown.",
 			"requester": "Department of Social Rights", "source": "Dependency system (SISAAD)"}
 	}
+	l3 := func(ca, es, en string) map[string]string { return map[string]string{"ca": ca, "es": es, "en": en} }
 	return map[string]any{
 		"id": "dependency-gencat", "category": "dependency", "source": "gencat-sisaad", "service_code": sim.ServiceDependency,
 		"endpoint": simURL + "/scsp/dependency", "certificate": string(cert), "namespace": sim.NSDependency,
-		"fields": []scsp.FieldSpec{{Name: "dependent_recognised", Element: "Reconeguda", Type: "bool"},
-			{Name: "dependency_grade", Element: "Grau", Type: "int"}, {Name: "dependency_since", Element: "Data", Type: "date"}},
+		"fields": []scsp.FieldSpec{
+			{Name: "dependent_recognised", Element: "Reconeguda", Type: "bool", Labels: l3("Dependència reconeguda", "Dependencia reconocida", "Dependency recognised")},
+			{Name: "dependency_grade", Element: "Grau", Type: "int", Labels: l3("Grau de dependència", "Grado de dependencia", "Dependency grade")},
+			{Name: "dependency_since", Element: "Data", Type: "date", Labels: l3("Reconeguda des de", "Reconocida desde", "Recognised since")}},
 		"purposes": []string{"aid-recommendation"}, "legal_bases": []string{"gdpr-6-1-a"}, "min_loa": "substantial", "retention": "720h",
 		"texts":   map[string]any{"ca": text("Dependència a la llar"), "es": text("Dependencia en el hogar"), "en": text("Dependency in the household")},
 		"sandbox": map[string]string{"doc_type": "NIF", "doc_number": sandboxDoc},
@@ -130,6 +133,15 @@ func TestAdminRegistersAFourthConnector(t *testing.T) {
 		"field of no type":      bad(func(m map[string]any) { m["fields"] = []scsp.FieldSpec{{Name: "x", Element: "X", Type: "float"}} }),
 		"texts missing":         bad(func(m map[string]any) { delete(m["texts"].(map[string]any), "es") }),
 		"consent not the basis": bad(func(m map[string]any) { m["legal_bases"] = []string{"law:none"} }),
+		"a title too long": bad(func(m map[string]any) {
+			m["texts"].(map[string]any)["ca"].(map[string]string)["title"] = strings.Repeat("x", 20000)
+		}),
+		"a control character": bad(func(m map[string]any) {
+			m["texts"].(map[string]any)["es"].(map[string]string)["why"] = "Para\u202eotra cosa"
+		}),
+		"a field with no name for citizens": bad(func(m map[string]any) {
+			m["fields"].([]scsp.FieldSpec)[0].Labels = nil
+		}),
 	} {
 		s, p := call(t, gencat, http.MethodPost, base, body)
 		if s != http.StatusBadRequest || p["errors"] == nil {
@@ -190,6 +202,14 @@ func TestAdminRegistersAFourthConnector(t *testing.T) {
 	}
 	before = len(d.Dev.Sim.Received())
 	u.fetchData(d.URL)
+	// The citizen reads the category and its fields by the names the
+	// registration gives them, in their language.
+	u.mustSee("Dependency in the household", "Dependency grade", "Recognised since")
+	for _, key := range []string{"category.dependency", "field.dependency"} {
+		if strings.Contains(u.page, key) {
+			t.Errorf("the page shows the key %s instead of a name", key)
+		}
+	}
 	var got bool
 	for _, p := range d.Dev.Sim.Received()[before:] {
 		got = got || p.Atributos.CodigoCertificado == sim.ServiceDependency

@@ -10,6 +10,7 @@ import (
 	"github.com/obert-gov/obert/gateway/alerts"
 	"github.com/obert-gov/obert/gateway/recommend"
 	"github.com/obert-gov/obert/gateway/store"
+	"github.com/obert-gov/obert/gateway/web"
 )
 
 // catalogueRuntime puts the stored catalogue (the connectors and aids
@@ -23,6 +24,7 @@ type catalogueRuntime struct {
 	rt     adminRuntime
 	rec    *recommend.Recommender
 	alerts *alerts.Service
+	cat    *web.Catalogue // shows registered categories, fields and sources by name
 	log    *slog.Logger
 	// What is in effect here, by registration id.
 	conns map[string]appliedConnector
@@ -93,6 +95,31 @@ func (c *catalogueRuntime) applyConnectors(ctx context.Context, regs []adminapi.
 		}
 		c.conns[id] = appliedConnector{version: r.Version, spec: s}
 	}
+	c.cat.SetRegistered(registeredNames(c.conns))
+}
+
+// registeredNames are the names citizens read of what the connectors in
+// effect serve, in each language, from their registrations: the category
+// (the consent offer's title), its source and each field.
+func registeredNames(conns map[string]appliedConnector) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for _, a := range conns {
+		s := a.spec
+		if s.ID == "" {
+			continue
+		}
+		for l, t := range s.Texts {
+			if out[l] == nil {
+				out[l] = map[string]string{}
+			}
+			out[l]["category."+s.Category] = t.Title
+			out[l]["org."+s.Source] = t.Source
+			for _, f := range s.Fields {
+				out[l]["field."+f.Name] = f.Labels[l]
+			}
+		}
+	}
+	return out
 }
 
 func (c *catalogueRuntime) applyAids(ctx context.Context, regs []adminapi.Registration) {

@@ -293,7 +293,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 	// now and followed from then on; then the alert jobs start.
 	purposes := slices.Sorted(maps.Keys(Purposes))
 	rt := adminRuntime{ex: ex, consents: consents, guard: guard, key: scspKey, cert: scspCert, signers: g.signers, purposes: purposes}
-	cr := &catalogueRuntime{store: g.Store, rt: rt, rec: recommender, alerts: alertSvc, log: log,
+	cr := &catalogueRuntime{store: g.Store, rt: rt, rec: recommender, alerts: alertSvc, cat: cat, log: log,
 		conns: map[string]appliedConnector{}, aids: map[string]int64{}}
 	follower = catalogue.NewFollower(g.Store, cr.apply, log)
 	if err := follower.Sync(ctx); err != nil {

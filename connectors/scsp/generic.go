@@ -16,6 +16,8 @@ type FieldSpec struct {
 	Name    string `json:"name"`    // canonical fact name, e.g. "disability_degree"
 	Element string `json:"element"` // local name of the element in DatosEspecificos
 	Type    string `json:"type"`    // "string", "int", "bool" or "date" (YYYY-MM-DD)
+	// Labels name the field to citizens, by language (ca, es, en).
+	Labels map[string]string `json:"labels,omitempty"`
 }
 
 var (

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/obert-gov/obert/connectors/scsp"
 	"github.com/obert-gov/obert/consent"
@@ -134,6 +136,31 @@ func (s Spec) Validate(r Rules) []Problem {
 			break
 		}
 	}
+	// What citizens read is bounded and plain: their pages show it.
+	for _, l := range consent.Languages {
+		t := s.Texts[l]
+		for _, f := range []struct {
+			name, v string
+			max     int
+		}{{"title", t.Title, 120}, {"requester", t.Requester, 200}, {"source", t.Source, 200}, {"what", t.What, 1000},
+			{"from", t.From, 1000}, {"why", t.Why, 1000}, {"how_long", t.HowLong, 1000}, {"who_else", t.WhoElse, 1000}, {"if_no", t.IfNo, 1000}} {
+			if msg := plainText(f.v, f.max); msg != "" {
+				bad("texts."+l+"."+f.name, "%s", msg)
+			}
+		}
+	}
+	for _, f := range s.Fields {
+		for _, l := range consent.Languages {
+			if msg := plainText(f.Labels[l], 100); msg != "" || strings.TrimSpace(f.Labels[l]) == "" {
+				bad("fields."+f.Name+".labels."+l, "the field's name for citizens, 1 to 100 characters of plain text")
+			}
+		}
+		for l := range f.Labels {
+			if !slices.Contains(consent.Languages, l) {
+				bad("fields."+f.Name+".labels", "languages are %s", strings.Join(consent.Languages, ", "))
+			}
+		}
+	}
 	if s.Sandbox.DocNumber == "" || (s.Sandbox.DocType != "NIF" && s.Sandbox.DocType != "NIE") {
 		bad("sandbox", "a test person (doc_type NIF or NIE, doc_number) for the test call")
 	}
@@ -174,4 +201,19 @@ func (s Spec) Cert() (*x509.Certificate, error) {
 		return nil, fmt.Errorf("adminapi: no certificate")
 	}
 	return x509.ParseCertificate(blk.Bytes)
+}
+
+// plainText says what is wrong with a text citizens will read: too long (in
+// characters), or holding control or bidirectional-override characters;
+// "" when it is fine.
+func plainText(v string, max int) string {
+	if n := utf8.RuneCountInString(v); n > max {
+		return fmt.Sprintf("at most %d characters (has %d)", max, n)
+	}
+	for _, r := range v {
+		if unicode.IsControl(r) || (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069') {
+			return "plain text: no control or direction-override characters"
+		}
+	}
+	return ""
 }

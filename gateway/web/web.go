@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/text/language"
 )
@@ -28,8 +29,18 @@ var Languages = []string{"ca", "es", "en"}
 
 var matcher = language.NewMatcher([]language.Tag{language.Catalan, language.Spanish, language.English})
 
-// Catalogue holds every message in every language.
-type Catalogue struct{ msgs map[string]map[string]string }
+// Catalogue holds every message in every language: Obert's own, embedded,
+// and the names that administrations' registrations bring (their
+// categories, fields and sources), which follow the stored catalogue and
+// never replace one of Obert's own.
+type Catalogue struct {
+	msgs       map[string]map[string]string
+	registered atomic.Pointer[map[string]map[string]string]
+}
+
+// SetRegistered replaces the texts registrations bring, by language and
+// key.
+func (c *Catalogue) SetRegistered(msgs map[string]map[string]string) { c.registered.Store(&msgs) }
 
 // LoadCatalogue reads the embedded catalogue and checks that every key
 // exists in every language, so a missing translation stops the start.
@@ -62,12 +73,26 @@ func LoadCatalogue() (*Catalogue, error) {
 }
 
 // Has reports whether key exists.
-func (c *Catalogue) Has(key string) bool { _, ok := c.msgs["ca"][key]; return ok }
+func (c *Catalogue) Has(key string) bool {
+	if _, ok := c.msgs["ca"][key]; ok {
+		return true
+	}
+	if reg := c.registered.Load(); reg != nil {
+		_, ok := (*reg)["ca"][key]
+		return ok
+	}
+	return false
+}
 
 // T translates key into lang, formatting args; an unknown key shows itself,
 // which the template checks at start make impossible for static keys.
 func (c *Catalogue) T(lang, key string, args ...any) string {
 	s, ok := c.msgs[lang][key]
+	if !ok {
+		if reg := c.registered.Load(); reg != nil {
+			s, ok = (*reg)[lang][key]
+		}
+	}
 	if !ok {
 		return key
 	}

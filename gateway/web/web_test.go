@@ -166,3 +166,30 @@ func TestLimitBody(t *testing.T) {
 		t.Fatalf("a 4 KiB body under a 1 KiB limit parsed: %v", parseErr)
 	}
 }
+
+// Names registrations bring are shown, in each language, but never replace
+// one of Obert's own texts.
+func TestRegisteredNames(t *testing.T) {
+	c, err := web.LoadCatalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Has("category.dependency") {
+		t.Fatal("an unregistered category is known")
+	}
+	own := c.T("ca", "category.census")
+	c.SetRegistered(map[string]map[string]string{
+		"ca": {"category.dependency": "Dependència", "category.census": "Un altre nom"},
+		"en": {"category.dependency": "Dependency"},
+	})
+	if !c.Has("category.dependency") || c.T("ca", "category.dependency") != "Dependència" || c.T("en", "category.dependency") != "Dependency" {
+		t.Fatalf("registered names: %q %q", c.T("ca", "category.dependency"), c.T("en", "category.dependency"))
+	}
+	if got := c.T("ca", "category.census"); got != own {
+		t.Fatalf("a registration replaced Obert's own text: %q", got)
+	}
+	c.SetRegistered(nil)
+	if c.Has("category.dependency") {
+		t.Fatal("a deactivated registration's name is still known")
+	}
+}
