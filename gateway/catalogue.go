@@ -68,7 +68,7 @@ func shippedParts(snap catalogue.Snapshot) (catalogue.Parts, error) {
 	if p.Guard, err = guardParts(); err != nil {
 		return catalogue.Parts{}, err
 	}
-	for id, e := range Purposes {
+	for id, e := range purposesOf(snap) {
 		p.Exchange[id] = catalogue.ExchangePurpose{Finalidad: e.Finalidad, Procedure: e.Procedure, Reuses: e.Reuses}
 	}
 	// The web catalogue cannot list its keys; it is asked for each one the

@@ -67,13 +67,14 @@ var ConnectorPolicy = connectors.Policy{Timeout: 3500 * time.Millisecond, Retrie
 var Controller = consent.Controller{Name: Requester.Name + " (Generalitat de Catalunya)",
 	Contact: "Delegat de protecció de dades del " + Requester.Name, Address: "Barcelona"}
 
-// Purposes tells how each purpose travels in SCSP.
-var Purposes = map[string]exchange.Purpose{
-	"aid-recommendation": {Finalidad: "Recomanació d'ajuts socials a petició de la persona interessada", Procedure: "OBERT-AJUTS"},
-	// Alerts use the facts fetched for recommendations, never asking the
-	// sources again, when the citizen consented to both.
-	"proactive-alerts": {Finalidad: "Avís d'ajuts socials nous a la persona interessada", Procedure: "OBERT-AVISOS",
-		Reuses: "aid-recommendation"},
+// purposesOf tells the exchange how each of the catalogue's purposes
+// travels in SCSP (and which one's facts it may reuse).
+func purposesOf(snap catalogue.Snapshot) map[string]exchange.Purpose {
+	out := map[string]exchange.Purpose{}
+	for _, p := range snap.Purposes {
+		out[p.ID] = exchange.Purpose{Finalidad: p.Finalidad, Procedure: p.Procedure, Reuses: p.Reuses}
+	}
+	return out
 }
 
 // Gateway is a built gateway.
@@ -270,7 +271,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 	var follower *catalogue.Follower
 	current := func(ctx context.Context) error { return follower.Sync(ctx) }
 	ex, err := exchange.New(exchange.Config{Connectors: conns, Consents: consents, Guard: guard,
-		Audit: rec, Facts: g.Store, Sealer: factSealer, Requester: Requester, Purposes: Purposes, Deadline: 10 * time.Second,
+		Audit: rec, Facts: g.Store, Sealer: factSealer, Requester: Requester, Purposes: purposesOf(snap), Deadline: 10 * time.Second,
 		Current: current})
 	if err != nil {
 		return nil, err
@@ -291,7 +292,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 
 	// Administrations' connectors and aids: the stored catalogue, applied
 	// now and followed from then on; then the alert jobs start.
-	purposes := slices.Sorted(maps.Keys(Purposes))
+	purposes := slices.Sorted(maps.Keys(purposesOf(snap)))
 	rt := adminRuntime{ex: ex, consents: consents, guard: guard, key: scspKey, cert: scspCert, signers: g.signers, purposes: purposes}
 	cr := &catalogueRuntime{store: g.Store, rt: rt, rec: recommender, alerts: alertSvc, cat: cat, log: log,
 		conns: map[string]appliedConnector{}, aids: map[string]int64{}}
