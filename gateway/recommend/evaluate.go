@@ -39,7 +39,9 @@ func (ev *Evaluator) Evaluate(ctx context.Context, s Situation) (Result, error) 
 	if today < ev.aid.ValidFrom || (ev.aid.ValidUntil != "" && today > ev.aid.ValidUntil) {
 		return Result{Aid: ev.aid, Status: NotEligible}, nil
 	}
-	rs, err := policy.Eval(ctx, ev.query, rego.EvalInput(map[string]any{"facts": facts, "answers": s.Answers, "today": today}))
+	// The rule sees only the categories its aid declares (view.go).
+	in := map[string]any{"facts": only(facts, ev.aid.Categories), "answers": s.Answers, "today": today}
+	rs, err := policy.Eval(ctx, ev.query, rego.EvalInput(in))
 	if err != nil {
 		return Result{}, fmt.Errorf("recommend: evaluate %s: %w", ev.aid.ID, err)
 	}

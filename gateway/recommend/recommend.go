@@ -96,7 +96,9 @@ type Recommender struct {
 	query   []rego.PreparedEvalQuery // one per shard of the catalogue
 	// versions of the aids (see Version), worked out with the query.
 	versions map[string]string
-	now      func() time.Time
+	// views are the categories of each view the query reads (viewInput).
+	views map[string][]string
+	now   func() time.Time
 	// evaluators of single aids, for the current catalogue.
 	evaluators map[string]*Evaluator
 	// caps are the built-ins aid rules may call: pure ones only, since
@@ -151,7 +153,7 @@ func (r *Recommender) rebuild(ctx context.Context, aids []Aid, modules map[strin
 	if err != nil {
 		return err
 	}
-	r.aids, r.modules, r.query, r.versions = aids, modules, q, versions
+	r.aids, r.modules, r.query, r.versions, r.views = aids, modules, q, versions, viewsOf(aids)
 	clear(r.evaluators)
 	return nil
 }
@@ -224,15 +226,26 @@ func compileShard(ctx context.Context, aids []Aid, modules, owner map[string]str
 	// criteria object would be assembled from them); an undecided criterion
 	// leaves no element. A set costs the evaluator less than an object
 	// comprehension per aid (BenchmarkRecommendConstantRules: a third less).
+	// The aids are grouped by the categories they declare, and each group
+	// is evaluated with input as its view (view.go).
 	in := map[string]bool{}
-	var gather strings.Builder
-	gather.WriteString("package obert.recommend\n\nimport rego.v1\n\n")
+	groups := map[string][]Aid{}
 	for _, a := range aids {
 		in[a.ID] = true
-		for _, n := range criterionNames(a) {
-			// A JSON string is a Rego string, whatever the name holds.
-			name, _ := json.Marshal(n)
-			fmt.Fprintf(&gather, "all contains [%q, %s, v] if v := data.obert.aids.%s.criteria[%s]\n", a.ID, name, a.ID, name)
+		k := viewKey(a.Categories)
+		groups[k] = append(groups[k], a)
+	}
+	var gather strings.Builder
+	gather.WriteString("package obert.recommend\n\nimport rego.v1\n")
+	for i, k := range slices.Sorted(maps.Keys(groups)) {
+		// A JSON string is a Rego string, whatever it holds.
+		key, _ := json.Marshal(k)
+		fmt.Fprintf(&gather, "\nall contains t if {\n\tg := group%d with input as input.views[%s]\n\tsome t in g\n}\n\n", i, key)
+		for _, a := range groups[k] {
+			for _, n := range criterionNames(a) {
+				name, _ := json.Marshal(n)
+				fmt.Fprintf(&gather, "group%d contains [%q, %s, v] if v := data.obert.aids.%s.criteria[%s]\n", i, a.ID, name, a.ID, name)
+			}
 		}
 	}
 	opts := []func(*rego.Rego){rego.Query("data.obert.recommend.all"), rego.Module("obert/recommend.rego", gather.String()), rego.Capabilities(caps)}
@@ -296,17 +309,13 @@ func (r *Recommender) Aids() []Aid {
 // Recommend evaluates every aid valid today for s, eligible first.
 func (r *Recommender) Recommend(ctx context.Context, s Situation) ([]Result, error) {
 	today := r.now().UTC().Format(time.DateOnly)
-	facts := s.Facts
-	if facts == nil {
-		facts = map[string]map[string]any{}
-	}
 	r.mu.RLock()
-	queries, catalogue := r.query, r.aids
+	queries, catalogue, views := r.query, r.aids, r.views
 	r.mu.RUnlock()
 	// The input is converted once for every shard.
-	v, err := ast.InterfaceToValue(map[string]any{"facts": facts, "answers": s.Answers, "today": today})
+	v, err := viewInput(views, s, today)
 	if err != nil {
-		return nil, fmt.Errorf("recommend: input: %w", err)
+		return nil, err
 	}
 	input := rego.EvalParsedInput(v)
 	parts := make([]map[string]map[string]bool, len(queries))
