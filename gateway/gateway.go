@@ -108,7 +108,7 @@ type DevSetup struct {
 }
 
 // New builds the gateway.
-func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, err error) {
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -118,7 +118,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 	if err != nil {
 		return nil, fmt.Errorf("gateway: the shipped catalogue's parts disagree: %w", err)
 	}
-	g = &Gateway{}
+	// g is what is being built; on failure nil is returned and what g
+	// started is closed (the closers read g, not the result).
+	g := &Gateway{}
 	defer func() {
 		if err != nil {
 			g.Close(context.Background())

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -79,5 +80,42 @@ func TestProdRefusesToStart(t *testing.T) {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("message lacks %q:\n%s", want, stderr.String())
 		}
+	}
+}
+
+// TestStartFailuresSayWhy: every failure after the configuration is
+// valid ends with exit 1 and a message naming its cause, never a panic.
+func TestStartFailuresSayWhy(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	for _, c := range []struct {
+		name string
+		env  map[string]string
+		addr string
+		says string
+	}{
+		{"database unreachable", map[string]string{"OBERT_DATABASE_URL": "postgres://postgres@127.0.0.1:1/none?connect_timeout=2"}, "", "postgres"},
+		{"root secret not hex", map[string]string{"OBERT_SECRET_KEY": "not hex"}, "", "OBERT_SECRET_KEY"},
+		{"audit key malformed", map[string]string{"OBERT_AUDIT_SIGNING_KEY": "PRIVATE+KEY+nonsense"}, "", "OBERT_AUDIT_SIGNING_KEY"},
+		{"SCSP key file missing", map[string]string{"OBERT_VIAOBERTA_URL": "http://127.0.0.1:1/", "OBERT_SCSP_KEY_FILE": "/nonexistent/scsp.key"}, "", "OBERT_SCSP_KEY_FILE"},
+		{"Vault unreachable", map[string]string{"OBERT_VAULT_ADDR": "http://127.0.0.1:1", "VAULT_TOKEN": "x"}, "", "vault"},
+		{"port in use", nil, busy.Addr().String(), "address already in use"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			addr := c.addr
+			if addr == "" {
+				addr = "127.0.0.1:0"
+			}
+			args := []string{"-addr", addr, "-data-dir", t.TempDir(), "-dev-idp-addr", "127.0.0.1:0", "-dev-clave-addr", "127.0.0.1:0",
+				"-sim-addr", "127.0.0.1:0", "-dev-smtp-addr", "127.0.0.1:0"}
+			var stderr syncBuffer
+			code := run(context.Background(), args, func(k string) string { return c.env[k] }, io.Discard, &stderr, nil)
+			if code != 1 || !strings.Contains(strings.ToLower(stderr.String()), strings.ToLower(c.says)) {
+				t.Fatalf("exit %d, want 1 with a message naming %q:\n%s", code, c.says, stderr.String())
+			}
+		})
 	}
 }
