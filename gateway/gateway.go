@@ -324,8 +324,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 	// The synthetic citizens the development providers offer.
 	var offered []devidp.Citizen
 	if cfg.DevIdP() || cfg.DevClave() {
-		if g.Dev == nil { // a real Via Oberta with the development providers
-			g.Dev = &DevSetup{Citizens: sim.NewPopulation(2026, 60, time.Now()).Citizens()}
+		if g.Dev == nil {
+			g.Dev = &DevSetup{}
+		}
+		if len(g.Dev.Citizens) == 0 {
+			// An external Via Oberta (a simulator run on its own) with the
+			// development providers: the same synthetic population it
+			// serves, which the development mail box must not hide.
+			g.Dev.Citizens = sim.NewPopulation(2026, 60, time.Now()).Citizens()
 		}
 		for _, c := range g.Dev.Citizens {
 			offered = append(offered, devidp.Citizen{DocType: c.DocType, DocNumber: c.DocNumber, Name: c.Name,

@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"html"
 	"io"
@@ -11,6 +12,8 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -20,6 +23,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/obert-gov/obert/audit"
+	"github.com/obert-gov/obert/connectors/scsp"
 	"github.com/obert-gov/obert/connectors/sim"
 	"github.com/obert-gov/obert/gateway"
 	"github.com/obert-gov/obert/gateway/config"
@@ -636,4 +640,43 @@ func TestThreeCategories(t *testing.T) {
 	}
 	u.get(d.URL + "/folder/access?category=employment")
 	u.mustSee("employment-viaoberta")
+}
+
+// TestDevWithAnExternalSimulator: development mode against a Via Oberta
+// simulator run on its own still offers its synthetic citizens, and one of
+// them signs in and fetches through it.
+func TestDevWithAnExternalSimulator(t *testing.T) {
+	now := time.Now()
+	dir := t.TempDir()
+	gwKey, gwCert, err := scsp.NewSelfSigned("Obert test gateway", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	simKey, simCert, err := scsp.NewSelfSigned("Via Oberta simulator", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	running, err := sim.Start(context.Background(), "127.0.0.1:0", sim.Config{Population: sim.NewPopulation(2026, 60, now),
+		Key: simKey, Cert: simCert, Trusted: []*x509.Certificate{gwCert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer running.Close(context.Background())
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	d := startDev(t, "-viaoberta-url", running.URL, "-scsp-key-file", write("k.pem", scsp.KeyPEM(gwKey)),
+		"-scsp-cert-file", write("c.pem", scsp.CertPEM(gwCert)), "-viaoberta-cert-file", write("s.pem", scsp.CertPEM(simCert)))
+	if len(d.Dev.Citizens) < 50 {
+		t.Fatalf("%d synthetic citizens offered", len(d.Dev.Citizens))
+	}
+	before := len(running.Server.Received())
+	consentAndFetch(t, d, d.citizenOf(t, "older-alone"))
+	if len(running.Server.Received()) <= before {
+		t.Fatal("nothing was asked of the external simulator")
+	}
 }
