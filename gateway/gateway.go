@@ -423,7 +423,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 		mux.HandleFunc("GET /dev/mail", devMailBox(g.Dev.Mail))
 	}
 	mux.Handle("/", pages)
-	g.Handler = metrics.Middleware(web.Secure(web.LimitBody(mux, 64<<10), formOrigins, u.Scheme == "https"))
+	tooLarge := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/admin/") {
+			web.Problem(w, http.StatusRequestEntityTooLarge, "Too large", "A request body is at most 64 KiB; nothing was changed.")
+			return
+		}
+		pages.Error(w, r, http.StatusRequestEntityTooLarge, "error.too_large")
+	})
+	g.Handler = metrics.Middleware(web.Secure(web.LimitBody(mux, 64<<10, tooLarge), formOrigins, u.Scheme == "https"))
 	return g, nil
 }
 

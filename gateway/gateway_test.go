@@ -680,3 +680,32 @@ func TestDevWithAnExternalSimulator(t *testing.T) {
 		t.Fatal("nothing was asked of the external simulator")
 	}
 }
+
+// TestOversizedBodiesAre413: a body over the limit is answered 413 on every
+// route, a readable page for people and problem details for the API, and
+// nothing is kept.
+func TestOversizedBodiesAre413(t *testing.T) {
+	d := startDev(t)
+	u := newUser(t)
+	u.get(d.URL + "/lang/en?return=/")
+	u.signIn(d.URL, d.citizenOf(t, "older-alone"))
+	big := "csrf=x&a=" + strings.Repeat("x", 100<<10)
+	for _, path := range []string{"/folder/consent", "/folder/data", "/questionnaire", "/signout", "/folder/alerts"} {
+		if s := u.post(d.URL+path, url.Values{"a": {big}}); s != http.StatusRequestEntityTooLarge || !strings.Contains(u.page, "too large") {
+			t.Errorf("POST %s with 100 KiB: %d", path, s)
+		}
+	}
+	u.get(d.URL + "/folder/consent")
+	if strings.Contains(u.page, "/withdraw") {
+		t.Error("an oversized form granted a consent")
+	}
+	req, _ := http.NewRequest(http.MethodPost, d.URL+"/admin/v1/aids", strings.NewReader(strings.Repeat("x", 100<<10)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Errorf("admin API with 100 KiB: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}

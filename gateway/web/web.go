@@ -234,8 +234,14 @@ func Secure(next http.Handler, formOrigins []string, hsts bool) http.Handler {
 
 // LimitBody caps request bodies at n bytes; reading more fails with
 // *http.MaxBytesError, which handlers answer with 413.
-func LimitBody(next http.Handler, n int64) http.Handler {
+func LimitBody(next http.Handler, n int64, tooLarge http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > n {
+			// Said before anything reads it: 413, not a form that fails
+			// to parse and looks forged or malformed.
+			tooLarge.ServeHTTP(w, r)
+			return
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, n)
 		next.ServeHTTP(w, r)
 	})

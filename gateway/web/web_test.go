@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -157,13 +158,25 @@ func TestSecurityHeaders(t *testing.T) {
 
 func TestLimitBody(t *testing.T) {
 	var parseErr error
-	h := web.LimitBody(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { parseErr = r.ParseForm() }), 1024)
-	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader("a="+strings.Repeat("x", 4096)))
+	tooLarge := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusRequestEntityTooLarge) })
+	h := web.LimitBody(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { parseErr = r.ParseForm() }), 1024, tooLarge)
+	// Of unknown length: the body is cut at the limit.
+	r := httptest.NewRequest(http.MethodPost, "/", io.MultiReader(strings.NewReader("a="+strings.Repeat("x", 4096))))
+	r.ContentLength = -1
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	h.ServeHTTP(httptest.NewRecorder(), r)
 	var tooBig *http.MaxBytesError
 	if !errors.As(parseErr, &tooBig) {
 		t.Fatalf("a 4 KiB body under a 1 KiB limit parsed: %v", parseErr)
+	}
+	// Of known length: 413 before the handler runs.
+	parseErr = nil
+	r = httptest.NewRequest(http.MethodPost, "/", strings.NewReader("a="+strings.Repeat("x", 4096)))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusRequestEntityTooLarge || parseErr != nil {
+		t.Fatalf("a 4 KiB body of known length: %d, handler ran: %v", w.Code, parseErr != nil)
 	}
 }
 
