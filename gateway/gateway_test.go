@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"log/slog"
@@ -707,5 +708,49 @@ func TestOversizedBodiesAre413(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusRequestEntityTooLarge || resp.Header.Get("Content-Type") != "application/problem+json" {
 		t.Errorf("admin API with 100 KiB: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}
+
+// TestAccessPages: the access log comes in pages of 50, newest first, with
+// links that keep the filter; the filter offers the categories the log
+// holds.
+func TestAccessPages(t *testing.T) {
+	ctx := context.Background()
+	d := startDev(t)
+	u := newUser(t)
+	u.get(d.URL + "/lang/en?return=/")
+	u.signIn(d.URL, d.citizenOf(t, "older-alone"))
+	subject := subjectOf(t, d, u)
+	var es []audit.Entry
+	t0 := time.Now().Add(-time.Hour)
+	for i := range 120 {
+		es = append(es, audit.Entry{ID: fmt.Sprintf("ae_page_%03d", i), Time: t0.Add(time.Duration(i) * time.Second), Kind: "facts.use",
+			Subject: subject, Requester: "gencat-drets-socials", Source: "padro-municipal", Category: "census", Outcome: "ok"})
+	}
+	if _, err := d.Audit.AppendAll(ctx, es); err != nil {
+		t.Fatal(err)
+	}
+	entries := func() int { return strings.Count(u.page, `<li class="entry">`) }
+	u.get(d.URL + "/folder/access?category=census")
+	if n := entries(); n != 50 || !strings.Contains(u.page, "Page 1 of 3") || !strings.Contains(u.page, `rel="next" href="/folder/access?category=census&amp;page=2"`) ||
+		strings.Contains(u.page, `rel="prev"`) {
+		t.Fatalf("first page: %d entries\n%s", n, u.page)
+	}
+	if !strings.Contains(u.page, "ae_page_119") || strings.Contains(u.page, "ae_page_069") {
+		t.Error("the first page is not the newest 50")
+	}
+	if !strings.Contains(u.page, `<option value="census" selected>`) {
+		t.Error("the filter does not offer the log's categories")
+	}
+	u.get(d.URL + "/folder/access?category=census&page=3")
+	if n := entries(); n != 20 || strings.Contains(u.page, `rel="next"`) || !strings.Contains(u.page, `rel="prev"`) {
+		t.Fatalf("last page: %d entries", n)
+	}
+	if len(u.page) > 120<<10 {
+		t.Errorf("a page of the access log is %d KB", len(u.page)>>10)
+	}
+	u.get(d.URL + "/folder/access?page=99")
+	if !strings.Contains(u.page, "Page 3 of 3") {
+		t.Errorf("a page past the end does not show the last one")
 	}
 }

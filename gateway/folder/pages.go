@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -348,17 +349,33 @@ func (h *Handler) accessShow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lang, c := web.Lang(r), h.deps.Catalogue
-	admins := map[string]bool{}
-	var out []entryView
+	// The filters offer the categories and administrations the citizen's
+	// own log holds (registered categories included).
+	admins, categories := map[string]bool{}, map[string]bool{}
+	var matched []audit.StoredEntry
 	for _, e := range all {
 		for _, a := range []string{e.Requester, e.Source} {
 			if a != "" {
 				admins[a] = true
 			}
 		}
-		if !f.Match(e.Entry) {
-			continue
+		if e.Category != "" {
+			categories[e.Category] = true
 		}
+		if f.Match(e.Entry) {
+			matched = append(matched, e)
+		}
+	}
+	// Pages of accessPage entries, newest first.
+	pages := max(1, (len(matched)+accessPage-1)/accessPage)
+	page, err := strconv.Atoi(r.URL.Query().Get("page"))
+	if err != nil || page < 1 {
+		page = 1
+	}
+	page = min(page, pages)
+	shown := matched[(page-1)*accessPage : min(page*accessPage, len(matched))]
+	var out []entryView
+	for _, e := range shown {
 		ev := entryView{ID: e.ID, KindKey: "kind." + e.Kind, When: dateIn(lang, e.Time) + " " + e.Time.Local().Format("15:04"),
 			ISOTime: e.Time.Format(time.RFC3339), Category: e.Category, CategoryKey: "category." + e.Category,
 			Connector: e.Connector, ErrorClass: e.Error, Index: e.Index}
@@ -394,8 +411,8 @@ func (h *Handler) accessShow(w http.ResponseWriter, r *http.Request) {
 		out = append(out, ev)
 	}
 	var cats, adms []option
-	for _, cat := range []string{"census", "tax", "employment"} {
-		cats = append(cats, option{cat, c.T(lang, "category."+cat), cat == f.Category})
+	for _, cat := range slices.Sorted(maps.Keys(categories)) {
+		cats = append(cats, option{cat, h.named(lang, "category.", cat), cat == f.Category})
 	}
 	for _, a := range slices.Sorted(maps.Keys(admins)) {
 		adms = append(adms, option{a, h.named(lang, "org.", a), a == f.Administration})
@@ -406,9 +423,25 @@ func (h *Handler) accessShow(w http.ResponseWriter, r *http.Request) {
 		}
 		return t.AddDate(0, 0, -back).Format(time.DateOnly)
 	}
+	link := func(p int) string {
+		q := r.URL.Query()
+		q.Set("page", strconv.Itoa(p))
+		return "/folder/access?" + q.Encode()
+	}
+	var prev, next string
+	if page > 1 {
+		prev = link(page - 1)
+	}
+	if page < pages {
+		next = link(page + 1)
+	}
 	h.render(w, r, http.StatusOK, "access", "access.title", map[string]any{"Entries": out, "Categories": cats,
-		"Administrations": adms, "From": day(f.From, 0), "To": day(f.To, 1), "Total": len(all)})
+		"Administrations": adms, "From": day(f.From, 0), "To": day(f.To, 1), "Total": len(matched),
+		"Page": page, "Pages": pages, "Prev": prev, "Next": next})
 }
+
+// accessPage is how many entries one page of the access log shows.
+const accessPage = 50
 
 func (h *Handler) accessProof(w http.ResponseWriter, r *http.Request) {
 	v, ok := h.viewer(w, r)
