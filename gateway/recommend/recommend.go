@@ -92,13 +92,11 @@ type Situation struct {
 type Recommender struct {
 	mu      sync.RWMutex
 	aids    []Aid
-	modules map[string]string        // rule modules (no tests), by file name
-	query   []rego.PreparedEvalQuery // one per shard of the catalogue
-	// versions of the aids (see Version), worked out with the query.
+	modules map[string]string // rule modules (no tests), by file name
+	shards  []shard           // the catalogue, cut to be evaluated in parallel
+	// versions of the aids (see Version), worked out with the shards.
 	versions map[string]string
-	// views are the categories of each view the query reads (viewInput).
-	views map[string][]string
-	now   func() time.Time
+	now      func() time.Time
 	// evaluators of single aids, for the current catalogue.
 	evaluators map[string]*Evaluator
 	// caps are the built-ins aid rules may call: pure ones only, since
@@ -149,11 +147,11 @@ func New(ctx context.Context, catalogue []byte, modules map[string]string, now f
 // rebuild compiles aids and modules and, if they compile, makes them the
 // catalogue; r.mu must be held (or r not yet shared).
 func (r *Recommender) rebuild(ctx context.Context, aids []Aid, modules map[string]string) error {
-	q, versions, err := compile(ctx, aids, modules, r.caps)
+	shards, versions, err := compile(ctx, aids, modules, r.caps)
 	if err != nil {
 		return err
 	}
-	r.aids, r.modules, r.query, r.versions, r.views = aids, modules, q, versions, viewsOf(aids)
+	r.aids, r.modules, r.shards, r.versions = aids, modules, shards, versions
 	clear(r.evaluators)
 	return nil
 }
@@ -169,15 +167,29 @@ func aidOf(src string) string {
 	return ""
 }
 
-// compile builds the queries over aids and modules: the catalogue is cut
-// into one shard per processor (at most four), each with the modules of its
-// own aids and the shared ones, so that a recommendation evaluates them in
-// parallel. It also returns each aid's version.
-func compile(ctx context.Context, aids []Aid, modules map[string]string, caps *ast.Capabilities) ([]rego.PreparedEvalQuery, map[string]string, error) {
+// shard is a prepared query over some aids that declare the same
+// categories, evaluated with only those categories' facts as input.
+type shard struct {
+	query      rego.PreparedEvalQuery
+	categories []string
+}
+
+// compile builds the shards over aids and modules: the aids are grouped by
+// the categories they declare, and each group cut into pieces of at most a
+// processor's share of the catalogue (at most four shares), each with the
+// modules of its own aids and the shared ones, so that a recommendation
+// evaluates them in parallel. It also returns each aid's version.
+func compile(ctx context.Context, aids []Aid, modules map[string]string, caps *ast.Capabilities) ([]shard, map[string]string, error) {
 	n := min(runtime.GOMAXPROCS(0), 4, max(len(aids), 1))
-	shards := make([][]Aid, n)
-	for i, a := range aids {
-		shards[i%n] = append(shards[i%n], a)
+	size := max((len(aids)+n-1)/n, 1)
+	groups := map[string][]Aid{}
+	for _, a := range aids {
+		k := viewKey(a.Categories)
+		groups[k] = append(groups[k], a)
+	}
+	var pieces [][]Aid
+	for _, k := range slices.Sorted(maps.Keys(groups)) {
+		pieces = slices.AppendSeq(pieces, slices.Chunk(groups[k], size))
 	}
 	// Which module holds which aid's rule; the others (the shared helpers)
 	// go to every shard.
@@ -204,17 +216,18 @@ func compile(ctx context.Context, aids []Aid, modules map[string]string, caps *a
 		}
 		versions[a.ID] = version(a, rule[a.ID])
 	}
-	queries := make([]rego.PreparedEvalQuery, n)
-	errs := make([]error, n)
+	shards := make([]shard, len(pieces))
+	errs := make([]error, len(pieces))
 	var wg sync.WaitGroup
-	for i, shard := range shards {
-		wg.Go(func() { queries[i], errs[i] = compileShard(ctx, shard, modules, owner, caps) })
+	for i, p := range pieces {
+		shards[i].categories = p[0].Categories
+		wg.Go(func() { shards[i].query, errs[i] = compileShard(ctx, p, modules, owner, caps) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, nil, err
 	}
-	return queries, versions, nil
+	return shards, versions, nil
 }
 
 func compileShard(ctx context.Context, aids []Aid, modules, owner map[string]string, caps *ast.Capabilities) (rego.PreparedEvalQuery, error) {
@@ -226,26 +239,15 @@ func compileShard(ctx context.Context, aids []Aid, modules, owner map[string]str
 	// criteria object would be assembled from them); an undecided criterion
 	// leaves no element. A set costs the evaluator less than an object
 	// comprehension per aid (BenchmarkRecommendConstantRules: a third less).
-	// The aids are grouped by the categories they declare, and each group
-	// is evaluated with input as its view (view.go).
 	in := map[string]bool{}
-	groups := map[string][]Aid{}
+	var gather strings.Builder
+	gather.WriteString("package obert.recommend\n\nimport rego.v1\n\n")
 	for _, a := range aids {
 		in[a.ID] = true
-		k := viewKey(a.Categories)
-		groups[k] = append(groups[k], a)
-	}
-	var gather strings.Builder
-	gather.WriteString("package obert.recommend\n\nimport rego.v1\n")
-	for i, k := range slices.Sorted(maps.Keys(groups)) {
-		// A JSON string is a Rego string, whatever it holds.
-		key, _ := json.Marshal(k)
-		fmt.Fprintf(&gather, "\nall contains t if {\n\tg := group%d with input as input.views[%s]\n\tsome t in g\n}\n\n", i, key)
-		for _, a := range groups[k] {
-			for _, n := range criterionNames(a) {
-				name, _ := json.Marshal(n)
-				fmt.Fprintf(&gather, "group%d contains [%q, %s, v] if v := data.obert.aids.%s.criteria[%s]\n", i, a.ID, name, a.ID, name)
-			}
+		for _, n := range criterionNames(a) {
+			// A JSON string is a Rego string, whatever the name holds.
+			name, _ := json.Marshal(n)
+			fmt.Fprintf(&gather, "all contains [%q, %s, v] if v := data.obert.aids.%s.criteria[%s]\n", a.ID, name, a.ID, name)
 		}
 	}
 	opts := []func(*rego.Rego){rego.Query("data.obert.recommend.all"), rego.Module("obert/recommend.rego", gather.String()), rego.Capabilities(caps)}
@@ -310,19 +312,17 @@ func (r *Recommender) Aids() []Aid {
 func (r *Recommender) Recommend(ctx context.Context, s Situation) ([]Result, error) {
 	today := r.now().UTC().Format(time.DateOnly)
 	r.mu.RLock()
-	queries, catalogue, views := r.query, r.aids, r.views
+	shards, catalogue := r.shards, r.aids
 	r.mu.RUnlock()
-	// The input is converted once for every shard.
-	v, err := viewInput(views, s, today)
+	inputs, err := shardInputs(shards, s, today)
 	if err != nil {
 		return nil, err
 	}
-	input := rego.EvalParsedInput(v)
-	parts := make([]map[string]map[string]bool, len(queries))
-	errs := make([]error, len(queries))
+	parts := make([]map[string]map[string]bool, len(shards))
+	errs := make([]error, len(shards))
 	var wg sync.WaitGroup
-	for i, q := range queries {
-		wg.Go(func() { parts[i], errs[i] = evalShard(ctx, q, input) })
+	for i, sh := range shards {
+		wg.Go(func() { parts[i], errs[i] = evalShard(ctx, sh.query, inputs[i]) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {

@@ -6,16 +6,17 @@ import (
 	"slices"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
 )
 
 // Each aid's rule, and the helpers it calls, see input.facts reduced to the
 // categories the aid declares, whatever the rule's syntax: Check reads the
-// syntax, this holds for a rule that slips past it. A recommendation's input
-// carries one view per distinct set of declared categories, and the gather
-// module evaluates each group of aids with input as its view.
+// syntax, this holds for a rule that slips past it. The shards group aids
+// by their declared categories, and each shard is evaluated with only those
+// categories' facts as input.
 
-// viewKey names the view of the categories cats: the sorted set as JSON,
-// so that no two sets share a name.
+// viewKey names a set of categories: the sorted set as JSON, so that no
+// two sets share a name.
 func viewKey(cats []string) string {
 	s := slices.Clone(cats)
 	slices.Sort(s)
@@ -23,22 +24,11 @@ func viewKey(cats []string) string {
 	return string(b)
 }
 
-// viewsOf returns the categories of each view the aids need, by key.
-func viewsOf(aids []Aid) map[string][]string {
-	out := map[string][]string{}
-	for _, a := range aids {
-		k := viewKey(a.Categories)
-		if _, ok := out[k]; !ok {
-			out[k] = slices.Clone(a.Categories)
-		}
-	}
-	return out
-}
-
-// viewInput is a recommendation's input: {"views": {key: {"today",
-// "answers", "facts"}}}, each view holding only its categories' facts.
-// Each category is converted once and shared by the views that hold it.
-func viewInput(views map[string][]string, s Situation, today string) (ast.Value, error) {
+// shardInputs returns each shard's input: today, the answers, and the facts
+// of the categories its aids declare. Each category is converted once and
+// shared by the inputs that hold it, and shards of the same categories
+// share one input.
+func shardInputs(shards []shard, s Situation, today string) ([]rego.EvalOption, error) {
 	facts := make(map[string]*ast.Term, len(s.Facts))
 	for c, f := range s.Facts {
 		v, err := ast.InterfaceToValue(f)
@@ -52,20 +42,27 @@ func viewInput(views map[string][]string, s Situation, today string) (ast.Value,
 		return nil, fmt.Errorf("recommend: input: answers: %w", err)
 	}
 	todayTerm, answersTerm := ast.StringTerm(today), ast.NewTerm(answers)
-	all := ast.NewObject()
-	for key, cats := range views {
+	out := make([]rego.EvalOption, len(shards))
+	byKey := map[string]rego.EvalOption{}
+	for i, sh := range shards {
+		k := viewKey(sh.categories)
+		if in, ok := byKey[k]; ok {
+			out[i] = in
+			continue
+		}
 		seen := ast.NewObject()
-		for _, c := range cats {
+		for _, c := range sh.categories {
 			if f, ok := facts[c]; ok {
 				seen.Insert(ast.StringTerm(c), f)
 			}
 		}
-		all.Insert(ast.StringTerm(key), ast.ObjectTerm(
+		byKey[k] = rego.EvalParsedInput(ast.NewObject(
 			ast.Item(ast.InternedTerm("today"), todayTerm),
 			ast.Item(ast.InternedTerm("answers"), answersTerm),
 			ast.Item(ast.InternedTerm("facts"), ast.NewTerm(seen))))
+		out[i] = byKey[k]
 	}
-	return ast.NewObject(ast.Item(ast.InternedTerm("views"), ast.NewTerm(all))), nil
+	return out, nil
 }
 
 // only returns the facts of the categories cats.
