@@ -328,12 +328,17 @@ func (s *Service) ClaveMetadata(w http.ResponseWriter, r *http.Request) {
 	w.Write(b)
 }
 
+// metadataValidity is how long the SP metadata we serve stays valid.
+const metadataValidity = 7 * 24 * time.Hour
+
 func (c *clave) metadata(ctx context.Context) ([]byte, error) {
 	idp, err := c.current(ctx)
 	if err != nil {
 		return nil, err
 	}
-	md, err := idp.sp.MetadataWithSLO(24 * 7)
+	// MetadataWithSLO's argument, despite its name, is a time.Duration in
+	// nanoseconds, not hours.
+	md, err := idp.sp.MetadataWithSLO(int64(metadataValidity))
 	if err != nil {
 		return nil, err
 	}

@@ -423,6 +423,29 @@ func TestClaveMetadataIsSigned(t *testing.T) {
 	}
 }
 
+// TestClaveMetadataValidForAWeek: the metadata we serve stays valid for a
+// week from now, so a federation that caches it does not drop us at once.
+func TestClaveMetadataValidForAWeek(t *testing.T) {
+	r := newSAMLRig(t, 0)
+	resp, err := http.Get(r.entityID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(raw); err != nil {
+		t.Fatal(err)
+	}
+	until, err := time.Parse(time.RFC3339, doc.Root().SelectAttrValue("validUntil", ""))
+	if err != nil {
+		t.Fatalf("validUntil: %v", err)
+	}
+	if want := r.now.Add(7 * 24 * time.Hour); until.Before(want.Add(-time.Minute)) || until.After(want.Add(time.Minute)) {
+		t.Fatalf("metadata valid until %s, want about %s", until, want)
+	}
+}
+
 // TestClaveAttackCorpus: every case must be refused with a page naming the
 // reason, no session, and the failure reported for the audit log.
 func TestClaveAttackCorpus(t *testing.T) {
