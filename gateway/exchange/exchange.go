@@ -37,6 +37,10 @@ const (
 // ErrNoFacts means no unexpired facts are stored for that subject and category.
 var ErrNoFacts = errors.New("exchange: no stored facts")
 
+// ErrGrantWithdrawn means facts were not stored because the grant they were
+// fetched under was withdrawn meanwhile.
+var ErrGrantWithdrawn = errors.New("exchange: the grant was withdrawn")
+
 // Consents is what the exchange needs of the consent service.
 type Consents interface {
 	Active(ctx context.Context, subject, category, purpose string) (consent.Grant, error)
@@ -64,6 +68,7 @@ type SealedFacts struct {
 
 // FactStore keeps sealed facts.
 type FactStore interface {
+	// PutFacts stores f unless its grant was withdrawn (ErrGrantWithdrawn).
 	PutFacts(ctx context.Context, f SealedFacts) error
 	GetFacts(ctx context.Context, subject, category string, at time.Time) (SealedFacts, error)
 	DeleteFactsOfGrant(ctx context.Context, subject, grantID string) (int64, error)
@@ -401,7 +406,12 @@ func (e *Exchanger) send(ctx context.Context, c Citizen, p plan) Result {
 		return res
 	}
 	if p.consent != nil {
-		if err := e.store(ctx, c.Subject, res.Category, p.grant, facts); err != nil {
+		if err := e.store(ctx, c.Subject, res.Category, p.grant, facts); errors.Is(err, ErrGrantWithdrawn) {
+			// Withdrawn while the request was out: what came back is
+			// neither kept nor shown.
+			res.Status, res.Reason = StatusDenied, "consent-withdrawn"
+			return res
+		} else if err != nil {
 			res.Status, res.Reason = StatusFailed, "store-unavailable"
 			return res
 		}

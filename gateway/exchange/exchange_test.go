@@ -493,3 +493,50 @@ func TestWithdrawalRacesExchanges(t *testing.T) {
 	}
 	t.Logf("%d exchanges succeeded before the withdrawal, none after", ok.Load())
 }
+
+// TestWithdrawalKeepsNothingInFlight: exchanges in flight when a
+// withdrawal commits (and its facts are deleted, as the gateway does) store
+// nothing afterwards, whatever they fetched.
+func TestWithdrawalKeepsNothingInFlight(t *testing.T) {
+	ctx := context.Background()
+	for round := range 3 {
+		r := newRig(t, options{})
+		g := r.grant(t)
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		var ok atomic.Int32
+		for range 12 {
+			wg.Go(func() {
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if r.fetch().Status == exchange.StatusOK {
+						ok.Add(1)
+					}
+				}
+			})
+		}
+		// Withdraw once exchanges succeed, with more of them in flight.
+		for deadline := time.Now().Add(10 * time.Second); ok.Load() == 0 && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+		time.Sleep(30 * time.Millisecond)
+		if _, err := r.consents.Withdraw(ctx, r.citizen.Subject, g.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.store.DeleteFactsOfGrant(ctx, r.citizen.Subject, g.ID); err != nil {
+			t.Fatal(err)
+		}
+		close(stop) // those in flight finish; none starts
+		wg.Wait()
+		if ok.Load() == 0 {
+			t.Fatal("no exchange succeeded before the withdrawal: the race was not exercised")
+		}
+		if r.factsStored() {
+			t.Fatalf("round %d: facts of a withdrawn grant were stored by an exchange in flight", round)
+		}
+	}
+}

@@ -124,6 +124,15 @@ func TestAlertsStore(t *testing.T) {
 			if exp, _ := s.ExpiringGrants(ctx, alerts.Purpose, t0, t0.Add(72*time.Hour)); len(exp) != 1 || exp[0].ID != "g1" {
 				t.Fatalf("expiring: %+v", exp)
 			}
+			// Facts are stored only under grants in force: these need theirs.
+			for _, g := range []consent.Grant{{ID: "gx", Subject: "s1", Category: "tax"}, {ID: "gy", Subject: "s25", Category: "census"},
+				{ID: "gz", Subject: "s4", Category: "census"}} {
+				g.Purpose, g.ExpiresAt, g.Requester, g.Source, g.LegalBasis, g.TextVersion, g.Language, g.GrantedAt =
+					"aid-recommendation", t0.Add(time.Hour), "r", "s", consent.BasisConsent, "v", "ca", t0.Add(-time.Hour)
+				if err := s.CreateGrant(ctx, g); err != nil {
+					t.Fatal(err)
+				}
+			}
 			for _, f := range []exchange.SealedFacts{
 				{Subject: "s1", Category: "census", GrantID: "g2", ExpiresAt: t0.Add(time.Hour)},
 				{Subject: "s1", Category: "tax", GrantID: "gx", ExpiresAt: t0.Add(time.Hour)},

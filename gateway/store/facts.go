@@ -12,17 +12,36 @@ import (
 
 var _ exchange.FactStore = (*Store)(nil)
 
-// PutFacts implements exchange.FactStore: the newest fetch replaces the last.
+// PutFacts implements exchange.FactStore: the newest fetch replaces the
+// last, if the grant it was fetched under is still in force. The grant's
+// row is read under a share lock (on SQLite, the write lock) in the same
+// transaction, so a withdrawal either commits first, and nothing is
+// stored, or waits for this one, and its deletion of the grant's facts
+// follows it.
 func (s *Store) PutFacts(ctx context.Context, f exchange.SealedFacts) error {
-	_, err := s.q().ExecContext(ctx, `INSERT INTO facts (subject, category, grant_id, sealed, fetched_at, expires_at)
+	lock := ""
+	if s.flavor == Postgres {
+		lock = " FOR SHARE"
+	}
+	return s.inTx(ctx, func(q querier) error {
+		var withdrawn int64
+		err := q.QueryRowContext(ctx, `SELECT withdrawn_at FROM consent_grants WHERE id = ? AND subject = ?`+lock,
+			f.GrantID, f.Subject).Scan(&withdrawn)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && withdrawn != 0) {
+			return exchange.ErrGrantWithdrawn
+		}
+		if err != nil {
+			return fmt.Errorf("store: put facts: %w", err)
+		}
+		if _, err := q.ExecContext(ctx, `INSERT INTO facts (subject, category, grant_id, sealed, fetched_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (subject, category) DO UPDATE SET grant_id = excluded.grant_id,
 			sealed = excluded.sealed, fetched_at = excluded.fetched_at, expires_at = excluded.expires_at`,
-		f.Subject, f.Category, f.GrantID, f.Sealed, micros(f.FetchedAt), micros(f.ExpiresAt))
-	if err != nil {
-		return fmt.Errorf("store: put facts: %w", err)
-	}
-	return nil
+			f.Subject, f.Category, f.GrantID, f.Sealed, micros(f.FetchedAt), micros(f.ExpiresAt)); err != nil {
+			return fmt.Errorf("store: put facts: %w", err)
+		}
+		return nil
+	})
 }
 
 // GetFacts implements exchange.FactStore; expired facts are not returned.
