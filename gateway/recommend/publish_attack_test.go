@@ -71,6 +71,11 @@ func TestPublicationAttacks(t *testing.T) {
 			p.Rule = strings.Replace(p.Rule, "import data.obert.aids.lib\n", "import data.obert.aids.lib\n\nimport input.facts as f\n", 1) +
 				"\nleak := f.tax.income_annual\n"
 		}, `reads category "tax"`},
+		{"input through an import under another name", func(p *recommend.Publication) {
+			censusOnly(p)
+			p.Rule = strings.Replace(p.Rule, "import data.obert.aids.lib\n", "import data.obert.aids.lib\n\nimport input as i\n", 1) +
+				"\nleak := walk(i)\n"
+		}, "reads input as a whole"},
 		{"undeclared category through a helper", func(p *recommend.Publication) {
 			p.Aid.Categories = []string{"tax"}
 			p.Aid.Criteria[0].Category = "tax"

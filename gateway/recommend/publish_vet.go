@@ -8,10 +8,10 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 )
 
-// What an administration's Rego may read and call is decided from its
-// syntax, before anything runs: the capabilities stop impure built-ins at
-// compile time, and the evaluation gives each aid only the facts it
-// declared, but a publication is refused with the reason named.
+// Check reads what an administration's Rego reads and calls from its
+// syntax, before anything runs, and names the cause of a refusal. What this
+// misses is still held at compile time by the pure capabilities and at
+// evaluation by the shards, which give each aid only its declared facts.
 
 // reach is what one module of a publication may read.
 type reach struct {
@@ -28,6 +28,9 @@ func vet(m *ast.Module, r reach) []string {
 	v := &vetter{reach: r, aliases: map[ast.Var]ast.Ref{}, seen: map[string]bool{}}
 	for _, imp := range m.Imports {
 		path, ok := imp.Path.Value.(ast.Ref)
+		if _, root := imp.Path.Value.(ast.Var); root {
+			path, ok = ast.Ref{imp.Path}, true
+		}
 		if !ok || !(path[0].Equal(ast.DefaultRootDocument) || path[0].Equal(ast.InputRootDocument)) {
 			continue // rego.v1, future.keywords
 		}
