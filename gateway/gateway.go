@@ -196,6 +196,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 			return nil, err
 		}
 	}
+	// Production never migrates by itself: an operator runs gatewayctl
+	// migrate, and a replica refuses a schema it was not built for.
+	if err := g.Store.CheckSchema(ctx); err != nil {
+		return nil, err
+	}
 
 	// Audit log, policy, consent, recommender.
 	if g.Audit, err = audit.New(audit.Config{Store: g.Store, Sealer: k, Signer: signer, Origin: cfg.AuditOrigin}); err != nil {

@@ -69,7 +69,9 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func startReplicas(t *testing.T, n int) *replicaSet {
+// startReplicas starts n replicas; on a fresh database (migrated false) they
+// all migrate it at start, as development mode does, at the same moment.
+func startReplicas(t *testing.T, n int, migrated bool) *replicaSet {
 	t.Helper()
 	if storetest.PostgresURL() == "" {
 		t.Skip("OBERT_TEST_POSTGRES not set: replicas need PostgreSQL")
@@ -86,8 +88,10 @@ func startReplicas(t *testing.T, n int) *replicaSet {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
+	if migrated {
+		if _, err := st.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 	rs := &replicaSet{Store: st}
 
@@ -259,7 +263,7 @@ var privacyMain = regexp.MustCompile(`(?s)<main.*</main>`)
 // one is offered and used on all, /privacy is the same on every replica,
 // and once its deactivation commits on one, no replica fetches from it.
 func TestThreeReplicasFollowOneCatalogue(t *testing.T) {
-	rs := startReplicas(t, 3)
+	rs := startReplicas(t, 3, true)
 	at := func(i int) string { return rs.URLs[i%len(rs.URLs)] }
 
 	// Four older citizens, each signing in, consenting and subscribing on
@@ -404,5 +408,15 @@ func TestThreeReplicasFollowOneCatalogue(t *testing.T) {
 		if p != pages[0] {
 			t.Errorf("/privacy on replica %d differs from replica 0's after the deactivation", i)
 		}
+	}
+}
+
+// TestReplicasStartTogether: three replicas started at once on a database
+// nobody migrated yet all come up: they take turns migrating it.
+func TestReplicasStartTogether(t *testing.T) {
+	rs := startReplicas(t, 3, false)
+	sc, err := rs.Store.SchemaStatus(context.Background())
+	if err != nil || len(sc.Pending) != 0 {
+		t.Fatalf("schema after three replicas started: %+v %v", sc, err)
 	}
 }

@@ -15,7 +15,9 @@ import (
 const usage = `usage: gatewayctl COMMAND [ARGS]
 
 Commands:
-  migrate [--database URL]      apply pending database migrations
+  migrate [up|status] [--database URL]
+                                apply pending database migrations (up), or
+                                say which version the schema is at (status)
                                 (default: $OBERT_DATABASE_URL)
   audit verify --log URL [--since CHECKPOINT_FILE] --key VERIFIER_KEY
                                 fetch the public log over HTTP, recompute it

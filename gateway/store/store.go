@@ -123,8 +123,81 @@ func (s *Store) Close() error {
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
-// Migrate applies every pending embedded migration.
+// Migrate applies every pending embedded migration, ours and River's. On
+// PostgreSQL it runs under a session advisory lock, so that replicas or
+// operators migrating at the same time take turns: the first applies, the
+// others find nothing left to do.
 func (s *Store) Migrate(ctx context.Context) ([]string, error) {
+	var applied []string
+	err := s.exclusively(ctx, func() error {
+		p, err := s.migrations()
+		if err != nil {
+			return err
+		}
+		res, err := p.Up(ctx)
+		if err != nil {
+			return fmt.Errorf("store: migrate: %w", err)
+		}
+		for _, r := range res {
+			applied = append(applied, r.Source.Path)
+		}
+		return s.migrateJobs(ctx)
+	})
+	return applied, err
+}
+
+// Schema is where the database's schema stands against this binary.
+type Schema struct {
+	Current, Latest int64    // the version applied, the newest this binary knows
+	Pending         []string // migrations not applied yet
+}
+
+// SchemaStatus reports the database's schema version against the
+// migrations embedded in this binary.
+func (s *Store) SchemaStatus(ctx context.Context) (Schema, error) {
+	var sc Schema
+	err := s.exclusively(ctx, func() error {
+		p, err := s.migrations()
+		if err != nil {
+			return err
+		}
+		if sc.Current, err = p.GetDBVersion(ctx); err != nil {
+			return fmt.Errorf("store: schema version: %w", err)
+		}
+		for _, src := range p.ListSources() {
+			sc.Latest = max(sc.Latest, src.Version)
+			if src.Version > sc.Current {
+				sc.Pending = append(sc.Pending, src.Path)
+			}
+		}
+		return nil
+	})
+	return sc, err
+}
+
+// ErrSchema is a database whose schema is not the one this binary needs.
+var ErrSchema = errors.New("store: the database schema does not match this gatewayd")
+
+// CheckSchema refuses a database whose schema is older than this binary
+// needs (run gatewayctl migrate) or newer than it knows (run a newer
+// gatewayd), with a message that says which.
+func (s *Store) CheckSchema(ctx context.Context) error {
+	sc, err := s.SchemaStatus(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case sc.Current < sc.Latest:
+		return fmt.Errorf("%w: it is at version %d and this gatewayd needs %d (%d migrations pending); run `gatewayctl migrate`",
+			ErrSchema, sc.Current, sc.Latest, len(sc.Pending))
+	case sc.Current > sc.Latest:
+		return fmt.Errorf("%w: it is at version %d, newer than this gatewayd knows (%d); run the gatewayd that migrated it, or a newer one",
+			ErrSchema, sc.Current, sc.Latest)
+	}
+	return nil
+}
+
+func (s *Store) migrations() (*goose.Provider, error) {
 	dialect := goose.DialectSQLite3
 	if s.flavor == Postgres {
 		dialect = goose.DialectPostgres
@@ -133,18 +206,28 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: migrations: %w", err)
 	}
-	res, err := p.Up(ctx)
+	return p, nil
+}
+
+// migrationLockKey is the PostgreSQL advisory lock migrations take.
+const migrationLockKey = 0x6f62657274_01 // "obert", 1
+
+// exclusively runs fn holding the migration lock on PostgreSQL (SQLite's
+// write lock already serialises its writers).
+func (s *Store) exclusively(ctx context.Context, fn func() error) error {
+	if s.flavor != Postgres {
+		return fn()
+	}
+	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("store: migrate: %w", err)
+		return fmt.Errorf("store: migration lock: %w", err)
 	}
-	var applied []string
-	for _, r := range res {
-		applied = append(applied, r.Source.Path)
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, int64(migrationLockKey)); err != nil {
+		return fmt.Errorf("store: migration lock: %w", err)
 	}
-	if err := s.migrateJobs(ctx); err != nil {
-		return nil, err
-	}
-	return applied, nil
+	defer conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1)`, int64(migrationLockKey))
+	return fn()
 }
 
 // rebind turns '?' placeholders into PostgreSQL's $n. Queries in this package
