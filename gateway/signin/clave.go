@@ -107,7 +107,8 @@ type claveIdP struct {
 }
 
 // skewed is our clock for gosaml2, minus a skew: with the accepted skew it
-// is the clock bearer expiry and certificates are checked with.
+// is the clock bearer expiry and certificates are checked with. Being behind,
+// it is lenient with what ends; what starts is the business of earlier.
 type skewed struct {
 	clockwork.Clock
 	now  func() time.Time
@@ -256,7 +257,7 @@ func (c *clave) load(ctx context.Context) (*claveIdP, error) {
 	if len(certs.Roots) == 0 {
 		return nil, errors.New("signin: Cl@ve IdP metadata has no signing certificate")
 	}
-	newSP := func(clock *dsig.Clock) (*saml2.SAMLServiceProvider, error) {
+	newSP := func(clock *dsig.Clock, certs dsig.X509CertificateStore) (*saml2.SAMLServiceProvider, error) {
 		sp := &saml2.SAMLServiceProvider{
 			IdentityProviderSSOURL: idp.ssoURL, IdentityProviderSSOBinding: saml2.BindingHttpPost,
 			IdentityProviderSLOURL: idp.sloURL, IdentityProviderSLOBinding: saml2.BindingHttpPost,
@@ -266,7 +267,7 @@ func (c *clave) load(ctx context.Context) (*claveIdP, error) {
 			SignAuthnRequests: true, SignAuthnRequestsAlgorithm: dsig.RSASHA256SignatureMethod,
 			NameIdFormat:                saml2.NameIdFormatPersistent,
 			RequestedAuthnContext:       &saml2.RequestedAuthnContext{Comparison: saml2.AuthnPolicyMatchMinimum, Contexts: []string{c.classOf(c.cfg.LoA)}},
-			IDPCertificateStore:         &certs,
+			IDPCertificateStore:         certs,
 			Clock:                       clock,
 			MaximumDecompressedBodySize: int64(c.cfg.MaxResponse),
 			SPKeyStore: dsig.TLSCertKeyStore(tls.Certificate{Certificate: [][]byte{c.cfg.EncryptionCert.Raw},
@@ -274,13 +275,31 @@ func (c *clave) load(ctx context.Context) (*claveIdP, error) {
 		}
 		return sp, sp.SetSPSigningKeyStore(&saml2.KeyStore{Signer: c.cfg.SigningKey, Cert: c.cfg.SigningCert.Raw})
 	}
-	if idp.sp, err = newSP(dsig.NewFakeClock(skewed{Clock: clockwork.NewRealClock(), now: c.now})); err != nil {
+	if idp.sp, err = newSP(dsig.NewFakeClock(skewed{Clock: clockwork.NewRealClock(), now: c.now}), &certs); err != nil {
 		return nil, err
 	}
-	if idp.check, err = newSP(dsig.NewFakeClock(skewed{Clock: clockwork.NewRealClock(), now: c.now, skew: c.cfg.Skew})); err != nil {
+	if idp.check, err = newSP(dsig.NewFakeClock(skewed{Clock: clockwork.NewRealClock(), now: c.now, skew: c.cfg.Skew}),
+		&dsig.MemoryX509CertificateStore{Roots: earlier(certs.Roots, 2*c.cfg.Skew)}); err != nil {
 		return nil, err
 	}
 	return idp, nil
+}
+
+// earlier returns copies of certs valid from d before their NotBefore.
+// goxmldsig checks both ends of a certificate's validity with the one clock
+// it is given, which for responses is skewed, a skew behind ours: so that a
+// certificate that starts within the skew ahead of us is accepted, the copies
+// the check trusts start twice the skew early (now-skew >= NotBefore-2*skew
+// exactly when now+skew >= NotBefore). goxmldsig matches the certificate of
+// a signature to a trusted one by its raw bytes, which the copies keep.
+func earlier(certs []*x509.Certificate, d time.Duration) []*x509.Certificate {
+	out := make([]*x509.Certificate, len(certs))
+	for i, c := range certs {
+		cp := *c
+		cp.NotBefore = cp.NotBefore.Add(-d)
+		out[i] = &cp
+	}
+	return out
 }
 
 func (c *clave) fetch(ctx context.Context, u string) ([]byte, error) {
@@ -658,7 +677,7 @@ func reasonOf(err error) string {
 	}
 	msg := err.Error()
 	switch {
-	case strings.Contains(msg, "ignature") || strings.Contains(msg, "certificate"):
+	case strings.Contains(msg, "ignature") || strings.Contains(msg, "certificate") || strings.Contains(msg, "Cert is not valid"):
 		return "bad-signature"
 	case strings.Contains(msg, "too large") || strings.Contains(msg, "exceeds"):
 		return "response-too-large"

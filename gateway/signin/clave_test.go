@@ -717,6 +717,50 @@ func TestClaveReplayAndXML(t *testing.T) {
 	})
 }
 
+// TestClaveClockSkewAtTheStart: the IdP's clock may run up to the allowed
+// skew (90 s) ahead of ours, so a signing certificate or an assertion that
+// became valid within the skew is accepted, one that becomes valid beyond it
+// refused.
+func TestClaveClockSkewAtTheStart(t *testing.T) {
+	for _, c := range []struct {
+		name                string
+		certFrom, assertion time.Duration // from our now
+		reason              string        // empty: accepted
+	}{
+		{"certificate issued 30 s ago", -30 * time.Second, -time.Minute, ""},
+		{"certificate valid in 60 s", 60 * time.Second, -time.Minute, ""},
+		{"certificate valid in 120 s", 120 * time.Second, -time.Minute, "bad-signature"},
+		{"assertion valid in 80 s", -time.Hour, 80 * time.Second, ""},
+		{"assertion valid in 100 s", -time.Hour, 100 * time.Second, "not-yet-valid"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			now := time.Now().Truncate(time.Second) // certificates count whole seconds
+			key, cert, err := scsp.NewSelfSigned("Cl@ve test IdP", now.Add(c.certFrom+time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !cert.NotBefore.Equal(now.Add(c.certFrom)) {
+				t.Fatalf("certificate valid from %s, want %s", cert.NotBefore, now.Add(c.certFrom))
+			}
+			r := newSAMLRigKey(t, 0, key, cert)
+			r.now = now
+			m := r.valid(r.start(t))
+			m.notBefore = now.Add(c.assertion)
+			code, body := r.post(t, bytesOf(t, r.build(t, m)))
+			if c.reason != "" {
+				r.refused(t, code, body, c.reason)
+				return
+			}
+			if code != http.StatusSeeOther {
+				t.Fatalf("refused: %d %s (%v)", code, body, r.ev.failed)
+			}
+			if who := r.whoami(t); who != "12345678Z substantial" {
+				t.Fatalf("whoami %q", who)
+			}
+		})
+	}
+}
+
 // BenchmarkClaveACS: the ACS handling one valid Cl@ve response as Cl@ve
 // sends it (response and assertion signed, assertion encrypted to us): XML
 // checks, signatures, decryption, our checks, the one-time id and the new
