@@ -77,6 +77,16 @@ func purposesOf(snap catalogue.Snapshot) map[string]exchange.Purpose {
 	return out
 }
 
+// Limits are the request rates each client (by address) or citizen (for
+// fetches) is allowed, in each replica.
+var Limits = map[string]web.Rate{
+	"signin":        {Every: 3 * time.Second, Burst: 20},
+	"questionnaire": {Every: 2 * time.Second, Burst: 30},
+	"fetch":         {Every: 6 * time.Second, Burst: 10},
+	"public":        {Every: 20 * time.Millisecond, Burst: 1000},
+	"admin":         {Every: 500 * time.Millisecond, Burst: 60},
+}
+
 // Gateway is a built gateway.
 type Gateway struct {
 	Handler     http.Handler
@@ -289,7 +299,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 	if err != nil {
 		return nil, err
 	}
-	csrf := web.NewCSRF(csrfKey)
+	csrf, err := web.NewCSRF(csrfKey, cfg.PublicURL)
+	if err != nil {
+		return nil, err
+	}
 	alertSvc, err := g.withAlerts(cfg, alertsDeps{root: root, sealer: k, consents: consents, ex: ex,
 		recommender: recommender, rec: rec, cat: cat, refresh: current}, log)
 	if err != nil {
@@ -369,7 +382,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 		AccessLog: g.Audit, Catalogue: cat, CSRF: csrf, Logger: log,
 		Rights:        rightsAdapter{store: g.Store, consents: consents, ex: ex, log: g.Audit, rec: rec, alerts: alertSvc, now: now},
 		Questionnaire: questionnaireAdapter{rec: recommender, store: g.Store, now: now},
-	}, folder.Options{DevMode: cfg.DevMode(), ClaveEnabled: si.ClaveEnabled(), Controller: Controller, Connectors: ex.Connectors()})
+	}, folder.Options{DevMode: cfg.DevMode(), ClaveEnabled: si.ClaveEnabled(), SecureCookies: u.Scheme == "https", Controller: Controller, Connectors: ex.Connectors()})
 	if err != nil {
 		return nil, err
 	}
@@ -399,11 +412,30 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 		{Name: "audit", Func: g.Audit.Ready},
 	}, 2*time.Second))
 	mux.Handle("GET /metrics", metrics.Handler())
-	mux.HandleFunc("GET /signin/idcat", si.IdCATStart)
-	mux.HandleFunc("GET /signin/idcat/callback", si.IdCATCallback)
-	mux.HandleFunc("GET /signin/clave", si.ClaveStart)
+	// Rate limits: by the client's address (as the trusted proxies say
+	// it), and the fetches by citizen, so that many people behind one
+	// address are not counted as one.
+	proxies, err := web.ParseProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	limits := web.NewLimiter(Limits, nil)
+	byIP := func(r *http.Request) string { return proxies.ClientIP(r).String() }
+	tooMany := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/admin/") || strings.HasPrefix(r.URL.Path, "/log/") {
+			web.Problem(w, http.StatusTooManyRequests, "Too many requests", "Slow down; try again after the time in Retry-After.")
+			return
+		}
+		pages.Error(w, r, http.StatusTooManyRequests, "error.too_many")
+	})
+	limited := func(class string, key func(*http.Request) string, h http.Handler) http.Handler {
+		return limits.Limit(class, key, tooMany, h)
+	}
+	mux.Handle("GET /signin/idcat", limited("signin", byIP, http.HandlerFunc(si.IdCATStart)))
+	mux.Handle("GET /signin/idcat/callback", limited("signin", byIP, http.HandlerFunc(si.IdCATCallback)))
+	mux.Handle("GET /signin/clave", limited("signin", byIP, http.HandlerFunc(si.ClaveStart)))
 	mux.HandleFunc("GET /signin/clave/metadata", si.ClaveMetadata)
-	mux.HandleFunc("POST /signin/clave/acs", si.ClaveACS)
+	mux.Handle("POST /signin/clave/acs", limited("signin", byIP, http.HandlerFunc(si.ClaveACS)))
 	mux.HandleFunc("POST /signin/clave/slo", si.ClaveSLO)
 	mux.HandleFunc("POST /signout", func(w http.ResponseWriter, r *http.Request) {
 		var secret []byte
@@ -416,8 +448,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 		}
 		si.SignOut(w, r)
 	})
-	mux.Handle("/log/", transparency.Handler(g.Audit, g.VerifierKey))
-	mux.Handle("/admin/v1/", admin)
+	mux.Handle("/log/", limited("public", byIP, transparency.Handler(g.Audit, g.VerifierKey)))
+	mux.Handle("/admin/v1/", limited("admin", byIP, admin))
 	receiptKeys, _ := json.Marshal(receipts.PublicKeys())
 	mux.HandleFunc("GET /consent/receipt-keys", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/jwk-set+json")
@@ -427,6 +459,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 	if g.Dev != nil && g.Dev.Mail != nil {
 		mux.HandleFunc("GET /dev/mail", devMailBox(g.Dev.Mail))
 	}
+	citizen := func(r *http.Request) string {
+		if v, ok := sessions.Current(r); ok {
+			return "subject:" + v.Subject
+		}
+		return byIP(r)
+	}
+	mux.Handle("POST /questionnaire", limited("questionnaire", byIP, pages))
+	mux.Handle("POST /folder/data", limited("fetch", citizen, pages))
 	mux.Handle("/", pages)
 	tooLarge := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/admin/") {

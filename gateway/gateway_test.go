@@ -754,3 +754,49 @@ func TestAccessPages(t *testing.T) {
 		t.Errorf("a page past the end does not show the last one")
 	}
 }
+
+// TestRateLimits: fetches are limited per citizen (another citizen behind
+// the same address is not held back), the anonymous questionnaire and the
+// administrations' API per address; over the rate the answer is 429 with
+// Retry-After, a page for people and problem details for the API.
+func TestRateLimits(t *testing.T) {
+	d := startDev(t)
+	a, b := newUser(t), newUser(t)
+	a.get(d.URL + "/lang/en?return=/")
+	b.get(d.URL + "/lang/en?return=/")
+	a.signIn(d.URL, d.citizenOf(t, "older-alone"))
+	b.signIn(d.URL, d.citizenOf(t, "single-parent"))
+	burst := gateway.Limits["fetch"].Burst
+	for i := range burst {
+		if s := a.fetchData(d.URL); s != http.StatusOK {
+			t.Fatalf("fetch %d of %d: %d", i+1, burst, s)
+		}
+	}
+	if s := a.fetchData(d.URL); s != http.StatusTooManyRequests || !strings.Contains(a.page, "Too many requests") {
+		t.Fatalf("fetch %d: %d", burst+1, s)
+	}
+	if s := b.fetchData(d.URL); s != http.StatusOK {
+		t.Fatalf("another citizen from the same address: %d", s)
+	}
+	q := newUser(t)
+	var last int
+	for range gateway.Limits["questionnaire"].Burst + 1 {
+		q.get(d.URL + "/questionnaire")
+		last = q.post(d.URL+"/questionnaire", url.Values{"csrf": {q.hidden("csrf")}})
+	}
+	if last != http.StatusTooManyRequests {
+		t.Fatalf("questionnaire over its rate: %d", last)
+	}
+	var resp *http.Response
+	for range gateway.Limits["admin"].Burst + 1 {
+		r, err := http.Get(d.URL + "/admin/v1/aids")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		resp = r
+	}
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("admin API over its rate: %d %v", resp.StatusCode, resp.Header)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -55,6 +56,9 @@ type Config struct {
 	LogLevel         string
 	LogFormat        string
 	ShutdownTimeout  time.Duration
+	// TrustedProxies are the reverse proxies (CIDRs, comma-separated)
+	// whose X-Forwarded-For is believed for the client's address.
+	TrustedProxies string
 }
 
 type setting struct {
@@ -96,6 +100,7 @@ func (c *Config) settings() []setting {
 		{"sim-addr", "OBERT_SIM_ADDR", "127.0.0.1:8091", "dev only: address of the Via Oberta simulator", &c.SimAddr},
 		{"log-level", "OBERT_LOG_LEVEL", "info", "debug, info, warn or error", &c.LogLevel},
 		{"log-format", "OBERT_LOG_FORMAT", "text", "text or json", &c.LogFormat},
+		{"trusted-proxies", "OBERT_TRUSTED_PROXIES", "", "reverse proxies whose X-Forwarded-For is believed: comma-separated CIDRs or addresses (none: the peer's address counts)", &c.TrustedProxies},
 	}
 }
 
@@ -168,6 +173,16 @@ func (c Config) Validate() error {
 	case "low", "substantial", "high":
 	default:
 		bad("OBERT_CLAVE_LOA must be low, substantial or high (got %q)", c.ClaveLoA)
+	}
+	for _, f := range strings.Split(c.TrustedProxies, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		if _, err := netip.ParsePrefix(f); err != nil {
+			if _, err := netip.ParseAddr(f); err != nil {
+				bad("OBERT_TRUSTED_PROXIES: %q is not a CIDR or an address", f)
+			}
+		}
 	}
 	if c.Mode == Prod {
 		u, err := url.Parse(c.PublicURL)

@@ -145,6 +145,9 @@ type Deps struct {
 type Options struct {
 	DevMode      bool
 	ClaveEnabled bool
+	// SecureCookies: the public URL is https (even when a proxy in front
+	// terminates TLS and the requests arrive in clear).
+	SecureCookies bool
 	// Controller and Connectors feed the record of processing activities
 	// (/privacy, GDPR Art. 30), with the consent offers.
 	Controller consent.Controller

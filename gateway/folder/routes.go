@@ -32,7 +32,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /questionnaire", h.questionnaireShow)
 	m.HandleFunc("POST /questionnaire", h.questionnaireAnswer)
 	m.HandleFunc("GET /privacy", h.privacyShow)
-	m.HandleFunc("GET /lang/{code}", web.SetLang)
+	m.HandleFunc("GET /lang/{code}", web.SetLang(h.opts.SecureCookies))
 	m.Handle("GET /static/", staticFiles())
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { h.Error(w, r, http.StatusNotFound, "error.not_found") })
 	h.mux = m

@@ -122,15 +122,19 @@ func parseAccept(h string) []language.Tag {
 
 // SetLang handles GET /lang/{code}?return=/path: it only stores a
 // preference, so it needs no CSRF token, and it returns to a local path.
-func SetLang(w http.ResponseWriter, r *http.Request) {
-	code := r.PathValue("code")
-	if !slices.Contains(Languages, code) {
-		http.NotFound(w, r)
-		return
+// secure is whether the public URL is https (behind a TLS-terminating
+// proxy the request itself arrives in clear).
+func SetLang(secure bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		code := r.PathValue("code")
+		if !slices.Contains(Languages, code) {
+			http.NotFound(w, r)
+			return
+		}
+		http.SetCookie(w, &http.Cookie{Name: "obert_lang", Value: code, Path: "/", MaxAge: 365 * 24 * 3600,
+			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: secure})
+		http.Redirect(w, r, LocalPath(r.URL.Query().Get("return"), "/"), http.StatusSeeOther)
 	}
-	http.SetCookie(w, &http.Cookie{Name: "obert_lang", Value: code, Path: "/", MaxAge: 365 * 24 * 3600,
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
-	http.Redirect(w, r, LocalPath(r.URL.Query().Get("return"), "/"), http.StatusSeeOther)
 }
 
 // LocalPath returns p when it is a path on this site, and fallback when it
@@ -150,10 +154,22 @@ func LocalPath(p, fallback string) string {
 
 // CSRF issues and checks form tokens. Signed-in forms are bound to the
 // session's secret; anonymous forms to a random cookie (double submit).
-type CSRF struct{ key []byte }
+type CSRF struct {
+	key    []byte
+	origin string // the public URL's scheme://host, which forms come from
+	secure bool   // the public URL is https: cookies are Secure
+}
 
-// NewCSRF makes a CSRF helper keyed with key.
-func NewCSRF(key []byte) *CSRF { return &CSRF{key: key} }
+// NewCSRF makes a CSRF helper keyed with key for the site at publicURL.
+// A form's Origin is compared with the public URL, not with the request's
+// Host, which a reverse proxy may rewrite.
+func NewCSRF(key []byte, publicURL string) (*CSRF, error) {
+	u, err := url.Parse(publicURL)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("web: public URL %q: an http(s) URL", publicURL)
+	}
+	return &CSRF{key: key, origin: u.Scheme + "://" + u.Host, secure: u.Scheme == "https"}, nil
+}
 
 const anonCookie = "obert_csrf"
 
@@ -169,7 +185,7 @@ func (c *CSRF) Token(w http.ResponseWriter, r *http.Request, sessionSecret []byt
 	} else {
 		v = rand.Text()
 		http.SetCookie(w, &http.Cookie{Name: anonCookie, Value: v, Path: "/", HttpOnly: true,
-			SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+			SameSite: http.SameSiteStrictMode, Secure: c.secure})
 		r.AddCookie(&http.Cookie{Name: anonCookie, Value: v})
 	}
 	return mac(c.key, "anon:"+v)
@@ -181,11 +197,8 @@ func (c *CSRF) Valid(r *http.Request, sessionSecret []byte) bool {
 	if s := r.Header.Get("Sec-Fetch-Site"); s == "cross-site" {
 		return false
 	}
-	if o := r.Header.Get("Origin"); o != "" && o != "null" {
-		u, err := url.Parse(o)
-		if err != nil || u.Host != r.Host {
-			return false
-		}
+	if o := r.Header.Get("Origin"); o != "" && o != "null" && !strings.EqualFold(strings.TrimSuffix(o, "/"), c.origin) {
+		return false
 	}
 	got := r.PostFormValue("csrf")
 	if got == "" {

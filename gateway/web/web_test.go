@@ -62,7 +62,7 @@ func TestLanguageNegotiation(t *testing.T) {
 
 func TestLanguageSwitchStaysOnSite(t *testing.T) {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /lang/{code}", web.SetLang)
+	mux.HandleFunc("GET /lang/{code}", web.SetLang(false))
 	for ret, want := range map[string]string{
 		"/folder/aids":         "/folder/aids",
 		"https://evil.example": "/",
@@ -87,7 +87,10 @@ func TestLanguageSwitchStaysOnSite(t *testing.T) {
 }
 
 func TestCSRF(t *testing.T) {
-	c := web.NewCSRF([]byte("0123456789abcdef0123456789abcdef"))
+	c, err := web.NewCSRF([]byte("0123456789abcdef0123456789abcdef"), "https://obert.example")
+	if err != nil {
+		t.Fatal(err)
+	}
 	secret := []byte("session secret")
 	post := func(token string, headers map[string]string) *http.Request {
 		r := httptest.NewRequest(http.MethodPost, "http://obert.test/folder/consent", strings.NewReader(url.Values{"csrf": {token}}.Encode()))
@@ -113,6 +116,14 @@ func TestCSRF(t *testing.T) {
 	if c.Valid(post(tok, map[string]string{"Origin": "https://evil.example"}), secret) {
 		t.Error("a post from another origin was accepted")
 	}
+	// Behind a proxy that rewrites Host (the request says obert.test), a
+	// post from the public origin is the site's own.
+	if !c.Valid(post(tok, map[string]string{"Origin": "https://obert.example"}), secret) {
+		t.Error("a post from the public origin was refused behind a proxy that rewrites Host")
+	}
+	if c.Valid(post(tok, map[string]string{"Origin": "http://obert.example"}), secret) {
+		t.Error("a post from the public host over plain http was accepted")
+	}
 
 	// Anonymous forms are bound to a cookie of their own.
 	w := httptest.NewRecorder()
@@ -120,6 +131,9 @@ func TestCSRF(t *testing.T) {
 	cookies := w.Result().Cookies()
 	if len(cookies) != 1 {
 		t.Fatalf("anonymous token set %d cookies", len(cookies))
+	}
+	if !cookies[0].Secure {
+		t.Error("the anonymous CSRF cookie of an https site is not Secure (the request came in clear, from a TLS-terminating proxy)")
 	}
 	r := post(anon, nil)
 	r.AddCookie(cookies[0])
