@@ -47,7 +47,8 @@ func TestConnectorRegister(t *testing.T) {
 		"requester": "r", "source": "s"}
 	reg := map[string]any{"id": "dependency-cli", "category": "dependency", "source": "gencat-sisaad", "service_code": sim.ServiceDependency,
 		"endpoint": g.Dev.SimURL + "/scsp/dependency", "certificate": string(cert), "namespace": sim.NSDependency,
-		"fields":   []map[string]string{{"name": "dependency_grade", "element": "Grau", "type": "int"}},
+		"fields": []map[string]any{{"name": "dependency_grade", "element": "Grau", "type": "int",
+			"labels": map[string]string{"ca": "Grau de dependència", "es": "Grado de dependencia", "en": "Dependency grade"}}},
 		"purposes": []string{"aid-recommendation"}, "legal_bases": []string{"gdpr-6-1-a"}, "min_loa": "substantial", "retention": "720h",
 		"texts":   map[string]any{"ca": text, "es": text, "en": text},
 		"sandbox": map[string]string{"doc_type": "NIF", "doc_number": g.Dev.Citizens[4].DocNumber}}
