@@ -5,6 +5,7 @@
 package devidp
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -162,6 +163,18 @@ var loginPage = template.Must(template.New("login").Parse(`<!DOCTYPE html>
 <ul>{{range .Citizens}}
 <li><button type="submit" name="citizen" value="{{.DocNumber}}">{{.Name}} {{.Surname1}} {{.Surname2}} — {{.DocType}} {{.DocNumber}}{{if .Label}} ({{.Label}}){{end}}</button></li>{{end}}
 </ul></form></main></body></html>`))
+
+// signedOutPage ends a logout that names no address to go back to.
+var signedOutPage = template.Must(template.New("signed-out").Parse(`<!DOCTYPE html>
+<html lang="ca"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Heu tancat la sessió</title>
+<link rel="stylesheet" href="/style.css"></head>
+<body><main>
+<h1>Heu tancat la sessió</h1>
+<p lang="es">Ha cerrado la sesión.</p>
+<p lang="en">You have signed out.</p>
+<p class="warn">Proveïdor d'identitat de DESENVOLUPAMENT: això no és IdCAT. / This is not IdCAT.</p>
+</main></body></html>`))
 
 const css = `h1{font-size:1.5rem}body{overflow-wrap:break-word;font-family:system-ui,sans-serif;margin:0;padding:1rem;max-width:40rem;color:#1a1a1a;background:#fff}
 .warn{background:#fff3cd;border:2px solid #8a6d00;padding:.5rem}ul{list-style:none;padding:0}li{margin:.4rem 0}
@@ -323,21 +336,48 @@ func (p *Provider) clientCredentials(w http.ResponseWriter, id, secret string) {
 	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": 600})
 }
 
-// endSession is OpenID Connect RP-Initiated Logout: the provider keeps no
-// session of its own, so it checks the hint is an ID token it issued to the
-// client and sends the browser back to a registered address.
+// endSession is OpenID Connect RP-Initiated Logout 1.0. The provider keeps
+// no session of its own, so it only checks who asks and where to: the client
+// names itself by client_id, or by an id_token_hint the provider issued to it,
+// or both, which must then agree; the browser goes back only to a
+// post_logout_redirect_uri registered for it, with the state the client sent,
+// and without one it is told it has signed out.
 func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	tok, err := jwt.ParseSigned(q.Get("id_token_hint"), []jose.SignatureAlgorithm{jose.RS256})
-	var c jwt.Claims
-	if err != nil || tok.Claims(&p.key.PublicKey, &c) != nil || c.Issuer != p.issuer || !c.Audience.Contains(p.cfg.ClientID) {
-		http.Error(w, "id_token_hint is not an ID token of this provider", http.StatusBadRequest)
+	client := q.Get("client_id")
+	if hint := q.Get("id_token_hint"); hint != "" {
+		tok, err := jwt.ParseSigned(hint, []jose.SignatureAlgorithm{jose.RS256})
+		var c jwt.Claims
+		if err != nil || tok.Claims(&p.key.PublicKey, &c) != nil || c.Issuer != p.issuer || !c.Audience.Contains(p.cfg.ClientID) {
+			http.Error(w, "id_token_hint is not an ID token of this provider", http.StatusBadRequest)
+			return
+		}
+		client = cmp.Or(client, p.cfg.ClientID)
+	}
+	if client != "" && client != p.cfg.ClientID {
+		http.Error(w, "unknown client_id", http.StatusBadRequest)
 		return
 	}
 	back := q.Get("post_logout_redirect_uri")
+	if back == "" {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		signedOutPage.Execute(w, nil)
+		return
+	}
+	if client == "" {
+		http.Error(w, "post_logout_redirect_uri needs client_id or id_token_hint", http.StatusBadRequest)
+		return
+	}
 	if !slices.Contains(p.cfg.PostLogoutRedirectURIs, back) {
 		http.Error(w, "unregistered post_logout_redirect_uri", http.StatusBadRequest)
 		return
+	}
+	if st := q.Get("state"); st != "" {
+		u, _ := url.Parse(back)
+		v := u.Query()
+		v.Set("state", st)
+		u.RawQuery = v.Encode()
+		back = u.String()
 	}
 	http.Redirect(w, r, back, http.StatusFound)
 }

@@ -518,7 +518,7 @@ func (s *Service) ClaveACS(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusServiceUnavailable, "unavailable")
 		return
 	}
-	s.finish(w, r, ProviderClave, id.Identity, f.Return, "")
+	s.finish(w, r, ProviderClave, id.Identity, f.Return)
 }
 
 func (s *Service) useOnce(ctx context.Context, id string, until time.Time) error {

@@ -164,14 +164,17 @@ func (s *Service) IdCATCallback(w http.ResponseWriter, r *http.Request) {
 	if id.Surname1 == "" {
 		id.Surname1 = c.FamilyName
 	}
-	s.finish(w, r, ProviderIdCAT, id, f.Return, raw)
+	s.finish(w, r, ProviderIdCAT, id, f.Return)
 }
 
 // idcatLogout sends the browser to the provider's end-session endpoint
-// (OpenID Connect RP-Initiated Logout) after our session is gone; it reports
-// whether it answered the request.
+// (OpenID Connect RP-Initiated Logout 1.0) after our session is gone; it
+// reports whether it answered the request. The request names us by client_id
+// rather than id_token_hint: the ID token carries the person's document
+// number and birth date, and a URL ends up in the logs of the provider and
+// of every proxy on the way.
 func (s *Service) idcatLogout(w http.ResponseWriter, r *http.Request, sess Session) bool {
-	if s.idcat == nil || s.idcat.endSession == "" || sess.Identity.Provider != ProviderIdCAT || sess.idToken == "" {
+	if s.idcat == nil || s.idcat.endSession == "" || sess.Identity.Provider != ProviderIdCAT {
 		return false
 	}
 	u, err := url.Parse(s.idcat.endSession)
@@ -179,7 +182,6 @@ func (s *Service) idcatLogout(w http.ResponseWriter, r *http.Request, sess Sessi
 		return false
 	}
 	q := u.Query()
-	q.Set("id_token_hint", sess.idToken)
 	q.Set("client_id", s.idcat.oauth.ClientID)
 	q.Set("post_logout_redirect_uri", strings.TrimSuffix(s.cfg.PublicURL, "/")+"/")
 	u.RawQuery = q.Encode()

@@ -56,7 +56,6 @@ type Session struct {
 	CSRFSecret []byte
 	CreatedAt  time.Time
 	idHash     string
-	idToken    string
 }
 
 // Sealer seals what sessions and flows keep.
@@ -183,23 +182,23 @@ func (s *Service) Current(r *http.Request) (Session, bool) {
 	if err := json.Unmarshal(plain, &sealed); err != nil {
 		return Session{}, false
 	}
-	return Session{Subject: ss.Subject, Identity: sealed.Identity, CSRFSecret: sealed.CSRF, CreatedAt: ss.CreatedAt, idHash: h,
-		idToken: sealed.IDToken}, true
+	return Session{Subject: ss.Subject, Identity: sealed.Identity, CSRFSecret: sealed.CSRF, CreatedAt: ss.CreatedAt, idHash: h}, true
 }
 
+// sealedSession is what a session keeps. (Sessions sealed before the ID token
+// was dropped also hold an id_token, which is ignored.)
 type sealedSession struct {
 	Identity Identity `json:"identity"`
 	CSRF     []byte   `json:"csrf"`
-	IDToken  string   `json:"id_token,omitempty"` // IdCAT: the hint for RP-initiated logout
 }
 
 // start creates a session for id and sets its cookie: always a new id.
-func (s *Service) start(ctx context.Context, w http.ResponseWriter, id Identity, idToken string) (subject, idHash string, err error) {
+func (s *Service) start(ctx context.Context, w http.ResponseWriter, id Identity) (subject, idHash string, err error) {
 	token := randomToken()
 	h := hashID(token)
 	csrf := make([]byte, 32)
 	rand.Read(csrf)
-	plain, _ := json.Marshal(sealedSession{Identity: id, CSRF: csrf, IDToken: idToken})
+	plain, _ := json.Marshal(sealedSession{Identity: id, CSRF: csrf})
 	subject = s.cfg.Subject(id.DocNumber)
 	now := s.cfg.Now()
 	if err := s.cfg.Store.PutSession(ctx, StoredSession{IDHash: h, Subject: subject,
@@ -265,8 +264,8 @@ func (s *Service) putFlow(ctx context.Context, w http.ResponseWriter, f flow) er
 
 // finish starts the session of a verified identity, records the sign-in and
 // sends the browser on; a sign-in that cannot be recorded does not happen.
-func (s *Service) finish(w http.ResponseWriter, r *http.Request, provider string, id Identity, ret, idToken string) {
-	subject, idHash, err := s.start(r.Context(), w, id, idToken)
+func (s *Service) finish(w http.ResponseWriter, r *http.Request, provider string, id Identity, ret string) {
+	subject, idHash, err := s.start(r.Context(), w, id)
 	if err != nil {
 		s.cfg.Events.SignInFailed(r.Context(), provider, "unavailable")
 		s.cfg.Fail(w, r, http.StatusServiceUnavailable, "unavailable")

@@ -3,12 +3,15 @@ package signin_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -46,6 +49,36 @@ type rig struct {
 	keys   *keys.Keys
 	now    *time.Time
 	client *http.Client
+	tokens *tokenTap
+}
+
+// tokenTap is the RP's transport to the provider; it keeps the ID tokens
+// the token endpoint answers with.
+type tokenTap struct {
+	mu       sync.Mutex
+	idTokens []string
+}
+
+func (tt *tokenTap) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil || req.URL.Path != "/token" {
+		return resp, err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	var tok struct {
+		IDToken string `json:"id_token"`
+	}
+	if json.Unmarshal(b, &tok) == nil && tok.IDToken != "" {
+		tt.mu.Lock()
+		tt.idTokens = append(tt.idTokens, tok.IDToken)
+		tt.mu.Unlock()
+	}
+	return resp, nil
 }
 
 var maria = devidp.Citizen{DocType: "NIF", DocNumber: "12345678Z", Name: "Maria", Surname1: "Puig", Surname2: "Soler", BirthDate: "1950-03-04"}
@@ -56,7 +89,7 @@ func newRig(t testing.TB) *rig {
 	st := storetest.OpenSQLite(t)
 	k, _ := keys.New(bytes.Repeat([]byte{9}, 32))
 	now := time.Now()
-	r := &rig{ev: &events{}, keys: k, now: &now}
+	r := &rig{ev: &events{}, keys: k, now: &now, tokens: &tokenTap{}}
 	mux := http.NewServeMux()
 	r.rp = httptest.NewServer(mux)
 	t.Cleanup(r.rp.Close)
@@ -72,7 +105,8 @@ func newRig(t testing.TB) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.svc.WithIdCAT(ctx, signin.IdCATConfig{Issuer: op.Issuer(), ClientID: "obert", ClientSecret: "dev-secret"}); err != nil {
+	if err := r.svc.WithIdCAT(ctx, signin.IdCATConfig{Issuer: op.Issuer(), ClientID: "obert", ClientSecret: "dev-secret",
+		HTTPClient: &http.Client{Transport: r.tokens, Timeout: 10 * time.Second}}); err != nil {
 		t.Fatal(err)
 	}
 	mux.HandleFunc("GET /signin/idcat", r.svc.IdCATStart)
@@ -148,7 +182,7 @@ func TestIdCATSignInEndToEnd(t *testing.T) {
 		t.Fatalf("replayed callback: %d", code)
 	}
 	// Sign out ends the session, and the provider's too (RP-initiated
-	// logout with the ID token as hint), which sends the browser home.
+	// logout naming the client), which sends the browser home.
 	var via []string
 	c := *r.client
 	c.CheckRedirect = func(req *http.Request, _ []*http.Request) error { via = append(via, req.URL.Path); return nil }
@@ -159,6 +193,74 @@ func TestIdCATSignInEndToEnd(t *testing.T) {
 	}
 	if code, _ := r.get(t, r.rp.URL+"/whoami"); code != http.StatusUnauthorized {
 		t.Fatalf("after sign-out: %d", code)
+	}
+}
+
+// TestIdCATLogoutCarriesNoPersonalData: the end-session URL, which the
+// provider and every proxy on the way may log, names the client, not the
+// person: no part of the ID token and none of its claims about her.
+func TestIdCATLogoutCarriesNoPersonalData(t *testing.T) {
+	r := newRig(t)
+	if code, body := r.get(t, r.login(t, "high")); code != http.StatusOK {
+		t.Fatalf("sign-in: %d %s", code, body)
+	}
+	r.tokens.mu.Lock()
+	if len(r.tokens.idTokens) != 1 {
+		t.Fatalf("%d ID tokens", len(r.tokens.idTokens))
+	}
+	tok := r.tokens.idTokens[0]
+	r.tokens.mu.Unlock()
+	parts := strings.Split(tok, ".")
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		t.Fatal(err)
+	}
+	secret := append([]string{tok}, parts...)
+	for name, v := range claims {
+		// iss and aud name the provider and us, which the request names anyway.
+		if s, ok := v.(string); ok && name != "iss" && name != "aud" {
+			secret = append(secret, s)
+		}
+	}
+	for _, want := range []string{maria.DocNumber, maria.BirthDate, maria.Name, maria.Surname1, maria.Surname2} {
+		if !slices.Contains(secret, want) {
+			t.Fatalf("the ID token does not carry %q: %v", want, claims)
+		}
+	}
+
+	noFollow := *r.client
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := noFollow.PostForm(r.rp.URL+"/signout", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	u, err := url.Parse(loc)
+	if err != nil || u.Path != "/logout" {
+		t.Fatalf("sign-out redirected to %q", loc)
+	}
+	plain, _ := url.QueryUnescape(loc)
+	for _, s := range secret {
+		if strings.Contains(loc, s) || strings.Contains(plain, s) {
+			t.Errorf("the logout URL carries %q: %s", s, loc)
+		}
+	}
+	if q := u.Query(); q.Get("client_id") != "obert" || q.Get("post_logout_redirect_uri") != r.rp.URL+"/" || q.Has("id_token_hint") {
+		t.Errorf("logout request %v", q)
+	}
+	// And the provider accepts it.
+	resp, err = noFollow.Get(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != r.rp.URL+"/" {
+		t.Fatalf("provider answered %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 }
 
