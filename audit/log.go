@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,6 +31,7 @@ type Config struct {
 	Signer   note.Signer // Ed25519 note signer of the checkpoints
 	Origin   string      // checkpoint origin line, e.g. "obert.gencat.cat/audit"
 	MaxBatch int         // entries integrated in one transaction (default 256)
+	Rand     io.Reader   // source of the entries' salts (default crypto/rand.Reader)
 }
 
 // Log is the writer and reader of the audit log.
@@ -67,11 +69,18 @@ func New(cfg Config) (*Log, error) {
 	if cfg.MaxBatch == 0 {
 		cfg.MaxBatch = 256
 	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
 	l := &Log{cfg: cfg, reqs: make(chan appendReq), done: make(chan struct{})}
 	l.wg.Add(1)
 	go l.sequence()
 	return l, nil
 }
+
+// SaltSize is the length of an entry's salt. It is fixed, so that salt ‖
+// entry splits one way only.
+const SaltSize = 32
 
 // Commitment returns the public leaf data of an entry: SHA-256 of the salt
 // and the entry's canonical JSON.
@@ -105,9 +114,16 @@ func (l *Log) AppendAll(ctx context.Context, entries []Entry) (int64, error) {
 			return 0, fmt.Errorf("audit: entry needs an id, a subject and a kind")
 		}
 		e.Time = e.Time.UTC()
-		salt := make([]byte, 32)
-		rand.Read(salt)
-		plain, _ := json.Marshal(sealedEntry{Entry: e, Salt: salt})
+		salt := make([]byte, SaltSize)
+		if _, err := io.ReadFull(l.cfg.Rand, salt); err != nil {
+			return 0, fmt.Errorf("audit: salt: %w", err)
+		}
+		// An entry that does not encode (a time past year 9999) would commit
+		// to its salt alone, and any entry would then match its proof.
+		plain, err := json.Marshal(sealedEntry{Entry: e, Salt: salt})
+		if err != nil {
+			return 0, fmt.Errorf("audit: entry %s: %w", e.ID, err)
+		}
 		leaves[i] = Leaf{EntryID: e.ID, Subject: e.Subject, Time: e.Time.UnixMicro(), Commitment: Commitment(e, salt),
 			Sealed: l.cfg.Sealer.Seal(plain, sealContext(e.ID))}
 	}
