@@ -40,22 +40,33 @@ func (l *Log) hashReader(ctx context.Context) tlog.HashReader {
 }
 
 // Tile returns the data of a C2SP tile of height TileHeight at level and
-// index, width w (256 for a full tile), for a tree of the current size.
+// index, width w (256 for a full tile), or ErrNotFound unless the tree of
+// the current checkpoint holds that tile at that width.
 func (l *Log) Tile(ctx context.Context, level int, index int64, w int) ([]byte, error) {
 	_, size, err := l.cfg.Store.Checkpoint(ctx)
 	if err != nil {
 		return nil, err
 	}
-	t := tlog.Tile{H: TileHeight, L: level, N: index, W: w}
-	if w < 1 || w > 1<<TileHeight || level < 0 || index < 0 {
+	if !TileInTree(size, level, index, w) {
 		return nil, ErrNotFound
 	}
-	// The tile must exist within the current tree.
-	end := (index*(1<<TileHeight) + int64(w)) << (TileHeight * level)
-	if end > size {
-		return nil, ErrNotFound
+	return tlog.ReadTileData(tlog.Tile{H: TileHeight, L: level, N: index, W: w}, l.hashReader(ctx))
+}
+
+// TileInTree reports whether the tree of size leaves holds the tile at
+// level and index with w of its hashes: each hash of a level-L tile stands
+// for 256^L leaves, so the tile needs index*256+w such complete subtrees.
+// Nothing here overflows, whatever the arguments.
+func TileInTree(size int64, level int, index int64, w int) bool {
+	const full = 1 << TileHeight
+	if size <= 0 || level < 0 || index < 0 || w < 1 || w > full {
+		return false
 	}
-	return tlog.ReadTileData(t, l.hashReader(ctx))
+	if level > 62/TileHeight {
+		return false // its subtrees have 2^63 leaves or more: more than size can count
+	}
+	subtrees := size >> (level * TileHeight)
+	return subtrees >= int64(w) && index <= (subtrees-int64(w))/full
 }
 
 // InclusionProof proves leaf index in the tree of size.
