@@ -45,14 +45,12 @@ func Handler(r Reader, verifierKey string) http.Handler {
 		w.Write([]byte(verifierKey + "\n"))
 	})
 	mux.HandleFunc("GET /log/tile/", func(w http.ResponseWriter, req *http.Request) {
-		rest := strings.TrimPrefix(req.URL.Path, "/log/tile/")
-		if strings.HasPrefix(rest, "entries/") {
+		t, err := parseTilePath(strings.TrimPrefix(req.URL.Path, "/log/tile/"))
+		if errors.Is(err, errEntries) {
 			problem(w, http.StatusNotFound, "No entry bundles", "This log publishes hash tiles only; entries are private to their subject.")
 			return
 		}
-		// C2SP paths carry no height; tlog's parser wants it.
-		t, err := tlog.ParseTilePath("tile/8/" + rest)
-		if err != nil || t.H != audit.TileHeight {
+		if err != nil {
 			problem(w, http.StatusBadRequest, "Malformed tile path", "Expected /log/tile/<L>/<N>[.p/<W>] as in C2SP tlog-tiles.")
 			return
 		}
