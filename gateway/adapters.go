@@ -19,8 +19,12 @@ import (
 
 func newEntryID() string { return "ae_" + rand.Text() }
 
-// recorder commits audit entries for the exchange and the adapters.
-type recorder struct{ log *audit.Log }
+// recorder commits audit entries for the exchange and the adapters, and
+// times each commit (t may be nil).
+type recorder struct {
+	log *audit.Log
+	t   *telemetry
+}
 
 func (r recorder) Record(ctx context.Context, e audit.Entry) error {
 	return r.RecordAll(ctx, []audit.Entry{e})

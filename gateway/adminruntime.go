@@ -31,6 +31,7 @@ type adminRuntime struct {
 	cert     *x509.Certificate
 	signers  func(context.Context) (scsp.Signer, error) // from Vault, when configured
 	purposes []string
+	tel      *telemetry
 }
 
 var _ adminapi.Runtime = adminRuntime{}
@@ -73,7 +74,7 @@ func (a adminRuntime) Activate(ctx context.Context, s adminapi.Spec) error {
 			a.guard.RemoveCategory(ctx, p, s.Category)
 		}
 	}
-	a.ex.Register(connectors.Resilient(c, ConnectorPolicy))
+	a.ex.Register(a.tel.connector(connectors.Resilient(c, ConnectorPolicy)))
 	return nil
 }
 

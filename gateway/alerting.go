@@ -35,7 +35,12 @@ func (r recorder) RecordAll(ctx context.Context, entries []audit.Entry) error {
 		}
 	}
 	for part := range slices.Chunk(entries, 1000) {
-		if _, err := r.log.AppendAll(ctx, part); err != nil {
+		start := time.Now()
+		_, err := r.log.AppendAll(ctx, part)
+		if r.t != nil {
+			r.t.appended(len(part), start, err)
+		}
+		if err != nil {
 			return err
 		}
 	}

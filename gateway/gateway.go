@@ -28,6 +28,8 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/obert-gov/obert/audit"
@@ -142,9 +144,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 	// dev mode only.
 	secretHex, skey := cfg.SecretKey, cfg.AuditSigningKey
 	if cfg.VaultAddr != "" {
-		if g.vault, err = secrets.New(ctx, secrets.Config{Addr: cfg.VaultAddr, Token: cfg.VaultToken}); err != nil {
+		if g.vault, err = secrets.New(ctx, secrets.Config{Addr: cfg.VaultAddr, Token: cfg.VaultToken, TokenFile: cfg.VaultTokenFile}); err != nil {
 			return nil, err
 		}
+		keepCtx, stopKeeping := context.WithCancel(context.Background())
+		go g.vault.KeepToken(keepCtx, time.Minute, func(err error) { log.Error("Vault token not kept", "err", err) })
+		g.closers = append(g.closers, func(context.Context) error { stopKeeping(); return nil })
 		if secretHex == "" {
 			if secretHex, _, err = g.vault.Get(ctx, "gateway", "secret_key"); err != nil {
 				return nil, fmt.Errorf("gateway: the root secret: %w", err)
@@ -217,7 +222,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 		return nil, err
 	}
 	g.closers = append(g.closers, g.Audit.Close)
-	rec := recorder{g.Audit}
+	metrics := ops.NewMetrics()
+	tel := newTelemetry(metrics.Registry, log)
+	rec := recorder{log: g.Audit, t: tel}
 	guard, err := policy.NewGuard(ctx)
 	if err != nil {
 		return nil, err
@@ -280,14 +287,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 		}
 		// A slow or failing source costs at most two 3.5 s attempts, and
 		// one that keeps failing is left alone for 30 s.
-		conns = append(conns, connectors.Resilient(conn, ConnectorPolicy))
+		conns = append(conns, tel.connector(connectors.Resilient(conn, ConnectorPolicy)))
 	}
 	// The catalogue administrations change at runtime is followed from the
 	// database by every replica (built below, once the services it feeds
 	// exist; nothing runs before then).
 	var follower *catalogue.Follower
 	current := func(ctx context.Context) error { return follower.Sync(ctx) }
-	ex, err := exchange.New(exchange.Config{Connectors: conns, Consents: consents, Guard: guard,
+	ex, err := exchange.New(exchange.Config{Connectors: conns, Consents: consents, Guard: measuredGuard{guard, tel},
 		Audit: rec, Facts: g.Store, Sealer: factSealer, Requester: Requester, Purposes: purposesOf(snap), Deadline: 10 * time.Second,
 		Current: current})
 	if err != nil {
@@ -313,7 +320,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 	// Administrations' connectors and aids: the stored catalogue, applied
 	// now and followed from then on; then the alert jobs start.
 	purposes := slices.Sorted(maps.Keys(purposesOf(snap)))
-	rt := adminRuntime{ex: ex, consents: consents, guard: guard, key: scspKey, cert: scspCert, signers: g.signers, purposes: purposes}
+	rt := adminRuntime{ex: ex, consents: consents, guard: guard, key: scspKey, cert: scspCert, signers: g.signers, purposes: purposes, tel: tel}
 	cr := &catalogueRuntime{store: g.Store, rt: rt, rec: recommender, alerts: alertSvc, cat: cat, log: log,
 		conns: map[string]appliedConnector{}, aids: map[string]int64{}}
 	follower = catalogue.NewFollower(g.Store, cr.apply, log)
@@ -325,6 +332,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 	go g.Store.ListenCatalogue(followCtx, wake)
 	go follower.Run(followCtx, time.Second, wake)
 	g.closers = append(g.closers, func(context.Context) error { stopFollowing(); return nil })
+	metrics.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "obert_catalogue_version",
+		Help: "The catalogue version in effect in this replica (it follows the database's within seconds)."},
+		func() float64 { return float64(follower.Applied()) }))
+	jobEvents, unsubscribe := alertSvc.Client().Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed,
+		river.EventKindJobCancelled, river.EventKindJobSnoozed)
+	go tel.watchJobs(jobEvents)
+	g.closers = append(g.closers, func(context.Context) error { unsubscribe(); return nil })
 	if err := alertSvc.Start(context.Background()); err != nil {
 		return nil, fmt.Errorf("gateway: alert jobs: %w", err)
 	}
@@ -400,17 +414,20 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 	}
 
 	// Routes.
-	metrics := ops.NewMetrics()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", ops.Healthz)
-	mux.Handle("GET /readyz", ops.Readyz([]ops.Check{
+	checks := []ops.Check{
 		{Name: "database", Func: g.Store.Ping},
 		{Name: "policy", Func: func(ctx context.Context) error {
 			_, err := guard.Decide(ctx, policy.Input{Purpose: "readiness", Now: time.Now().Unix()})
 			return err
 		}},
 		{Name: "audit", Func: g.Audit.Ready},
-	}, 2*time.Second))
+	}
+	if g.vault != nil {
+		checks = append(checks, ops.Check{Name: "vault", Func: g.vault.Ready})
+	}
+	mux.Handle("GET /readyz", ops.Readyz(loggedChecks(checks, log), 2*time.Second))
 	mux.Handle("GET /metrics", metrics.Handler())
 	// Rate limits: by the client's address (as the trusted proxies say
 	// it), and the fetches by citizen, so that many people behind one
@@ -475,7 +492,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 		}
 		pages.Error(w, r, http.StatusRequestEntityTooLarge, "error.too_large")
 	})
-	g.Handler = metrics.Middleware(web.Secure(web.LimitBody(mux, 64<<10, tooLarge), formOrigins, u.Scheme == "https"))
+	g.Handler = ops.AccessLog(log, metrics.Middleware(web.Secure(web.LimitBody(mux, 64<<10, tooLarge), formOrigins, u.Scheme == "https")))
 	return g, nil
 }
 

@@ -800,3 +800,35 @@ func TestRateLimits(t *testing.T) {
 		t.Fatalf("admin API over its rate: %d %v", resp.StatusCode, resp.Header)
 	}
 }
+
+// TestOperatorMetrics: after a citizen's exchange, /metrics has the
+// source's requests and latency, the guard's decisions, the audit log's
+// appends, the jobs and the catalogue version, and no personal data.
+func TestOperatorMetrics(t *testing.T) {
+	d := startDev(t)
+	c := d.citizenOf(t, "older-alone")
+	consentAndFetch(t, d, c)
+	resp, err := http.Get(d.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := string(b)
+	for _, want := range []string{
+		`obert_source_requests_total{category="census",connector="census-viaoberta",outcome="ok"} 1`,
+		`obert_source_request_duration_seconds_count{connector="census-viaoberta"} 1`,
+		`obert_source_circuit_open{connector="census-viaoberta"} 0`,
+		`obert_guard_decisions_total{purpose="aid-recommendation",result="allow"}`,
+		`obert_audit_append_duration_seconds_count{result="ok"}`,
+		`obert_audit_append_entries_count`,
+		`obert_catalogue_version 0`,
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(m, c.DocNumber) || strings.Contains(m, c.Name) {
+		t.Error("/metrics carries personal data")
+	}
+}

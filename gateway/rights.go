@@ -111,7 +111,7 @@ func (g *Gateway) Retention(ctx context.Context, now time.Time) (int, error) {
 	}
 	var errs []error
 	for _, f := range purged {
-		errs = append(errs, recorder{g.Audit}.Record(ctx, audit.Entry{Kind: audit.KindFactsExpire, Subject: f.Subject,
+		errs = append(errs, recorder{log: g.Audit}.Record(ctx, audit.Entry{Kind: audit.KindFactsExpire, Subject: f.Subject,
 			Category: f.Category, ConsentID: f.GrantID, Outcome: "ok"}))
 	}
 	return len(purged), errors.Join(errs...)

@@ -222,7 +222,9 @@ func New(cfg Config) (*Service, error) {
 		FetchPollInterval: cfg.Poll,
 		FetchCooldown:     min(cfg.Poll, 100*time.Millisecond),
 		MaxAttempts:       10,
-		Logger:            slog.New(slog.DiscardHandler),
+		// River's own warnings and errors (a job that panicked, a lost
+		// leader, a database it cannot reach) go to the gateway's log.
+		Logger: slog.New(atLeast{h: cfg.Log.Handler(), min: slog.LevelWarn}).With("component", "jobs"),
 		PeriodicJobs: []*river.PeriodicJob{
 			// Start has just done what a catch-up at start would.
 			river.NewPeriodicJob(river.PeriodicInterval(5*time.Minute),
@@ -519,3 +521,16 @@ func (s *Service) quietUntil(t time.Time, from, to int) time.Time {
 	}
 	return end
 }
+
+// atLeast passes on the records of h at level min or above.
+type atLeast struct {
+	h   slog.Handler
+	min slog.Level
+}
+
+func (a atLeast) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= a.min && a.h.Enabled(ctx, l)
+}
+func (a atLeast) Handle(ctx context.Context, r slog.Record) error { return a.h.Handle(ctx, r) }
+func (a atLeast) WithAttrs(as []slog.Attr) slog.Handler           { return atLeast{a.h.WithAttrs(as), a.min} }
+func (a atLeast) WithGroup(n string) slog.Handler                 { return atLeast{a.h.WithGroup(n), a.min} }

@@ -45,6 +45,7 @@ type Config struct {
 	IdcatSecret      string
 	VaultAddr        string
 	VaultToken       string
+	VaultTokenFile   string // kept fresh by Vault Agent; read again as the token is kept
 	SMTPURL          string
 	DevSMTPAddr      string // dev only: the development mail box (an SMTP sink)
 	ViaObertaURL     string // empty in dev: the in-process simulator
@@ -89,6 +90,7 @@ func (c *Config) settings() []setting {
 		{"idcat-client-secret", "OBERT_IDCAT_CLIENT_SECRET", "", "IdCAT client secret", &c.IdcatSecret},
 		{"vault-addr", "OBERT_VAULT_ADDR", "", "Vault address for keys and credentials", &c.VaultAddr},
 		{"vault-token", "VAULT_TOKEN", "", "Vault token", &c.VaultToken},
+		{"vault-token-file", "OBERT_VAULT_TOKEN_FILE", "", "file holding the Vault token, kept fresh by Vault Agent (read again every minute; wins over VAULT_TOKEN)", &c.VaultTokenFile},
 		{"smtp-url", "OBERT_SMTP_URL", "", "SMTP server for alerts: smtp[s]://[user:pass@]host[:port]?from=ADDRESS (dev: the development mail box)", &c.SMTPURL},
 		{"dev-smtp-addr", "OBERT_DEV_SMTP_ADDR", "127.0.0.1:8025", "dev only: address of the development mail box (an SMTP server that keeps what it receives, shown at /dev/mail)", &c.DevSMTPAddr},
 		{"viaoberta-url", "OBERT_VIAOBERTA_URL", "", "Via Oberta SCSP endpoint (dev: the in-process simulator)", &c.ViaObertaURL},
@@ -198,8 +200,8 @@ func (c Config) Validate() error {
 		if c.VaultAddr == "" && c.AuditSigningKey == "" {
 			bad("OBERT_AUDIT_SIGNING_KEY is required in prod without Vault (a note signer key); with OBERT_VAULT_ADDR it is read from obert/audit#signing_key")
 		}
-		if c.VaultAddr != "" && c.VaultToken == "" {
-			bad("VAULT_TOKEN is required with OBERT_VAULT_ADDR")
+		if c.VaultAddr != "" && c.VaultToken == "" && c.VaultTokenFile == "" {
+			bad("VAULT_TOKEN or OBERT_VAULT_TOKEN_FILE is required with OBERT_VAULT_ADDR")
 		}
 		if c.IdcatIssuer == "" && c.ClaveIdPMetadata == "" {
 			bad("no sign-in provider: set OBERT_IDCAT_ISSUER or OBERT_CLAVE_IDP_METADATA (the development provider is not allowed in prod)")

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -82,7 +83,11 @@ func (m *Metrics) Handler() http.Handler {
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	bytes  int64
 }
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 func (s *statusWriter) WriteHeader(c int) {
 	if s.status == 0 {
@@ -95,7 +100,9 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 	if s.status == 0 {
 		s.status = http.StatusOK
 	}
-	return s.ResponseWriter.Write(b)
+	n, err := s.ResponseWriter.Write(b)
+	s.bytes += int64(n)
+	return n, err
 }
 
 // Middleware records each request under its route pattern (r.Pattern as set
@@ -136,4 +143,28 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, timeout time.
 		return err
 	}
 	return nil
+}
+
+// AccessLog writes one line per request: method, route pattern (never the
+// raw path or query, which can carry identifiers), status, bytes and
+// duration; no address, cookie or header of the person.
+func AccessLog(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		level := slog.LevelInfo
+		if sw.status >= 500 {
+			level = slog.LevelWarn
+		}
+		log.LogAttrs(r.Context(), level, "http", slog.String("method", r.Method), slog.String("route", route),
+			slog.Int("status", sw.status), slog.Int64("bytes", sw.bytes), slog.Duration("took", time.Since(start)))
+	})
 }

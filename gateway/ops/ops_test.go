@@ -1,9 +1,11 @@
 package ops
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -78,5 +80,23 @@ func TestServeFinishesInFlightRequests(t *testing.T) {
 	}
 	if _, err := http.Get("http://" + ln.Addr().String()); err == nil {
 		t.Fatal("server still accepts after shutdown")
+	}
+}
+
+func TestAccessLogNamesTheRouteNotThePath(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /folder/access/{id}/proof", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("proof")) })
+	h := AccessLog(log, mux)
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/folder/access/ae_SECRETID/proof?who=12345678Z", nil))
+	line := buf.String()
+	for _, want := range []string{"method=GET", `route="GET /folder/access/{id}/proof"`, "status=200", "bytes=5"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("access log lacks %s: %s", want, line)
+		}
+	}
+	if strings.Contains(line, "SECRETID") || strings.Contains(line, "12345678Z") {
+		t.Errorf("access log carries the raw path or query: %s", line)
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,13 +24,16 @@ import (
 
 // Config configures the Vault client.
 type Config struct {
-	Addr    string
-	Token   string
-	KVMount string        // default "secret"
-	Prefix  string        // path prefix of Obert's secrets, default "obert"
-	Transit string        // Transit mount, default "transit"
-	TTL     time.Duration // how long a read secret is reused, default 1 min
-	Now     func() time.Time
+	Addr  string
+	Token string
+	// TokenFile, if set, is read again as the token is kept (Vault Agent's
+	// sink); it wins over Token when it holds one.
+	TokenFile string
+	KVMount   string        // default "secret"
+	Prefix    string        // path prefix of Obert's secrets, default "obert"
+	Transit   string        // Transit mount, default "transit"
+	TTL       time.Duration // how long a read secret is reused, default 1 min
+	Now       func() time.Time
 }
 
 // Vault reads secrets and wraps data keys.
@@ -48,6 +53,13 @@ type cached struct {
 
 // New connects to Vault and checks the token can be used.
 func New(ctx context.Context, cfg Config) (*Vault, error) {
+	if cfg.TokenFile != "" {
+		b, err := os.ReadFile(cfg.TokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("secrets: token file: %w", err)
+		}
+		cfg.Token = strings.TrimSpace(string(b))
+	}
 	if cfg.Addr == "" || cfg.Token == "" {
 		return nil, errors.New("secrets: Vault address and token are required")
 	}
@@ -78,6 +90,60 @@ func New(ctx context.Context, cfg Config) (*Vault, error) {
 		return nil, fmt.Errorf("secrets: Vault at %s refuses the token: %w", cfg.Addr, err)
 	}
 	return &Vault{c: c, cfg: cfg, cache: map[string]cached{}}, nil
+}
+
+// Ready reports whether Vault answers and still accepts the token.
+func (v *Vault) Ready(ctx context.Context) error {
+	if _, err := v.c.Auth().Token().LookupSelfWithContext(ctx); err != nil {
+		return fmt.Errorf("secrets: Vault: %w", err)
+	}
+	return nil
+}
+
+// KeepToken keeps the token usable until ctx ends: a renewable token is
+// renewed when half its time to live has passed, and with TokenFile (kept
+// fresh by Vault Agent) the file is read again at each turn and a new token
+// in it is used. A failure is logged by the caller through errs and tried
+// again at the next turn.
+func (v *Vault) KeepToken(ctx context.Context, every time.Duration, errs func(error)) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := v.refreshToken(ctx); err != nil {
+			errs(err)
+		}
+	}
+}
+
+func (v *Vault) refreshToken(ctx context.Context) error {
+	if v.cfg.TokenFile != "" {
+		b, err := os.ReadFile(v.cfg.TokenFile)
+		if err != nil {
+			return fmt.Errorf("secrets: token file: %w", err)
+		}
+		if tok := strings.TrimSpace(string(b)); tok != "" && tok != v.c.Token() {
+			v.c.SetToken(tok)
+			return nil
+		}
+	}
+	self, err := v.c.Auth().Token().LookupSelfWithContext(ctx)
+	if err != nil {
+		return fmt.Errorf("secrets: token: %w", err)
+	}
+	renewable, _ := self.TokenIsRenewable()
+	ttl, _ := self.TokenTTL()
+	if !renewable || ttl <= 0 {
+		return nil // a root or periodic-less token that does not expire, or one Agent renews
+	}
+	if _, err := v.c.Auth().Token().RenewSelfWithContext(ctx, 0); err != nil {
+		return fmt.Errorf("secrets: token renewal: %w", err)
+	}
+	return nil
 }
 
 // Client is the underlying Vault client (for set-up and tests).
@@ -151,8 +217,16 @@ type dataKey struct {
 // NewEnvelope returns an envelope sealer over Transit key (created if it
 // does not exist); a new data key is made every life.
 func (v *Vault) NewEnvelope(ctx context.Context, key string, life time.Duration) (*Envelope, error) {
-	if _, err := v.c.Logical().WriteWithContext(ctx, v.cfg.Transit+"/keys/"+key, map[string]any{"type": "aes256-gcm96"}); err != nil {
+	// Created once; an existing key's configuration (its rotation, its
+	// minimum decryption version) is the operator's and is left alone.
+	existing, err := v.c.Logical().ReadWithContext(ctx, v.cfg.Transit+"/keys/"+key)
+	if err != nil {
 		return nil, fmt.Errorf("secrets: transit key %s: %w", key, err)
+	}
+	if existing == nil {
+		if _, err := v.c.Logical().WriteWithContext(ctx, v.cfg.Transit+"/keys/"+key, map[string]any{"type": "aes256-gcm96"}); err != nil {
+			return nil, fmt.Errorf("secrets: transit key %s: %w", key, err)
+		}
 	}
 	e := &Envelope{v: v, key: key, open: map[string][]byte{}, life: life}
 	if err := e.rotate(ctx); err != nil {
