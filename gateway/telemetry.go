@@ -175,7 +175,6 @@ func (t *telemetry) watchJobs(events <-chan *river.Event) {
 	}
 }
 
-
 // loggedChecks logs each readiness check when it starts failing and when it
 // recovers, once each, so that a database or audit outage leaves a line in
 // the log without one per probe.
