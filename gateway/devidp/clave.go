@@ -1,11 +1,13 @@
 package devidp
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/xml"
 	"fmt"
 	"html/template"
@@ -87,6 +89,7 @@ func StartClave(ctx context.Context, addr string, cfg ClaveConfig) (*ClaveIdP, e
 		OnError: func(w http.ResponseWriter, _ *http.Request, status int, err error) {
 			http.Error(w, "Cl@ve (development) refused the request: "+err.Error(), status)
 		},
+		ResponseFormTemplate:    claveResponsePage,
 		WantAuthnRequestsSigned: true,
 		SignatureMethod:         "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
 		// An assertion at the level the person chose; a request for more is
@@ -99,6 +102,10 @@ func StartClave(ctx context.Context, addr string, cfg ClaveConfig) (*ClaveIdP, e
 	mux.HandleFunc("GET /style.css", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/css")
 		w.Write([]byte(css))
+	})
+	mux.HandleFunc("GET /autopost.js", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		w.Write([]byte(autopost))
 	})
 	c.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go c.srv.Serve(ln)
@@ -167,6 +174,47 @@ var claveLogin = template.Must(template.New("clave").Parse(`<!DOCTYPE html>
 <ul>{{range .Citizens}}
 <li><button type="submit" name="citizen" value="{{.DocNumber}}">{{.Name}} {{.Surname1}} {{.Surname2}} — {{.DocType}} {{.DocNumber}}{{if .Label}} ({{.Label}}){{end}}</button></li>{{end}}
 </ul></form></main></body></html>`))
+
+// claveResponsePage carries the IdP's Response to a sign-in, or its
+// LogoutResponse to a sign-out, back to the service provider; crewjam/saml
+// renders both with it, so it tells them apart by the message it carries.
+var claveResponsePage = template.Must(template.New("clave-response").Funcs(template.FuncMap{"signedOut": isLogoutResponse}).Parse(`<!DOCTYPE html>
+<html lang="es"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{if signedOut .SAMLResponse}}Ha cerrado la sesión — {{end}}Cl@ve de DESARROLLO</title>
+<link rel="stylesheet" href="/style.css"></head>
+<body><main>
+{{if signedOut .SAMLResponse}}<h1>Ha cerrado la sesión</h1>
+<p lang="ca">Heu tancat la sessió.</p>
+<p lang="en">You have signed out.</p>
+{{else}}<h1>Cl@ve de DESARROLLO</h1>
+{{end}}<p>Le devolvemos al servicio. / <span lang="ca">Us tornem al servei.</span> / <span lang="en">Taking you back to the service.</span></p>
+<form method="post" action="{{.URL}}" id="autopost">
+<input type="hidden" name="SAMLResponse" value="{{.SAMLResponse}}">
+<input type="hidden" name="RelayState" value="{{.RelayState}}">
+<button type="submit">Continuar / <span lang="ca">Continua</span> / <span lang="en">Continue</span></button>
+</form></main>
+<script src="/autopost.js"></script>
+</body></html>`))
+
+const autopost = `document.getElementById("autopost").submit();`
+
+// isLogoutResponse reports whether a base64 SAML message is a LogoutResponse.
+func isLogoutResponse(encoded string) bool {
+	raw, err := base64.StdEncoding.DecodeString(encoded)
+	if err != nil {
+		return false
+	}
+	d := xml.NewDecoder(bytes.NewReader(raw))
+	for {
+		t, err := d.Token()
+		if err != nil {
+			return false
+		}
+		if se, ok := t.(xml.StartElement); ok {
+			return se.Name.Space == "urn:oasis:names:tc:SAML:2.0:protocol" && se.Name.Local == "LogoutResponse"
+		}
+	}
+}
 
 // GetSession implements saml.SessionProvider: the login page, then the
 // chosen citizen at the chosen level.

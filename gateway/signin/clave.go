@@ -419,7 +419,7 @@ func (s *Service) ClaveStart(w http.ResponseWriter, r *http.Request) {
 		s.cfg.Fail(w, r, http.StatusServiceUnavailable, "unavailable")
 		return
 	}
-	s.cfg.Post(w, r, idp.ssoURL, [][2]string{{"SAMLRequest", base64.StdEncoding.EncodeToString(raw)}, {"RelayState", ""}})
+	s.post(w, r, idp.ssoURL, [][2]string{{"SAMLRequest", base64.StdEncoding.EncodeToString(raw)}, {"RelayState", ""}})
 }
 
 // authnRequest builds and signs an AuthnRequest asking for loa and the
@@ -836,7 +836,7 @@ func (s *Service) claveLogoutRequest(w http.ResponseWriter, r *http.Request, idp
 		s.cfg.Fail(w, r, http.StatusServiceUnavailable, "unavailable")
 		return
 	}
-	s.cfg.Post(w, r, idp.sloURL, [][2]string{{"SAMLResponse", base64.StdEncoding.EncodeToString(b)}, {"RelayState", r.PostForm.Get("RelayState")}})
+	s.postSignedOut(w, r, idp.sloURL, [][2]string{{"SAMLResponse", base64.StdEncoding.EncodeToString(b)}, {"RelayState", r.PostForm.Get("RelayState")}})
 }
 
 // claveLogout posts a signed LogoutRequest for the session to the IdP, if it
@@ -857,6 +857,6 @@ func (s *Service) claveLogout(w http.ResponseWriter, r *http.Request, sess Sessi
 	if err != nil {
 		return false
 	}
-	s.cfg.Post(w, r, idp.sloURL, [][2]string{{"SAMLRequest", base64.StdEncoding.EncodeToString(raw)}, {"RelayState", ""}})
+	s.postSignedOut(w, r, idp.sloURL, [][2]string{{"SAMLRequest", base64.StdEncoding.EncodeToString(raw)}, {"RelayState", ""}})
 	return true
 }

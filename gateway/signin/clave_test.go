@@ -102,6 +102,7 @@ func newSAMLRigKey(t testing.TB, maxResponse int, key *rsa.PrivateKey, cert *x50
 	mux.HandleFunc("POST /signin/clave/acs", r.svc.ClaveACS)
 	mux.HandleFunc("POST /signin/clave/slo", r.svc.ClaveSLO)
 	mux.HandleFunc("GET /signin/clave/metadata", r.svc.ClaveMetadata)
+	mux.HandleFunc("POST /signout", r.svc.SignOut)
 	mux.HandleFunc("GET /whoami", func(w http.ResponseWriter, req *http.Request) {
 		s, ok := r.svc.Current(req)
 		if !ok {
@@ -869,6 +870,65 @@ func TestClaveIdPInitiatedLogout(t *testing.T) {
 	signIn()
 	if code, _ := slo(good); code != http.StatusBadRequest || r.whoami(t) == "" {
 		t.Fatalf("a replayed LogoutRequest was obeyed: %d", code)
+	}
+}
+
+// TestClaveSignedOutPage: the page that carries our LogoutRequest, or our
+// LogoutResponse to the IdP's, comes after the session has ended, and says
+// so; the embedding app's own sign-out page replaces it, never the sign-in
+// one.
+func TestClaveSignedOutPage(t *testing.T) {
+	r := newSAMLRig(t, 0)
+	signIn := func() {
+		t.Helper()
+		if code, body := r.post(t, bytesOf(t, r.build(t, r.valid(r.start(t))))); code != http.StatusSeeOther {
+			t.Fatalf("sign-in: %d %s", code, body)
+		}
+	}
+	signIn()
+	resp, err := r.client.PostForm(r.sp.URL+"/signout", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"Heu tancat la sessió", "Ha cerrado la sesión", "You have signed out", `name="SAMLRequest"`,
+		`action="` + idpEntity + `slo"`} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("the sign-out page lacks %q:\n%s", want, page)
+		}
+	}
+	if who := r.whoami(t); who != "" {
+		t.Fatalf("signed in after sign-out: %s", who)
+	}
+
+	var pages []string
+	page2 := func(name string) func(http.ResponseWriter, *http.Request, string, [][2]string) {
+		return func(w http.ResponseWriter, _ *http.Request, action string, fields [][2]string) {
+			pages = append(pages, name+" "+action+" "+fields[0][0])
+			io.WriteString(w, `<input type="hidden" name="`+fields[0][0]+`" value="`+html.EscapeString(fields[0][1])+`">`)
+		}
+	}
+	r.svc.SetPages(func(w http.ResponseWriter, _ *http.Request, status int, reason string) { http.Error(w, reason, status) },
+		page2("sign-in"))
+	r.svc.SetSignedOutPage(page2("signed-out"))
+	signIn()
+	resp, err = r.client.PostForm(r.sp.URL+"/signout", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	signIn()
+	resp, err = http.PostForm(r.sp.URL+"/signin/clave/slo", url.Values{"SAMLRequest": {base64.StdEncoding.EncodeToString(
+		r.logoutRequest(t, "_lr-page", "ES/ES/12345678Z", r.idpKey, r.idpCert))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	want := []string{"sign-in " + idpEntity + "sso SAMLRequest", "signed-out " + idpEntity + "slo SAMLRequest",
+		"sign-in " + idpEntity + "sso SAMLRequest", "signed-out " + idpEntity + "slo SAMLResponse"}
+	if strings.Join(pages, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("pages shown:\n%s\nwant:\n%s", strings.Join(pages, "\n"), strings.Join(want, "\n"))
 	}
 }
 

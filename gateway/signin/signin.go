@@ -88,8 +88,14 @@ type Config struct {
 	// Fail renders a sign-in failure to the person; status and a reason code.
 	Fail func(w http.ResponseWriter, r *http.Request, status int, reason string)
 	// Post renders a page whose form the browser posts to action (the SAML
-	// HTTP-POST binding).
+	// HTTP-POST binding) on the way in.
 	Post func(w http.ResponseWriter, r *http.Request, action string, fields [][2]string)
+	// PostSignedOut renders the same kind of page on the way out: the
+	// person's session has ended and the form carries a LogoutRequest or
+	// LogoutResponse to the IdP, so the page says so. Unset, Post renders it
+	// if it is set (its words are then the sign-in page's), else a plain page
+	// that says the person has signed out.
+	PostSignedOut func(w http.ResponseWriter, r *http.Request, action string, fields [][2]string)
 }
 
 // Service is the sign-in service.
@@ -121,9 +127,6 @@ func New(cfg Config) (*Service, error) {
 			http.Error(w, "sign-in failed: "+reason, status)
 		}
 	}
-	if cfg.Post == nil {
-		cfg.Post = plainPost
-	}
 	return &Service{cfg: cfg}, nil
 }
 
@@ -131,10 +134,40 @@ var postPage = template.Must(template.New("post").Parse(`<!doctype html><html><h
 <body><form method="post" action="{{.Action}}">{{range .Fields}}<input type="hidden" name="{{index . 0}}" value="{{index . 1}}">{{end}}
 <button type="submit">Continue</button></form></body></html>`))
 
-func plainPost(w http.ResponseWriter, _ *http.Request, action string, fields [][2]string) {
+var signedOutPage = template.Must(template.New("signed-out").Parse(`<!doctype html><html lang="ca"><head><meta charset="utf-8">
+<title>Heu tancat la sessió — Obert</title></head>
+<body><h1>Heu tancat la sessió</h1><p lang="es">Ha cerrado la sesión.</p><p lang="en">You have signed out.</p>
+<p>Ho diem al servei d'identificació. / <span lang="es">Se lo decimos al servicio de identificación.</span> /
+<span lang="en">We are telling the identity provider.</span></p>
+<form method="post" action="{{.Action}}">{{range .Fields}}<input type="hidden" name="{{index . 0}}" value="{{index . 1}}">{{end}}
+<button type="submit">Continua / <span lang="es">Continuar</span> / <span lang="en">Continue</span></button></form></body></html>`))
+
+func plainPage(page *template.Template, w http.ResponseWriter, action string, fields [][2]string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	postPage.Execute(w, map[string]any{"Action": action, "Fields": fields})
+	page.Execute(w, map[string]any{"Action": action, "Fields": fields})
+}
+
+// post sends the browser to the IdP with a SAML message, on the way in.
+func (s *Service) post(w http.ResponseWriter, r *http.Request, action string, fields [][2]string) {
+	if s.cfg.Post != nil {
+		s.cfg.Post(w, r, action, fields)
+		return
+	}
+	plainPage(postPage, w, action, fields)
+}
+
+// postSignedOut sends the browser to the IdP with a SAML message once the
+// person's session has ended.
+func (s *Service) postSignedOut(w http.ResponseWriter, r *http.Request, action string, fields [][2]string) {
+	switch {
+	case s.cfg.PostSignedOut != nil:
+		s.cfg.PostSignedOut(w, r, action, fields)
+	case s.cfg.Post != nil:
+		s.cfg.Post(w, r, action, fields)
+	default:
+		plainPage(signedOutPage, w, action, fields)
+	}
 }
 
 func (s *Service) cookieName(base string) string {
@@ -307,6 +340,12 @@ func (s *Service) takeFlow(w http.ResponseWriter, r *http.Request) (flow, error)
 func (s *Service) SetPages(fail func(w http.ResponseWriter, r *http.Request, status int, reason string),
 	post func(w http.ResponseWriter, r *http.Request, action string, fields [][2]string)) {
 	s.cfg.Fail, s.cfg.Post = fail, post
+}
+
+// SetSignedOutPage sets the page that carries a SAML message to the IdP
+// after sign-out (Config.PostSignedOut), once the pages exist.
+func (s *Service) SetSignedOutPage(post func(w http.ResponseWriter, r *http.Request, action string, fields [][2]string)) {
+	s.cfg.PostSignedOut = post
 }
 
 // IdCATConfig configures the IdCAT relying party.
