@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -37,6 +38,7 @@ type Config struct {
 // Log is the writer and reader of the audit log.
 type Log struct {
 	cfg    Config
+	empty  []byte // the signed checkpoint of the empty tree, published until the first append
 	reqs   chan appendReq
 	done   chan struct{}
 	closed sync.Once
@@ -72,7 +74,15 @@ func New(cfg Config) (*Log, error) {
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
 	}
-	l := &Log{cfg: cfg, reqs: make(chan appendReq), done: make(chan struct{})}
+	// A fresh log publishes the empty tree (RFC 6962: the root is SHA-256 of
+	// the empty string), so that clients see size 0 rather than no log.
+	var root tlog.Hash
+	copy(root[:], rfc6962.DefaultHasher.EmptyRoot())
+	empty, err := note.Sign(&note.Note{Text: FormatCheckpoint(cfg.Origin, 0, root)}, cfg.Signer)
+	if err != nil {
+		return nil, fmt.Errorf("audit: sign the empty checkpoint: %w", err)
+	}
+	l := &Log{cfg: cfg, empty: empty, reqs: make(chan appendReq), done: make(chan struct{})}
 	l.wg.Add(1)
 	go l.sequence()
 	return l, nil

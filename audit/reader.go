@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -29,10 +30,20 @@ type Bundle struct {
 	Proof      []tlog.Hash `json:"inclusion_proof"`
 }
 
-// Checkpoint returns the latest signed checkpoint.
+// Checkpoint returns the latest signed checkpoint; before the first append,
+// the checkpoint of the empty tree.
 func (l *Log) Checkpoint(ctx context.Context) ([]byte, error) {
-	cp, _, err := l.cfg.Store.Checkpoint(ctx)
+	cp, _, err := l.checkpoint(ctx)
 	return cp, err
+}
+
+// checkpoint returns the latest signed checkpoint and its tree size.
+func (l *Log) checkpoint(ctx context.Context) ([]byte, int64, error) {
+	cp, size, err := l.cfg.Store.Checkpoint(ctx)
+	if errors.Is(err, ErrNotFound) {
+		return l.empty, 0, nil
+	}
+	return cp, size, err
 }
 
 func (l *Log) hashReader(ctx context.Context) tlog.HashReader {
@@ -43,7 +54,7 @@ func (l *Log) hashReader(ctx context.Context) tlog.HashReader {
 // index, width w (256 for a full tile), or ErrNotFound unless the tree of
 // the current checkpoint holds that tile at that width.
 func (l *Log) Tile(ctx context.Context, level int, index int64, w int) ([]byte, error) {
-	_, size, err := l.cfg.Store.Checkpoint(ctx)
+	_, size, err := l.checkpoint(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +155,7 @@ func (l *Log) Bundle(ctx context.Context, subject, id string) (Bundle, error) {
 	if err != nil {
 		return Bundle{}, err
 	}
-	cp, size, err := l.cfg.Store.Checkpoint(ctx)
+	cp, size, err := l.checkpoint(ctx)
 	if err != nil {
 		return Bundle{}, err
 	}

@@ -12,7 +12,32 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/obert-gov/obert/audit"
+	"github.com/obert-gov/obert/audit/audittest"
 )
+
+// TestEmptyLog: a fresh log publishes a signed checkpoint of size 0 whose
+// root is SHA-256 of the empty string, and has no tiles.
+func TestEmptyLog(t *testing.T) {
+	ctx := context.Background()
+	l, _, v := detLog(t)
+	raw, err := l.Checkpoint(ctx)
+	if err != nil {
+		t.Fatalf("checkpoint of a fresh log: %v", err)
+	}
+	cp, err := audit.OpenCheckpoint(raw, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp.Size != 0 || cp.Root != audittest.EmptyRoot() || cp.Origin != "obert.test/audit" {
+		t.Fatalf("empty checkpoint: %q", raw)
+	}
+	if want := "obert.test/audit\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n"; !bytes.HasPrefix(raw, []byte(want)) {
+		t.Fatalf("empty checkpoint body %q, want %q", raw, want)
+	}
+	if _, err := l.Tile(ctx, 0, 0, 1); !errors.Is(err, audit.ErrNotFound) {
+		t.Fatalf("tile of the empty tree: %v", err)
+	}
+}
 
 // tileInTree is TileInTree in arbitrary precision: (index*256+w)*256^level
 // leaves are needed.

@@ -56,7 +56,7 @@ func VerifyLog(ctx context.Context, f Fetcher, verifier note.Verifier, since *Ch
 	// the tree hash as it goes, then recompute the root independently.
 	tr := tileReader{ctx: ctx, f: f}
 	hr := tlog.TileHashReader(tlog.Tree{N: cp.Size, Hash: cp.Root}, &tr)
-	leaves := make([][]byte, 0, cp.Size)
+	leaves := make([][]byte, 0, min(cp.Size, 1<<20)) // the size is the log's word until the tiles bear it out
 	const chunk = 1 << TileHeight
 	for lo := int64(0); lo < cp.Size; lo += chunk {
 		hi := min(lo+chunk, cp.Size)
@@ -72,14 +72,19 @@ func VerifyLog(ctx context.Context, f Fetcher, verifier note.Verifier, since *Ch
 			leaves = append(leaves, h[:])
 		}
 	}
-	if root := rootOf(leaves); cp.Size > 0 && string(root) != string(cp.Root[:]) {
+	// The empty tree too: a checkpoint of size 0 must carry the empty root.
+	if root := rootOf(leaves); string(root) != string(cp.Root[:]) {
 		return Checkpoint{}, fmt.Errorf("%w: tiles do not hash to the signed root", ErrInvalidProof)
 	}
-	if since != nil && since.Size > 0 && since.Size < cp.Size {
-		old := rootOf(leaves[:since.Size])
-		if string(old) != string(since.Root[:]) {
+	if since != nil {
+		// The older tree is a prefix of this one: same root from the same
+		// leaves (also when the sizes are equal, or the older one is empty),
+		// and the consistency proof the log would give checks out.
+		if old := rootOf(leaves[:since.Size]); string(old) != string(since.Root[:]) {
 			return Checkpoint{}, fmt.Errorf("%w: the log was rewritten since the older checkpoint", ErrInvalidProof)
 		}
+	}
+	if since != nil && since.Size > 0 && since.Size < cp.Size {
 		p, err := tlog.ProveTree(cp.Size, since.Size, hr)
 		if err != nil {
 			return Checkpoint{}, fmt.Errorf("%w: %v", ErrInvalidProof, err)

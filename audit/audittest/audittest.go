@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/obert-gov/obert/audit"
 	"github.com/obert-gov/obert/gateway/keys"
@@ -63,6 +65,10 @@ func NewLog(t testing.TB, s audit.Store) (*audit.Log, note.Verifier, string) {
 	return OpenLog(t, s, skey, 0), verifier, vkey
 }
 
+// EmptyRoot is the root of the empty tree per RFC 6962: SHA-256 of the
+// empty string.
+func EmptyRoot() tlog.Hash { return sha256.Sum256(nil) }
+
 func entry(i int, subject string) audit.Entry {
 	return audit.Entry{ID: fmt.Sprintf("e%04d", i), Time: time.Date(2026, 11, 24, 10, 0, i, 0, time.UTC),
 		Kind: audit.KindExchangeIntent, Subject: subject, Requester: "gencat-drets-socials",
@@ -84,8 +90,10 @@ func testAppendVerify(t *testing.T, h Harness) {
 	ctx := context.Background()
 	s, _, _ := h(t)
 	l, v, _ := NewLog(t, s)
-	if _, err := audit.VerifyLog(ctx, l, v, nil); !errors.Is(err, audit.ErrNotFound) {
-		t.Fatalf("verify of an empty log: %v", err)
+	// A fresh log publishes the signed empty tree, which verifies.
+	empty, err := audit.VerifyLog(ctx, l, v, nil)
+	if err != nil || empty.Size != 0 || empty.Root != EmptyRoot() {
+		t.Fatalf("verify of an empty log: size %d, root %x, %v", empty.Size, empty.Root[:], err)
 	}
 	// Many concurrent appenders: every index used once, none skipped.
 	const n = 300
@@ -117,6 +125,9 @@ func testAppendVerify(t *testing.T, h Harness) {
 	}
 	if old.Size != n {
 		t.Fatalf("checkpoint size %d, want %d", old.Size, n)
+	}
+	if _, err := audit.VerifyLog(ctx, l, v, &empty); err != nil {
+		t.Fatalf("verify since the empty tree: %v", err)
 	}
 	for i := n; i < n+40; i++ {
 		if _, err := l.Append(ctx, entry(i, "alice")); err != nil {

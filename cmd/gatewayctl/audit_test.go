@@ -87,3 +87,34 @@ func TestAuditVerifyAndProveOverHTTP(t *testing.T) {
 		t.Fatalf("malformed tile path: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 }
+
+// TestAuditVerifyFreshLog: a log without entries publishes the signed empty
+// tree, and audit verify accepts it, also as the --since of a later run.
+func TestAuditVerifyFreshLog(t *testing.T) {
+	ctx := context.Background()
+	l, _, vkey := audittest.NewLog(t, storetest.OpenSQLite(t))
+	ts := httptest.NewServer(transparency.Handler(l, vkey))
+	defer ts.Close()
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "key")
+	os.WriteFile(keyFile, []byte(vkey), 0o600)
+	env := func(string) string { return "" }
+	var out, errb bytes.Buffer
+	if code := run(ctx, []string{"audit", "verify", "--log", ts.URL + "/log", "--key", keyFile}, &out, &errb, env); code != 0 {
+		t.Fatalf("verify of a fresh log: exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "OK: obert.test/audit: 0 entries") {
+		t.Fatalf("verify output: %s", out.String())
+	}
+	cp, _ := l.Checkpoint(ctx)
+	cpFile := filepath.Join(dir, "empty.checkpoint")
+	os.WriteFile(cpFile, cp, 0o600)
+	l.Append(ctx, audit.Entry{ID: "first", Time: time.Now(), Kind: audit.KindSignIn, Subject: "alice"})
+	out.Reset()
+	if code := run(ctx, []string{"audit", "verify", "--log", ts.URL + "/log", "--key", keyFile, "--since", cpFile}, &out, &errb, env); code != 0 {
+		t.Fatalf("verify --since the empty tree: exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "1 entries") {
+		t.Fatalf("verify output: %s", out.String())
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,5 +82,30 @@ func TestTilePaths(t *testing.T) {
 	}
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("refusing tiles took %v", d)
+	}
+}
+
+// TestFreshLog: before its first entry the log publishes a signed
+// checkpoint of the empty tree, which a client verifies over HTTP.
+func TestFreshLog(t *testing.T) {
+	s := &audittest.MemStore{}
+	l, v, vkey := audittest.NewLog(t, s)
+	ts := httptest.NewServer(transparency.Handler(l, vkey))
+	defer ts.Close()
+	resp, err := http.Get(ts.URL + "/log/checkpoint")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := "obert.test/audit\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n\n"; resp.StatusCode != http.StatusOK || !strings.HasPrefix(string(body), want) {
+		t.Fatalf("checkpoint of a fresh log: %d %q", resp.StatusCode, body)
+	}
+	cp, err := audit.VerifyLog(context.Background(), &transparency.Client{Base: ts.URL + "/log"}, v, nil)
+	if err != nil || cp.Size != 0 {
+		t.Fatalf("verify a fresh log: %+v, %v", cp, err)
+	}
+	if resp := get(ts.Config.Handler, "/log/tile/0/000.p/1"); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("a tile of the empty tree: %d", resp.StatusCode)
 	}
 }
