@@ -91,7 +91,9 @@ var Limits = map[string]web.Rate{
 
 // Gateway is a built gateway.
 type Gateway struct {
-	Handler     http.Handler
+	Handler http.Handler
+	// Ops serves /metrics and the probes, for OBERT_OPS_ADDR.
+	Ops         http.Handler
 	Store       *store.Store
 	Audit       *audit.Log
 	Alerts      *alerts.Service
@@ -427,8 +429,18 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 	if g.vault != nil {
 		checks = append(checks, ops.Check{Name: "vault", Func: g.vault.Ready})
 	}
-	mux.Handle("GET /readyz", ops.Readyz(loggedChecks(checks, log), 2*time.Second))
-	mux.Handle("GET /metrics", metrics.Handler())
+	readyz := ops.Readyz(loggedChecks(checks, log), 2*time.Second)
+	mux.Handle("GET /readyz", readyz)
+	// Metrics on the operations listener when there is one; the probes on
+	// both, for whichever the orchestrator uses.
+	opsMux := http.NewServeMux()
+	opsMux.HandleFunc("GET /healthz", ops.Healthz)
+	opsMux.Handle("GET /readyz", readyz)
+	opsMux.Handle("GET /metrics", metrics.Handler())
+	g.Ops = opsMux
+	if cfg.OpsAddr == "" {
+		mux.Handle("GET /metrics", metrics.Handler())
+	}
 	// Rate limits: by the client's address (as the trusted proxies say
 	// it), and the fetches by citizen, so that many people behind one
 	// address are not counted as one.

@@ -59,10 +59,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "gatewayd: %v\n", err)
 		return 1
 	}
+	// The operations listener (metrics and probes), when it is apart.
+	var opsLn net.Listener
+	if cfg.OpsAddr != "" {
+		if opsLn, err = net.Listen("tcp", cfg.OpsAddr); err != nil {
+			ln.Close()
+			fmt.Fprintf(stderr, "gatewayd: OBERT_OPS_ADDR: %v\n", err)
+			return 1
+		}
+	}
 	start := time.Now()
 	g, err := gateway.New(ctx, cfg, log)
 	if err != nil {
 		ln.Close()
+		if opsLn != nil {
+			opsLn.Close()
+		}
 		fmt.Fprintf(stderr, "gatewayd: %v\n", err)
 		return 1
 	}
@@ -86,6 +98,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if opsLn != nil {
+		opsSrv := &http.Server{Handler: g.Ops, ReadHeaderTimeout: 10 * time.Second, ErrorLog: srv.ErrorLog}
+		go func() {
+			if err := ops.Serve(ctx, opsSrv, opsLn, cfg.ShutdownTimeout); err != nil {
+				log.Error("serve operations", "err", err)
+			}
+		}()
+		log.Info("operations listener", "addr", opsLn.Addr().String())
 	}
 	if err := ops.Serve(ctx, srv, ln, cfg.ShutdownTimeout); err != nil {
 		log.Error("serve", "err", err)

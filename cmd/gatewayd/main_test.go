@@ -119,3 +119,55 @@ func TestStartFailuresSayWhy(t *testing.T) {
 		})
 	}
 }
+
+// TestOpsListener: with OBERT_OPS_ADDR, /metrics is served there and not on
+// the public address; the probes answer on both.
+func TestOpsListener(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	opsLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opsAddr := opsLn.Addr().String()
+	opsLn.Close()
+	var stdout, stderr syncBuffer
+	ready := make(chan string, 1)
+	done := make(chan int, 1)
+	args := []string{"-addr", "127.0.0.1:0", "-data-dir", t.TempDir(), "-dev-idp-addr", "127.0.0.1:0", "-dev-clave-addr", "127.0.0.1:0",
+		"-sim-addr", "127.0.0.1:0", "-dev-smtp-addr", "127.0.0.1:0", "-ops-addr", opsAddr}
+	go func() { done <- run(ctx, args, func(string) string { return "" }, &stdout, &stderr, ready) }()
+	var addr string
+	select {
+	case addr = <-ready:
+	case code := <-done:
+		t.Fatalf("gatewayd exited with %d: %s", code, stderr.String())
+	case <-time.After(60 * time.Second):
+		t.Fatal("gatewayd did not become ready")
+	}
+	status := func(u string) int {
+		for range 50 {
+			resp, err := http.Get(u)
+			if err == nil {
+				resp.Body.Close()
+				return resp.StatusCode
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatalf("%s does not answer", u)
+		return 0
+	}
+	if s := status("http://" + opsAddr + "/metrics"); s != http.StatusOK {
+		t.Errorf("/metrics on the operations listener: %d", s)
+	}
+	if s := status("http://" + addr + "/metrics"); s != http.StatusNotFound {
+		t.Errorf("/metrics on the public listener: %d", s)
+	}
+	for _, a := range []string{addr, opsAddr} {
+		if s := status("http://" + a + "/healthz"); s != http.StatusOK {
+			t.Errorf("/healthz on %s: %d", a, s)
+		}
+	}
+	cancel()
+	<-done
+}

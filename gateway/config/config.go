@@ -60,6 +60,9 @@ type Config struct {
 	// TrustedProxies are the reverse proxies (CIDRs, comma-separated)
 	// whose X-Forwarded-For is believed for the client's address.
 	TrustedProxies string
+	// OpsAddr, if set, serves /metrics (and the probes) on a listener of
+	// its own instead of the public one.
+	OpsAddr string
 }
 
 type setting struct {
@@ -102,6 +105,7 @@ func (c *Config) settings() []setting {
 		{"sim-addr", "OBERT_SIM_ADDR", "127.0.0.1:8091", "dev only: address of the Via Oberta simulator", &c.SimAddr},
 		{"log-level", "OBERT_LOG_LEVEL", "info", "debug, info, warn or error", &c.LogLevel},
 		{"log-format", "OBERT_LOG_FORMAT", "text", "text or json", &c.LogFormat},
+		{"ops-addr", "OBERT_OPS_ADDR", "", "separate listen address for /metrics, /healthz and /readyz (empty: /metrics on the main address)", &c.OpsAddr},
 		{"trusted-proxies", "OBERT_TRUSTED_PROXIES", "", "reverse proxies whose X-Forwarded-For is believed: comma-separated CIDRs or addresses (none: the peer's address counts)", &c.TrustedProxies},
 	}
 }
