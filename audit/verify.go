@@ -18,6 +18,9 @@ func VerifyBundle(b Bundle, verifier note.Verifier) error {
 	if err != nil {
 		return err
 	}
+	if len(b.Salt) != SaltSize {
+		return fmt.Errorf("%w: the salt has %d bytes, not %d", ErrInvalidProof, len(b.Salt), SaltSize)
+	}
 	leaf := rfc6962.DefaultHasher.HashLeaf(Commitment(b.Entry, b.Salt))
 	p := make([][]byte, len(b.Proof))
 	for i := range b.Proof {
