@@ -83,7 +83,7 @@ func TestVerifyRejects(t *testing.T) {
 	}
 }
 
-func bodyIDOf(t *testing.T, env []byte) string {
+func bodyIDOf(t testing.TB, env []byte) string {
 	s := string(env)
 	i := strings.Index(s, `<soapenv:Body wsu:Id="`)
 	if i < 0 {
