@@ -55,10 +55,15 @@ test: deps
 	OBERT_E2E=1 OBERT_CHROMIUM=$(CHROMIUM) OBERT_AXE=$(AXE) $(GO) test $(TEST_FLAGS) ./...
 	$(MAKE) --no-print-directory fuzz
 
-## fuzz: the SAML response fuzz target, briefly (FUZZTIME=10m for a long run);
-## its corpus is committed under gateway/signin/testdata/fuzz.
+## fuzz: every fuzz target for FUZZTIME each (FUZZTIME=10m for a long run),
+## one after the other, since go test fuzzes one target at a time: the SAML
+## response, the public log's tile paths, the citizen's proof bundle and the
+## SCSP response. Each corpus is committed under its package's testdata/fuzz.
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzClaveVerify$$' -fuzztime $(FUZZTIME) ./gateway/signin/
+	$(GO) test -run '^$$' -fuzz '^FuzzTilePath$$' -fuzztime $(FUZZTIME) ./gateway/transparency/
+	$(GO) test -run '^$$' -fuzz '^FuzzProofBundle$$' -fuzztime $(FUZZTIME) ./audit/
+	$(GO) test -run '^$$' -fuzz '^FuzzSCSPParse$$' -fuzztime $(FUZZTIME) ./connectors/scsp/
 
 ## unit: tests that need no browser (PostgreSQL still required).
 unit: deps-pg deps-interop deps-xmlsec deps-vault
