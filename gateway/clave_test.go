@@ -101,6 +101,11 @@ func TestClaveSignIn(t *testing.T) {
 	if !strings.Contains(u.page, "SAMLRequest") {
 		t.Fatalf("sign-out did not post a LogoutRequest:\n%s", u.page)
 	}
+	// The page that carries it on says the person signed out, not that
+	// they are signing in.
+	if strings.Contains(u.page, "Continue to sign in") || !strings.Contains(u.page, "You have signed out") {
+		t.Fatalf("the sign-out page does not say the person signed out:\n%s", u.page)
+	}
 	u.postForm(nil) // LogoutRequest to the IdP, which answers with its LogoutResponse form
 	if s := u.postForm(nil); s != http.StatusOK || strings.Contains(u.url, "/folder") {
 		t.Fatalf("after single logout: %d at %s", s, u.url)

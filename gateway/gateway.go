@@ -403,6 +403,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 		return nil, err
 	}
 	si.SetPages(pages.SignInFailed, pages.Post)
+	si.SetSignedOutPage(pages.PostSignedOut)
 
 	// Retention: expired facts are deleted and the deletions audited.
 	retCtx, stopRetention := context.WithCancel(context.Background())

@@ -279,7 +279,16 @@ func (h *Handler) SignInFailed(w http.ResponseWriter, r *http.Request, status in
 // button for browsers without scripts.
 func (h *Handler) Post(w http.ResponseWriter, r *http.Request, action string, fields [][2]string) {
 	w.Header().Set("Cache-Control", "no-store")
-	h.render(w, r, http.StatusOK, "post", "signin.post_title", map[string]any{"Action": action, "Fields": fields})
+	h.render(w, r, http.StatusOK, "post", "signin.post_title", map[string]any{"Action": action, "Fields": fields,
+		"Title": "signin.post_title", "Text": "signin.post_text", "Button": "signin.post_button"})
+}
+
+// PostSignedOut is the page that carries a Cl@ve logout message on: the
+// person has signed out, and it says so.
+func (h *Handler) PostSignedOut(w http.ResponseWriter, r *http.Request, action string, fields [][2]string) {
+	w.Header().Set("Cache-Control", "no-store")
+	h.render(w, r, http.StatusOK, "post", "signin.signed_out_title", map[string]any{"Action": action, "Fields": fields,
+		"Title": "signin.signed_out_title", "Text": "signin.signed_out_text", "Button": "signin.signed_out_button"})
 }
 
 // viewer returns the signed-in citizen or sends the visitor home.
