@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -51,14 +52,24 @@ func (s signinEvents) SignInFailed(ctx context.Context, provider, reason string)
 type sessionsAdapter struct{ svc *signin.Service }
 
 func (s sessionsAdapter) Current(r *http.Request) (folder.Viewer, bool) {
-	sess, ok := s.svc.Current(r)
-	if !ok {
-		return folder.Viewer{}, false
+	v, err := s.Lookup(r)
+	return v, err == nil
+}
+
+// Lookup implements folder.Sessions: folder.ErrSignedOut without a session,
+// another error when the sessions cannot be read now.
+func (s sessionsAdapter) Lookup(r *http.Request) (folder.Viewer, error) {
+	sess, err := s.svc.Lookup(r)
+	if errors.Is(err, signin.ErrNoSession) {
+		return folder.Viewer{}, folder.ErrSignedOut
+	}
+	if err != nil {
+		return folder.Viewer{}, err
 	}
 	id := sess.Identity
 	return folder.Viewer{Subject: sess.Subject, Provider: id.Provider, Name: id.Name, LoA: id.LoA, CSRFSecret: sess.CSRFSecret,
 		Citizen: exchange.Citizen{Subject: sess.Subject, LoA: id.LoA, Titular: connectors.Titular{DocType: id.DocType,
-			DocNumber: id.DocNumber, Name: id.Name, Surname1: id.Surname1, Surname2: id.Surname2}}}, true
+			DocNumber: id.DocNumber, Name: id.Name, Surname1: id.Surname1, Surname2: id.Surname2}}}, nil
 }
 
 // consentsAdapter offers only what a registered connector can fetch,

@@ -43,8 +43,13 @@ type Viewer struct {
 
 // Sessions finds the signed-in citizen.
 type Sessions interface {
-	Current(r *http.Request) (Viewer, bool)
+	// Lookup returns the signed-in citizen, ErrSignedOut for a visitor
+	// without a session, or another error when sessions cannot be read.
+	Lookup(r *http.Request) (Viewer, error)
 }
+
+// ErrSignedOut is a visitor without a live session.
+var ErrSignedOut = errors.New("folder: not signed in")
 
 // Consents is the consent service as the pages use it.
 type Consents interface {
@@ -205,19 +210,24 @@ type sessionKey struct{}
 type sessionMemo struct {
 	once sync.Once
 	v    Viewer
-	ok   bool
+	err  error
 }
 
 // current returns the signed-in viewer, looked up at most once per request
 // that came through ServeHTTP (error pages other handlers render look it up
 // directly).
 func (h *Handler) current(r *http.Request) (Viewer, bool) {
+	v, err := h.lookup(r)
+	return v, err == nil
+}
+
+func (h *Handler) lookup(r *http.Request) (Viewer, error) {
 	m, ok := r.Context().Value(sessionKey{}).(*sessionMemo)
 	if !ok {
-		return h.deps.Sessions.Current(r)
+		return h.deps.Sessions.Lookup(r)
 	}
-	m.once.Do(func() { m.v, m.ok = h.deps.Sessions.Current(r) })
-	return m.v, m.ok
+	m.once.Do(func() { m.v, m.err = h.deps.Sessions.Lookup(r) })
+	return m.v, m.err
 }
 
 // page is what every template receives.
@@ -293,7 +303,15 @@ func (h *Handler) PostSignedOut(w http.ResponseWriter, r *http.Request, action s
 
 // viewer returns the signed-in citizen or sends the visitor home.
 func (h *Handler) viewer(w http.ResponseWriter, r *http.Request) (Viewer, bool) {
-	v, ok := h.current(r)
+	v, err := h.lookup(r)
+	if err != nil && !errors.Is(err, ErrSignedOut) {
+		// The sessions cannot be read now: the citizen is still signed
+		// in; nothing they sent was done, and they can send it again.
+		w.Header().Set("Retry-After", "30")
+		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable_kept")
+		return Viewer{}, false
+	}
+	ok := err == nil
 	if !ok {
 		// Back to the sign-in choice, and after it to where the citizen was.
 		target := "/"

@@ -195,27 +195,40 @@ func randomToken() string { return rand.Text() + rand.Text() }
 
 // Current returns the request's session, if any and still valid.
 func (s *Service) Current(r *http.Request) (Session, bool) {
+	sess, err := s.Lookup(r)
+	return sess, err == nil
+}
+
+// ErrNoSession is a request without a live session: never signed in,
+// signed out, or expired.
+var ErrNoSession = errors.New("signin: no session")
+
+// Lookup returns the request's session, ErrNoSession when it has none, or
+// another error when the sessions cannot be read now: then the citizen is
+// still signed in, and is told to try again rather than sent away.
+func (s *Service) Lookup(r *http.Request) (Session, error) {
 	c, err := r.Cookie(s.cookieName("obert_session"))
 	if err != nil || c.Value == "" {
-		return Session{}, false
+		return Session{}, ErrNoSession
 	}
 	h := hashID(c.Value)
 	ss, err := s.cfg.Store.GetSession(r.Context(), h, s.cfg.Now(), s.cfg.IdleTimeout, s.cfg.MaxAge)
+	if errors.Is(err, ErrNotFound) {
+		return Session{}, ErrNoSession
+	}
 	if err != nil {
-		if !errors.Is(err, ErrNotFound) {
-			s.cfg.Logger.Error("session lookup failed", "err", err)
-		}
-		return Session{}, false
+		s.cfg.Logger.Error("session lookup failed", "err", err)
+		return Session{}, fmt.Errorf("signin: sessions unavailable: %w", err)
 	}
 	plain, err := s.cfg.Sealer.Open(ss.Sealed, []byte("session/"+h))
 	if err != nil {
-		return Session{}, false
+		return Session{}, ErrNoSession
 	}
 	var sealed sealedSession
 	if err := json.Unmarshal(plain, &sealed); err != nil {
-		return Session{}, false
+		return Session{}, ErrNoSession
 	}
-	return Session{Subject: ss.Subject, Identity: sealed.Identity, CSRFSecret: sealed.CSRF, CreatedAt: ss.CreatedAt, idHash: h}, true
+	return Session{Subject: ss.Subject, Identity: sealed.Identity, CSRFSecret: sealed.CSRF, CreatedAt: ss.CreatedAt, idHash: h}, nil
 }
 
 // sealedSession is what a session keeps. (Sessions sealed before the ID token

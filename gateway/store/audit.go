@@ -209,9 +209,26 @@ var _ audit.WriteProber = (*Store)(nil)
 // ProbeWrite implements audit.WriteProber: a write statement on the audit
 // tables that changes no row, in a transaction that takes the write lock
 // (SQLite) or fails on a read-only server (PostgreSQL).
+//
+// On PostgreSQL it also takes the sequencing lock, waiting at most a
+// second: a log whose lock another session holds for longer cannot commit
+// anything, and the replica must not say it is ready while every exchange
+// would wait on it.
 func (s *Store) ProbeWrite(ctx context.Context) error {
 	return s.inTx(ctx, func(q querier) error {
+		if s.flavor == Postgres {
+			if _, err := q.ExecContext(ctx, `SET LOCAL lock_timeout = '1s'`); err != nil {
+				return err
+			}
+			if _, err := q.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(auditLockKey)); err != nil {
+				return fmt.Errorf("store: the audit log's lock is held elsewhere: %w", err)
+			}
+		}
 		_, err := q.ExecContext(ctx, `DELETE FROM audit_checkpoints WHERE size < 0`)
 		return err
 	})
 }
+
+// AuditLockKey is the advisory lock the audit log's sequencer takes on
+// PostgreSQL (for tests that hold it to see what a replica does then).
+const AuditLockKey = auditLockKey
