@@ -4,6 +4,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"net"
 	"net/url"
 	"path"
 	"regexp"
@@ -240,9 +241,30 @@ func TestSelectorsFindGatewayd(t *testing.T) {
 			t.Errorf("PodDisruptionBudget %s: minAvailable %d, want at least 1 and fewer than the %d replicas, or no node could ever be drained", p.Name, m.IntValue(), *d.Spec.Replicas)
 		}
 	}
+	// With OBERT_OPS_ADDR, /metrics is on that port only: no Service may
+	// carry it to the ingress.
+	gw := container(t, &d.Spec.Template.Spec, "gatewayd")
+	opsPort := map[string]bool{}
+	if addr := environment(t, ms, gw)["OBERT_OPS_ADDR"]; addr != "" {
+		_, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			t.Fatalf("OBERT_OPS_ADDR %q: %v", addr, err)
+		}
+		opsPort[port] = true
+		for _, cp := range gw.Ports {
+			if strconv.Itoa(int(cp.ContainerPort)) == port {
+				opsPort[cp.Name] = true
+			}
+		}
+	}
 	for _, s := range ms.services {
 		if len(s.Spec.Selector) == 0 || !labels.SelectorFromSet(s.Spec.Selector).Matches(labels.Set(podLabels)) {
 			t.Errorf("Service %s does not select gatewayd's pods", s.Name)
+		}
+		for _, p := range s.Spec.Ports {
+			if opsPort[p.TargetPort.String()] {
+				t.Errorf("Service %s exposes the operations port %s (metrics)", s.Name, p.TargetPort.String())
+			}
 		}
 	}
 	found := false
