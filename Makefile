@@ -33,13 +33,14 @@ VAULT_BIN   ?= $(HOME)/.cache/obert/bin/vault
 export OBERT_VAULT_BIN     := $(VAULT_BIN)
 export OBERT_REQUIRE_VAULT := 1
 
-.PHONY: run build test unit e2e bench fuzz lint fmt migrate deps deps-pg deps-e2e deps-interop deps-xmlsec deps-vault clean help
+.PHONY: run build test unit e2e bench soak fuzz lint fmt migrate deps deps-pg deps-e2e deps-interop deps-xmlsec deps-vault clean help
 
 help:
 	@echo "make run     start Obert in development mode on http://127.0.0.1:8080"
 	@echo "make test    run every test (SQLite, PostgreSQL, browser), installing what they need"
 	@echo "make e2e     run only the browser tests"
 	@echo "make bench   run the benchmarks"
+	@echo "make soak    mixed citizen traffic on gatewayd for SOAKTIME (default 5m, at most 5m)"
 	@echo "make fuzz    run every fuzz target for FUZZTIME each (default 10s)"
 	@echo "make lint    gofmt, go vet and staticcheck"
 	@echo "make build   build the commands into ./bin"
@@ -73,6 +74,12 @@ unit: deps-pg deps-interop deps-xmlsec deps-vault
 
 e2e: deps
 	OBERT_E2E=1 OBERT_CHROMIUM=$(CHROMIUM) OBERT_AXE=$(AXE) $(GO) test -count=1 -run 'TestE2E' -v ./gateway/...
+
+## soak: gatewayd under mixed citizen traffic at a fixed concurrency on
+## loopback, reporting requests/s, errors, p99 and resident memory growth.
+SOAKTIME    ?= 5m
+soak:
+	SOAKTIME=$(SOAKTIME) $(GO) test -count=1 -run '^$$' -bench '^BenchmarkSoak$$' -benchtime 1x -timeout 15m ./gateway/
 
 bench: deps-pg
 	$(GO) test -p 1 -run '^$$' -bench . -benchmem -count=1 ./...

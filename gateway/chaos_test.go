@@ -85,7 +85,7 @@ func (p *pgProxy) up() {
 	p.serve(ln)
 }
 
-func waitStatus(t *testing.T, u string, want int, within time.Duration) time.Duration {
+func waitStatus(t testing.TB, u string, want int, within time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
 	for {

@@ -28,7 +28,7 @@ import (
 // gatewaydProc is one gatewayd process in development mode, restartable on
 // the same address and database.
 type gatewaydProc struct {
-	t    *testing.T
+	t    testing.TB
 	bin  string
 	env  []string
 	url  string
