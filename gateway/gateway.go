@@ -141,12 +141,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 		}
 	}()
 	now := time.Now
+	metrics := ops.NewMetrics()
+	tel := newTelemetry(metrics.Registry, log)
 
 	// Secrets: from the configuration, from Vault, or generated files in
 	// dev mode only.
 	secretHex, skey := cfg.SecretKey, cfg.AuditSigningKey
 	if cfg.VaultAddr != "" {
-		if g.vault, err = secrets.New(ctx, secrets.Config{Addr: cfg.VaultAddr, Token: cfg.VaultToken, TokenFile: cfg.VaultTokenFile}); err != nil {
+		if g.vault, err = secrets.New(ctx, secrets.Config{Addr: cfg.VaultAddr, Token: cfg.VaultToken, TokenFile: cfg.VaultTokenFile,
+			Wrap: tel.vaultTransport}); err != nil {
 			return nil, err
 		}
 		keepCtx, stopKeeping := context.WithCancel(context.Background())
@@ -224,8 +227,6 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 		return nil, err
 	}
 	g.closers = append(g.closers, g.Audit.Close)
-	metrics := ops.NewMetrics()
-	tel := newTelemetry(metrics.Registry, log)
 	rec := recorder{log: g.Audit, t: tel}
 	guard, err := policy.NewGuard(ctx)
 	if err != nil {
@@ -334,6 +335,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 	go g.Store.ListenCatalogue(followCtx, wake)
 	go follower.Run(followCtx, time.Second, wake)
 	g.closers = append(g.closers, func(context.Context) error { stopFollowing(); return nil })
+	metrics.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "obert_sessions_live",
+		Help: "Citizens' sessions in force, for every replica (-1 when the database does not answer)."},
+		func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			n, err := g.Store.LiveSessions(ctx, time.Now(), signin.DefaultIdleTimeout, signin.DefaultMaxAge)
+			if err != nil {
+				return -1
+			}
+			return float64(n)
+		}))
 	metrics.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "obert_catalogue_version",
 		Help: "The catalogue version in effect in this replica (it follows the database's within seconds)."},
 		func() float64 { return float64(follower.Applied()) }))

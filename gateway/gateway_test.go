@@ -823,6 +823,7 @@ func TestOperatorMetrics(t *testing.T) {
 		`obert_audit_append_duration_seconds_count{result="ok"}`,
 		`obert_audit_append_entries_count`,
 		`obert_catalogue_version 0`,
+		`obert_sessions_live 1`,
 	} {
 		if !strings.Contains(m, want) {
 			t.Errorf("/metrics lacks %s", want)

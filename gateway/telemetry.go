@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -28,6 +30,7 @@ type telemetry struct {
 	auditAppend    *prometheus.HistogramVec
 	auditBatch     prometheus.Histogram
 	jobs           *prometheus.CounterVec
+	vault          *prometheus.CounterVec
 	log            *slog.Logger
 }
 
@@ -52,9 +55,11 @@ func newTelemetry(reg prometheus.Registerer, log *slog.Logger) *telemetry {
 			Help: "Entries per audit append call.", Buckets: []float64{1, 2, 4, 8, 16, 64, 256, 1000}}),
 		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "obert_jobs_total",
 			Help: "Background jobs worked in this replica by kind and outcome (completed, failed, cancelled, snoozed)."}, []string{"kind", "outcome"}),
+		vault: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "obert_vault_requests_total",
+			Help: "Requests to Vault by what they touch (kv, transit, token, other) and outcome (ok, refused, error)."}, []string{"op", "outcome"}),
 		log: log,
 	}
-	reg.MustRegister(t.sourceRequests, t.sourceLatency, t.sourceOpen, t.decisions, t.decisionTime, t.auditAppend, t.auditBatch, t.jobs)
+	reg.MustRegister(t.sourceRequests, t.sourceLatency, t.sourceOpen, t.decisions, t.decisionTime, t.auditAppend, t.auditBatch, t.jobs, t.vault)
 	return t
 }
 
@@ -195,3 +200,35 @@ func loggedChecks(checks []ops.Check, log *slog.Logger) []ops.Check {
 	}
 	return out
 }
+
+// vaultTransport counts the requests the Vault client makes.
+func (t *telemetry) vaultTransport(next http.RoundTripper) http.RoundTripper {
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		op := "other"
+		switch p := r.URL.Path; {
+		case strings.HasPrefix(p, "/v1/transit/"):
+			op = "transit"
+		case strings.HasPrefix(p, "/v1/auth/token/"):
+			op = "token"
+		case strings.HasPrefix(p, "/v1/secret/"):
+			op = "kv"
+		}
+		resp, err := next.RoundTrip(r)
+		outcome := "ok"
+		switch {
+		case err != nil, resp.StatusCode >= 500:
+			outcome = "error"
+		case resp.StatusCode >= 400 && resp.StatusCode != http.StatusNotFound:
+			outcome = "refused"
+		}
+		t.vault.WithLabelValues(op, outcome).Inc()
+		return resp, err
+	})
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -60,4 +60,10 @@ func TestVaultBackedGateway(t *testing.T) {
 	if !bytes.HasPrefix(sealed, []byte("ov1")) || !strings.Contains(string(sealed), "vault:v1:") || bytes.Contains(sealed, []byte(c.Municipality)) {
 		t.Fatalf("facts are not sealed under a Transit-wrapped key: %q", sealed[:min(len(sealed), 80)])
 	}
+	// Vault is in readiness, and its calls in the metrics.
+	u.get(d.URL + "/readyz")
+	u.mustSee(`"vault":"ok"`)
+	u.get(d.URL + "/metrics")
+	u.mustSee(`obert_vault_requests_total{op="kv",outcome="ok"}`, `obert_vault_requests_total{op="transit",outcome="ok"}`,
+		`obert_vault_requests_total{op="token",outcome="ok"}`)
 }

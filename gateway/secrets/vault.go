@@ -14,6 +14,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -34,6 +35,8 @@ type Config struct {
 	Transit   string        // Transit mount, default "transit"
 	TTL       time.Duration // how long a read secret is reused, default 1 min
 	Now       func() time.Time
+	// Wrap, if set, wraps the client's HTTP transport (metrics).
+	Wrap func(http.RoundTripper) http.RoundTripper
 }
 
 // Vault reads secrets and wraps data keys.
@@ -81,6 +84,9 @@ func New(ctx context.Context, cfg Config) (*Vault, error) {
 	vc := vault.DefaultConfig()
 	vc.Address = cfg.Addr
 	vc.Timeout = 10 * time.Second
+	if cfg.Wrap != nil {
+		vc.HttpClient.Transport = cfg.Wrap(vc.HttpClient.Transport)
+	}
 	c, err := vault.NewClient(vc)
 	if err != nil {
 		return nil, fmt.Errorf("secrets: %w", err)

@@ -81,8 +81,8 @@ type Config struct {
 	// SecureCookies uses the __Host- prefix and Secure. Browsers drop Secure
 	// cookies on plain-HTTP loopback, so development over http turns it off.
 	SecureCookies bool
-	IdleTimeout   time.Duration // default 30 min
-	MaxAge        time.Duration // default 8 h
+	IdleTimeout   time.Duration // default DefaultIdleTimeout
+	MaxAge        time.Duration // default DefaultMaxAge
 	Now           func() time.Time
 	Logger        *slog.Logger
 	// Fail renders a sign-in failure to the person; status and a reason code.
@@ -111,10 +111,10 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("signin: store, sealer, subject and events are required")
 	}
 	if cfg.IdleTimeout == 0 {
-		cfg.IdleTimeout = 30 * time.Minute
+		cfg.IdleTimeout = DefaultIdleTimeout
 	}
 	if cfg.MaxAge == 0 {
-		cfg.MaxAge = 8 * time.Hour
+		cfg.MaxAge = DefaultMaxAge
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -198,6 +198,12 @@ func (s *Service) Current(r *http.Request) (Session, bool) {
 	sess, err := s.Lookup(r)
 	return sess, err == nil
 }
+
+// Sessions end after DefaultIdleTimeout unused, and DefaultMaxAge in all.
+const (
+	DefaultIdleTimeout = 30 * time.Minute
+	DefaultMaxAge      = 8 * time.Hour
+)
 
 // ErrNoSession is a request without a live session: never signed in,
 // signed out, or expired.

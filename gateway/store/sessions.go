@@ -127,3 +127,15 @@ func (s *Store) UseOnce(ctx context.Context, idHash string, until, now time.Time
 		return nil
 	})
 }
+
+// LiveSessions counts the sessions that are neither idle for idle nor older
+// than absolute at now (an operator's gauge; it reads no session).
+func (s *Store) LiveSessions(ctx context.Context, now time.Time, idle, absolute time.Duration) (int, error) {
+	var n int
+	err := s.q().QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions WHERE last_seen > ? AND created_at > ?`,
+		micros(now.Add(-idle)), micros(now.Add(-absolute))).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: count sessions: %w", err)
+	}
+	return n, nil
+}
