@@ -48,6 +48,10 @@ type Config struct {
 	Async  map[string]int
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Remember is how long requests are kept for Received, and unpolled
+	// asynchronous answers for their polls (default 10 minutes): a
+	// simulator that runs for days keeps flat memory.
+	Remember time.Duration
 }
 
 // Server answers SCSP v3 requests over HTTP.
@@ -56,15 +60,21 @@ type Server struct {
 	mux   *http.ServeMux
 	mu    sync.Mutex
 	fault string
-	seen  []scsp.Peticion // last requests, for tests
+	seen  []seenRequest // requests of the last Remember, for tests
 	// pending asynchronous answers by IdPeticion, with polls still to wait
 	pending map[string]*pendingAnswer
 	polls   int
 }
 
+type seenRequest struct {
+	at time.Time
+	p  scsp.Peticion
+}
+
 type pendingAnswer struct {
 	resp  *scsp.Respuesta
 	waits int
+	at    time.Time
 }
 
 // Polls counts the SolicitudRespuesta polls received, for tests.
@@ -113,7 +123,11 @@ func (s *Server) SetFault(f string) {
 func (s *Server) Received() []scsp.Peticion {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]scsp.Peticion(nil), s.seen...)
+	out := make([]scsp.Peticion, len(s.seen))
+	for i, r := range s.seen {
+		out[i] = r.p
+	}
+	return out
 }
 
 func (s *Server) currentFault(r *http.Request) string {
@@ -239,7 +253,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, svc service) {
 			return
 		}
 		s.mu.Lock()
-		s.seen = append(s.seen, p)
+		s.forget(time.Now())
+		s.seen = append(s.seen, seenRequest{at: time.Now(), p: p})
 		s.mu.Unlock()
 		resp = s.answer(p, svc)
 		waits := s.cfg.Async[svc.code]
@@ -282,7 +297,7 @@ func (s *Server) defer_(p scsp.Peticion, full *scsp.Respuesta, waits int) *scsp.
 	if s.pending == nil {
 		s.pending = map[string]*pendingAnswer{}
 	}
-	s.pending[p.Atributos.IdPeticion] = &pendingAnswer{resp: full, waits: waits}
+	s.pending[p.Atributos.IdPeticion] = &pendingAnswer{resp: full, waits: waits, at: time.Now()}
 	s.mu.Unlock()
 	return s.inProcess(p.Atributos)
 }
@@ -397,3 +412,23 @@ func Start(ctx context.Context, addr string, cfg Config) (*Running, error) {
 
 // Close stops the simulator, waiting for requests in flight up to ctx.
 func (r *Running) Close(ctx context.Context) error { return r.srv.Shutdown(ctx) }
+
+// forget drops what is older than Remember; s.mu must be held.
+func (s *Server) forget(now time.Time) {
+	keep := s.cfg.Remember
+	if keep <= 0 {
+		keep = 10 * time.Minute
+	}
+	i := 0
+	for i < len(s.seen) && now.Sub(s.seen[i].at) > keep {
+		i++
+	}
+	if i > 0 {
+		s.seen = append(s.seen[:0], s.seen[i:]...)
+	}
+	for id, a := range s.pending {
+		if now.Sub(a.at) > keep {
+			delete(s.pending, id)
+		}
+	}
+}

@@ -26,6 +26,11 @@ type rig struct {
 
 func newRig(t *testing.T, requesterSigns bool) rig {
 	t.Helper()
+	return newRigRemembering(t, requesterSigns, 0)
+}
+
+func newRigRemembering(t *testing.T, requesterSigns bool, remember time.Duration) rig {
+	t.Helper()
 	simKey, simCert, err := scsp.NewSelfSigned("via-oberta-sim", asOf)
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +39,7 @@ func newRig(t *testing.T, requesterSigns bool) rig {
 	otherKey, otherCert, _ := scsp.NewSelfSigned("intruder", asOf)
 	pop := sim.NewPopulation(7, 1000, asOf)
 	s, err := sim.NewServer(sim.Config{Population: pop, Key: simKey, Cert: simCert,
-		Trusted: []*x509.Certificate{gwCert}, HeaderFaults: true, Latency: 200 * time.Millisecond})
+		Trusted: []*x509.Certificate{gwCert}, HeaderFaults: true, Latency: 200 * time.Millisecond, Remember: remember})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,4 +348,26 @@ func (h headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Set(h.k, h.v)
 	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestMemoryIsBounded: what the simulator keeps of requests goes after
+// Remember, so a long run keeps flat memory.
+func TestMemoryIsBounded(t *testing.T) {
+	r := newRigRemembering(t, true, 300*time.Millisecond)
+	c := r.pop.Citizens()[1]
+	for range 3 {
+		if _, err := r.conn.Fetch(context.Background(), request(c)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(r.sim.Received()); n != 3 {
+		t.Fatalf("%d requests kept, want the 3 just made", n)
+	}
+	time.Sleep(400 * time.Millisecond)
+	if _, err := r.conn.Fetch(context.Background(), request(c)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(r.sim.Received()); n != 1 {
+		t.Fatalf("%d requests kept, want only the one within the last 300 ms", n)
+	}
 }
