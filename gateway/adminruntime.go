@@ -6,7 +6,6 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"fmt"
-	"net/http"
 	"slices"
 	"time"
 
@@ -46,7 +45,7 @@ func (a adminRuntime) connector(s adminapi.Spec) (*scsp.Connector, error) {
 		return nil, err
 	}
 	return scsp.NewConnector(scsp.ConnectorConfig{ID: s.ID, Category: connectors.Category(s.Category), Source: s.Source, Service: svc,
-		Client: &scsp.Client{Endpoint: s.Endpoint, HTTP: &http.Client{Timeout: 8 * time.Second},
+		Client: &scsp.Client{Endpoint: s.Endpoint, HTTP: scsp.NewHTTPClient(8 * time.Second),
 			Signer: scsp.Signer{Key: a.key, Cert: a.cert}, Signers: a.signers, Source: []*x509.Certificate{cert}},
 		EmisorNIF: "Q0801175A", Emisor: "Consorci Administració Oberta de Catalunya"})
 }

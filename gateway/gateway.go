@@ -281,7 +281,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 		}
 		conn, err := scsp.NewConnector(scsp.ConnectorConfig{
 			ID: c.ID + "-viaoberta", Category: connectors.Category(c.ID), Source: c.Source, Service: svc,
-			Client: &scsp.Client{Endpoint: viaOberta + "/scsp/" + c.ID, HTTP: &http.Client{Timeout: 8 * time.Second},
+			Client: &scsp.Client{Endpoint: viaOberta + "/scsp/" + c.ID, HTTP: scsp.NewHTTPClient(8 * time.Second),
 				Signer: scsp.Signer{Key: scspKey, Cert: scspCert}, Signers: g.signers, Source: sourceCerts},
 			EmisorNIF: "Q0801175A", Emisor: "Consorci Administració Oberta de Catalunya",
 		})

@@ -3,6 +3,7 @@ package scsp
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/xml"
 	"errors"
@@ -139,4 +140,19 @@ func (c *Client) send(ctx context.Context, msg any, action, id string) (*Respues
 		return nil, err
 	}
 	return &r, nil
+}
+
+// NewHTTPClient is the HTTP client for one source: its own pool of
+// keep-alive connections, sized for the exchanges that run at once (the
+// default transport keeps 2 idle connections per host, so under load most
+// requests would open a new connection, each a TLS handshake against the
+// real Via Oberta), TLS 1.2 at least with session resumption, and timeout
+// for a whole request.
+func NewHTTPClient(timeout time.Duration) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 64
+	t.IdleConnTimeout = 90 * time.Second
+	t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, ClientSessionCache: tls.NewLRUClientSessionCache(64)}
+	return &http.Client{Timeout: timeout, Transport: t}
 }
