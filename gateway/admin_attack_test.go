@@ -74,6 +74,16 @@ func TestAdminPublicationAttacks(t *testing.T) {
 		{"another aid's package", aidPublication("ajut_b1", "city",
 			"criteria[\"over-70\"] := data.obert.aids.ajut_gencat_prova.criteria[\"over-70\"]\n", ""), 400, "ajut_gencat_prova"},
 		{"the id lib", aidPublication("lib", "city", "", ""), 400, "lib"},
+		{"a package outside the aid's namespace", func() map[string]any {
+			p := aidPublication("ajut_b6", "city", "", "")
+			p["rule"] = strings.Replace(p["rule"].(string), "package obert.aids.ajut_b6", "package obert.guard", 1)
+			return p
+		}(), 400, "package"},
+		{"a rule that defines the shared helpers", func() map[string]any {
+			p := aidPublication("ajut_b7", "city", "", "")
+			p["rule"] = strings.Replace(p["rule"].(string), "package obert.aids.ajut_b7", "package obert.aids.lib", 1)
+			return p
+		}(), 400, "package"},
 		{"the id of another administration's aid", aidPublication("ajut_gencat_prova", "city", "", ""), 409, "taken"},
 		{"a level the token may not use", aidPublication("ajut_b2", "state", "", ""), 403, "city"},
 		{"a title over 200 characters", func() map[string]any {
@@ -126,8 +136,8 @@ func TestAdminPublicationAttacks(t *testing.T) {
 			refused++
 		}
 	}
-	if refused < 15 {
-		t.Errorf("%d refusals recorded, want one per refused attempt (15 at least)", refused)
+	if refused < 17 {
+		t.Errorf("%d refusals recorded, want one per refused attempt (17 at least)", refused)
 	}
 
 	// The honest aid is published in the register's name of its
