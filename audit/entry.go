@@ -47,4 +47,8 @@ type Entry struct {
 	Outcome       string    `json:"outcome,omitempty"`    // "pending" | "ok" | "error" | "denied"
 	Error         string    `json:"error,omitempty"`      // error class, never personal data
 	LatencyMS     int64     `json:"latency_ms,omitempty"`
+	// Client is where a sign-in came from, as its citizen sees it: the
+	// browser and system families and a network prefix, never the
+	// address itself.
+	Client string `json:"client,omitempty"`
 }

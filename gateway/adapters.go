@@ -38,8 +38,9 @@ type signinEvents struct {
 	log *slog.Logger
 }
 
-func (s signinEvents) SignedIn(ctx context.Context, subject, provider, loa string) error {
-	return s.rec.Record(ctx, audit.Entry{Kind: audit.KindSignIn, Subject: subject, Requester: provider, Outcome: "ok", Error: loa})
+func (s signinEvents) SignedIn(ctx context.Context, subject, provider, loa, client string) error {
+	return s.rec.Record(ctx, audit.Entry{Kind: audit.KindSignIn, Subject: subject, Requester: provider, Outcome: "ok", Error: loa,
+		Client: client})
 }
 
 func (s signinEvents) SignInFailed(ctx context.Context, provider, reason string) {

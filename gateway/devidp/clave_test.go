@@ -23,8 +23,8 @@ import (
 
 type noEvents struct{}
 
-func (noEvents) SignedIn(context.Context, string, string, string) error { return nil }
-func (noEvents) SignInFailed(context.Context, string, string)           {}
+func (noEvents) SignedIn(context.Context, string, string, string, string) error { return nil }
+func (noEvents) SignInFailed(context.Context, string, string)                   {}
 
 // browser follows the forms of the SAML HTTP-POST binding by hand.
 type browser struct {

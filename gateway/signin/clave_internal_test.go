@@ -18,8 +18,8 @@ type noStore struct{ Store }
 
 type noEvents struct{}
 
-func (noEvents) SignedIn(context.Context, string, string, string) error { return nil }
-func (noEvents) SignInFailed(context.Context, string, string)           {}
+func (noEvents) SignedIn(context.Context, string, string, string, string) error { return nil }
+func (noEvents) SignInFailed(context.Context, string, string)                   {}
 
 type plainSealer struct{}
 

@@ -20,6 +20,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -67,7 +68,9 @@ type Sealer interface {
 // Events reports sign-ins; the gateway records them in the audit log.
 // Reasons are stable codes, never token or assertion content.
 type Events interface {
-	SignedIn(ctx context.Context, subject, provider, loa string) error
+	// SignedIn records a sign-in; client describes where it came from
+	// (Client).
+	SignedIn(ctx context.Context, subject, provider, loa, client string) error
 	SignInFailed(ctx context.Context, provider, reason string)
 }
 
@@ -96,6 +99,9 @@ type Config struct {
 	// if it is set (its words are then the sign-in page's), else a plain page
 	// that says the person has signed out.
 	PostSignedOut func(w http.ResponseWriter, r *http.Request, action string, fields [][2]string)
+	// ClientIP is the address a request came from (behind trusted proxies,
+	// the forwarded one); nil: the peer's. Only its network prefix is kept.
+	ClientIP func(r *http.Request) netip.Addr
 }
 
 // Service is the sign-in service.
@@ -242,15 +248,16 @@ func (s *Service) Lookup(r *http.Request) (Session, error) {
 type sealedSession struct {
 	Identity Identity `json:"identity"`
 	CSRF     []byte   `json:"csrf"`
+	Client   string   `json:"client,omitempty"`
 }
 
 // start creates a session for id and sets its cookie: always a new id.
-func (s *Service) start(ctx context.Context, w http.ResponseWriter, id Identity) (subject, idHash string, err error) {
+func (s *Service) start(ctx context.Context, w http.ResponseWriter, id Identity, client string) (subject, idHash string, err error) {
 	token := randomToken()
 	h := hashID(token)
 	csrf := make([]byte, 32)
 	rand.Read(csrf)
-	plain, _ := json.Marshal(sealedSession{Identity: id, CSRF: csrf})
+	plain, _ := json.Marshal(sealedSession{Identity: id, CSRF: csrf, Client: client})
 	subject = s.cfg.Subject(id.DocNumber)
 	now := s.cfg.Now()
 	if err := s.cfg.Store.PutSession(ctx, StoredSession{IDHash: h, Subject: subject,
@@ -317,13 +324,13 @@ func (s *Service) putFlow(ctx context.Context, w http.ResponseWriter, f flow) er
 // finish starts the session of a verified identity, records the sign-in and
 // sends the browser on; a sign-in that cannot be recorded does not happen.
 func (s *Service) finish(w http.ResponseWriter, r *http.Request, provider string, id Identity, ret string) {
-	subject, idHash, err := s.start(r.Context(), w, id)
+	subject, idHash, err := s.start(r.Context(), w, id, s.client(r))
 	if err != nil {
 		s.cfg.Events.SignInFailed(r.Context(), provider, "unavailable")
 		s.cfg.Fail(w, r, http.StatusServiceUnavailable, "unavailable")
 		return
 	}
-	if err := s.cfg.Events.SignedIn(r.Context(), subject, provider, id.LoA); err != nil {
+	if err := s.cfg.Events.SignedIn(r.Context(), subject, provider, id.LoA, s.client(r)); err != nil {
 		s.cfg.Store.DeleteSession(r.Context(), idHash)
 		s.setCookie(w, "obert_session", "", -1)
 		s.cfg.Fail(w, r, http.StatusServiceUnavailable, "audit-unavailable")

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"slices"
@@ -29,7 +30,7 @@ type events struct {
 	failed   []string
 }
 
-func (e *events) SignedIn(_ context.Context, subject, provider, loa string) error {
+func (e *events) SignedIn(_ context.Context, subject, provider, loa, _ string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.signedIn = append(e.signedIn, subject+"/"+provider+"/"+loa)
@@ -356,5 +357,28 @@ func BenchmarkIdcatCallback(b *testing.B) {
 		if code, body := r.get(b, cb); code != http.StatusOK {
 			b.Fatalf("callback: %d %s", code, body)
 		}
+	}
+}
+
+func TestClientDescription(t *testing.T) {
+	for ua, want := range map[string]string{
+		"Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Mobile Safari/537.36":                       "Chrome on Android",
+		"Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1": "Safari on iOS",
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0":                                                        "Firefox on Windows",
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36 Edg/131.0":                   "Edge on Windows",
+		"curl/8.5": "unknown browser",
+	} {
+		if got := signin.Device(ua); got != want {
+			t.Errorf("%q: %q, want %q", ua, got, want)
+		}
+	}
+	for ip, want := range map[string]string{"203.0.113.77": "203.0.113.0/24", "2001:db8:1234:5678::9": "2001:db8:1234::/48",
+		"::ffff:198.51.100.7": "198.51.100.0/24"} {
+		if got := signin.NetworkPrefix(netip.MustParseAddr(ip)); got != want {
+			t.Errorf("%s: %s, want %s", ip, got, want)
+		}
+	}
+	if got := signin.NetworkPrefix(netip.Addr{}); got != "unknown network" {
+		t.Errorf("no address: %s", got)
 	}
 }

@@ -41,6 +41,12 @@ type Store interface {
 	GetSession(ctx context.Context, idHash string, now time.Time, idle, absolute time.Duration) (StoredSession, error)
 	DeleteSession(ctx context.Context, idHash string) error
 	DeleteSessionsOf(ctx context.Context, subject string) (int64, error)
+	// ListSessions returns the subject's sessions still valid at now,
+	// newest first, without touching them.
+	ListSessions(ctx context.Context, subject string, now time.Time, idle, absolute time.Duration) ([]StoredSession, error)
+	// DeleteSessionOf deletes the subject's session idHash; ErrNotFound
+	// when there is no such session of theirs.
+	DeleteSessionOf(ctx context.Context, subject, idHash string) error
 	// UseOnce records that the id (a hash) was used, remembering it until
 	// until; ErrReplay if it was already recorded. Every replica shares it.
 	UseOnce(ctx context.Context, idHash string, until, now time.Time) error

@@ -139,3 +139,37 @@ func (s *Store) LiveSessions(ctx context.Context, now time.Time, idle, absolute 
 	}
 	return n, nil
 }
+
+// ListSessions implements signin.Store.
+func (s *Store) ListSessions(ctx context.Context, subject string, now time.Time, idle, absolute time.Duration) ([]signin.StoredSession, error) {
+	rows, err := s.q().QueryContext(ctx, `SELECT id_hash, sealed, created_at, last_seen FROM sessions
+		WHERE subject = ? AND last_seen > ? AND created_at > ? ORDER BY created_at DESC, id_hash`,
+		subject, micros(now.Add(-idle)), micros(now.Add(-absolute)))
+	if err != nil {
+		return nil, fmt.Errorf("store: list sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []signin.StoredSession
+	for rows.Next() {
+		ss := signin.StoredSession{Subject: subject}
+		var created, seen int64
+		if err := rows.Scan(&ss.IDHash, &ss.Sealed, &created, &seen); err != nil {
+			return nil, fmt.Errorf("store: list sessions: %w", err)
+		}
+		ss.CreatedAt, ss.LastSeen = fromMicros(created), fromMicros(seen)
+		out = append(out, ss)
+	}
+	return out, rows.Err()
+}
+
+// DeleteSessionOf implements signin.Store.
+func (s *Store) DeleteSessionOf(ctx context.Context, subject, idHash string) error {
+	res, err := s.q().ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ? AND subject = ?`, idHash, subject)
+	if err != nil {
+		return fmt.Errorf("store: delete session: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return signin.ErrNotFound
+	}
+	return nil
+}

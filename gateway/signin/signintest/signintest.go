@@ -97,6 +97,31 @@ func RunStore(t *testing.T, open func(t testing.TB) signin.Store) {
 		}
 	})
 
+	t.Run("ListAndEndOwnSessions", func(t *testing.T) {
+		s := open(t)
+		idle, abs := 30*time.Minute, 8*time.Hour
+		s.PutSession(ctx, signin.StoredSession{IDHash: "old", Subject: "alice", Sealed: []byte("x"), CreatedAt: t0, LastSeen: t0})
+		s.PutSession(ctx, signin.StoredSession{IDHash: "new", Subject: "alice", Sealed: []byte("y"), CreatedAt: t0.Add(time.Hour), LastSeen: t0.Add(time.Hour)})
+		s.PutSession(ctx, signin.StoredSession{IDHash: "idle", Subject: "alice", Sealed: []byte("z"), CreatedAt: t0.Add(-time.Hour), LastSeen: t0.Add(-time.Hour)})
+		s.PutSession(ctx, signin.StoredSession{IDHash: "bobs", Subject: "bob", Sealed: []byte("b"), CreatedAt: t0, LastSeen: t0})
+		got, err := s.ListSessions(ctx, "alice", t0.Add(10*time.Minute), idle, abs)
+		if err != nil || len(got) != 2 || got[0].IDHash != "new" || got[1].IDHash != "old" || string(got[1].Sealed) != "x" {
+			t.Fatalf("alice's live sessions, newest first: %+v %v", got, err)
+		}
+		if err := s.DeleteSessionOf(ctx, "alice", "bobs"); !errors.Is(err, signin.ErrNotFound) {
+			t.Fatalf("alice ended bob's session: %v", err)
+		}
+		if err := s.DeleteSessionOf(ctx, "alice", "old"); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.ListSessions(ctx, "alice", t0.Add(10*time.Minute), idle, abs); len(got) != 1 || got[0].IDHash != "new" {
+			t.Fatalf("after ending one: %+v", got)
+		}
+		if got, _ := s.ListSessions(ctx, "bob", t0.Add(10*time.Minute), idle, abs); len(got) != 1 {
+			t.Fatalf("bob's sessions: %+v", got)
+		}
+	})
+
 	t.Run("SignOutEverywhere", func(t *testing.T) {
 		s := open(t)
 		for _, id := range []string{"a1", "a2", "a3"} {
