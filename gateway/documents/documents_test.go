@@ -1,0 +1,177 @@
+package documents_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/obert-gov/obert/audit"
+	"github.com/obert-gov/obert/connectors/scsp"
+	"github.com/obert-gov/obert/gateway/documents"
+	"github.com/obert-gov/obert/gateway/documents/documentstest"
+	"github.com/obert-gov/obert/gateway/keys"
+)
+
+type entries struct {
+	mu   sync.Mutex
+	list []audit.Entry
+	fail error
+}
+
+func (e *entries) Record(_ context.Context, x audit.Entry) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.fail != nil {
+		return e.fail
+	}
+	e.list = append(e.list, x)
+	return nil
+}
+
+func labels(lang, key string, args ...any) string {
+	if len(args) > 0 {
+		return key + ":" + fmt.Sprint(args...)
+	}
+	return key
+}
+
+func newService(t *testing.T, now *time.Time) (*documents.Service, *entries) {
+	t.Helper()
+	k, err := keys.New(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, cert, err := scsp.NewSelfSigned("Obert test documents", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &entries{}
+	s, err := documents.New(documents.Config{Store: &documentstest.Memory{}, Sealer: k, Audit: rec, Signer: key, Cert: cert,
+		Issuer: "Obert (test)", Verify: "https://obert.test/verify", Labels: labels, Now: func() time.Time { return *now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, rec
+}
+
+var census = map[string]map[string]any{"census": {"municipality": "Girona", "registered_since": "2019-03-01",
+	"household_size": float64(3), "lives_alone": false}}
+
+func TestDocumentLifecycle(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	s, rec := newService(t, &now)
+	if got := documents.Available(census); len(got) != 1 || got[0] != documents.Census {
+		t.Fatalf("Available = %v", got)
+	}
+	if _, err := s.Issue(ctx, "alice", documents.Holder{}, documents.Tax, census); !errors.Is(err, documents.ErrNoData) {
+		t.Fatalf("a tax certificate without tax facts: %v", err)
+	}
+	d, err := s.Issue(ctx, "alice", documents.Holder{Name: "Anna", Document: documents.MaskDocument("12345678Z")}, documents.Census, census)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !documents.WellFormed(d.CSV) || len(d.Fields) != 3 || d.Fields[0].Name != "municipality" || !d.ValidUntil.After(now) {
+		t.Fatalf("issued %+v", d)
+	}
+	// Anyone may verify; only alice sees it among hers.
+	got, err := s.Verify(ctx, strings.ToLower(d.CSV))
+	if err != nil || got.Holder.Document != "***4567**" || got.Fields[0].Value != "Girona" {
+		t.Fatalf("Verify = %+v, %v", got, err)
+	}
+	if _, err := s.Get(ctx, "bob", d.CSV); !errors.Is(err, documents.ErrNotFound) {
+		t.Fatalf("bob got alice's document: %v", err)
+	}
+	if _, err := s.Revoke(ctx, "bob", d.CSV); !errors.Is(err, documents.ErrNotFound) {
+		t.Fatalf("bob revoked alice's document: %v", err)
+	}
+	if _, err := s.Verify(ctx, "not-a-code"); !errors.Is(err, documents.ErrMalformed) {
+		t.Fatalf("a malformed code: %v", err)
+	}
+	if _, err := s.Verify(ctx, documents.NewCSV()); !errors.Is(err, documents.ErrNotFound) {
+		t.Fatalf("an unknown code: %v", err)
+	}
+	later := now
+	now = d.ValidUntil
+	if _, err := s.Verify(ctx, d.CSV); !errors.Is(err, documents.ErrExpired) {
+		t.Fatalf("an expired document: %v", err)
+	}
+	now = later
+	if _, err := s.Revoke(ctx, "alice", d.CSV); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Revoke(ctx, "alice", d.CSV); !errors.Is(err, documents.ErrAlreadyRevoked) {
+		t.Fatalf("revoked twice: %v", err)
+	}
+	if got, err := s.Verify(ctx, d.CSV); !errors.Is(err, documents.ErrRevoked) || !got.Revoked() {
+		t.Fatalf("a revoked document: %+v, %v", got, err)
+	}
+	var kinds []string
+	for _, e := range rec.list {
+		if e.Subject != "alice" {
+			t.Fatalf("entry under %q", e.Subject)
+		}
+		kinds = append(kinds, e.Kind+"/"+e.Outcome)
+	}
+	want := "document.issue/ok document.verify/ok document.verify/expired document.revoke/ok document.verify/revoked"
+	if strings.Join(kinds, " ") != want {
+		t.Fatalf("entries %v, want %s", kinds, want)
+	}
+	// A document whose issue cannot be recorded does not exist.
+	rec.fail = errors.New("log down")
+	if _, err := s.Issue(ctx, "alice", documents.Holder{}, documents.Census, census); err == nil {
+		t.Fatal("issued unrecorded")
+	}
+	if ds, _ := s.Of(ctx, "alice"); len(ds) != 1 {
+		t.Fatalf("documents of alice: %d", len(ds))
+	}
+}
+
+// TestDocumentPDF: the signed PDF carries the code, and poppler's pdfsig
+// finds its signature valid.
+func TestDocumentPDF(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	s, _ := newService(t, &now)
+	d, err := s.Issue(context.Background(), "alice", documents.Holder{Name: "Núria Puig i Solà", Document: "***4567**"}, documents.Census, census)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.PDF(d, "ca")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "doc.pdf")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	CheckPDF(t, path, d.CSV)
+}
+
+// CheckPDF runs pdfsig and pdftotext on a signed document.
+func CheckPDF(t *testing.T, path, csv string) {
+	t.Helper()
+	if _, err := exec.LookPath("pdfsig"); err != nil {
+		if os.Getenv("OBERT_REQUIRE_PDFSIG") != "" {
+			t.Fatal("pdfsig (poppler-utils) is required: make deps-poppler")
+		}
+		t.Skip("pdfsig not installed")
+	}
+	out, err := exec.Command("pdfsig", path).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Signature is Valid.") {
+		t.Fatalf("pdfsig: %v\n%s", err, out)
+	}
+	txt, err := exec.Command("pdftotext", path, "-").CombinedOutput()
+	if err != nil || !strings.Contains(string(txt), "CSV: "+csv) {
+		t.Fatalf("pdftotext: %v\n%s", err, txt)
+	}
+}
