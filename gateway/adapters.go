@@ -49,6 +49,31 @@ func (s signinEvents) SignInFailed(ctx context.Context, provider, reason string)
 	}
 }
 
+// signinsAdapter shows a citizen their sessions and ends them.
+type signinsAdapter struct{ svc *signin.Service }
+
+func (s signinsAdapter) SessionsOf(r *http.Request, subject string) ([]folder.Session, error) {
+	infos, err := s.svc.SessionsOf(r.Context(), r, subject)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]folder.Session, len(infos))
+	for i, in := range infos {
+		out[i] = folder.Session{ID: in.ID, Provider: in.Provider, LoA: in.LoA, Client: in.Client, CreatedAt: in.CreatedAt,
+			LastSeen: in.LastSeen, Current: in.Current}
+	}
+	return out, nil
+}
+
+func (s signinsAdapter) EndSession(ctx context.Context, subject, id string) error {
+	if err := s.svc.EndSession(ctx, subject, id); errors.Is(err, signin.ErrNotFound) {
+		return folder.ErrNotFound
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
 // sessionsAdapter shows the sign-in session to the pages.
 type sessionsAdapter struct{ svc *signin.Service }
 

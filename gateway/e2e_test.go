@@ -107,6 +107,10 @@ func TestE2ECitizenJourney(t *testing.T) {
 	b.mustSee("Departament de Drets Socials", "Data de naixement", "Avís enviat")
 	b.check("access")
 
+	b.open(d.URL + "/folder/signins")
+	b.mustSee("Les meves identificacions", "Sessions obertes", "aquesta sessió")
+	b.check("signins")
+
 	b.open(d.URL + "/privacy")
 	b.check("privacy")
 	b.open(d.URL + "/folder/nowhere")

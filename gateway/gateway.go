@@ -361,9 +361,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 	if err != nil {
 		return nil, fmt.Errorf("gateway: OBERT_PUBLIC_URL: %w", err)
 	}
+	// The client's address: the peer's, or the one the trusted proxies
+	// forward (rate limits, and the network prefix a sign-in shows).
+	proxies, err := web.ParseProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
 	events := signinEvents{rec: rec, log: log}
 	si, err := signin.New(signin.Config{Store: g.Store, Sealer: k, Subject: k.Subject, Events: events,
-		PublicURL: cfg.PublicURL, SecureCookies: u.Scheme == "https", Logger: log})
+		PublicURL: cfg.PublicURL, SecureCookies: u.Scheme == "https", Logger: log, ClientIP: proxies.ClientIP})
 	if err != nil {
 		return nil, err
 	}
@@ -410,6 +416,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 		AccessLog: g.Audit, Catalogue: cat, CSRF: csrf, Logger: log,
 		Rights:        rightsAdapter{store: g.Store, consents: consents, ex: ex, log: g.Audit, rec: rec, alerts: alertSvc, now: now},
 		Questionnaire: questionnaireAdapter{rec: recommender, store: g.Store, now: now},
+		Signins:       signinsAdapter{si},
 	}, folder.Options{DevMode: cfg.DevMode(), ClaveEnabled: si.ClaveEnabled(), SecureCookies: u.Scheme == "https", Controller: Controller, Connectors: ex.Connectors()})
 	if err != nil {
 		return nil, err
@@ -457,10 +464,6 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 	// Rate limits: by the client's address (as the trusted proxies say
 	// it), and the fetches by citizen, so that many people behind one
 	// address are not counted as one.
-	proxies, err := web.ParseProxies(cfg.TrustedProxies)
-	if err != nil {
-		return nil, err
-	}
 	limits := web.NewLimiter(Limits, nil)
 	byIP := func(r *http.Request) string { return proxies.ClientIP(r).String() }
 	tooMany := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

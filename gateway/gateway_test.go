@@ -833,3 +833,54 @@ func TestOperatorMetrics(t *testing.T) {
 		t.Error("/metrics carries personal data")
 	}
 }
+
+// TestMySignins: a citizen sees their open sessions (which device and
+// network, never the address) and their sign-ins, and ends a session on
+// another device, which is then signed out; another citizen's session
+// cannot be ended.
+func TestMySignins(t *testing.T) {
+	d := startDev(t)
+	c := d.citizenOf(t, "older-alone")
+	phone, laptop := newUser(t), newUser(t)
+	phone.c.Transport = forwardedFor{"203.0.113.77"} // no trusted proxy: ignored, the peer counts
+	for _, u := range []*user{phone, laptop} {
+		u.get(d.URL + "/lang/en?return=/")
+		u.signIn(d.URL, c)
+	}
+	laptop.get(d.URL + "/folder/signins")
+	laptop.mustSee("My sign-ins", "Open sessions", "this session", "idCAT", "Recent sign-ins", "127.0.0.0/24", "Times in Madrid")
+	if strings.Contains(laptop.page, "203.0.113") || strings.Contains(laptop.page, "127.0.0.1") {
+		t.Fatal("the page shows an address, or an address a client chose")
+	}
+	if n := strings.Count(laptop.page, `class="entry session"`); n != 2 {
+		t.Fatalf("%d open sessions shown, want 2", n)
+	}
+	// End the phone's session (the one that is not this one) from the laptop.
+	m := regexp.MustCompile(`(?s)<li class="entry session">(.*?)</li>`).FindAllStringSubmatch(laptop.page, -1)
+	var other string
+	for _, s := range m {
+		if !strings.Contains(s[1], "· this session") {
+			other = regexp.MustCompile(`action="(/folder/signins/[^"]+/end)"`).FindStringSubmatch(s[1])[1]
+		}
+	}
+	if other == "" {
+		t.Fatal("no form to end the other session")
+	}
+	// Another citizen cannot end it.
+	stranger := newUser(t)
+	stranger.get(d.URL + "/lang/en?return=/")
+	stranger.signIn(d.URL, d.citizenOf(t, "single-parent"))
+	stranger.get(d.URL + "/folder/signins")
+	if s := stranger.post(d.URL+other, url.Values{"csrf": {stranger.hidden("csrf")}}); s != http.StatusNotFound {
+		t.Fatalf("another citizen ended the session: %d", s)
+	}
+	if s := laptop.post(d.URL+other, url.Values{"csrf": {laptop.hidden("csrf")}}); s != http.StatusOK || !strings.Contains(laptop.page, "The session was ended") {
+		t.Fatalf("end the other session: %d", s)
+	}
+	if n := strings.Count(laptop.page, `class="entry session"`); n != 1 {
+		t.Fatalf("%d sessions after ending one", n)
+	}
+	if phone.get(d.URL + "/folder"); !strings.Contains(phone.url, "/?return=") {
+		t.Fatalf("the ended session still works: %s", phone.url)
+	}
+}

@@ -141,6 +141,7 @@ type Deps struct {
 	Rights        Rights
 	Questionnaire Questionnaire
 	Alerts        Alerts
+	Signins       Signins
 	Catalogue     *web.Catalogue
 	CSRF          *web.CSRF
 	Logger        *slog.Logger
@@ -168,7 +169,7 @@ type Handler struct {
 	mux   *http.ServeMux
 }
 
-var pageNames = []string{"home", "folder", "consent", "data", "aids", "access", "privacy", "error", "post", "rights", "export", "questionnaire", "profile", "alerts", "unsubscribe"}
+var pageNames = []string{"home", "folder", "consent", "data", "aids", "access", "privacy", "error", "post", "rights", "export", "questionnaire", "profile", "alerts", "unsubscribe", "signins"}
 
 // New parses and checks every template, so a broken page or a missing
 // translation stops the start.

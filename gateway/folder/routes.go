@@ -23,6 +23,8 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /folder/export.json", h.exportJSON)
 	m.HandleFunc("POST /folder/objection", h.objection)
 	m.HandleFunc("POST /folder/erase", h.erase)
+	m.HandleFunc("GET /folder/signins", h.signinsShow)
+	m.HandleFunc("POST /folder/signins/{id}/end", h.signinsEnd)
 	m.HandleFunc("GET /folder/alerts", h.alertsShow)
 	m.HandleFunc("POST /folder/alerts", h.alertsSubscribe)
 	m.HandleFunc("POST /folder/alerts/{channel}/delete", h.alertsRemove)
