@@ -11,6 +11,10 @@ GO          ?= go
 CACHE       := $(CURDIR)/.cache
 AXE_VERSION := 4.14.1
 AXE         := $(CACHE)/npm/node_modules/axe-core/axe.min.js
+# The OpenWallet Foundation's SD-JWT VC implementation, an independent
+# verifier of Obert's credentials; 0.20.0 wants a pre-release npm lacks.
+SDJWT_VERSION := 0.19.0
+SDJWT       := $(CACHE)/npm/node_modules/@sd-jwt/crypto-nodejs/package.json
 CHROMIUM    ?= /usr/bin/chromium
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 INTEROP     := $(CACHE)/interop
@@ -27,13 +31,15 @@ FUZZMIN     ?= 2s
 export OBERT_TEST_POSTGRES := $(PG_TEST_URL)
 export OBERT_INTEROP_BIN   := $(INTEROP)/bin
 export OBERT_REQUIRE_XMLSEC := 1
+export OBERT_SDJWT_NODE_MODULES := $(CACHE)/npm/node_modules
+export OBERT_REQUIRE_SDJWT := 1
 # Vault (BUSL-1.1) is built from the module proxy for tests only, never
 # shipped; a cold build takes about 11 minutes, then it is cached.
 VAULT_BIN   ?= $(HOME)/.cache/obert/bin/vault
 export OBERT_VAULT_BIN     := $(VAULT_BIN)
 export OBERT_REQUIRE_VAULT := 1
 
-.PHONY: run build test unit e2e bench soak fuzz lint fmt migrate deps deps-pg deps-e2e deps-interop deps-xmlsec deps-vault clean help
+.PHONY: run build test unit e2e bench soak fuzz lint fmt migrate deps deps-pg deps-e2e deps-interop deps-xmlsec deps-vault deps-sdjwt clean help
 
 help:
 	@echo "make run     start Obert in development mode on http://127.0.0.1:8080"
@@ -69,7 +75,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzSCSPParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./connectors/scsp/
 
 ## unit: tests that need no browser (PostgreSQL still required).
-unit: deps-pg deps-interop deps-xmlsec deps-vault
+unit: deps-pg deps-interop deps-xmlsec deps-vault deps-sdjwt
 	$(GO) test $(TEST_FLAGS) ./...
 
 e2e: deps
@@ -95,7 +101,7 @@ fmt:
 migrate:
 	$(GO) run ./cmd/gatewayctl migrate
 
-deps: deps-pg deps-e2e deps-interop deps-xmlsec deps-vault
+deps: deps-pg deps-e2e deps-interop deps-xmlsec deps-vault deps-sdjwt
 
 ## deps-vault: a real Vault server for the integration tests (each test
 ## package starts its own dev server on a free loopback port).
@@ -142,6 +148,13 @@ deps-e2e: $(AXE)
 $(AXE):
 	mkdir -p $(CACHE)/npm
 	npm install --silent --no-audit --no-fund --prefix $(CACHE)/npm axe-core@$(AXE_VERSION)
+
+## deps-sdjwt: sd-jwt-js, the verifier gateway/credentials' interop test runs.
+deps-sdjwt: $(SDJWT)
+
+$(SDJWT):
+	mkdir -p $(CACHE)/npm
+	npm install --silent --no-audit --no-fund --prefix $(CACHE)/npm @sd-jwt/sd-jwt-vc@$(SDJWT_VERSION) @sd-jwt/crypto-nodejs@$(SDJWT_VERSION) @sd-jwt/jwt-status-list@$(SDJWT_VERSION)
 
 clean:
 	rm -rf bin .data/e2e
