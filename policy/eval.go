@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -29,4 +30,11 @@ func EvalWithin(ctx context.Context, timeout time.Duration, q rego.PreparedEvalQ
 		defer time.AfterFunc(timeout, c.Cancel).Stop()
 	}
 	return q.Eval(ctx, append(opts, rego.EvalExternalCancel(c))...)
+}
+
+// Cancelled reports whether err is an evaluation stopped by its timeout or
+// its context.
+func Cancelled(err error) bool {
+	var te *topdown.Error
+	return errors.As(err, &te) && te.Code == topdown.CancelErr
 }

@@ -213,6 +213,12 @@ func (s *Service) sweepPage(ctx context.Context, a PageArgs) (int, error) {
 			continue // nothing consented for these categories: nothing to say
 		}
 		res, err := ev.Evaluate(ctx, recommend.Situation{Facts: f})
+		if errors.Is(err, recommend.ErrTooSlow) {
+			// The aid's rule is too slow on this citizen's data: no alert
+			// rather than no sweep for everyone after.
+			s.cfg.Log.Warn("aid rule past its time budget; the citizen is not alerted of it", "aid", a.Aid)
+			continue
+		}
 		if err != nil {
 			return 0, err
 		}

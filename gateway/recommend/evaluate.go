@@ -29,27 +29,40 @@ func (ev *Evaluator) Aid() Aid { return ev.aid }
 func (ev *Evaluator) Version() string { return ev.version }
 
 // Evaluate returns the aid's verdict for s. An aid outside its validity
-// window is not eligible for anyone.
+// window is not eligible for anyone; one whose rule runs past AidBudget on
+// s's data is ErrTooSlow.
 func (ev *Evaluator) Evaluate(ctx context.Context, s Situation) (Result, error) {
 	today := ev.now().UTC().Format(time.DateOnly)
+	if today < ev.aid.ValidFrom || (ev.aid.ValidUntil != "" && today > ev.aid.ValidUntil) {
+		return Result{Aid: ev.aid, Status: NotEligible}, nil
+	}
+	met, err := ev.criteria(ctx, s)
+	if err != nil {
+		return Result{}, err
+	}
+	return verdict(ev.aid, met), nil
+}
+
+// criteria evaluates the aid's criteria on s within AidBudget.
+func (ev *Evaluator) criteria(ctx context.Context, s Situation) (map[string]bool, error) {
 	facts := s.Facts
 	if facts == nil {
 		facts = map[string]map[string]any{}
 	}
-	if today < ev.aid.ValidFrom || (ev.aid.ValidUntil != "" && today > ev.aid.ValidUntil) {
-		return Result{Aid: ev.aid, Status: NotEligible}, nil
-	}
 	// The rule sees only the categories its aid declares (view.go).
-	in := map[string]any{"facts": only(facts, ev.aid.Categories), "answers": s.Answers, "today": today}
-	rs, err := policy.Eval(ctx, ev.query, rego.EvalInput(in))
+	in := map[string]any{"facts": only(facts, ev.aid.Categories), "answers": s.Answers, "today": ev.now().UTC().Format(time.DateOnly)}
+	rs, err := policy.EvalWithin(ctx, AidBudget, ev.query, rego.EvalInput(in))
+	if policy.Cancelled(err) && ctx.Err() == nil {
+		return nil, fmt.Errorf("%w: %s", ErrTooSlow, ev.aid.ID)
+	}
 	if err != nil {
-		return Result{}, fmt.Errorf("recommend: evaluate %s: %w", ev.aid.ID, err)
+		return nil, fmt.Errorf("recommend: evaluate %s: %w", ev.aid.ID, err)
 	}
 	var met map[string]bool
 	if len(rs) == 1 && len(rs[0].Expressions) == 1 {
 		met = bools(rs[0].Expressions[0].Value)
 	}
-	return verdict(ev.aid, met), nil
+	return met, nil
 }
 
 // Evaluator compiles the evaluation of aid id, once per version of the

@@ -172,6 +172,7 @@ func aidOf(src string) string {
 type shard struct {
 	query      rego.PreparedEvalQuery
 	categories []string
+	aids       []string // the ids of its aids
 }
 
 // compile builds the shards over aids and modules: the aids are grouped by
@@ -221,6 +222,9 @@ func compile(ctx context.Context, aids []Aid, modules map[string]string, caps *a
 	var wg sync.WaitGroup
 	for i, p := range pieces {
 		shards[i].categories = p[0].Categories
+		for _, a := range p {
+			shards[i].aids = append(shards[i].aids, a.ID)
+		}
 		wg.Go(func() { shards[i].query, errs[i] = compileShard(ctx, p, modules, owner, caps) })
 	}
 	wg.Wait()
@@ -319,10 +323,20 @@ func (r *Recommender) Recommend(ctx context.Context, s Situation) ([]Result, err
 		return nil, err
 	}
 	parts := make([]map[string]map[string]bool, len(shards))
+	slow := make([][]string, len(shards))
 	errs := make([]error, len(shards))
 	var wg sync.WaitGroup
 	for i, sh := range shards {
-		wg.Go(func() { parts[i], errs[i] = evalShard(ctx, sh.query, inputs[i]) })
+		wg.Go(func() {
+			parts[i], errs[i] = evalShard(ctx, sh.query, inputs[i])
+			if policy.Cancelled(errs[i]) && ctx.Err() == nil {
+				// A rule that runs past its budget on this citizen's
+				// data: the shard's aids one by one, each within its own,
+				// so that one administration's rule cannot hold back the
+				// others' verdicts.
+				parts[i], slow[i], errs[i] = r.evalApart(ctx, sh.aids, s)
+			}
+		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -332,9 +346,15 @@ func (r *Recommender) Recommend(ctx context.Context, s Situation) ([]Result, err
 	for _, p := range parts {
 		maps.Copy(all, p)
 	}
+	tooSlow := map[string]bool{}
+	for _, ids := range slow {
+		for _, id := range ids {
+			tooSlow[id] = true
+		}
+	}
 	var out []Result
 	for _, a := range catalogue {
-		if today < a.ValidFrom || (a.ValidUntil != "" && today > a.ValidUntil) {
+		if today < a.ValidFrom || (a.ValidUntil != "" && today > a.ValidUntil) || tooSlow[a.ID] {
 			continue
 		}
 		out = append(out, verdict(a, all[a.ID]))
@@ -363,10 +383,45 @@ func verdict(a Aid, met map[string]bool) Result {
 	return res
 }
 
+// Budgets of an evaluation: a whole shard of the catalogue for one
+// citizen, and one aid alone. Published rules are checked to finish with
+// no data, but data can make a rule slow; past its budget an aid is left
+// out of that recommendation (and a sweep skips it for that citizen).
+const (
+	ShardBudget = 500 * time.Millisecond
+	AidBudget   = 100 * time.Millisecond
+)
+
+// ErrTooSlow is an aid whose rule did not finish within AidBudget.
+var ErrTooSlow = errors.New("recommend: the aid's rule ran past its time budget")
+
+// evalApart evaluates ids one by one, each within AidBudget; it returns
+// the criteria decided and the aids that ran past it.
+func (r *Recommender) evalApart(ctx context.Context, ids []string, s Situation) (map[string]map[string]bool, []string, error) {
+	out := map[string]map[string]bool{}
+	var slow []string
+	for _, id := range ids {
+		ev, err := r.Evaluator(ctx, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		met, err := ev.criteria(ctx, s)
+		if errors.Is(err, ErrTooSlow) {
+			slow = append(slow, id)
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		out[id] = met
+	}
+	return out, slow, nil
+}
+
 // evalShard evaluates one shard: each aid's criteria that the data decides,
 // true or false (a criterion of another type decides nothing).
 func evalShard(ctx context.Context, q rego.PreparedEvalQuery, input rego.EvalOption) (map[string]map[string]bool, error) {
-	rs, err := policy.Eval(ctx, q, input)
+	rs, err := policy.EvalWithin(ctx, ShardBudget, q, input)
 	if err != nil {
 		return nil, fmt.Errorf("recommend: evaluate: %w", err)
 	}
