@@ -52,6 +52,8 @@ type Config struct {
 	SCSPKeyFile      string // PEM key that signs SCSP requests (dev: generated)
 	SCSPCertFile     string // its certificate
 	ViaObertaCert    string // PEM certificate Via Oberta signs answers with
+	DocumentKeyFile  string // PEM key that signs the citizens' documents (dev: generated)
+	DocumentCertFile string // its certificate
 	DevIdPAddr       string
 	SimAddr          string
 	LogLevel         string
@@ -100,6 +102,8 @@ func (c *Config) settings() []setting {
 		{"scsp-key-file", "OBERT_SCSP_KEY_FILE", "", "PEM key that signs SCSP requests (dev: generated)", &c.SCSPKeyFile},
 		{"scsp-cert-file", "OBERT_SCSP_CERT_FILE", "", "PEM certificate of that key", &c.SCSPCertFile},
 		{"viaoberta-cert-file", "OBERT_VIAOBERTA_CERT_FILE", "", "PEM certificate Via Oberta signs its answers with", &c.ViaObertaCert},
+		{"document-key-file", "OBERT_DOCUMENT_KEY_FILE", "", "PEM RSA key that signs the documents citizens get (PDF, PAdES) (dev: generated)", &c.DocumentKeyFile},
+		{"document-cert-file", "OBERT_DOCUMENT_CERT_FILE", "", "PEM certificate of that key, embedded in every signed document", &c.DocumentCertFile},
 		{"dev-clave-addr", "OBERT_DEV_CLAVE_ADDR", "127.0.0.1:8092", "dev only: address of the development Cl@ve IdP", &c.DevClaveAddr},
 		{"dev-idp-addr", "OBERT_DEV_IDP_ADDR", "127.0.0.1:8090", "dev only: address of the development IdCAT provider", &c.DevIdPAddr},
 		{"sim-addr", "OBERT_SIM_ADDR", "127.0.0.1:8091", "dev only: address of the Via Oberta simulator", &c.SimAddr},
@@ -236,6 +240,9 @@ func (c Config) Validate() error {
 		}
 		if c.ViaObertaCert == "" {
 			bad("OBERT_VIAOBERTA_CERT_FILE is required in prod")
+		}
+		if c.DocumentKeyFile == "" || c.DocumentCertFile == "" {
+			bad("OBERT_DOCUMENT_KEY_FILE and OBERT_DOCUMENT_CERT_FILE are required in prod (the key that signs citizens' documents)")
 		}
 		if c.ViaObertaURL == "" {
 			bad("OBERT_VIAOBERTA_URL is required in prod (the simulator is not allowed in prod)")

@@ -45,7 +45,7 @@ func TestProdRefusesDevAndMissingSecrets(t *testing.T) {
 		"OBERT_SECRET_KEY": strings.Repeat("ab", 32), "OBERT_AUDIT_SIGNING_KEY": "PRIVATE+KEY+x",
 		"OBERT_IDCAT_ISSUER": "https://idcat.example", "OBERT_IDCAT_CLIENT_ID": "obert", "OBERT_IDCAT_CLIENT_SECRET": "s",
 		"OBERT_VIAOBERTA_URL": "https://via-oberta.example/scsp", "OBERT_SCSP_KEY_FILE": "/k", "OBERT_SCSP_CERT_FILE": "/c",
-		"OBERT_VIAOBERTA_CERT_FILE": "/v",
+		"OBERT_VIAOBERTA_CERT_FILE": "/v", "OBERT_DOCUMENT_KEY_FILE": "/dk", "OBERT_DOCUMENT_CERT_FILE": "/dc",
 	}
 	c, err := Load(nil, env(good), io.Discard)
 	if err != nil {
