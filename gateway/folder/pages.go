@@ -376,7 +376,8 @@ func (h *Handler) accessShow(w http.ResponseWriter, r *http.Request) {
 	shown := matched[(page-1)*accessPage : min(page*accessPage, len(matched))]
 	var out []entryView
 	for _, e := range shown {
-		ev := entryView{ID: e.ID, KindKey: "kind." + e.Kind, When: dateIn(lang, e.Time) + " " + e.Time.Local().Format("15:04"),
+		at := e.Time.In(madrid)
+		ev := entryView{ID: e.ID, KindKey: "kind." + e.Kind, When: dateIn(lang, at) + " " + at.Format("15:04"),
 			ISOTime: e.Time.Format(time.RFC3339), Category: e.Category, CategoryKey: "category." + e.Category,
 			Connector: e.Connector, ErrorClass: e.Error, Index: e.Index}
 		if e.DecisionID != "" {
