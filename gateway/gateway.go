@@ -87,6 +87,9 @@ var Limits = map[string]web.Rate{
 	"fetch":         {Every: 6 * time.Second, Burst: 10},
 	"public":        {Every: 20 * time.Millisecond, Burst: 1000},
 	"admin":         {Every: 500 * time.Millisecond, Burst: 60},
+	// Document codes are 100 bits, but a lookup is an audit entry: a few a
+	// minute per address, with room for a clerk checking a pile.
+	"verify": {Every: 10 * time.Second, Burst: 30},
 }
 
 // Gateway is a built gateway.
@@ -409,6 +412,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 	}
 
 	sessions := sessionsAdapter{si}
+	docs, err := newDocuments(cfg, factSealer, g.Store, rec, cat, log)
+	if err != nil {
+		return nil, err
+	}
 	pages, err := folder.New(folder.Deps{
 		Sessions: sessions, Consents: consentsAdapter{svc: consents, served: servedBy(ex), rec: rec, facts: g.Store, log: log, alerts: alertSvc,
 			receipts: receipts, controller: Controller, policyURL: strings.TrimSuffix(cfg.PublicURL, "/") + "/privacy"},
@@ -417,6 +424,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 		Rights:        rightsAdapter{store: g.Store, consents: consents, ex: ex, log: g.Audit, rec: rec, alerts: alertSvc, now: now},
 		Questionnaire: questionnaireAdapter{rec: recommender, store: g.Store, now: now},
 		Signins:       signinsAdapter{si},
+		Documents:     documentsAdapter{svc: docs, ex: ex, log: log},
 	}, folder.Options{DevMode: cfg.DevMode(), ClaveEnabled: si.ClaveEnabled(), SecureCookies: u.Scheme == "https", Controller: Controller, Connectors: ex.Connectors()})
 	if err != nil {
 		return nil, err
@@ -512,6 +520,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 	}
 	mux.Handle("POST /questionnaire", limited("questionnaire", byIP, pages))
 	mux.Handle("POST /folder/data", limited("fetch", citizen, pages))
+	mux.Handle("GET /verify", limited("verify", byIP, pages))
 	mux.Handle("/", pages)
 	tooLarge := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/admin/") {

@@ -30,7 +30,6 @@ func (s *Service) PDF(d Document, lang string) ([]byte, error) {
 	p.SetCreator("Obert", true)
 	p.SetCreationDate(d.IssuedAt)
 	p.SetModificationDate(d.IssuedAt)
-	p.SetCompression(false) // pdftotext and people's tools read it as it is
 	tr := p.UnicodeTranslatorFromDescriptor("") // the core fonts are cp1252
 	p.SetMargins(20, 20, 20)
 	p.AddPage()

@@ -1,0 +1,162 @@
+package gateway_test
+
+import (
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/obert-gov/obert/gateway"
+	"github.com/obert-gov/obert/gateway/documents"
+)
+
+var documentCSV = regexp.MustCompile(`action="/folder/documents/([A-Z2-7]{20})/revoke"`)
+
+// TestDocumentLifecycle: a citizen who consented and fetched their census
+// gets a census certificate as a PDF that poppler finds validly signed and
+// that carries its code; /verify shows its data to anyone, says when it is
+// revoked, unknown or malformed; another citizen can neither download nor
+// revoke it; every step is in the citizen's access log.
+func TestDocumentLifecycle(t *testing.T) {
+	d := startDev(t)
+	c := d.citizenOf(t, "older-alone")
+	u := consentAndFetch(t, d, c)
+
+	if s := u.get(d.URL + "/folder"); s != http.StatusOK || !strings.Contains(u.page, `href="/folder/documents"`) {
+		t.Fatalf("the folder does not link the documents: %d", s)
+	}
+	if s := u.get(d.URL + "/folder/documents"); s != http.StatusOK {
+		t.Fatalf("documents page: %d %s", s, u.page)
+	}
+	u.mustSee("Census certificate (household)")
+	if strings.Contains(u.page, `value="tax-certificate"`) {
+		t.Fatal("a tax certificate offered without tax data")
+	}
+	// Issuing needs the form's token.
+	if s := u.post(d.URL+"/folder/documents", url.Values{"type": {"census-certificate"}}); s != http.StatusForbidden {
+		t.Fatalf("issue without CSRF: %d", s)
+	}
+	u.get(d.URL + "/folder/documents")
+	if s := u.post(d.URL+"/folder/documents", url.Values{"csrf": {u.hidden("csrf")}, "type": {"tax-certificate"}}); s != http.StatusConflict {
+		t.Fatalf("tax certificate without tax data: %d", s)
+	}
+	u.get(d.URL + "/folder/documents")
+	if s := u.post(d.URL+"/folder/documents", url.Values{"csrf": {u.hidden("csrf")}, "type": {"census-certificate"}}); s != http.StatusOK {
+		t.Fatalf("issue: %d %s", s, u.page)
+	}
+	m := documentCSV.FindStringSubmatch(u.page)
+	if m == nil {
+		t.Fatalf("no issued document listed:\n%s", u.page)
+	}
+	csv := m[1]
+	u.mustSee("Document issued", csv)
+
+	// The PDF: signed, and carrying its code.
+	if s := u.get(d.URL + "/folder/documents/" + csv + "/pdf"); s != http.StatusOK || !strings.HasPrefix(u.page, "%PDF-") {
+		t.Fatalf("download: %d", s)
+	}
+	path := filepath.Join(t.TempDir(), "census.pdf")
+	if err := os.WriteFile(path, []byte(u.page), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	checkSignedPDF(t, path, csv)
+
+	// Anyone verifies it, and sees what it says.
+	anyone := newUser(t)
+	anyone.get(d.URL + "/lang/en?return=/")
+	if s := anyone.get(d.URL + "/verify?csv=" + csv); s != http.StatusOK {
+		t.Fatalf("verify: %d %s", s, anyone.page)
+	}
+	anyone.mustSee("Valid document", "Census certificate (household)", gateway.Controller.Name, "Municipality", c.Municipality,
+		documents.MaskDocument(c.DocNumber))
+	if strings.Contains(anyone.page, c.DocNumber) {
+		t.Fatal("the verification page shows the whole document number")
+	}
+	if s := anyone.get(d.URL + "/verify?csv=" + documents.NewCSV()); s != http.StatusNotFound {
+		t.Fatalf("unknown code: %d", s)
+	}
+	anyone.mustSee("There is no document with this code.")
+	if s := anyone.get(d.URL + "/verify?csv=<script>"); s != http.StatusBadRequest {
+		t.Fatalf("malformed code: %d", s)
+	}
+	anyone.mustSee("This is not a CSV")
+
+	// Another citizen can neither download nor revoke it.
+	other := newUser(t)
+	other.get(d.URL + "/lang/en?return=/")
+	other.signIn(d.URL, d.citizenOf(t, "single-parent"))
+	if s := other.get(d.URL + "/folder/documents/" + csv + "/pdf"); s != http.StatusNotFound {
+		t.Fatalf("another citizen downloaded it: %d", s)
+	}
+	other.get(d.URL + "/folder/documents")
+	if s := other.post(d.URL+"/folder/documents/"+csv+"/revoke", url.Values{"csrf": {other.hidden("csrf")}}); s != http.StatusNotFound {
+		t.Fatalf("another citizen revoked it: %d", s)
+	}
+	if s := anyone.get(d.URL + "/verify?csv=" + csv); s != http.StatusOK {
+		t.Fatalf("after another citizen's attempt: %d", s)
+	}
+
+	// Its holder revokes it, and then the page says so, without its data.
+	u.get(d.URL + "/folder/documents")
+	if s := u.post(d.URL+"/folder/documents/"+csv+"/revoke", url.Values{"csrf": {u.hidden("csrf")}}); s != http.StatusOK {
+		t.Fatalf("revoke: %d %s", s, u.page)
+	}
+	u.mustSee("Document revoked")
+	if s := anyone.get(d.URL + "/verify?csv=" + strings.ToLower(csv)); s != http.StatusGone {
+		t.Fatalf("verify a revoked document: %d", s)
+	}
+	anyone.mustSee("The holder revoked this document")
+	if strings.Contains(anyone.page, c.Municipality) {
+		t.Fatal("a revoked document's data is shown")
+	}
+	if s := u.get(d.URL + "/folder/documents/" + csv + "/pdf"); s != http.StatusOK {
+		t.Fatalf("download of a revoked document: %d", s)
+	}
+
+	// Who accessed my data: the issue, the verifications and the revocation.
+	u.get(d.URL + "/folder/access")
+	u.mustSee("Document issued", "Document verified", "Document revoked")
+	other.get(d.URL + "/folder/access")
+	if strings.Contains(other.page, "Document issued") || strings.Contains(other.page, "Document verified") {
+		t.Fatal("another citizen's access log shows the document")
+	}
+}
+
+// TestVerifyRateLimited: the public verification page is limited by
+// address.
+func TestVerifyRateLimited(t *testing.T) {
+	d := startDev(t)
+	u := newUser(t)
+	var last int
+	for range gateway.Limits["verify"].Burst + 1 {
+		last = u.get(d.URL + "/verify?csv=" + documents.NewCSV())
+	}
+	if last != http.StatusTooManyRequests {
+		t.Fatalf("verify over its rate: %d", last)
+	}
+}
+
+// checkSignedPDF runs Debian's pdfsig and pdftotext on a downloaded
+// document; without poppler-utils it skips, unless OBERT_REQUIRE_PDFSIG
+// is set (make test sets it).
+func checkSignedPDF(t *testing.T, path, csv string) {
+	t.Helper()
+	if _, err := exec.LookPath("pdfsig"); err != nil {
+		if os.Getenv("OBERT_REQUIRE_PDFSIG") != "" {
+			t.Fatal("pdfsig is required (make deps-poppler)")
+		}
+		t.Skip("pdfsig (poppler-utils) not installed")
+	}
+	out, err := exec.Command("pdfsig", path).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Signature is Valid.") {
+		t.Fatalf("pdfsig: %v\n%s", err, out)
+	}
+	txt, err := exec.Command("pdftotext", path, "-").CombinedOutput()
+	if err != nil || !strings.Contains(string(txt), "CSV: "+csv) {
+		t.Fatalf("pdftotext: %v\n%s", err, txt)
+	}
+}

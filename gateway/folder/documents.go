@@ -1,0 +1,212 @@
+package folder
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/obert-gov/obert/gateway/documents"
+	"github.com/obert-gov/obert/gateway/web"
+)
+
+// Documents issues the citizen's certificates from their consented data,
+// lets them download and revoke them, and lets anyone verify one by its
+// code.
+type Documents interface {
+	// Available lists the documents the citizen's released facts allow.
+	Available(ctx context.Context, v Viewer) ([]documents.Type, error)
+	// Issued lists the citizen's documents, newest first.
+	Issued(ctx context.Context, subject string) ([]documents.Document, error)
+	// Issue issues a document of type t; documents.ErrNoData when the
+	// facts it needs are not available.
+	Issue(ctx context.Context, v Viewer, t documents.Type) (documents.Document, error)
+	// PDF is the citizen's own document as a signed PDF in lang.
+	PDF(ctx context.Context, subject, csv, lang string) ([]byte, error)
+	Revoke(ctx context.Context, subject, csv string) error
+	// Verify looks a code up for anyone (see documents.Service.Verify).
+	Verify(ctx context.Context, csv string) (documents.Document, error)
+}
+
+type documentView struct {
+	CSV, TypeKey, Issued, ValidUntil, StateKey string
+	Revoked, Expired, Highlight                bool
+	Fields                                     []factView
+}
+
+func (h *Handler) documentView(lang string, d documents.Document, now time.Time) documentView {
+	dv := documentView{CSV: d.CSV, TypeKey: "documents.type." + string(d.Type), Issued: dateIn(lang, d.IssuedAt),
+		ValidUntil: dateIn(lang, d.ValidUntil), StateKey: "documents.state.valid"}
+	switch {
+	case d.Revoked():
+		dv.Revoked, dv.StateKey = true, "documents.state.revoked"
+	case !now.Before(d.ValidUntil):
+		dv.Expired, dv.StateKey = true, "documents.state.expired"
+	}
+	c := h.deps.Catalogue
+	dv.Fields = append(dv.Fields, factView{c.T(lang, "documents.holder"), d.Holder.Name},
+		factView{c.T(lang, "documents.holder_document"), d.Holder.Document})
+	for _, f := range d.Fields {
+		dv.Fields = append(dv.Fields, factView{h.named(lang, "field.", f.Name), documents.Value(f.Value, lang, c.T)})
+	}
+	return dv
+}
+
+func (h *Handler) documentsShow(w http.ResponseWriter, r *http.Request) {
+	v, ok := h.viewer(w, r)
+	if !ok {
+		return
+	}
+	if h.deps.Documents == nil {
+		h.Error(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	avail, err := h.deps.Documents.Available(r.Context(), v)
+	if err != nil {
+		h.deps.Logger.Warn("some facts not used for documents", "err", err)
+	}
+	issued, err := h.deps.Documents.Issued(r.Context(), v.Subject)
+	if err != nil {
+		h.deps.Logger.Error("documents", "err", err)
+		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
+		return
+	}
+	lang, now := web.Lang(r), h.opts.Now()
+	var offers []map[string]string
+	for _, t := range avail {
+		offers = append(offers, map[string]string{"Type": string(t), "TypeKey": "documents.type." + string(t),
+			"AboutKey": "documents.about." + string(t)})
+	}
+	var views []documentView
+	for _, d := range issued {
+		dv := h.documentView(lang, d, now)
+		dv.Highlight = d.CSV == r.URL.Query().Get("issued")
+		views = append(views, dv)
+	}
+	status := ""
+	switch {
+	case r.URL.Query().Has("issued"):
+		status = "documents.issued_done"
+	case r.URL.Query().Has("revoked"):
+		status = "documents.revoked_done"
+	}
+	h.render(w, r, http.StatusOK, "documents", "documents.title", map[string]any{"Offers": offers, "Issued": views, "Status": status})
+}
+
+func (h *Handler) documentsIssue(w http.ResponseWriter, r *http.Request) {
+	v, ok := h.viewer(w, r)
+	if !ok || !h.form(w, r, &v) {
+		return
+	}
+	if h.deps.Documents == nil {
+		h.Error(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	t := documents.Type(r.PostFormValue("type"))
+	if !t.Valid() {
+		h.Error(w, r, http.StatusBadRequest, "error.bad_request")
+		return
+	}
+	d, err := h.deps.Documents.Issue(r.Context(), v, t)
+	switch {
+	case errors.Is(err, documents.ErrNoData):
+		h.Error(w, r, http.StatusConflict, "error.document_no_data")
+	case err != nil:
+		h.deps.Logger.Error("issue document", "err", err)
+		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
+	default:
+		http.Redirect(w, r, "/folder/documents?issued="+d.CSV+"#doc-"+d.CSV, http.StatusSeeOther)
+	}
+}
+
+func (h *Handler) documentsPDF(w http.ResponseWriter, r *http.Request) {
+	v, ok := h.viewer(w, r)
+	if !ok {
+		return
+	}
+	if h.deps.Documents == nil {
+		h.Error(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	csv := r.PathValue("csv")
+	b, err := h.deps.Documents.PDF(r.Context(), v.Subject, csv, web.Lang(r))
+	switch {
+	case errors.Is(err, documents.ErrNotFound):
+		h.Error(w, r, http.StatusNotFound, "error.document_not_found")
+	case err != nil:
+		h.deps.Logger.Error("document PDF", "err", err)
+		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
+	default:
+		w.Header().Set("Content-Type", "application/pdf")
+		w.Header().Set("Content-Disposition", `attachment; filename="obert-`+csv+`.pdf"`)
+		w.Header().Set("Cache-Control", "no-store")
+		w.Write(b)
+	}
+}
+
+func (h *Handler) documentsRevoke(w http.ResponseWriter, r *http.Request) {
+	v, ok := h.viewer(w, r)
+	if !ok || !h.form(w, r, &v) {
+		return
+	}
+	if h.deps.Documents == nil {
+		h.Error(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	err := h.deps.Documents.Revoke(r.Context(), v.Subject, r.PathValue("csv"))
+	switch {
+	case errors.Is(err, documents.ErrNotFound):
+		h.Error(w, r, http.StatusNotFound, "error.document_not_found")
+	case errors.Is(err, documents.ErrAlreadyRevoked):
+		h.Error(w, r, http.StatusConflict, "error.document_already_revoked")
+	case err != nil:
+		h.deps.Logger.Error("revoke document", "err", err)
+		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
+	default:
+		http.Redirect(w, r, "/folder/documents?revoked=1", http.StatusSeeOther)
+	}
+}
+
+// verifyShow is the public verification page: anyone with a document's
+// code sees what it says while it is in force, and why not otherwise.
+func (h *Handler) verifyShow(w http.ResponseWriter, r *http.Request) {
+	if h.deps.Documents == nil {
+		h.Error(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	code := r.URL.Query().Get("csv")
+	data := map[string]any{"Code": code}
+	if code == "" {
+		// The form, empty.
+		h.render(w, r, http.StatusOK, "verify", "verify.title", data)
+		return
+	}
+	d, err := h.deps.Documents.Verify(r.Context(), code)
+	status := http.StatusOK
+	switch {
+	case errors.Is(err, documents.ErrMalformed):
+		status, data["MessageKey"] = http.StatusBadRequest, "verify.malformed"
+	case errors.Is(err, documents.ErrNotFound):
+		status, data["MessageKey"] = http.StatusNotFound, "verify.unknown"
+	case errors.Is(err, documents.ErrRevoked):
+		status, data["MessageKey"] = http.StatusGone, "verify.revoked"
+	case errors.Is(err, documents.ErrExpired):
+		status, data["MessageKey"] = http.StatusGone, "verify.expired"
+	case err != nil:
+		h.deps.Logger.Error("verify document", "err", err)
+		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
+		return
+	default:
+		data["Document"] = h.documentView(web.Lang(r), d, h.opts.Now())
+		data["Issuer"] = h.opts.Controller.Name
+	}
+	if status == http.StatusGone {
+		// What it was, without what it said.
+		dv := h.documentView(web.Lang(r), d, h.opts.Now())
+		dv.Fields = nil
+		data["Gone"] = dv
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	h.render(w, r, status, "verify", "verify.title", data)
+}
