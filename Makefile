@@ -33,13 +33,14 @@ export OBERT_INTEROP_BIN   := $(INTEROP)/bin
 export OBERT_REQUIRE_XMLSEC := 1
 export OBERT_SDJWT_NODE_MODULES := $(CACHE)/npm/node_modules
 export OBERT_REQUIRE_SDJWT := 1
+export OBERT_REQUIRE_PDFSIG := 1
 # Vault (BUSL-1.1) is built from the module proxy for tests only, never
 # shipped; a cold build takes about 11 minutes, then it is cached.
 VAULT_BIN   ?= $(HOME)/.cache/obert/bin/vault
 export OBERT_VAULT_BIN     := $(VAULT_BIN)
 export OBERT_REQUIRE_VAULT := 1
 
-.PHONY: run build test unit e2e bench soak fuzz lint fmt migrate deps deps-pg deps-e2e deps-interop deps-xmlsec deps-vault deps-sdjwt clean help
+.PHONY: run build test unit e2e bench soak fuzz lint fmt migrate deps deps-pg deps-e2e deps-interop deps-xmlsec deps-vault deps-sdjwt deps-poppler clean help
 
 help:
 	@echo "make run     start Obert in development mode on http://127.0.0.1:8080"
@@ -75,7 +76,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzSCSPParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./connectors/scsp/
 
 ## unit: tests that need no browser (PostgreSQL still required).
-unit: deps-pg deps-interop deps-xmlsec deps-vault deps-sdjwt
+unit: deps-pg deps-interop deps-xmlsec deps-vault deps-sdjwt deps-poppler
 	$(GO) test $(TEST_FLAGS) ./...
 
 e2e: deps
@@ -101,7 +102,7 @@ fmt:
 migrate:
 	$(GO) run ./cmd/gatewayctl migrate
 
-deps: deps-pg deps-e2e deps-interop deps-xmlsec deps-vault deps-sdjwt
+deps: deps-pg deps-e2e deps-interop deps-xmlsec deps-vault deps-sdjwt deps-poppler
 
 ## deps-vault: a real Vault server for the integration tests (each test
 ## package starts its own dev server on a free loopback port).
@@ -117,6 +118,16 @@ deps-xmlsec:
 		$$SUDO apt-get install -y -q xmlsec1 >/dev/null || { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q xmlsec1 >/dev/null; }; \
 	fi
 	@command -v xmlsec1 >/dev/null || { echo "xmlsec1 is missing" >&2; exit 1; }
+
+## deps-poppler: Debian's poppler-utils, whose pdfsig and pdftotext check the
+## signed documents citizens get.
+deps-poppler:
+	@if ! command -v pdfsig >/dev/null; then \
+		echo "installing Debian's poppler-utils"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get install -y -q poppler-utils >/dev/null || { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q poppler-utils >/dev/null; }; \
+	fi
+	@command -v pdfsig >/dev/null || { echo "pdfsig is missing" >&2; exit 1; }
 
 ## deps-interop: the independent identity providers, built from the module proxy.
 deps-interop: $(INTEROP)/bin/server $(INTEROP)/bin/idp
