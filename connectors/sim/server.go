@@ -64,6 +64,8 @@ type Server struct {
 	// pending asynchronous answers by IdPeticion, with polls still to wait
 	pending map[string]*pendingAnswer
 	polls   int
+	// activity serves the citizens' applications and notifications
+	activity *activityServer
 }
 
 type seenRequest struct {
@@ -103,6 +105,8 @@ func NewServer(cfg Config) (*Server, error) {
 	s.mux.HandleFunc("POST /scsp/tax", s.handle(taxService))
 	s.mux.HandleFunc("POST /scsp/employment", s.handle(employmentService))
 	s.mux.HandleFunc("POST /scsp/dependency", s.handle(dependencyService))
+	s.activity = newActivityServer(s)
+	s.activity.routes(s.mux)
 	s.mux.HandleFunc("GET /certificate", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/x-pem-file")
 		w.Write(scsp.CertPEM(cfg.Cert))
