@@ -2,7 +2,11 @@ package gateway
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/hkdf"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -12,9 +16,11 @@ import (
 	"time"
 
 	"github.com/obert-gov/obert/gateway/config"
+	"github.com/obert-gov/obert/gateway/credentials"
 	"github.com/obert-gov/obert/gateway/documents"
 	"github.com/obert-gov/obert/gateway/exchange"
 	"github.com/obert-gov/obert/gateway/folder"
+	"github.com/obert-gov/obert/gateway/store"
 	"github.com/obert-gov/obert/gateway/web"
 )
 
@@ -51,13 +57,75 @@ func newDocuments(cfg config.Config, sealer documents.Sealer, store documents.St
 		Labels: cat.T, Logger: log})
 }
 
+// newCredentialIssuer is the issuer of the documents' SD-JWT VCs: a P-256
+// key derived from the root secret (so every replica signs with the same
+// one, published at /.well-known/jwt-vc-issuer), and the status list of
+// their revocations in the database.
+func newCredentialIssuer(root []byte, publicURL string, st *store.Store) (*credentials.Issuer, error) {
+	base := strings.TrimSuffix(publicURL, "/")
+	for i := 0; ; i++ {
+		b, err := hkdf.Key(sha256.New, root, nil, fmt.Sprintf("obert credential issuer key v1/%d", i), 32)
+		if err != nil {
+			return nil, err
+		}
+		key, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), b)
+		if err != nil {
+			continue // out of the curve's range: the next derivation (about 2^-32)
+		}
+		return credentials.NewIssuer(credentials.Config{Issuer: base, Key: key, StatusListURI: base + "/credentials/status/1",
+			Validity: DocumentValidity, Store: st})
+	}
+}
+
+// credentialTypes names each document's credential type.
+var credentialTypes = map[documents.Type]credentials.DocType{
+	documents.Census:      credentials.CensusCertificate,
+	documents.Tax:         credentials.TaxComplianceCertificate,
+	documents.WorkingLife: credentials.WorkingLifeReport,
+}
+
 // documentsAdapter gives the pages documents made only from facts the
 // guard releases for aid-recommendation, each use recorded (the aids
-// page's path).
+// page's path), each also as an SD-JWT VC.
 type documentsAdapter struct {
-	svc *documents.Service
-	ex  *exchange.Exchanger
-	log *slog.Logger
+	svc    *documents.Service
+	ex     *exchange.Exchanger
+	vc     *credentials.Issuer
+	store  *store.Store
+	sealer documents.Sealer
+	log    *slog.Logger
+}
+
+func credentialContext(subject, csv string) []byte {
+	return []byte("credential/" + subject + "/" + csv)
+}
+
+// Credential implements folder.Documents.
+func (d documentsAdapter) Credential(ctx context.Context, subject, csv string) ([]byte, error) {
+	c, err := d.store.DocumentCredentialOf(ctx, subject, csv)
+	if errors.Is(err, store.ErrNoCredential) {
+		return nil, documents.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return d.sealer.Open(c.Sealed, credentialContext(subject, csv))
+}
+
+// issueCredential issues the document's SD-JWT VC, every field a
+// disclosable claim, and keeps it sealed beside the document.
+func (d documentsAdapter) issueCredential(ctx context.Context, doc documents.Document) error {
+	claims := map[string]any{"verification_code": doc.CSV}
+	for _, f := range doc.Fields {
+		claims[f.Name] = f.Value
+	}
+	c, err := d.vc.Issue(ctx, credentials.Request{Type: credentialTypes[doc.Type], Claims: claims, Validity: time.Until(doc.ValidUntil)})
+	if err != nil {
+		return err
+	}
+	return d.store.PutDocumentCredential(ctx, store.DocumentCredential{CSV: doc.CSV, Subject: doc.Subject,
+		StatusList: d.vc.StatusListURI(), StatusIndex: c.StatusIndex,
+		Sealed: d.sealer.Seal([]byte(c.SDJWT), credentialContext(doc.Subject, doc.CSV))})
 }
 
 var _ folder.Documents = documentsAdapter{}
@@ -90,7 +158,16 @@ func (d documentsAdapter) Issue(ctx context.Context, v folder.Viewer, t document
 	facts = map[string]map[string]any{t.Category(): facts[t.Category()]}
 	ti := v.Citizen.Titular
 	name := strings.Join(strings.Fields(strings.Join([]string{ti.Name, ti.Surname1, ti.Surname2}, " ")), " ")
-	return d.svc.Issue(ctx, v.Subject, documents.Holder{Name: name, Document: documents.MaskDocument(ti.DocNumber)}, t, facts)
+	doc, err := d.svc.Issue(ctx, v.Subject, documents.Holder{Name: name, Document: documents.MaskDocument(ti.DocNumber)}, t, facts)
+	if err != nil {
+		return doc, err
+	}
+	if err := d.issueCredential(ctx, doc); err != nil {
+		// The signed PDF and its code stand; the credential is what
+		// failed, and the page says the document is there without it.
+		d.log.Error("document credential not issued", "err", err)
+	}
+	return doc, nil
 }
 
 func (d documentsAdapter) PDF(ctx context.Context, subject, csv, lang string) ([]byte, error) {
@@ -101,7 +178,18 @@ func (d documentsAdapter) PDF(ctx context.Context, subject, csv, lang string) ([
 	return d.svc.PDF(doc, lang)
 }
 
+// Revoke revokes the credential first, then the document: a document
+// whose revocation is shown never has a credential still in force.
 func (d documentsAdapter) Revoke(ctx context.Context, subject, csv string) error {
+	switch c, err := d.store.DocumentCredentialOf(ctx, subject, csv); {
+	case errors.Is(err, store.ErrNoCredential):
+	case err != nil:
+		return err
+	default:
+		if err := d.vc.Revoke(ctx, c.StatusIndex); err != nil {
+			return err
+		}
+	}
 	_, err := d.svc.Revoke(ctx, subject, csv)
 	return err
 }

@@ -1,6 +1,9 @@
 package gateway_test
 
 import (
+	"crypto/ecdsa"
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -9,8 +12,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/obert-gov/obert/gateway"
+	"github.com/obert-gov/obert/gateway/credentials"
 	"github.com/obert-gov/obert/gateway/documents"
 )
 
@@ -65,6 +70,34 @@ func TestDocumentLifecycle(t *testing.T) {
 	}
 	checkSignedPDF(t, path, csv)
 
+	// The same document as an SD-JWT VC, which verifies against the
+	// issuer's published key with every claim disclosed, and whose status
+	// is valid.
+	if s := u.get(d.URL + "/folder/documents/" + csv + "/credential"); s != http.StatusOK {
+		t.Fatalf("credential: %d", s)
+	}
+	sdjwt := u.page
+	issuerKey := issuerKeyOf(t, d.URL)
+	got, err := credentials.Verify(sdjwt, credentials.VerifyOptions{IssuerKey: issuerKey, Issuer: d.URL})
+	if err != nil {
+		t.Fatalf("the credential does not verify: %v", err)
+	}
+	if got.Claims["municipality"] != c.Municipality || got.Claims["verification_code"] != csv {
+		t.Fatalf("the credential's claims: %v", got.Claims)
+	}
+	if revoked := credentialRevoked(t, d.URL, issuerKey, got); revoked {
+		t.Fatal("a new credential is revoked")
+	}
+	// The holder presents only the municipality.
+	shown, err := credentials.Present(sdjwt, []string{"municipality"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, err := credentials.Verify(shown, credentials.VerifyOptions{IssuerKey: issuerKey, Issuer: d.URL})
+	if err != nil || part.Claims["municipality"] != c.Municipality || part.Claims["household_size"] != nil {
+		t.Fatalf("a presentation of the municipality alone: %v %v", part.Claims, err)
+	}
+
 	// Anyone verifies it, and sees what it says.
 	anyone := newUser(t)
 	anyone.get(d.URL + "/lang/en?return=/")
@@ -116,6 +149,12 @@ func TestDocumentLifecycle(t *testing.T) {
 	if s := u.get(d.URL + "/folder/documents/" + csv + "/pdf"); s != http.StatusOK {
 		t.Fatalf("download of a revoked document: %d", s)
 	}
+	if !credentialRevoked(t, d.URL, issuerKey, got) {
+		t.Fatal("the revoked document's credential is not revoked in the status list")
+	}
+	if s := other.get(d.URL + "/folder/documents/" + csv + "/credential"); s != http.StatusNotFound {
+		t.Fatalf("another citizen downloaded the credential: %d", s)
+	}
 
 	// Who accessed my data: the issue, the verifications and the revocation.
 	u.get(d.URL + "/folder/access")
@@ -159,4 +198,56 @@ func checkSignedPDF(t *testing.T, path, csv string) {
 	if err != nil || !strings.Contains(string(txt), "CSV: "+csv) {
 		t.Fatalf("pdftotext: %v\n%s", err, txt)
 	}
+}
+
+// issuerKeyOf reads the credential issuer's key from its metadata.
+func issuerKeyOf(t *testing.T, base string) *ecdsa.PublicKey {
+	t.Helper()
+	resp, err := http.Get(base + "/.well-known/jwt-vc-issuer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var md struct {
+		Issuer string `json:"issuer"`
+		JWKS   struct {
+			Keys []credentials.JWK `json:"keys"`
+		} `json:"jwks"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&md); err != nil || md.Issuer != base || len(md.JWKS.Keys) != 1 {
+		t.Fatalf("issuer metadata: %+v %v", md, err)
+	}
+	k, err := md.JWKS.Keys[0].PublicKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// credentialRevoked reads the credential's status from the published,
+// signed status list.
+func credentialRevoked(t *testing.T, base string, key *ecdsa.PublicKey, v credentials.Verified) bool {
+	t.Helper()
+	if v.Status == nil {
+		t.Fatal("the credential carries no status")
+	}
+	uri, idx := v.Status.URI, v.Status.Index
+	if !strings.HasPrefix(uri, base) {
+		t.Fatalf("status list %s is not the gateway's", uri)
+	}
+	resp, err := http.Get(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	list, err := credentials.VerifyStatusListJWT(string(b), key, uri, time.Now())
+	if err != nil {
+		t.Fatalf("status list: %v", err)
+	}
+	st, err := list.Get(int(idx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st != 0
 }

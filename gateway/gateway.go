@@ -416,6 +416,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 	if err != nil {
 		return nil, err
 	}
+	vc, err := newCredentialIssuer(root, cfg.PublicURL, g.Store)
+	if err != nil {
+		return nil, err
+	}
 	pages, err := folder.New(folder.Deps{
 		Sessions: sessions, Consents: consentsAdapter{svc: consents, served: servedBy(ex), rec: rec, facts: g.Store, log: log, alerts: alertSvc,
 			receipts: receipts, controller: Controller, policyURL: strings.TrimSuffix(cfg.PublicURL, "/") + "/privacy"},
@@ -424,7 +428,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 		Rights:        rightsAdapter{store: g.Store, consents: consents, ex: ex, log: g.Audit, rec: rec, alerts: alertSvc, now: now},
 		Questionnaire: questionnaireAdapter{rec: recommender, store: g.Store, now: now},
 		Signins:       signinsAdapter{si},
-		Documents:     documentsAdapter{svc: docs, ex: ex, log: log},
+		Documents:     documentsAdapter{svc: docs, ex: ex, vc: vc, store: g.Store, sealer: factSealer, log: log},
 	}, folder.Options{DevMode: cfg.DevMode(), ClaveEnabled: si.ClaveEnabled(), SecureCookies: u.Scheme == "https", Controller: Controller, Connectors: ex.Connectors()})
 	if err != nil {
 		return nil, err
@@ -521,6 +525,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 	mux.Handle("POST /questionnaire", limited("questionnaire", byIP, pages))
 	mux.Handle("POST /folder/data", limited("fetch", citizen, pages))
 	mux.Handle("GET /verify", limited("verify", byIP, pages))
+	// The documents' credentials: the issuer's keys and the status list
+	// their revocations are published in, for any verifier.
+	mux.Handle("GET "+vc.MetadataPath(), vc.MetadataHandler())
+	mux.Handle("GET "+vc.StatusListPath(), limited("public", byIP, vc.StatusListHandler()))
 	mux.Handle("/", pages)
 	tooLarge := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/admin/") {

@@ -23,6 +23,9 @@ type Documents interface {
 	Issue(ctx context.Context, v Viewer, t documents.Type) (documents.Document, error)
 	// PDF is the citizen's own document as a signed PDF in lang.
 	PDF(ctx context.Context, subject, csv, lang string) ([]byte, error)
+	// Credential is the citizen's own document as an SD-JWT VC
+	// (application/dc+sd-jwt), every claim selectively disclosable.
+	Credential(ctx context.Context, subject, csv string) ([]byte, error)
 	Revoke(ctx context.Context, subject, csv string) error
 	// Verify looks a code up for anyone (see documents.Service.Verify).
 	Verify(ctx context.Context, csv string) (documents.Document, error)
@@ -139,6 +142,33 @@ func (h *Handler) documentsPDF(w http.ResponseWriter, r *http.Request) {
 	default:
 		w.Header().Set("Content-Type", "application/pdf")
 		w.Header().Set("Content-Disposition", `attachment; filename="obert-`+csv+`.pdf"`)
+		w.Header().Set("Cache-Control", "no-store")
+		w.Write(b)
+	}
+}
+
+// documentsCredential handles GET /folder/documents/{csv}/credential: the
+// document as a verifiable credential for the citizen's wallet.
+func (h *Handler) documentsCredential(w http.ResponseWriter, r *http.Request) {
+	v, ok := h.viewer(w, r)
+	if !ok {
+		return
+	}
+	if h.deps.Documents == nil {
+		h.Error(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	csv := r.PathValue("csv")
+	b, err := h.deps.Documents.Credential(r.Context(), v.Subject, csv)
+	switch {
+	case errors.Is(err, documents.ErrNotFound):
+		h.Error(w, r, http.StatusNotFound, "error.document_not_found")
+	case err != nil:
+		h.deps.Logger.Error("document credential", "err", err)
+		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
+	default:
+		w.Header().Set("Content-Type", "application/dc+sd-jwt")
+		w.Header().Set("Content-Disposition", `attachment; filename="obert-`+csv+`.sd-jwt"`)
 		w.Header().Set("Cache-Control", "no-store")
 		w.Write(b)
 	}
