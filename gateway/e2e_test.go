@@ -111,6 +111,13 @@ func TestE2ECitizenJourney(t *testing.T) {
 	b.mustSee("Les meves identificacions", "Sessions obertes", "aquesta sessió")
 	b.check("signins")
 
+	b.open(d.URL + "/folder/activity")
+	b.mustSee("Les meves gestions", "Sol·licituds", "Obriu-la com a tard")
+	b.check("activity")
+	b.submit(`form[action$="/accept"] button`)
+	b.mustSee("Heu acceptat la notificació")
+	b.check("activity-accepted")
+
 	b.open(d.URL + "/privacy")
 	b.check("privacy")
 	b.open(d.URL + "/folder/nowhere")

@@ -411,6 +411,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 		formOrigins = append(formOrigins, origin)
 	}
 
+	// The citizens' own dealings (applications, notifications).
+	act, acks, err := newActivity(activityDeps{root: root, viaOberta: viaOberta, key: scspKey, cert: scspCert, certs: sourceCerts,
+		store: g.Store, rec: rec})
+	if err != nil {
+		return nil, err
+	}
+
 	sessions := sessionsAdapter{si}
 	docs, err := newDocuments(cfg, factSealer, g.Store, rec, cat, log)
 	if err != nil {
@@ -428,6 +435,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 		Rights:        rightsAdapter{store: g.Store, consents: consents, ex: ex, log: g.Audit, rec: rec, alerts: alertSvc, now: now},
 		Questionnaire: questionnaireAdapter{rec: recommender, store: g.Store, now: now},
 		Signins:       signinsAdapter{si},
+		Activity:      activityAdapter{act},
 		Documents:     documentsAdapter{svc: docs, ex: ex, vc: vc, store: g.Store, sealer: factSealer, log: log},
 	}, folder.Options{DevMode: cfg.DevMode(), ClaveEnabled: si.ClaveEnabled(), SecureCookies: u.Scheme == "https", Controller: Controller, Connectors: ex.Connectors()})
 	if err != nil {
@@ -512,6 +520,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 		w.Header().Set("Content-Type", "application/jwk-set+json")
 		w.Header().Set("Access-Control-Allow-Origin", "*")
 		w.Write(receiptKeys)
+	})
+	ackKeys, _ := json.Marshal(acks.PublicKeys())
+	mux.HandleFunc("GET /activity/ack-keys", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/jwk-set+json")
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		w.Write(ackKeys)
 	})
 	if g.Dev != nil && g.Dev.Mail != nil {
 		mux.HandleFunc("GET /dev/mail", devMailBox(g.Dev.Mail))

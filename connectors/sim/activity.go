@@ -419,3 +419,7 @@ func (s *Server) ActivityDecisions() int {
 	defer s.activity.mu.Unlock()
 	return len(s.activity.decisions)
 }
+
+// ActivityStart is the day (Madrid) the activity histories are anchored
+// to: ApplicationsOf and NotificationsOf with it give what is served.
+func (s *Server) ActivityStart() time.Time { return s.activity.start }

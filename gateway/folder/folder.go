@@ -142,6 +142,7 @@ type Deps struct {
 	Questionnaire Questionnaire
 	Alerts        Alerts
 	Signins       Signins
+	Activity      Activity  // the citizen's applications and notifications
 	Documents     Documents // optional: without it the documents pages answer 404
 	Catalogue     *web.Catalogue
 	CSRF          *web.CSRF
@@ -170,7 +171,7 @@ type Handler struct {
 	mux   *http.ServeMux
 }
 
-var pageNames = []string{"home", "folder", "consent", "data", "aids", "access", "privacy", "error", "post", "rights", "export", "questionnaire", "profile", "alerts", "unsubscribe", "signins", "documents", "verify"}
+var pageNames = []string{"home", "folder", "consent", "data", "aids", "access", "privacy", "error", "post", "rights", "export", "questionnaire", "profile", "alerts", "unsubscribe", "signins", "documents", "verify", "activity"}
 
 // New parses and checks every template, so a broken page or a missing
 // translation stops the start.

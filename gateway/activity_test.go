@@ -1,0 +1,126 @@
+package gateway_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/obert-gov/obert/connectors/sim"
+	"github.com/obert-gov/obert/gateway/activity"
+)
+
+// signInAt goes through the development IdCAT provider choosing the level.
+func (u *user) signInAt(base string, c sim.Citizen, level, ret string) {
+	u.t.Helper()
+	u.get(base + "/signin/idcat?return=" + url.QueryEscape(ret))
+	auth := u.hidden("auth")
+	idp := u.url[:strings.Index(u.url, "/authorize")]
+	if s := u.post(idp+"/authorize", url.Values{"auth": {auth}, "acr": {level}, "citizen": {c.DocNumber}}); s != http.StatusOK {
+		u.t.Fatalf("sign-in: %d %s", s, u.page)
+	}
+}
+
+var decideForm = regexp.MustCompile(`action="(/folder/activity/enotum/[^"/]+)/accept"`)
+
+// TestActivity: a citizen sees their applications and pending
+// notifications (without content), accepts one (content shown, signed
+// acknowledgement verifies), rejects another, finds every read and
+// decision in the access log; a source down is named and the other shown;
+// at level low they are offered to sign in again instead.
+func TestActivity(t *testing.T) {
+	d := startDev(t)
+	c := d.citizenOf(t, "single-parent")
+	u := newUser(t)
+	u.get(d.URL + "/lang/en?return=/")
+
+	// At level low: the notifications are listed, no button, and the page
+	// offers to sign in again; a forged accept is refused.
+	u.signInAt(d.URL, c, "low", "/folder/activity")
+	if !strings.HasSuffix(u.url, "/folder/activity") {
+		t.Fatalf("after sign-in at %s", u.url)
+	}
+	u.mustSee("My activity", "Applications", "Notifications", "Sign in again at a higher level", "/signin/idcat?return=%2Ffolder%2Factivity")
+	if decideForm.MatchString(u.page) {
+		t.Fatal("accept offered at level low")
+	}
+	notes := sim.NotificationsOf(c, activityStart(d))
+	if s := u.post(d.URL+"/folder/activity/enotum/"+notes[0].Id+"/accept", url.Values{"csrf": {u.hidden("csrf")}}); s != http.StatusForbidden {
+		t.Fatalf("accept at level low: %d", s)
+	}
+
+	// Signed in again at substantial.
+	u.signInAt(d.URL, c, "substantial", "/folder/activity")
+	u.mustSee(sim.ApplicationsOf(c, activityStart(d))[0].Tramit.EN, notes[0].Assumpte.EN, "Pending", "Open it by")
+	for _, n := range notes {
+		if strings.Contains(u.page, n.Contingut.EN) {
+			t.Fatalf("content of %s shown before it was accepted", n.Id)
+		}
+	}
+	m := decideForm.FindAllStringSubmatch(u.page, -1)
+	if len(m) != 2 {
+		t.Fatalf("want two pending notifications to accept, got %d:\n%s", len(m), u.page)
+	}
+	first, second := m[0][1], m[1][1]
+	if s := u.post(d.URL+first+"/accept", url.Values{"csrf": {u.hidden("csrf")}}); s != http.StatusOK {
+		t.Fatalf("accept: %d %s", s, u.page)
+	}
+	u.mustSee("You accepted the notification", "Accepted")
+	var accepted sim.Notificacio
+	for _, n := range notes {
+		if strings.HasSuffix(first, "/"+n.Id) {
+			accepted = n
+		}
+	}
+	u.mustSee(accepted.Contingut.EN)
+	if s := u.post(d.URL+second+"/reject", url.Values{"csrf": {u.hidden("csrf")}}); s != http.StatusOK {
+		t.Fatalf("reject: %d %s", s, u.page)
+	}
+	u.mustSee("You rejected the notification", "Rejected")
+
+	// The acknowledgement downloads and verifies against the published keys.
+	if s := u.get(d.URL + first + "/acknowledgement"); s != http.StatusOK {
+		t.Fatalf("acknowledgement: %d %s", s, u.page)
+	}
+	resp, err := http.Get(d.URL + "/activity/ack-keys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys jose.JSONWebKeySet
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err := json.Unmarshal(b, &keys); err != nil {
+		t.Fatal(err)
+	}
+	ack, err := activity.VerifyAck([]byte(u.page), keys)
+	if err != nil || ack.Decision != activity.Accepted || ack.Notification != accepted.Id || ack.LoA != "substantial" {
+		t.Fatalf("acknowledgement: %v %+v", err, ack)
+	}
+	if strings.Contains(u.page, c.DocNumber) {
+		t.Fatal("the acknowledgement names the document number")
+	}
+
+	// Every read and decision is in the access log.
+	u.get(d.URL + "/folder/access")
+	u.mustSee("Look-up of your own dealings", "Notification accepted", "Notification rejected", "e-NOTUM (AOC Consortium)",
+		"e-TRAM (AOC Consortium)", activity.LegalBasis)
+
+	// e-NOTUM down: the page names it and shows the applications.
+	d.Dev.Sim.SetActivityFault(sim.ActivityNotifications, sim.FaultHTTP503)
+	if s := u.get(d.URL + "/folder/activity"); s != http.StatusOK {
+		t.Fatalf("with e-NOTUM down: %d", s)
+	}
+	u.mustSee("e-NOTUM (AOC Consortium) did not answer", sim.ApplicationsOf(c, activityStart(d))[0].Tramit.EN)
+	if strings.Contains(u.page, "e-TRAM (AOC Consortium) did not answer") {
+		t.Fatal("e-TRAM named as failed")
+	}
+}
+
+// activityStart is the day the simulator anchors its histories to.
+func activityStart(d *devGateway) time.Time { return d.Dev.Sim.ActivityStart() }
