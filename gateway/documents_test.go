@@ -156,6 +156,23 @@ func TestDocumentLifecycle(t *testing.T) {
 		t.Fatalf("another citizen downloaded the credential: %d", s)
 	}
 
+	// The export lists it, with what it says and its revocation.
+	u.get(d.URL + "/folder/export.json")
+	var x struct {
+		Documents []struct {
+			Code      string     `json:"code"`
+			RevokedAt *time.Time `json:"revoked_at"`
+			Fields    []struct {
+				Name  string `json:"name"`
+				Value any    `json:"value"`
+			} `json:"fields"`
+		} `json:"documents"`
+	}
+	if err := json.Unmarshal([]byte(u.page), &x); err != nil || len(x.Documents) != 1 || x.Documents[0].Code != csv ||
+		x.Documents[0].RevokedAt == nil || len(x.Documents[0].Fields) == 0 {
+		t.Fatalf("the export's documents: %+v %v", x.Documents, err)
+	}
+
 	// Who accessed my data: the issue, the verifications and the revocation.
 	u.get(d.URL + "/folder/access")
 	u.mustSee("Document issued", "Document verified", "Document revoked")

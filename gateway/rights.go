@@ -9,6 +9,7 @@ import (
 	"github.com/obert-gov/obert/audit"
 	"github.com/obert-gov/obert/consent"
 	"github.com/obert-gov/obert/gateway/alerts"
+	"github.com/obert-gov/obert/gateway/documents"
 	"github.com/obert-gov/obert/gateway/exchange"
 	"github.com/obert-gov/obert/gateway/folder"
 	"github.com/obert-gov/obert/gateway/recommend"
@@ -25,6 +26,7 @@ type rightsAdapter struct {
 	log      *audit.Log
 	rec      recorder
 	alerts   *alerts.Service
+	docs     *documents.Service
 	now      func() time.Time
 }
 
@@ -70,6 +72,18 @@ func (a rightsAdapter) Export(ctx context.Context, v folder.Viewer) (folder.Expo
 			es.QuietFrom, es.QuietTo = alerts.Clock(s.QuietFrom), alerts.Clock(s.QuietTo)
 		}
 		x.Alerts = append(x.Alerts, es)
+	}
+	docs, err := a.docs.Of(ctx, v.Subject)
+	if err != nil {
+		return folder.Export{}, err
+	}
+	for _, d := range docs {
+		ed := folder.ExportDocument{Type: string(d.Type), Code: d.CSV, IssuedAt: d.IssuedAt, ValidUntil: d.ValidUntil, Fields: d.Fields}
+		if d.Revoked() {
+			at := d.RevokedAt
+			ed.RevokedAt = &at
+		}
+		x.Documents = append(x.Documents, ed)
 	}
 	return x, nil
 }

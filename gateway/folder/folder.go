@@ -20,6 +20,7 @@ import (
 	"github.com/obert-gov/obert/audit"
 	"github.com/obert-gov/obert/connectors"
 	"github.com/obert-gov/obert/consent"
+	"github.com/obert-gov/obert/gateway/documents"
 	"github.com/obert-gov/obert/gateway/exchange"
 	"github.com/obert-gov/obert/gateway/recommend"
 	"github.com/obert-gov/obert/gateway/web"
@@ -84,7 +85,18 @@ type Export struct {
 	Sessions    []ExportSession      `json:"sessions"`
 	Objections  map[string]time.Time `json:"objections"`
 	Alerts      []ExportSubscription `json:"alert_subscriptions"`
+	Documents   []ExportDocument     `json:"documents"`
 	Note        string               `json:"note"`
+}
+
+// ExportDocument is a document issued to the citizen, with what it says.
+type ExportDocument struct {
+	Type       string            `json:"type"`
+	Code       string            `json:"code"` // its CSV
+	IssuedAt   time.Time         `json:"issued_at"`
+	ValidUntil time.Time         `json:"valid_until"`
+	RevokedAt  *time.Time        `json:"revoked_at,omitempty"`
+	Fields     []documents.Field `json:"fields"`
 }
 
 // ExportSubscription is one channel the citizen receives alerts on.

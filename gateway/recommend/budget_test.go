@@ -31,7 +31,9 @@ import rego.v1
 criteria["large-household"] := input.facts.census.household_size > 2
 `,
 	}
-	crit := func(n string) []recommend.CriterionSpec { return []recommend.CriterionSpec{{Name: n, Category: "census"}} }
+	crit := func(n string) []recommend.CriterionSpec {
+		return []recommend.CriterionSpec{{Name: n, Category: "census"}}
+	}
 	cat, _ := json.Marshal([]recommend.Aid{
 		{ID: "slow", ValidFrom: "2026-01-01", Categories: []string{"census"}, Criteria: crit("counts")},
 		{ID: "quick", ValidFrom: "2026-01-01", Categories: []string{"census"}, Criteria: crit("large-household")},

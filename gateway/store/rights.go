@@ -67,22 +67,35 @@ func (s *Store) SessionsOf(ctx context.Context, subject string) ([]SessionInfo, 
 
 // Erased counts what EraseSubject removed.
 type Erased struct {
-	Grants, Facts, Sessions, Objections, Subscriptions, Deliveries, AuditEntries int64
+	Grants, Facts, Sessions, Objections, Subscriptions, Deliveries, Documents, Acknowledgements, AuditEntries int64
 }
 
 // EraseSubject deletes, in one transaction, everything Obert holds about
 // subject: consent grants, facts, sessions, objections, alert
-// subscriptions and deliveries; of the audit log
+// subscriptions and deliveries, documents and their credentials (revoked in
+// their status lists), acknowledgements of notifications; of the audit log
 // it deletes the sealed entries but keeps their public commitments, so the
 // log still verifies and reveals nothing. The entry keep (the record of the
 // erasure itself) stays readable.
 func (s *Store) EraseSubject(ctx context.Context, subject, keep string) (Erased, error) {
 	var e Erased
 	err := s.inTx(ctx, func(q querier) error {
+		// The credentials issued with the documents are revoked in their
+		// status lists first: a verifier learns they no longer stand, and
+		// nothing of the citizen stays to say what they said.
+		if _, err := q.ExecContext(ctx, `INSERT INTO credential_status_revoked (list, idx)
+			SELECT status_list, status_idx FROM document_credentials WHERE subject = ?
+			ON CONFLICT (list, idx) DO NOTHING`, subject); err != nil {
+			return fmt.Errorf("store: erase: revoke credentials: %w", err)
+		}
+		var credentials int64
 		for _, st := range []struct {
 			n   *int64
 			sql string
 		}{
+			{&credentials, `DELETE FROM document_credentials WHERE subject = ?`},
+			{&e.Documents, `DELETE FROM documents WHERE subject = ?`},
+			{&e.Acknowledgements, `DELETE FROM activity_acks WHERE subject = ?`},
 			{&e.Grants, `DELETE FROM consent_grants WHERE subject = ?`},
 			{&e.Facts, `DELETE FROM facts WHERE subject = ?`},
 			{&e.Sessions, `DELETE FROM sessions WHERE subject = ?`},

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/obert-gov/obert/audit/audittest"
 	"github.com/obert-gov/obert/consent"
 	"github.com/obert-gov/obert/gateway/alerts"
+	"github.com/obert-gov/obert/gateway/documents"
 	"github.com/obert-gov/obert/gateway/exchange"
 	"github.com/obert-gov/obert/gateway/signin"
 	"github.com/obert-gov/obert/gateway/store"
@@ -60,12 +62,38 @@ func TestRights(t *testing.T) {
 			if err := s.MarkKnown(ctx, "alice", []string{"new:x"}, t0); err != nil {
 				t.Fatal(err)
 			}
+			if err := s.PutDocument(ctx, documents.Stored{CSV: "ALICEDOC", Subject: "alice", Type: "census-certificate", IssuedAt: t0,
+				ValidUntil: t0.Add(time.Hour), Sealed: []byte("x")}); err != nil {
+				t.Fatal(err)
+			}
+			list := "https://obert.example/credentials/status/1"
+			idx, err := s.NextIndex(ctx, list)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.PutDocumentCredential(ctx, store.DocumentCredential{CSV: "ALICEDOC", Subject: "alice", StatusList: list,
+				StatusIndex: idx, Sealed: []byte("x")}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.DB().ExecContext(ctx, rebind(s, `INSERT INTO activity_acks (subject, source, notification, posted_at, decision,
+				decided_at, loa, content_sha256, legal_basis, version) VALUES (?, 'enotum', 'n1', 1, 'accept', 2, 'high', 'x', 'own', 'v1')`), "alice"); err != nil {
+				t.Fatal(err)
+			}
 			e, err := s.EraseSubject(ctx, "alice", "alice-erasure")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if e != (store.Erased{Grants: 1, Facts: 1, Sessions: 1, Objections: 1, Subscriptions: 1, Deliveries: 1, AuditEntries: 3}) {
+			if e != (store.Erased{Grants: 1, Facts: 1, Sessions: 1, Objections: 1, Subscriptions: 1, Deliveries: 1, Documents: 1, Acknowledgements: 1, AuditEntries: 3}) {
 				t.Fatalf("erased %+v", e)
+			}
+			if _, err := s.GetDocument(ctx, "ALICEDOC"); !errors.Is(err, documents.ErrNotFound) {
+				t.Fatalf("the document outlived the erasure: %v", err)
+			}
+			if _, err := s.DocumentCredentialOf(ctx, "alice", "ALICEDOC"); !errors.Is(err, store.ErrNoCredential) {
+				t.Fatalf("the credential outlived the erasure: %v", err)
+			}
+			if revoked, _ := s.Revoked(ctx, list); len(revoked) != 1 || revoked[0] != idx {
+				t.Fatalf("the erased document's credential is not revoked: %v", revoked)
 			}
 			if gs, _ := s.ListGrants(ctx, "alice"); len(gs) != 0 {
 				t.Fatalf("grants left: %v", gs)
