@@ -65,6 +65,21 @@ func TestE2ECitizenJourney(t *testing.T) {
 		t.Fatalf("simulator received %v, want one request per service", codes)
 	}
 
+	// My documents: a census certificate, then its public verification.
+	b.open(d.URL + "/folder/documents")
+	b.mustSee("Els meus documents")
+	b.check("documents")
+	b.submit(`form[action="/folder/documents"] input[value="census-certificate"] ~ button`)
+	b.check("documents-issued")
+	pdf, err := chromedp.Run(b.ctx, chromedp.AttributeValue(chromedp.CSS(`a[href^="/folder/documents/"][href$="/pdf"]`), "href"))
+	if err != nil || !pdf.Exists {
+		t.Fatalf("no issued document: %v", err)
+	}
+	csv := strings.TrimSuffix(strings.TrimPrefix(pdf.Value, "/folder/documents/"), "/pdf")
+	b.open(d.URL + "/verify?csv=" + csv)
+	b.mustSee("Document vàlid", c.Municipality)
+	b.check("verify")
+
 	b.open(d.URL + "/folder/aids")
 	b.mustSee("Servei de teleassistència")
 	b.check("aids")
