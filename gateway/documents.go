@@ -178,6 +178,19 @@ func (d documentsAdapter) PDF(ctx context.Context, subject, csv, lang string) ([
 	return d.svc.PDF(doc, lang)
 }
 
+// Share implements folder.Documents: the shared document comes with its
+// own credential, holding only the fields shared.
+func (d documentsAdapter) Share(ctx context.Context, v folder.Viewer, r documents.ShareRequest) (documents.Document, error) {
+	doc, err := d.svc.Share(ctx, v.Subject, r)
+	if err != nil {
+		return doc, err
+	}
+	if err := d.issueCredential(ctx, doc); err != nil {
+		d.log.Error("shared document's credential not issued", "err", err)
+	}
+	return doc, nil
+}
+
 // Revoke revokes the credential first, then the document: a document
 // whose revocation is shown never has a credential still in force.
 func (d documentsAdapter) Revoke(ctx context.Context, subject, csv string) error {

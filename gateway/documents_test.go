@@ -268,3 +268,88 @@ func credentialRevoked(t *testing.T, base string, key *ecdsa.PublicKey, v creden
 	}
 	return st != 0
 }
+
+// TestShareADocument: a citizen shares the municipality of their census
+// certificate with Barcelona City Council for a purpose until a date: the
+// share has its own code, shows that field alone to whoever verifies it,
+// its credential holds that claim alone, the citizen sees each
+// verification and the share in "who accessed my data", and once they
+// revoke the share its code and credential say so, while the certificate
+// itself stands.
+func TestShareADocument(t *testing.T) {
+	d := startDev(t)
+	c := d.citizenOf(t, "older-alone")
+	u := consentAndFetch(t, d, c)
+	u.get(d.URL + "/folder/documents")
+	u.post(d.URL+"/folder/documents", url.Values{"csrf": {u.hidden("csrf")}, "type": {"census-certificate"}})
+	original := documentCSV.FindStringSubmatch(u.page)[1]
+	until := time.Now().AddDate(0, 0, 20).Format(time.DateOnly)
+	share := func(fields []string, recipient, purpose, until string) int {
+		u.get(d.URL + "/folder/documents")
+		return u.post(d.URL+"/folder/documents/"+original+"/share", url.Values{"csrf": {u.hidden("csrf")}, "field": fields,
+			"recipient": {recipient}, "purpose": {purpose}, "until": {until}})
+	}
+	for name, s := range map[string]int{
+		"no field":             share(nil, "ajbcn", "Ajut de menjador", until),
+		"unknown recipient":    share([]string{"municipality"}, "nobody", "Ajut de menjador", until),
+		"no purpose":           share([]string{"municipality"}, "ajbcn", " ", until),
+		"past the certificate": share([]string{"municipality"}, "ajbcn", "Ajut de menjador", time.Now().AddDate(2, 0, 0).Format(time.DateOnly)),
+	} {
+		if s != http.StatusBadRequest {
+			t.Errorf("%s: %d", name, s)
+		}
+	}
+	if s := share([]string{"municipality"}, "ajbcn", "Ajut de menjador escolar", until); s != http.StatusOK {
+		t.Fatalf("share: %d %s", s, u.page)
+	}
+	u.mustSee("Document shared", "Barcelona City Council", "Ajut de menjador escolar")
+	m := regexp.MustCompile(`action="/folder/documents/([A-Z2-7]{20})/revoke"`).FindAllStringSubmatch(u.page, -1)
+	var shared string
+	for _, x := range m {
+		if x[1] != original {
+			shared = x[1]
+		}
+	}
+	if shared == "" {
+		t.Fatal("no shared document listed")
+	}
+
+	// The administration verifies it: the municipality alone.
+	city := newUser(t)
+	city.get(d.URL + "/lang/en?return=/")
+	if s := city.get(d.URL + "/verify?csv=" + shared); s != http.StatusOK {
+		t.Fatalf("verify the share: %d", s)
+	}
+	city.mustSee("Valid document", c.Municipality)
+	if strings.Contains(city.page, "Household") || strings.Contains(city.page, "People in the household") {
+		t.Fatal("the share shows more than the municipality")
+	}
+	if s := u.get(d.URL + "/folder/documents/" + shared + "/credential"); s != http.StatusOK {
+		t.Fatalf("the share's credential: %d", s)
+	}
+	got, err := credentials.Verify(u.page, credentials.VerifyOptions{IssuerKey: issuerKeyOf(t, d.URL), Issuer: d.URL})
+	if err != nil || got.Claims["municipality"] != c.Municipality || got.Claims["household_size"] != nil {
+		t.Fatalf("the share's credential: %v %v", got.Claims, err)
+	}
+	u.get(d.URL + "/folder/documents")
+	if !regexp.MustCompile(`Verifications</dt><dd>1</dd>`).MatchString(u.page) {
+		t.Error("the citizen does not see the share's verification")
+	}
+	u.get(d.URL + "/folder/access")
+	u.mustSee("Barcelona City Council")
+
+	// The citizen stops sharing it.
+	u.get(d.URL + "/folder/documents")
+	if s := u.post(d.URL+"/folder/documents/"+shared+"/revoke", url.Values{"csrf": {u.hidden("csrf")}}); s != http.StatusOK {
+		t.Fatalf("stop sharing: %d", s)
+	}
+	if s := city.get(d.URL + "/verify?csv=" + shared); s != http.StatusGone {
+		t.Fatalf("verify a revoked share: %d", s)
+	}
+	if !credentialRevoked(t, d.URL, issuerKeyOf(t, d.URL), got) {
+		t.Fatal("the revoked share's credential is not revoked")
+	}
+	if s := city.get(d.URL + "/verify?csv=" + original); s != http.StatusOK {
+		t.Fatalf("the certificate itself after its share was revoked: %d", s)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/obert-gov/obert/catalogue"
 	"github.com/obert-gov/obert/gateway/adminapi"
 	"github.com/obert-gov/obert/gateway/alerts"
 	"github.com/obert-gov/obert/gateway/recommend"
@@ -25,7 +26,10 @@ type catalogueRuntime struct {
 	rec    *recommend.Recommender
 	alerts *alerts.Service
 	cat    *web.Catalogue // shows registered categories, fields and sources by name
-	log    *slog.Logger
+	// register names the administrations (as org.<id>), which documents
+	// are shared with and aids are published by.
+	register catalogue.Register
+	log      *slog.Logger
 	// What is in effect here, by registration id.
 	conns map[string]appliedConnector
 	aids  map[string]int64 // the version of each published aid
@@ -95,14 +99,22 @@ func (c *catalogueRuntime) applyConnectors(ctx context.Context, regs []adminapi.
 		}
 		c.conns[id] = appliedConnector{version: r.Version, spec: s}
 	}
-	c.cat.SetRegistered(registeredNames(c.conns))
+	c.cat.SetRegistered(registeredNames(c.register, c.conns))
 }
 
 // registeredNames are the names citizens read of what the connectors in
 // effect serve, in each language, from their registrations: the category
 // (the consent offer's title), its source and each field.
-func registeredNames(conns map[string]appliedConnector) map[string]map[string]string {
+func registeredNames(register catalogue.Register, conns map[string]appliedConnector) map[string]map[string]string {
 	out := map[string]map[string]string{}
+	for _, a := range register.All() {
+		for l, n := range a.Name {
+			if out[l] == nil {
+				out[l] = map[string]string{}
+			}
+			out[l]["org."+a.ID] = n
+		}
+	}
 	for _, a := range conns {
 		s := a.spec
 		if s.ID == "" {

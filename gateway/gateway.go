@@ -327,7 +327,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 	// now and followed from then on; then the alert jobs start.
 	purposes := slices.Sorted(maps.Keys(purposesOf(snap)))
 	rt := adminRuntime{ex: ex, consents: consents, guard: guard, key: scspKey, cert: scspCert, signers: g.signers, purposes: purposes, tel: tel}
-	cr := &catalogueRuntime{store: g.Store, rt: rt, rec: recommender, alerts: alertSvc, cat: cat, log: log,
+	cr := &catalogueRuntime{store: g.Store, rt: rt, rec: recommender, alerts: alertSvc, cat: cat, register: snap.Administrations, log: log,
 		conns: map[string]appliedConnector{}, aids: map[string]int64{}}
 	follower = catalogue.NewFollower(g.Store, cr.apply, log)
 	if err := follower.Sync(ctx); err != nil {
@@ -437,7 +437,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 		Signins:       signinsAdapter{si},
 		Activity:      activityAdapter{act},
 		Documents:     documentsAdapter{svc: docs, ex: ex, vc: vc, store: g.Store, sealer: factSealer, log: log},
-	}, folder.Options{DevMode: cfg.DevMode(), ClaveEnabled: si.ClaveEnabled(), SecureCookies: u.Scheme == "https", Controller: Controller, Connectors: ex.Connectors()})
+	}, folder.Options{DevMode: cfg.DevMode(), ClaveEnabled: si.ClaveEnabled(), SecureCookies: u.Scheme == "https",
+		Administrations: snap.Administrations.All(), Controller: Controller, Connectors: ex.Connectors()})
 	if err != nil {
 		return nil, err
 	}

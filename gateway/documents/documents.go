@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/obert-gov/obert/audit"
 )
@@ -89,6 +91,7 @@ type Document struct {
 	RevokedAt  time.Time // zero while in force
 	Holder     Holder
 	Fields     []Field
+	Share      *Share // set for a document made to be shared
 }
 
 // Revoked reports whether the document was revoked.
@@ -232,7 +235,19 @@ func fieldsOf(t Type, facts map[string]map[string]any) ([]Field, error) {
 type content struct {
 	Holder Holder  `json:"holder"`
 	Fields []Field `json:"fields"`
+	Share  *Share  `json:"share,omitempty"`
 }
+
+// Share says to whom and for what a citizen gave a document made from one
+// of theirs with only some of its fields.
+type Share struct {
+	From      string `json:"from"`      // the CSV of the document it was made from
+	Recipient string `json:"recipient"` // the administration's id in the register
+	Purpose   string `json:"purpose"`   // in the citizen's words
+}
+
+// KindShare is the audit kind of a share.
+const KindShare = "document.share"
 
 func sealContext(csv, subject string, t Type) []byte {
 	return []byte("obert document v1\x00" + csv + "\x00" + subject + "\x00" + string(t))
@@ -269,8 +284,81 @@ func (s *Service) entry(kind string, d Document) audit.Entry {
 	for _, f := range d.Fields {
 		names = append(names, f.Name)
 	}
-	return audit.Entry{Kind: kind, Subject: d.Subject, Requester: s.cfg.Issuer, Category: d.Type.Category(),
-		Purpose: string(d.Type), Fields: names, Outcome: "ok"}
+	e := audit.Entry{Kind: kind, Subject: d.Subject, Requester: s.cfg.Issuer, Category: d.Type.Category(),
+		Purpose: string(d.Type), Fields: names, RequestID: d.CSV, Outcome: "ok"}
+	if d.Share != nil {
+		// A shared document's entries name whom it was given to, and why.
+		e.Requester, e.Purpose = d.Share.Recipient, d.Share.Purpose
+	}
+	return e
+}
+
+// Errors of shares.
+var (
+	ErrShareFields  = errors.New("documents: a share needs at least one of the document's fields, and only those")
+	ErrShareUntil   = errors.New("documents: a share ends after today and no later than its document")
+	ErrSharePurpose = errors.New("documents: a share needs its purpose, in 1 to 200 characters")
+	ErrShareOfShare = errors.New("documents: a shared document cannot be shared again")
+)
+
+// ShareRequest is what a citizen asks to share: which of their documents,
+// which of its fields, with whom, for what and until when.
+type ShareRequest struct {
+	From      string
+	Fields    []string
+	Recipient string
+	Purpose   string
+	Until     time.Time
+}
+
+// Share makes, from one of the subject's documents in force, a document of
+// its own with only the fields asked for, for the recipient and purpose,
+// valid until r.Until (no later than the original): its own code, which
+// the recipient verifies, and which the citizen revokes on its own. The
+// share is recorded before it exists.
+func (s *Service) Share(ctx context.Context, subject string, r ShareRequest) (Document, error) {
+	from, err := s.Get(ctx, subject, r.From)
+	if err != nil {
+		return Document{}, err
+	}
+	now := s.cfg.Now().UTC().Truncate(time.Second)
+	switch {
+	case from.Share != nil:
+		return Document{}, ErrShareOfShare
+	case from.Revoked():
+		return Document{}, ErrRevoked
+	case !now.Before(from.ValidUntil):
+		return Document{}, ErrExpired
+	case !r.Until.After(now) || r.Until.After(from.ValidUntil):
+		return Document{}, ErrShareUntil
+	}
+	if p := strings.TrimSpace(r.Purpose); p == "" || utf8.RuneCountInString(p) > 200 || strings.ContainsFunc(p, unicode.IsControl) {
+		return Document{}, ErrSharePurpose
+	}
+	var fields []Field
+	for _, f := range from.Fields {
+		if slices.Contains(r.Fields, f.Name) {
+			fields = append(fields, f)
+		}
+	}
+	if len(fields) == 0 || len(fields) != len(r.Fields) {
+		return Document{}, ErrShareFields
+	}
+	d := Document{CSV: NewCSV(), Subject: subject, Type: from.Type, IssuedAt: now, ValidUntil: r.Until.UTC().Truncate(time.Second),
+		Holder: from.Holder, Fields: fields, Share: &Share{From: from.CSV, Recipient: r.Recipient, Purpose: strings.TrimSpace(r.Purpose)}}
+	plain, err := json.Marshal(content{Holder: d.Holder, Fields: fields, Share: d.Share})
+	if err != nil {
+		return Document{}, err
+	}
+	if err := s.cfg.Audit.Record(ctx, s.entry(KindShare, d)); err != nil {
+		return Document{}, fmt.Errorf("documents: share not recorded: %w", err)
+	}
+	st := Stored{CSV: d.CSV, Subject: subject, Type: string(d.Type), IssuedAt: d.IssuedAt, ValidUntil: d.ValidUntil,
+		Sealed: s.cfg.Sealer.Seal(plain, sealContext(d.CSV, subject, d.Type))}
+	if err := s.cfg.Store.PutDocument(ctx, st); err != nil {
+		return Document{}, err
+	}
+	return d, nil
 }
 
 func (s *Service) open(st Stored) (Document, error) {
@@ -284,7 +372,7 @@ func (s *Service) open(st Stored) (Document, error) {
 		return Document{}, err
 	}
 	return Document{CSV: st.CSV, Subject: st.Subject, Type: t, IssuedAt: st.IssuedAt, ValidUntil: st.ValidUntil,
-		RevokedAt: st.RevokedAt, Holder: c.Holder, Fields: c.Fields}, nil
+		RevokedAt: st.RevokedAt, Holder: c.Holder, Fields: c.Fields, Share: c.Share}, nil
 }
 
 // Of lists the subject's documents, newest first.

@@ -175,3 +175,65 @@ func CheckPDF(t *testing.T, path, csv string) {
 		t.Fatalf("pdftotext: %v\n%s", err, txt)
 	}
 }
+
+// TestShare: a citizen shares one field of a document with an
+// administration, for a purpose, until a date: a document of its own that
+// shows that field alone, names whom it was given to and why, is recorded
+// under the recipient, verifies on its own and is revoked on its own.
+func TestShare(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	s, rec := newService(t, &now)
+	d, err := s.Issue(ctx, "alice", documents.Holder{Name: "Anna"}, documents.Census, census)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := documents.ShareRequest{From: d.CSV, Fields: []string{"municipality"}, Recipient: "ajbcn", Purpose: "Ajut de menjador",
+		Until: now.Add(30 * 24 * time.Hour)}
+	for name, c := range map[string]struct {
+		change func(*documents.ShareRequest)
+		want   error
+	}{
+		"no field":           {func(r *documents.ShareRequest) { r.Fields = nil }, documents.ErrShareFields},
+		"a field it lacks":   {func(r *documents.ShareRequest) { r.Fields = []string{"municipality", "income"} }, documents.ErrShareFields},
+		"past its document":  {func(r *documents.ShareRequest) { r.Until = d.ValidUntil.Add(time.Hour) }, documents.ErrShareUntil},
+		"in the past":        {func(r *documents.ShareRequest) { r.Until = now.Add(-time.Hour) }, documents.ErrShareUntil},
+		"no purpose":         {func(r *documents.ShareRequest) { r.Purpose = "  " }, documents.ErrSharePurpose},
+		"another's document": {func(r *documents.ShareRequest) { r.From = documents.NewCSV() }, documents.ErrNotFound},
+	} {
+		r := req
+		c.change(&r)
+		if _, err := s.Share(ctx, "alice", r); !errors.Is(err, c.want) {
+			t.Errorf("%s: %v, want %v", name, err, c.want)
+		}
+	}
+	sh, err := s.Share(ctx, "alice", req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sh.CSV == d.CSV || len(sh.Fields) != 1 || sh.Fields[0].Value != "Girona" || sh.Share.Recipient != "ajbcn" || !sh.ValidUntil.Equal(req.Until) {
+		t.Fatalf("share %+v", sh)
+	}
+	last := rec.list[len(rec.list)-1]
+	if last.Kind != documents.KindShare || last.Requester != "ajbcn" || last.Purpose != "Ajut de menjador" || last.RequestID != sh.CSV {
+		t.Fatalf("the share's entry: %+v", last)
+	}
+	if _, err := s.Share(ctx, "alice", documents.ShareRequest{From: sh.CSV, Fields: []string{"municipality"}, Recipient: "x", Purpose: "y",
+		Until: now.Add(time.Hour)}); !errors.Is(err, documents.ErrShareOfShare) {
+		t.Fatalf("a share of a share: %v", err)
+	}
+	got, err := s.Verify(ctx, sh.CSV)
+	if err != nil || got.Share == nil || len(got.Fields) != 1 {
+		t.Fatalf("verify the share: %+v %v", got, err)
+	}
+	if _, err := s.Revoke(ctx, "alice", sh.CSV); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Verify(ctx, sh.CSV); !errors.Is(err, documents.ErrRevoked) {
+		t.Fatalf("a revoked share: %v", err)
+	}
+	if _, err := s.Verify(ctx, d.CSV); err != nil {
+		t.Fatalf("revoking the share revoked its document: %v", err)
+	}
+}

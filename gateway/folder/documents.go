@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/obert-gov/obert/audit"
 	"github.com/obert-gov/obert/gateway/documents"
 	"github.com/obert-gov/obert/gateway/web"
 )
@@ -29,12 +30,23 @@ type Documents interface {
 	Revoke(ctx context.Context, subject, csv string) error
 	// Verify looks a code up for anyone (see documents.Service.Verify).
 	Verify(ctx context.Context, csv string) (documents.Document, error)
+	// Share makes a document of some fields of one of the citizen's, for a
+	// recipient administration (see documents.Service.Share).
+	Share(ctx context.Context, v Viewer, r documents.ShareRequest) (documents.Document, error)
 }
 
 type documentView struct {
 	CSV, TypeKey, Issued, ValidUntil, StateKey string
 	Revoked, Expired, Highlight                bool
 	Fields                                     []factView
+	// A document made to be shared: with whom, for what, from which, and
+	// how often it was verified.
+	Recipient, Purpose, From string
+	Verified                 int
+	// A document that may be shared: its fields to choose from, and the
+	// last day a share of it may last.
+	Shareable []option
+	MaxUntil  string
 }
 
 func (h *Handler) documentView(lang string, d documents.Document, now time.Time) documentView {
@@ -52,7 +64,65 @@ func (h *Handler) documentView(lang string, d documents.Document, now time.Time)
 	for _, f := range d.Fields {
 		dv.Fields = append(dv.Fields, factView{h.named(lang, "field.", f.Name), documents.Value(f.Value, lang, c.T)})
 	}
+	if d.Share != nil {
+		dv.Recipient, dv.Purpose, dv.From = h.administrationName(lang, d.Share.Recipient), d.Share.Purpose, d.Share.From
+	} else if !dv.Revoked && !dv.Expired {
+		for _, f := range d.Fields {
+			dv.Shareable = append(dv.Shareable, option{f.Name, h.named(lang, "field.", f.Name), false})
+		}
+		dv.MaxUntil = d.ValidUntil.In(madrid).Format(time.DateOnly)
+	}
 	return dv
+}
+
+// administrationName is an administration of the register, by name.
+func (h *Handler) administrationName(lang, id string) string {
+	for _, a := range h.opts.Administrations {
+		if a.ID == id {
+			return a.Name[lang]
+		}
+	}
+	return id
+}
+
+// documentsShare handles POST /folder/documents/{csv}/share: some fields of
+// one of the citizen's documents, for an administration of the register,
+// for a purpose, until a date.
+func (h *Handler) documentsShare(w http.ResponseWriter, r *http.Request) {
+	v, ok := h.viewer(w, r)
+	if !ok || !h.form(w, r, &v) {
+		return
+	}
+	if h.deps.Documents == nil {
+		h.Error(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	recipient := r.PostFormValue("recipient")
+	known := false
+	for _, a := range h.opts.Administrations {
+		known = known || a.ID == recipient
+	}
+	until, err := time.ParseInLocation(time.DateOnly, r.PostFormValue("until"), madrid)
+	if !known || err != nil {
+		h.Error(w, r, http.StatusBadRequest, "error.share_bad")
+		return
+	}
+	// The share lasts to the end of the day the citizen chose.
+	until = until.AddDate(0, 0, 1).Add(-time.Second)
+	d, err := h.deps.Documents.Share(r.Context(), v, documents.ShareRequest{From: r.PathValue("csv"), Fields: r.PostForm["field"],
+		Recipient: recipient, Purpose: r.PostFormValue("purpose"), Until: until})
+	switch {
+	case errors.Is(err, documents.ErrNotFound):
+		h.Error(w, r, http.StatusNotFound, "error.document_not_found")
+	case errors.Is(err, documents.ErrShareFields), errors.Is(err, documents.ErrShareUntil), errors.Is(err, documents.ErrSharePurpose),
+		errors.Is(err, documents.ErrShareOfShare), errors.Is(err, documents.ErrRevoked), errors.Is(err, documents.ErrExpired):
+		h.Error(w, r, http.StatusBadRequest, "error.share_bad")
+	case err != nil:
+		h.deps.Logger.Error("share document", "err", err)
+		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
+	default:
+		http.Redirect(w, r, "/folder/documents?shared="+d.CSV+"#doc-"+d.CSV, http.StatusSeeOther)
+	}
 }
 
 func (h *Handler) documentsShow(w http.ResponseWriter, r *http.Request) {
@@ -80,11 +150,30 @@ func (h *Handler) documentsShow(w http.ResponseWriter, r *http.Request) {
 		offers = append(offers, map[string]string{"Type": string(t), "TypeKey": "documents.type." + string(t),
 			"AboutKey": "documents.about." + string(t)})
 	}
-	var views []documentView
+	// How often each of the citizen's documents was verified: the
+	// verifications are entries of their own log.
+	verified := map[string]int{}
+	if entries, err := h.deps.AccessLog.EntriesOf(r.Context(), v.Subject, audit.Filter{}); err == nil {
+		for _, e := range entries {
+			if e.Kind == documents.KindVerify {
+				verified[e.RequestID]++
+			}
+		}
+	}
+	var views, shares []documentView
 	for _, d := range issued {
 		dv := h.documentView(lang, d, now)
-		dv.Highlight = d.CSV == r.URL.Query().Get("issued")
-		views = append(views, dv)
+		dv.Highlight = d.CSV == r.URL.Query().Get("issued") || d.CSV == r.URL.Query().Get("shared")
+		dv.Verified = verified[d.CSV]
+		if d.Share != nil {
+			shares = append(shares, dv)
+		} else {
+			views = append(views, dv)
+		}
+	}
+	var admins []option
+	for _, a := range h.opts.Administrations {
+		admins = append(admins, option{a.ID, a.Name[lang], false})
 	}
 	status := ""
 	switch {
@@ -92,8 +181,11 @@ func (h *Handler) documentsShow(w http.ResponseWriter, r *http.Request) {
 		status = "documents.issued_done"
 	case r.URL.Query().Has("revoked"):
 		status = "documents.revoked_done"
+	case r.URL.Query().Has("shared"):
+		status = "documents.shared_done"
 	}
-	h.render(w, r, http.StatusOK, "documents", "documents.title", map[string]any{"Offers": offers, "Issued": views, "Status": status})
+	h.render(w, r, http.StatusOK, "documents", "documents.title", map[string]any{"Offers": offers, "Issued": views, "Shares": shares,
+		"Administrations": admins, "Today": now.In(madrid).Format(time.DateOnly), "Status": status})
 }
 
 func (h *Handler) documentsIssue(w http.ResponseWriter, r *http.Request) {

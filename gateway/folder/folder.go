@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/obert-gov/obert/audit"
+	"github.com/obert-gov/obert/catalogue"
 	"github.com/obert-gov/obert/connectors"
 	"github.com/obert-gov/obert/consent"
 	"github.com/obert-gov/obert/gateway/documents"
@@ -172,7 +173,9 @@ type Options struct {
 	// (/privacy, GDPR Art. 30), with the consent offers.
 	Controller consent.Controller
 	Connectors []connectors.Description
-	Now        func() time.Time
+	// Administrations are those a citizen may share documents with.
+	Administrations []catalogue.Administration
+	Now             func() time.Time
 }
 
 // Handler serves the pages.

@@ -35,6 +35,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("POST /folder/documents", h.documentsIssue)
 	m.HandleFunc("GET /folder/documents/{csv}/pdf", h.documentsPDF)
 	m.HandleFunc("GET /folder/documents/{csv}/credential", h.documentsCredential)
+	m.HandleFunc("POST /folder/documents/{csv}/share", h.documentsShare)
 	m.HandleFunc("POST /folder/documents/{csv}/revoke", h.documentsRevoke)
 	m.HandleFunc("GET /verify", h.verifyShow)
 	m.HandleFunc("GET /alerts/unsubscribe", h.unsubscribeLink)
