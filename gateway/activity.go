@@ -43,13 +43,19 @@ func newActivity(d activityDeps) (*activity.Service, *activity.AckSigner, error)
 		return activity.Source{ID: id, Kind: kind, Endpoint: d.viaOberta + "/activity/" + kind, HTTP: hc,
 			Signer: scsp.Signer{Key: d.key, Cert: d.cert}, Certs: d.certs}
 	}
-	svc, err := activity.New(activity.Config{Sources: []activity.Source{src("etram", activity.Applications), src("enotum", activity.Notifications)},
+	svc, err := activity.New(activity.Config{Sources: []activity.Source{src(builtinActivitySources[0], activity.Applications),
+		src(builtinActivitySources[1], activity.Notifications)},
 		Store: d.store, Audit: d.rec, Signer: signer, Requester: "obert", Timeout: 5 * time.Second})
 	if err != nil {
 		return nil, nil, err
 	}
 	return svc, signer, nil
 }
+
+// builtinActivitySources are Obert's own activity sources, e-TRAM
+// (applications) and e-NOTUM (notifications), whose codes no registration
+// may take.
+var builtinActivitySources = []string{"etram", "enotum"}
 
 // activityAdapter shows the activity service to the pages, as the
 // signed-in citizen.

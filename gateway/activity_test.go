@@ -124,3 +124,58 @@ func TestActivity(t *testing.T) {
 
 // activityStart is the day the simulator anchors its histories to.
 func activityStart(d *devGateway) time.Time { return d.Dev.Sim.ActivityStart() }
+
+// TestAdminRegistersAnActivitySource: an administration registers its own
+// notifications service through the administrations' API (kind
+// notifications), tested with a sandbox call; citizens then see its
+// notifications on My activity under its name, beside Obert's own; once
+// deactivated it is read no more. Bad registrations change nothing.
+func TestAdminRegistersAnActivitySource(t *testing.T) {
+	d := startDev(t)
+	c := d.citizenOf(t, "single-parent")
+	resp, err := http.Get(d.Dev.SimURL + "/certificate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	name := func(n string) map[string]string { return map[string]string{"source": n} }
+	reg := map[string]any{"kind": "notifications", "id": "notificacions-ajbcn", "source": "ajbcn-notificacions",
+		"endpoint": d.Dev.SimURL + "/activity/notifications", "certificate": string(cert),
+		"texts":   map[string]any{"ca": name("Notificacions de l'Ajuntament"), "es": name("Notificaciones del Ayuntamiento"), "en": name("City Council notifications")},
+		"sandbox": map[string]string{"doc_type": c.DocType, "doc_number": c.DocNumber}}
+	ajbcn := adminClient(t, d, "sandbox-ajbcn")
+	base := d.URL + "/admin/v1/connectors"
+	for what, change := range map[string]func(m map[string]any){
+		"Obert's own source code": func(m map[string]any) { m["source"] = "enotum" },
+		"a category":              func(m map[string]any) { m["category"] = "census" },
+		"no name for citizens":    func(m map[string]any) { m["texts"] = map[string]any{} },
+		"an unknown kind":         func(m map[string]any) { m["kind"] = "letters" },
+	} {
+		bad := map[string]any{}
+		for k, v := range reg {
+			bad[k] = v
+		}
+		change(bad)
+		if s, p := call(t, ajbcn, http.MethodPost, base, bad); s != http.StatusBadRequest {
+			t.Errorf("%s: %d %v", what, s, p)
+		}
+	}
+	if s, p := call(t, ajbcn, http.MethodPost, base, reg); s != http.StatusCreated {
+		t.Fatalf("register: %d %v", s, p)
+	}
+	u := newUser(t)
+	u.get(d.URL + "/lang/en?return=/")
+	u.signInAt(d.URL, c, "substantial", "/folder/activity")
+	u.mustSee(`action="/folder/activity/ajbcn-notificacions/`, `action="/folder/activity/enotum/`)
+	if s, _ := change(t, ajbcn, http.MethodDelete, base+"/notificacions-ajbcn", nil); s != http.StatusOK {
+		t.Fatalf("deactivate: %d", s)
+	}
+	u.get(d.URL + "/folder/activity")
+	if strings.Contains(u.page, "ajbcn-notificacions") {
+		t.Fatal("a deactivated source is still read")
+	}
+	// Its reads were recorded under its name.
+	u.get(d.URL + "/folder/access")
+	u.mustSee("City Council notifications")
+}

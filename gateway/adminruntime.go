@@ -12,6 +12,7 @@ import (
 	"github.com/obert-gov/obert/connectors"
 	"github.com/obert-gov/obert/connectors/scsp"
 	"github.com/obert-gov/obert/consent"
+	"github.com/obert-gov/obert/gateway/activity"
 	"github.com/obert-gov/obert/gateway/adminapi"
 	"github.com/obert-gov/obert/gateway/exchange"
 	"github.com/obert-gov/obert/gateway/recommend"
@@ -31,6 +32,7 @@ type adminRuntime struct {
 	signers  func(context.Context) (scsp.Signer, error) // from Vault, when configured
 	purposes []string
 	tel      *telemetry
+	activity *activity.Service
 }
 
 var _ adminapi.Runtime = adminRuntime{}
@@ -50,7 +52,25 @@ func (a adminRuntime) connector(s adminapi.Spec) (*scsp.Connector, error) {
 		EmisorNIF: "Q0801175A", Emisor: "Consorci Administració Oberta de Catalunya"})
 }
 
+// activitySource is a registration of an activity source as the activity
+// service reads it: named by its administration code.
+func (a adminRuntime) activitySource(s adminapi.Spec) (activity.Source, error) {
+	cert, err := s.Cert()
+	if err != nil {
+		return activity.Source{}, err
+	}
+	return activity.Source{ID: s.Source, Kind: s.Kind, Endpoint: s.Endpoint, HTTP: scsp.NewHTTPClient(8 * time.Second),
+		Signer: scsp.Signer{Key: a.key, Cert: a.cert}, Certs: []*x509.Certificate{cert}}, nil
+}
+
 func (a adminRuntime) Activate(ctx context.Context, s adminapi.Spec) error {
+	if s.Activity() {
+		src, err := a.activitySource(s)
+		if err != nil {
+			return err
+		}
+		return a.activity.Put(src)
+	}
 	c, err := a.connector(s)
 	if err != nil {
 		return err
@@ -78,6 +98,10 @@ func (a adminRuntime) Activate(ctx context.Context, s adminapi.Spec) error {
 }
 
 func (a adminRuntime) Deactivate(ctx context.Context, s adminapi.Spec) error {
+	if s.Activity() {
+		a.activity.Remove(s.Source)
+		return nil
+	}
 	a.ex.Unregister(s.Category)
 	for _, p := range a.purposes {
 		a.consents.RemoveOffer(s.Category, p)
@@ -91,6 +115,22 @@ func (a adminRuntime) Deactivate(ctx context.Context, s adminapi.Spec) error {
 // TestCall asks the endpoint for the sandbox person with a signed request
 // that says what it is; no citizen's data is involved.
 func (a adminRuntime) TestCall(ctx context.Context, s adminapi.Spec) error {
+	if s.Activity() {
+		src, err := a.activitySource(s)
+		if err != nil {
+			return err
+		}
+		sandbox := activity.Citizen{Subject: "sandbox", LoA: "low", DocType: s.Sandbox.DocType, DocNumber: s.Sandbox.DocNumber}
+		if s.Kind == adminapi.KindApplications {
+			_, err = src.Applications(ctx, sandbox)
+		} else {
+			_, err = src.Notifications(ctx, sandbox)
+		}
+		if err != nil {
+			return fmt.Errorf("test call: %w", err)
+		}
+		return nil
+	}
 	c, err := a.connector(s)
 	if err != nil {
 		return err

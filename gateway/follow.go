@@ -99,35 +99,40 @@ func (c *catalogueRuntime) applyConnectors(ctx context.Context, regs []adminapi.
 		}
 		c.conns[id] = appliedConnector{version: r.Version, spec: s}
 	}
-	c.cat.SetRegistered(registeredNames(c.register, c.conns))
+	c.cat.SetRegistered(registeredNames(c.register, regs))
 }
 
-// registeredNames are the names citizens read of what the connectors in
-// effect serve, in each language, from their registrations: the category
-// (the consent offer's title), its source and each field.
-func registeredNames(register catalogue.Register, conns map[string]appliedConnector) map[string]map[string]string {
+// registeredNames are the names citizens read, in each language: the
+// administrations of the register, and from every registration, active or
+// not (a citizen's log and data still name what a deactivated one did),
+// its source, and for data its category (the consent offer's title) and
+// each field.
+func registeredNames(register catalogue.Register, regs []adminapi.Registration) map[string]map[string]string {
 	out := map[string]map[string]string{}
+	put := func(l, key, name string) {
+		if out[l] == nil {
+			out[l] = map[string]string{}
+		}
+		out[l][key] = name
+	}
 	for _, a := range register.All() {
 		for l, n := range a.Name {
-			if out[l] == nil {
-				out[l] = map[string]string{}
-			}
-			out[l]["org."+a.ID] = n
+			put(l, "org."+a.ID, n)
 		}
 	}
-	for _, a := range conns {
-		s := a.spec
-		if s.ID == "" {
+	for _, r := range regs {
+		var s adminapi.Spec
+		if json.Unmarshal(r.Spec, &s) != nil {
 			continue
 		}
 		for l, t := range s.Texts {
-			if out[l] == nil {
-				out[l] = map[string]string{}
+			put(l, "org."+s.Source, t.Source)
+			if s.Activity() {
+				continue
 			}
-			out[l]["category."+s.Category] = t.Title
-			out[l]["org."+s.Source] = t.Source
+			put(l, "category."+s.Category, t.Title)
 			for _, f := range s.Fields {
-				out[l]["field."+f.Name] = f.Labels[l]
+				put(l, "field."+f.Name, f.Labels[l])
 			}
 		}
 	}

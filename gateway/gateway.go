@@ -326,7 +326,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 	// Administrations' connectors and aids: the stored catalogue, applied
 	// now and followed from then on; then the alert jobs start.
 	purposes := slices.Sorted(maps.Keys(purposesOf(snap)))
-	rt := adminRuntime{ex: ex, consents: consents, guard: guard, key: scspKey, cert: scspCert, signers: g.signers, purposes: purposes, tel: tel}
+	// The citizens' own dealings (applications, notifications): the
+	// built-in sources, and those administrations register.
+	act, acks, err := newActivity(activityDeps{root: root, viaOberta: viaOberta, key: scspKey, cert: scspCert, certs: sourceCerts,
+		store: g.Store, rec: rec})
+	if err != nil {
+		return nil, err
+	}
+	rt := adminRuntime{ex: ex, consents: consents, guard: guard, key: scspKey, cert: scspCert, signers: g.signers, purposes: purposes,
+		tel: tel, activity: act}
 	cr := &catalogueRuntime{store: g.Store, rt: rt, rec: recommender, alerts: alertSvc, cat: cat, register: snap.Administrations, log: log,
 		conns: map[string]appliedConnector{}, aids: map[string]int64{}}
 	follower = catalogue.NewFollower(g.Store, cr.apply, log)
@@ -409,13 +417,6 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 		return nil, err
 	} else if origin != "" {
 		formOrigins = append(formOrigins, origin)
-	}
-
-	// The citizens' own dealings (applications, notifications).
-	act, acks, err := newActivity(activityDeps{root: root, viaOberta: viaOberta, key: scspKey, cert: scspCert, certs: sourceCerts,
-		store: g.Store, rec: rec})
-	if err != nil {
-		return nil, err
 	}
 
 	sessions := sessionsAdapter{si}
@@ -585,7 +586,7 @@ func (g *Gateway) adminAPI(ctx context.Context, cfg config.Config, snap catalogu
 		Register: snap.Administrations, Sync: follower.Sync,
 		Rules: func() adminapi.Rules {
 			return adminapi.Rules{Purposes: purposes, LegalBases: []string{consent.BasisConsent},
-				Reserved:  reserved,
+				Reserved: reserved, ReservedSources: builtinActivitySources,
 				Requester: Requester.ID, AllowPlainHTTP: dev, Now: time.Now()}
 		}})
 	if err != nil {

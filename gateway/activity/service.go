@@ -39,8 +39,14 @@ type Config struct {
 	Now     func() time.Time
 }
 
-// Service reads the citizen's activity and records their decisions.
-type Service struct{ cfg Config }
+// Service reads the citizen's activity and records their decisions. Its
+// sources are the built-in ones and those administrations register, which
+// come and go as the catalogue changes.
+type Service struct {
+	cfg     Config
+	mu      sync.RWMutex
+	sources []Source
+}
 
 // New returns the service.
 func New(cfg Config) (*Service, error) {
@@ -48,8 +54,8 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("activity: store, audit and signer are required")
 	}
 	for _, s := range cfg.Sources {
-		if s.ID == "" || (s.Kind != Applications && s.Kind != Notifications) || s.Endpoint == "" {
-			return nil, fmt.Errorf("activity: source %q needs an id, a kind and an endpoint", s.ID)
+		if err := s.valid(); err != nil {
+			return nil, err
 		}
 	}
 	if cfg.Timeout == 0 {
@@ -58,11 +64,42 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{cfg: cfg}, nil
+	return &Service{cfg: cfg, sources: slices.Clone(cfg.Sources)}, nil
+}
+
+func (src Source) valid() error {
+	if src.ID == "" || (src.Kind != Applications && src.Kind != Notifications) || src.Endpoint == "" {
+		return fmt.Errorf("activity: source %q needs an id, a kind and an endpoint", src.ID)
+	}
+	return nil
 }
 
 // Sources lists the sources, for pages that name them.
-func (s *Service) Sources() []Source { return slices.Clone(s.cfg.Sources) }
+func (s *Service) Sources() []Source {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return slices.Clone(s.sources)
+}
+
+// Put adds a source, or replaces the one with its id (an administration
+// registered or updated it).
+func (s *Service) Put(src Source) error {
+	if err := src.valid(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sources = slices.DeleteFunc(s.sources, func(x Source) bool { return x.ID == src.ID })
+	s.sources = append(s.sources, src)
+	return nil
+}
+
+// Remove takes the source with id out (deactivated).
+func (s *Service) Remove(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sources = slices.DeleteFunc(s.sources, func(x Source) bool { return x.ID == id })
+}
 
 // Overview reads every source at once. Each read is an audit entry, all
 // committed before anything is returned: if they cannot be, nothing is
@@ -75,9 +112,10 @@ func (s *Service) Overview(ctx context.Context, c Citizen) (Overview, error) {
 		notifs []Notification
 		err    error
 	}
-	results := make([]result, len(s.cfg.Sources))
+	sources := s.Sources()
+	results := make([]result, len(sources))
 	var wg sync.WaitGroup
-	for i, src := range s.cfg.Sources {
+	for i, src := range sources {
 		wg.Go(func() {
 			ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 			defer cancel()
@@ -90,8 +128,8 @@ func (s *Service) Overview(ctx context.Context, c Citizen) (Overview, error) {
 	}
 	wg.Wait()
 	var out Overview
-	entries := make([]audit.Entry, len(s.cfg.Sources))
-	for i, src := range s.cfg.Sources {
+	entries := make([]audit.Entry, len(sources))
+	for i, src := range sources {
 		entries[i] = s.entry(KindRead, c, src, "", results[i].err)
 		if err := results[i].err; err != nil {
 			out.Failed = append(out.Failed, Failure{Source: src.ID, Kind: src.Kind, Err: err})
@@ -137,11 +175,12 @@ func (s *Service) Decide(ctx context.Context, c Citizen, source, id, decision st
 	if !c.Substantial() {
 		return Notification{}, ErrLevelTooLow
 	}
-	i := slices.IndexFunc(s.cfg.Sources, func(x Source) bool { return x.ID == source && x.Kind == Notifications })
+	sources := s.Sources()
+	i := slices.IndexFunc(sources, func(x Source) bool { return x.ID == source && x.Kind == Notifications })
 	if i < 0 {
 		return Notification{}, ErrNotFound
 	}
-	src := s.cfg.Sources[i]
+	src := sources[i]
 	kind := KindAccept
 	if decision == Rejected {
 		kind = KindReject

@@ -285,7 +285,14 @@ func (a *API) inUse(ctx context.Context, w http.ResponseWriter, admin string, s 
 			continue
 		}
 		var other Spec
-		if json.Unmarshal(reg.Spec, &other) == nil && other.Category == s.Category {
+		if json.Unmarshal(reg.Spec, &other) != nil || other.Activity() != s.Activity() {
+			continue
+		}
+		if s.Activity() && other.Source == s.Source {
+			problem(w, http.StatusConflict, "Source taken", "Another active activity source is registered as "+s.Source+".", nil)
+			return true
+		}
+		if !s.Activity() && other.Category == s.Category {
 			problem(w, http.StatusConflict, "Category taken", "Another active connector serves category "+s.Category+".", nil)
 			return true
 		}

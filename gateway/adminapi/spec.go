@@ -24,6 +24,11 @@ import (
 // offers through Via Oberta, the facts it yields, and what citizens are told
 // when they are asked to consent to it.
 type Spec struct {
+	// Kind is what the connector gives: data of a category (the default,
+	// over SCSP), or the citizens' own dealings — "applications" (as e-TRAM
+	// shows them) or "notifications" (as e-NOTUM delivers them) — read on
+	// the legal basis of the citizen's own request, over signed requests.
+	Kind        string                       `json:"kind,omitempty"`
 	ID          string                       `json:"id"`
 	Category    string                       `json:"category"`
 	Source      string                       `json:"source"` // source administration code
@@ -54,12 +59,14 @@ var (
 
 // Rules are what a registration is validated against.
 type Rules struct {
-	Purposes       []string  // known purposes
-	LegalBases     []string  // legal bases a connector may declare
-	Reserved       []string  // categories the gateway's own connectors serve
-	Requester      string    // the administration Obert consults on behalf of
-	AllowPlainHTTP bool      // dev mode only: http:// endpoints on loopback
-	Now            time.Time // for certificate validity
+	Purposes   []string // known purposes
+	LegalBases []string // legal bases a connector may declare
+	Reserved   []string // categories the gateway's own connectors serve
+	// ReservedSources are Obert's own activity sources' codes.
+	ReservedSources []string
+	Requester       string    // the administration Obert consults on behalf of
+	AllowPlainHTTP  bool      // dev mode only: http:// endpoints on loopback
+	Now             time.Time // for certificate validity
 }
 
 // Problem is one invalid part of a registration.
@@ -68,10 +75,27 @@ type Problem struct {
 	Detail string `json:"detail"`
 }
 
+// Kinds of connectors.
+const (
+	KindData          = "data"
+	KindApplications  = "applications"
+	KindNotifications = "notifications"
+)
+
+// Activity reports whether s registers an activity source (applications
+// or notifications) rather than data of a category.
+func (s Spec) Activity() bool { return s.Kind == KindApplications || s.Kind == KindNotifications }
+
 // Validate returns every problem of s, or nil.
 func (s Spec) Validate(r Rules) []Problem {
+	if s.Activity() {
+		return s.validateActivity(r)
+	}
 	var ps []Problem
 	bad := func(field, format string, a ...any) { ps = append(ps, Problem{field, fmt.Sprintf(format, a...)}) }
+	if s.Kind != "" && s.Kind != KindData {
+		bad("kind", "data, applications or notifications")
+	}
 	if !idRe.MatchString(s.ID) {
 		bad("id", "3 to 63 lower-case letters, digits and -, starting with a letter")
 	}
@@ -216,4 +240,53 @@ func plainText(v string, max int) string {
 		}
 	}
 	return ""
+}
+
+// validateActivity checks an activity source: who it is, where, its
+// certificate, what citizens read of it, and the sandbox person; it
+// carries no category, fields, purposes or consent texts, since a citizen
+// reads their own dealings on the basis of their own request.
+func (s Spec) validateActivity(r Rules) []Problem {
+	var ps []Problem
+	bad := func(field, format string, a ...any) { ps = append(ps, Problem{field, fmt.Sprintf(format, a...)}) }
+	if !idRe.MatchString(s.ID) {
+		bad("id", "3 to 63 lower-case letters, digits and -, starting with a letter")
+	}
+	if !categoryRe.MatchString(strings.ReplaceAll(s.Source, "-", "_")) {
+		bad("source", "an administration code: lower-case letters, digits, - and _")
+	}
+	if slices.Contains(r.ReservedSources, s.Source) {
+		bad("source", "%q is one of Obert's own activity sources", s.Source)
+	}
+	if u, err := url.Parse(s.Endpoint); err != nil || u.Host == "" {
+		bad("endpoint", "not a URL")
+	} else if u.Scheme != "https" {
+		host := u.Hostname()
+		ip := net.ParseIP(host)
+		if !(r.AllowPlainHTTP && u.Scheme == "http" && (host == "localhost" || (ip != nil && ip.IsLoopback()))) {
+			bad("endpoint", "must be https://")
+		}
+	}
+	if blk, _ := pem.Decode([]byte(s.Certificate)); blk == nil || blk.Type != "CERTIFICATE" {
+		bad("certificate", "a PEM certificate is required")
+	} else if c, err := x509.ParseCertificate(blk.Bytes); err != nil {
+		bad("certificate", "does not parse: %v", err)
+	} else if r.Now.Before(c.NotBefore) || r.Now.After(c.NotAfter) {
+		bad("certificate", "not valid now (valid %s to %s)", c.NotBefore.Format(time.DateOnly), c.NotAfter.Format(time.DateOnly))
+	}
+	if s.Category != "" || s.ServiceCode != "" || len(s.Fields) > 0 || len(s.Purposes) > 0 || len(s.LegalBases) > 0 || s.Retention != "" {
+		bad("kind", "an activity source has no category, service code, fields, purposes, legal bases or retention")
+	}
+	for _, l := range consent.Languages {
+		name := s.Texts[l].Source
+		if strings.TrimSpace(name) == "" {
+			bad("texts."+l+".source", "the administration's name, as citizens read it")
+		} else if msg := plainText(name, 200); msg != "" {
+			bad("texts."+l+".source", "%s", msg)
+		}
+	}
+	if s.Sandbox.DocNumber == "" || (s.Sandbox.DocType != "NIF" && s.Sandbox.DocType != "NIE") {
+		bad("sandbox", "a test person (doc_type NIF or NIE, doc_number) for the test call")
+	}
+	return ps
 }
