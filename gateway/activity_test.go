@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -178,4 +179,60 @@ func TestAdminRegistersAnActivitySource(t *testing.T) {
 	// Its reads were recorded under its name.
 	u.get(d.URL + "/folder/access")
 	u.mustSee("City Council notifications")
+}
+
+// TestActivityNotices: a citizen asks to be told by e-mail when a
+// notification waits; a round sends one e-mail per waiting notification
+// that says only that (not its subject, its sender or its content), the
+// next round sends nothing again, and once they stop, nothing more.
+func TestActivityNotices(t *testing.T) {
+	ctx := context.Background()
+	d := startDev(t)
+	c := d.citizenOf(t, "single-parent")
+	u := newUser(t)
+	u.get(d.URL + "/lang/en?return=/")
+	u.signInAt(d.URL, c, "substantial", "/folder/activity")
+	u.mustSee("E-mail notice of notifications")
+	if s := u.post(d.URL+"/folder/activity/notice", url.Values{"csrf": {u.hidden("csrf")}, "email": {"not an address"}}); s != http.StatusBadRequest {
+		t.Fatalf("a bad address: %d", s)
+	}
+	u.get(d.URL + "/folder/activity")
+	if s := u.post(d.URL+"/folder/activity/notice", url.Values{"csrf": {u.hidden("csrf")}, "email": {"carer@example.org"}}); s != http.StatusOK {
+		t.Fatalf("ask for notices: %d", s)
+	}
+	u.mustSee("We will write to carer@example.org")
+	before := len(d.Dev.Mail.Messages())
+	n, err := d.ActivityNotices(ctx)
+	if err != nil || n == 0 {
+		t.Fatalf("a round: %d sent, %v", n, err)
+	}
+	msgs := d.Dev.Mail.Messages()[before:]
+	if len(msgs) != n {
+		t.Fatalf("%d e-mails received, %d sent", len(msgs), n)
+	}
+	pending := 0
+	for _, x := range sim.NotificationsOf(c, activityStart(d)) {
+		for _, m := range msgs {
+			text, _ := m.Text()
+			if strings.Contains(text, x.Assumpte.EN) || strings.Contains(text, x.Assumpte.CA) {
+				t.Fatalf("the notice tells what the notification is about:\n%s", text)
+			}
+		}
+		pending++
+	}
+	if pending == 0 {
+		t.Fatal("no notifications to be told of")
+	}
+	text, _ := msgs[0].Text()
+	if m := msgs[0]; m.To[0] != "carer@example.org" || !strings.Contains(text, "/folder/activity") {
+		t.Fatalf("the notice: %v\n%s", m.To, text)
+	}
+	if n, err := d.ActivityNotices(ctx); err != nil || n != 0 {
+		t.Fatalf("a second round sent %d again (%v)", n, err)
+	}
+	u.get(d.URL + "/folder/activity")
+	if s := u.post(d.URL+"/folder/activity/notice", url.Values{"csrf": {u.hidden("csrf")}, "delete": {"1"}}); s != http.StatusOK {
+		t.Fatalf("stop notices: %d", s)
+	}
+	u.mustSee("We will no longer e-mail you")
 }

@@ -63,18 +63,18 @@ type alertsDeps struct {
 // OBERT_SMTP_URL (in dev without it, the development mail box), web push
 // with a VAPID key derived from the root secret, jobs on the gateway's
 // database.
-func (g *Gateway) withAlerts(cfg config.Config, d alertsDeps, log *slog.Logger) (*alerts.Service, error) {
+func (g *Gateway) withAlerts(cfg config.Config, d alertsDeps, log *slog.Logger) (*alerts.Service, *notify.Mailer, error) {
 	var mailer *notify.Mailer
 	var err error
 	switch {
 	case cfg.SMTPURL != "":
 		if mailer, err = notify.NewMailer(cfg.SMTPURL); err != nil {
-			return nil, fmt.Errorf("gateway: OBERT_SMTP_URL: %w", err)
+			return nil, nil, fmt.Errorf("gateway: OBERT_SMTP_URL: %w", err)
 		}
 	case cfg.DevMode():
 		sink, err := notify.StartSink(cfg.DevSMTPAddr)
 		if err != nil {
-			return nil, fmt.Errorf("gateway: development mail box on %s: %w", cfg.DevSMTPAddr, err)
+			return nil, nil, fmt.Errorf("gateway: development mail box on %s: %w", cfg.DevSMTPAddr, err)
 		}
 		g.closers = append(g.closers, func(context.Context) error { return sink.Close() })
 		if g.Dev == nil {
@@ -82,23 +82,23 @@ func (g *Gateway) withAlerts(cfg config.Config, d alertsDeps, log *slog.Logger) 
 		}
 		g.Dev.Mail = sink
 		if mailer, err = notify.NewMailer(sink.URL("avisos@obert.localhost")); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	default:
 		log.Warn("no OBERT_SMTP_URL: alerts by e-mail are off")
 	}
 	vapid, err := hkdf.Key(sha256.New, d.root, nil, "obert web push vapid key v1", 32)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	public := strings.TrimSuffix(cfg.PublicURL, "/")
 	pusher, err := notify.NewPusher(vapid, public+"/privacy", &http.Client{Timeout: 10 * time.Second})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tokenKey, err := hkdf.Key(sha256.New, d.root, nil, "obert alerts unsubscribe v1", 32)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	svc, err := alerts.New(alerts.Config{
 		Store: g.Store, Dates: g.Store, Batch: g.Store, Sealer: d.sealer, Consents: d.consents, Objections: g.Store,
@@ -107,9 +107,9 @@ func (g *Gateway) withAlerts(cfg config.Config, d alertsDeps, log *slog.Logger) 
 		AllowHTTPPush: cfg.DevMode(), Log: log, Refresh: d.refresh,
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return svc, nil
+	return svc, mailer, nil
 }
 
 var devMailPage = template.Must(template.New("mail").Parse(`<!doctype html>

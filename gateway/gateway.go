@@ -103,7 +103,8 @@ type Gateway struct {
 	VerifierKey string    // public key of the audit checkpoints
 	Dev         *DevSetup // dev mode only
 	closers     []func(context.Context) error
-	vault       *secrets.Vault // nil without OBERT_VAULT_ADDR
+	vault       *secrets.Vault  // nil without OBERT_VAULT_ADDR
+	notices     activityNotices // e-mails that a notification waits
 	// signers reads the SCSP key from Vault for every connector (one cache
 	// for all of them); nil without Vault.
 	signers func(context.Context) (scsp.Signer, error)
@@ -316,7 +317,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 	if err != nil {
 		return nil, err
 	}
-	alertSvc, err := g.withAlerts(cfg, alertsDeps{root: root, sealer: k, consents: consents, ex: ex,
+	alertSvc, mailer, err := g.withAlerts(cfg, alertsDeps{root: root, sealer: k, consents: consents, ex: ex,
 		recommender: recommender, rec: rec, cat: cat, refresh: current}, log)
 	if err != nil {
 		return nil, err
@@ -335,6 +336,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 	}
 	rt := adminRuntime{ex: ex, consents: consents, guard: guard, key: scspKey, cert: scspCert, signers: g.signers, purposes: purposes,
 		tel: tel, activity: act}
+	// E-mails that tell a citizen who asked that a notification waits.
+	g.notices = activityNotices{store: g.Store, sealer: k, act: act, mailer: mailer, texts: cat.T,
+		public: strings.TrimSuffix(cfg.PublicURL, "/"), holder: rand.Text(), log: log}
+	noticesCtx, stopNotices := context.WithCancel(context.Background())
+	go g.notices.loop(noticesCtx, 15*time.Minute)
+	g.closers = append(g.closers, func(context.Context) error { stopNotices(); return nil })
 	cr := &catalogueRuntime{store: g.Store, rt: rt, rec: recommender, alerts: alertSvc, cat: cat, register: snap.Administrations, log: log,
 		conns: map[string]appliedConnector{}, aids: map[string]int64{}}
 	follower = catalogue.NewFollower(g.Store, cr.apply, log)
@@ -436,6 +443,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 		Rights:        rightsAdapter{store: g.Store, consents: consents, ex: ex, log: g.Audit, rec: rec, alerts: alertSvc, docs: docs, now: now},
 		Questionnaire: questionnaireAdapter{rec: recommender, store: g.Store, now: now},
 		Signins:       signinsAdapter{si},
+		Notices:       g.notices,
 		Activity:      activityAdapter{act},
 		Documents:     documentsAdapter{svc: docs, ex: ex, vc: vc, store: g.Store, sealer: factSealer, log: log},
 	}, folder.Options{DevMode: cfg.DevMode(), ClaveEnabled: si.ClaveEnabled(), SecureCookies: u.Scheme == "https",

@@ -13,6 +13,14 @@ import (
 
 // Activity is the citizen's own dealings with administrations: their
 // applications and notifications.
+// Notices are the e-mails that tell a citizen a notification waits.
+type Notices interface {
+	// Notice is the address the citizen is told at, or "".
+	Notice(ctx context.Context, subject string) (string, error)
+	SetNotice(ctx context.Context, v Viewer, email, lang string) error
+	RemoveNotice(ctx context.Context, subject string) error
+}
+
 type Activity interface {
 	// Overview reads every source; activity.ErrAuditUnavailable when the
 	// reads cannot be recorded (then nothing is shown).
@@ -89,13 +97,52 @@ func (h *Handler) activityShow(w http.ResponseWriter, r *http.Request) {
 		failed = append(failed, h.named(lang, "org.", f.Source))
 	}
 	done := ""
-	if d := r.URL.Query().Get("done"); d == "accepted" || d == "rejected" {
+	if d := r.URL.Query().Get("done"); d == "accepted" || d == "rejected" || d == "notice_on" || d == "notice_off" {
 		done = "activity.done." + d
+	}
+	notice := ""
+	if h.deps.Notices != nil {
+		if notice, err = h.deps.Notices.Notice(r.Context(), v.Subject); err != nil {
+			h.deps.Logger.Error("activity notice", "err", err)
+		}
 	}
 	h.render(w, r, http.StatusOK, "activity", "activity.title", map[string]any{"Applications": apps, "Notifications": notes,
 		"Failed": failed, "Substantial": v.LoA == "substantial" || v.LoA == "high", "Done": done,
-		"SignInAgain": "/signin/idcat?return=" + url.QueryEscape("/folder/activity")})
+		"SignInAgain": "/signin/idcat?return=" + url.QueryEscape("/folder/activity"), "Notices": h.deps.Notices != nil, "Notice": notice})
 }
+
+// activityNotice handles POST /folder/activity/notice: tell me by e-mail
+// when a notification waits (delete=1: stop).
+func (h *Handler) activityNotice(w http.ResponseWriter, r *http.Request) {
+	v, ok := h.viewer(w, r)
+	if !ok || !h.form(w, r, &v) {
+		return
+	}
+	if h.deps.Notices == nil {
+		h.Error(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	if r.PostFormValue("delete") == "1" {
+		if err := h.deps.Notices.RemoveNotice(r.Context(), v.Subject); err != nil {
+			h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
+			return
+		}
+		http.Redirect(w, r, "/folder/activity?done=notice_off", http.StatusSeeOther)
+		return
+	}
+	switch err := h.deps.Notices.SetNotice(r.Context(), v, r.PostFormValue("email"), web.Lang(r)); {
+	case errors.Is(err, ErrBadEmail):
+		h.Error(w, r, http.StatusBadRequest, "alerts.error.target_email")
+	case err != nil:
+		h.deps.Logger.Error("activity notice", "err", err)
+		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
+	default:
+		http.Redirect(w, r, "/folder/activity?done=notice_on", http.StatusSeeOther)
+	}
+}
+
+// ErrBadEmail is an e-mail address that is not one.
+var ErrBadEmail = errors.New("folder: not an e-mail address")
 
 // activityDecide handles POST /folder/activity/{source}/{id}/{decision}.
 func (h *Handler) activityDecide(w http.ResponseWriter, r *http.Request) {

@@ -155,6 +155,7 @@ type Deps struct {
 	Questionnaire Questionnaire
 	Alerts        Alerts
 	Signins       Signins
+	Notices       Notices
 	Activity      Activity  // the citizen's applications and notifications
 	Documents     Documents // optional: without it the documents pages answer 404
 	Catalogue     *web.Catalogue

@@ -26,6 +26,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /folder/signins", h.signinsShow)
 	m.HandleFunc("POST /folder/signins/{id}/end", h.signinsEnd)
 	m.HandleFunc("GET /folder/activity", h.activityShow)
+	m.HandleFunc("POST /folder/activity/notice", h.activityNotice)
 	m.HandleFunc("POST /folder/activity/{source}/{id}/{decision}", h.activityDecide)
 	m.HandleFunc("GET /folder/activity/{source}/{id}/acknowledgement", h.activityAck)
 	m.HandleFunc("GET /folder/alerts", h.alertsShow)

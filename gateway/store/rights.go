@@ -88,7 +88,7 @@ func (s *Store) EraseSubject(ctx context.Context, subject, keep string) (Erased,
 			ON CONFLICT (list, idx) DO NOTHING`, subject); err != nil {
 			return fmt.Errorf("store: erase: revoke credentials: %w", err)
 		}
-		var credentials int64
+		var credentials, notices int64
 		for _, st := range []struct {
 			n   *int64
 			sql string
@@ -96,6 +96,8 @@ func (s *Store) EraseSubject(ctx context.Context, subject, keep string) (Erased,
 			{&credentials, `DELETE FROM document_credentials WHERE subject = ?`},
 			{&e.Documents, `DELETE FROM documents WHERE subject = ?`},
 			{&e.Acknowledgements, `DELETE FROM activity_acks WHERE subject = ?`},
+			{&notices, `DELETE FROM activity_notices WHERE subject = ?`},
+			{&notices, `DELETE FROM activity_noticed WHERE subject = ?`},
 			{&e.Grants, `DELETE FROM consent_grants WHERE subject = ?`},
 			{&e.Facts, `DELETE FROM facts WHERE subject = ?`},
 			{&e.Sessions, `DELETE FROM sessions WHERE subject = ?`},
