@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -79,6 +80,27 @@ func TestE2ECitizenJourney(t *testing.T) {
 	b.open(d.URL + "/verify?csv=" + csv)
 	b.mustSee("Document vàlid", c.Municipality)
 	b.check("verify")
+
+	// Share two of its claims with the city council, then stop sharing.
+	b.open(d.URL + "/folder/documents")
+	share := `form[action="/folder/documents/` + csv + `/share"]`
+	b.do(chromedp.Click(chromedp.CSS(`#doc-`+csv+` details summary`)),
+		chromedp.Click(chromedp.CSS(share+` input[name="field"][value="municipality"]`)),
+		chromedp.Click(chromedp.CSS(share+` input[name="field"][value="household_size"]`)),
+		chromedp.SetValue(chromedp.CSS(share+` select[name="recipient"]`), "ajbcn"),
+		chromedp.SendKeys(chromedp.CSS(share+` input[name="purpose"]`), "Ajut de menjador escolar"),
+		chromedp.SetValue(chromedp.CSS(share+` input[name="until"]`), time.Now().AddDate(0, 0, 20).Format(time.DateOnly)))
+	b.check("documents-share-form")
+	b.submit(share + ` button[type="submit"]`)
+	b.mustSee("Document compartit", "Ajuntament de Barcelona", "Ajut de menjador escolar")
+	b.check("documents-shared")
+	shared, err := url.Parse(b.location())
+	if err != nil || shared.Query().Get("shared") == "" {
+		t.Fatalf("after sharing at %s", b.location())
+	}
+	b.submit(`form[action="/folder/documents/` + shared.Query().Get("shared") + `/revoke"] button`)
+	b.mustSee("Document revocat")
+	b.check("documents-unshared")
 
 	b.open(d.URL + "/folder/aids")
 	b.mustSee("Servei de teleassistència")
