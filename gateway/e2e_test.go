@@ -148,7 +148,17 @@ func TestE2ECitizenJourney(t *testing.T) {
 	b.mustSee("Les meves identificacions", "Sessions obertes", "aquesta sessió")
 	b.check("signins")
 
-	b.open(d.URL + "/folder/activity")
+	// My activity, first at a low level: the notifications are listed but
+	// cannot be opened; the page offers to sign in again, at a higher level
+	// the citizen steps up to, and comes back to accept one.
+	b.open(d.URL + "/signin/idcat?return=/folder/activity")
+	b.do(chromedp.Click(chromedp.CSS(`input[name="acr"][value="low"]`)))
+	b.submit(`button[value="` + c.DocNumber + `"]`)
+	b.mustSee("Les meves gestions", "Sol·licituds")
+	b.check("activity-low")
+	b.submit(`a[href^="/signin/idcat?return="]`)
+	b.do(chromedp.Click(chromedp.CSS(`input[name="acr"][value="substantial"]`)))
+	b.submit(`button[value="` + c.DocNumber + `"]`)
 	b.mustSee("Les meves gestions", "Sol·licituds", "Obriu-la com a tard")
 	b.check("activity")
 	b.submit(`form[action$="/accept"] button`)
