@@ -111,22 +111,7 @@ func (s Spec) Validate(r Rules) []Problem {
 	if !codeRe.MatchString(s.ServiceCode) {
 		bad("service_code", "the SCSP CodigoCertificado: upper-case letters, digits and _")
 	}
-	if u, err := url.Parse(s.Endpoint); err != nil || u.Host == "" {
-		bad("endpoint", "not a URL")
-	} else if u.Scheme != "https" {
-		host := u.Hostname()
-		ip := net.ParseIP(host)
-		if !(r.AllowPlainHTTP && u.Scheme == "http" && (host == "localhost" || (ip != nil && ip.IsLoopback()))) {
-			bad("endpoint", "must be https://")
-		}
-	}
-	if blk, _ := pem.Decode([]byte(s.Certificate)); blk == nil || blk.Type != "CERTIFICATE" {
-		bad("certificate", "a PEM certificate is required")
-	} else if c, err := x509.ParseCertificate(blk.Bytes); err != nil {
-		bad("certificate", "does not parse: %v", err)
-	} else if r.Now.Before(c.NotBefore) || r.Now.After(c.NotAfter) {
-		bad("certificate", "not valid now (valid %s to %s)", c.NotBefore.Format(time.DateOnly), c.NotAfter.Format(time.DateOnly))
-	}
+	s.validateEndpoint(r, bad)
 	if _, err := scsp.GenericService(s.ServiceCode, s.Namespace, s.Fields); err != nil {
 		bad("fields", "%v", strings.TrimPrefix(err.Error(), "scsp: "))
 	}
@@ -258,6 +243,27 @@ func (s Spec) validateActivity(r Rules) []Problem {
 	if slices.Contains(r.ReservedSources, s.Source) {
 		bad("source", "%q is one of Obert's own activity sources", s.Source)
 	}
+	s.validateEndpoint(r, bad)
+	if s.Category != "" || s.ServiceCode != "" || len(s.Fields) > 0 || len(s.Purposes) > 0 || len(s.LegalBases) > 0 || s.Retention != "" {
+		bad("kind", "an activity source has no category, service code, fields, purposes, legal bases or retention")
+	}
+	for _, l := range consent.Languages {
+		name := s.Texts[l].Source
+		if strings.TrimSpace(name) == "" {
+			bad("texts."+l+".source", "the administration's name, as citizens read it")
+		} else if msg := plainText(name, 200); msg != "" {
+			bad("texts."+l+".source", "%s", msg)
+		}
+	}
+	if s.Sandbox.DocNumber == "" || (s.Sandbox.DocType != "NIF" && s.Sandbox.DocType != "NIE") {
+		bad("sandbox", "a test person (doc_type NIF or NIE, doc_number) for the test call")
+	}
+	return ps
+}
+
+// validateEndpoint checks where a registration is reached and the
+// certificate its answers are signed with, for every kind.
+func (s Spec) validateEndpoint(r Rules, bad func(field, format string, a ...any)) {
 	if u, err := url.Parse(s.Endpoint); err != nil || u.Host == "" {
 		bad("endpoint", "not a URL")
 	} else if u.Scheme != "https" {
@@ -274,19 +280,4 @@ func (s Spec) validateActivity(r Rules) []Problem {
 	} else if r.Now.Before(c.NotBefore) || r.Now.After(c.NotAfter) {
 		bad("certificate", "not valid now (valid %s to %s)", c.NotBefore.Format(time.DateOnly), c.NotAfter.Format(time.DateOnly))
 	}
-	if s.Category != "" || s.ServiceCode != "" || len(s.Fields) > 0 || len(s.Purposes) > 0 || len(s.LegalBases) > 0 || s.Retention != "" {
-		bad("kind", "an activity source has no category, service code, fields, purposes, legal bases or retention")
-	}
-	for _, l := range consent.Languages {
-		name := s.Texts[l].Source
-		if strings.TrimSpace(name) == "" {
-			bad("texts."+l+".source", "the administration's name, as citizens read it")
-		} else if msg := plainText(name, 200); msg != "" {
-			bad("texts."+l+".source", "%s", msg)
-		}
-	}
-	if s.Sandbox.DocNumber == "" || (s.Sandbox.DocType != "NIF" && s.Sandbox.DocType != "NIE") {
-		bad("sandbox", "a test person (doc_type NIF or NIE, doc_number) for the test call")
-	}
-	return ps
 }
