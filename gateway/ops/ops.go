@@ -108,19 +108,34 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 // Middleware records each request under its route pattern (r.Pattern as set
 // by ServeMux), never the raw path, which can carry identifiers.
 func (m *Metrics) Middleware(next http.Handler) http.Handler {
+	return served(next, func(_ *http.Request, s serving) {
+		m.requests.WithLabelValues(s.route, strconv.Itoa(s.status)).Inc()
+		m.duration.WithLabelValues(s.route).Observe(s.took.Seconds())
+	})
+}
+
+// serving is what is known of a request once it was served.
+type serving struct {
+	route  string // the pattern that matched ("unmatched" for none)
+	status int
+	bytes  int64
+	took   time.Duration
+}
+
+// served serves next and then tells done what it served.
+func served(next http.Handler, done func(*http.Request, serving)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
-		route := r.Pattern
-		if route == "" {
-			route = "unmatched"
+		s := serving{route: r.Pattern, status: sw.status, bytes: sw.bytes, took: time.Since(start)}
+		if s.route == "" {
+			s.route = "unmatched"
 		}
-		if sw.status == 0 {
-			sw.status = http.StatusOK
+		if s.status == 0 {
+			s.status = http.StatusOK
 		}
-		m.requests.WithLabelValues(route, strconv.Itoa(sw.status)).Inc()
-		m.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		done(r, s)
 	})
 }
 
@@ -149,22 +164,12 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, timeout time.
 // raw path or query, which can carry identifiers), status, bytes and
 // duration; no address, cookie or header of the person.
 func AccessLog(log *slog.Logger, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
-		route := r.Pattern
-		if route == "" {
-			route = "unmatched"
-		}
-		if sw.status == 0 {
-			sw.status = http.StatusOK
-		}
+	return served(next, func(r *http.Request, s serving) {
 		level := slog.LevelInfo
-		if sw.status >= 500 {
+		if s.status >= 500 {
 			level = slog.LevelWarn
 		}
-		log.LogAttrs(r.Context(), level, "http", slog.String("method", r.Method), slog.String("route", route),
-			slog.Int("status", sw.status), slog.Int64("bytes", sw.bytes), slog.Duration("took", time.Since(start)))
+		log.LogAttrs(r.Context(), level, "http", slog.String("method", r.Method), slog.String("route", s.route),
+			slog.Int("status", s.status), slog.Int64("bytes", s.bytes), slog.Duration("took", s.took))
 	})
 }
