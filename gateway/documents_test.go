@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/obert-gov/obert/gateway"
 	"github.com/obert-gov/obert/gateway/credentials"
 	"github.com/obert-gov/obert/gateway/documents"
+	"github.com/obert-gov/obert/gateway/documents/documentstest"
 )
 
 var documentCSV = regexp.MustCompile(`action="/folder/documents/([A-Z2-7]{20})/revoke"`)
@@ -68,7 +68,7 @@ func TestDocumentLifecycle(t *testing.T) {
 	if err := os.WriteFile(path, []byte(u.page), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	checkSignedPDF(t, path, csv)
+	documentstest.CheckPDF(t, path, csv)
 
 	// The same document as an SD-JWT VC, which verifies against the
 	// issuer's published key with every claim disclosed, and whose status
@@ -193,27 +193,6 @@ func TestVerifyRateLimited(t *testing.T) {
 	}
 	if last != http.StatusTooManyRequests {
 		t.Fatalf("verify over its rate: %d", last)
-	}
-}
-
-// checkSignedPDF runs Debian's pdfsig and pdftotext on a downloaded
-// document; without poppler-utils it skips, unless OBERT_REQUIRE_PDFSIG
-// is set (make test sets it).
-func checkSignedPDF(t *testing.T, path, csv string) {
-	t.Helper()
-	if _, err := exec.LookPath("pdfsig"); err != nil {
-		if os.Getenv("OBERT_REQUIRE_PDFSIG") != "" {
-			t.Fatal("pdfsig is required (make deps-poppler)")
-		}
-		t.Skip("pdfsig (poppler-utils) not installed")
-	}
-	out, err := exec.Command("pdfsig", path).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "Signature is Valid.") {
-		t.Fatalf("pdfsig: %v\n%s", err, out)
-	}
-	txt, err := exec.Command("pdftotext", path, "-").CombinedOutput()
-	if err != nil || !strings.Contains(string(txt), "CSV: "+csv) {
-		t.Fatalf("pdftotext: %v\n%s", err, txt)
 	}
 }
 

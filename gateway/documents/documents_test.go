@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -154,26 +153,7 @@ func TestDocumentPDF(t *testing.T) {
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	CheckPDF(t, path, d.CSV)
-}
-
-// CheckPDF runs pdfsig and pdftotext on a signed document.
-func CheckPDF(t *testing.T, path, csv string) {
-	t.Helper()
-	if _, err := exec.LookPath("pdfsig"); err != nil {
-		if os.Getenv("OBERT_REQUIRE_PDFSIG") != "" {
-			t.Fatal("pdfsig (poppler-utils) is required: make deps-poppler")
-		}
-		t.Skip("pdfsig not installed")
-	}
-	out, err := exec.Command("pdfsig", path).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "Signature is Valid.") {
-		t.Fatalf("pdfsig: %v\n%s", err, out)
-	}
-	txt, err := exec.Command("pdftotext", path, "-").CombinedOutput()
-	if err != nil || !strings.Contains(string(txt), "CSV: "+csv) {
-		t.Fatalf("pdftotext: %v\n%s", err, txt)
-	}
+	documentstest.CheckPDF(t, path, d.CSV)
 }
 
 // TestShare: a citizen shares one field of a document with an
