@@ -161,8 +161,8 @@ type CSRF struct {
 }
 
 // NewCSRF makes a CSRF helper keyed with key for the site at publicURL.
-// A form's Origin is compared with the public URL, not with the request's
-// Host, which a reverse proxy may rewrite.
+// A form's Origin must be the public URL's (a reverse proxy may rewrite
+// the request's Host) or the request's own host.
 func NewCSRF(key []byte, publicURL string) (*CSRF, error) {
 	u, err := url.Parse(publicURL)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
@@ -198,7 +198,12 @@ func (c *CSRF) Valid(r *http.Request, sessionSecret []byte) bool {
 		return false
 	}
 	if o := r.Header.Get("Origin"); o != "" && o != "null" && !strings.EqualFold(strings.TrimSuffix(o, "/"), c.origin) {
-		return false
+		// Not the public origin: only the very host the request was sent
+		// to (a browser on another name for this server, such as
+		// localhost in development) may post.
+		if u, err := url.Parse(o); err != nil || !strings.EqualFold(u.Host, r.Host) {
+			return false
+		}
 	}
 	got := r.PostFormValue("csrf")
 	if got == "" {

@@ -124,6 +124,10 @@ func TestCSRF(t *testing.T) {
 	if c.Valid(post(tok, map[string]string{"Origin": "http://obert.example"}), secret) {
 		t.Error("a post from the public host over plain http was accepted")
 	}
+	// A browser that reached the server by another name posts from it.
+	if !c.Valid(post(tok, map[string]string{"Origin": "http://obert.test"}), secret) {
+		t.Error("a post from the request's own host was refused")
+	}
 
 	// Anonymous forms are bound to a cookie of their own.
 	w := httptest.NewRecorder()
