@@ -474,7 +474,12 @@ func TestWithdrawalRacesExchanges(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(300 * time.Millisecond)
+	// Withdraw once exchanges succeed (a loaded machine may take longer
+	// than any fixed wait), with more of them in flight.
+	for deadline := time.Now().Add(10 * time.Second); ok.Load() == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(30 * time.Millisecond)
 	if _, err := r.consents.Withdraw(context.Background(), r.citizen.Subject, g.ID); err != nil {
 		t.Fatal(err)
 	}
