@@ -772,8 +772,14 @@ func TestRateLimits(t *testing.T) {
 			t.Fatalf("fetch %d of %d: %d", i+1, burst, s)
 		}
 	}
-	if s := a.fetchData(d.URL); s != http.StatusTooManyRequests || !strings.Contains(a.page, "Too many requests") {
-		t.Fatalf("fetch %d: %d", burst+1, s)
+	// The bucket refills one fetch every few seconds: a slow machine may
+	// have earned one more meanwhile, never two.
+	s := a.fetchData(d.URL)
+	if s == http.StatusOK {
+		s = a.fetchData(d.URL)
+	}
+	if s != http.StatusTooManyRequests || !strings.Contains(a.page, "Too many requests") {
+		t.Fatalf("fetches over the burst of %d: %d", burst, s)
 	}
 	if s := b.fetchData(d.URL); s != http.StatusOK {
 		t.Fatalf("another citizen from the same address: %d", s)
