@@ -784,23 +784,27 @@ func TestRateLimits(t *testing.T) {
 	if s := b.fetchData(d.URL); s != http.StatusOK {
 		t.Fatalf("another citizen from the same address: %d", s)
 	}
+	// Past the burst the answer is 429 (the loops allow for the refills a
+	// slow machine earns meanwhile, a few at most).
 	q := newUser(t)
-	var last int
-	for range gateway.Limits["questionnaire"].Burst + 1 {
+	refused := false
+	for i := 0; i < gateway.Limits["questionnaire"].Burst+5 && !refused; i++ {
 		q.get(d.URL + "/questionnaire")
-		last = q.post(d.URL+"/questionnaire", url.Values{"csrf": {q.hidden("csrf")}})
+		refused = q.post(d.URL+"/questionnaire", url.Values{"csrf": {q.hidden("csrf")}}) == http.StatusTooManyRequests
 	}
-	if last != http.StatusTooManyRequests {
-		t.Fatalf("questionnaire over its rate: %d", last)
+	if !refused {
+		t.Fatal("the questionnaire is not limited")
 	}
 	var resp *http.Response
-	for range gateway.Limits["admin"].Burst + 1 {
+	for i := 0; i < gateway.Limits["admin"].Burst+20; i++ {
 		r, err := http.Get(d.URL + "/admin/v1/aids")
 		if err != nil {
 			t.Fatal(err)
 		}
 		r.Body.Close()
-		resp = r
+		if resp = r; r.StatusCode == http.StatusTooManyRequests {
+			break
+		}
 	}
 	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || resp.Header.Get("Content-Type") != "application/problem+json" {
 		t.Fatalf("admin API over its rate: %d %v", resp.StatusCode, resp.Header)
