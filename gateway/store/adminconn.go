@@ -55,9 +55,6 @@ func (s *Store) UpdateAid(ctx context.Context, r adminapi.Registration, ifVersio
 	return s.changeReg(ctx, "admin_aids", "aid", r, ifVersion)
 }
 
-// errNoChange ends a transaction that found nothing to change.
-var errNoChange = errors.New("no change")
-
 // changeReg writes a registration (a new one when ifVersion < 0) as the
 // next catalogue version, in one transaction with the catalogue's head and
 // change log. Taking the head's row first serialises every catalogue change
