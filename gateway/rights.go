@@ -36,8 +36,7 @@ func (a rightsAdapter) Export(ctx context.Context, v folder.Viewer) (folder.Expo
 	}
 	t := v.Citizen.Titular
 	x := folder.Export{GeneratedAt: a.now().UTC(), Identity: folder.ExportIdentity{Provider: v.Provider, DocType: t.DocType,
-		DocNumber: t.DocNumber, Name: t.Name, Surname1: t.Surname1, Surname2: t.Surname2, LoA: v.LoA, Subject: v.Subject},
-		Note: "Everything Obert holds about you. The access log's public commitments are salted hashes that reveal nothing."}
+		DocNumber: t.DocNumber, Name: t.Name, Surname1: t.Surname1, Surname2: t.Surname2, LoA: v.LoA, Subject: v.Subject}}
 	var err error
 	if x.Consents, err = a.consents.List(ctx, v.Subject); err != nil {
 		return folder.Export{}, err

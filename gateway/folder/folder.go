@@ -87,7 +87,6 @@ type Export struct {
 	Objections  map[string]time.Time `json:"objections"`
 	Alerts      []ExportSubscription `json:"alert_subscriptions"`
 	Documents   []ExportDocument     `json:"documents"`
-	Note        string               `json:"note"`
 }
 
 // ExportDocument is a document issued to the citizen, with what it says.

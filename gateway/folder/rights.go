@@ -94,7 +94,8 @@ func (h *Handler) exportJSON(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	b, err := json.MarshalIndent(x, "", "  ")
+	lang := web.Lang(r)
+	b, err := json.MarshalIndent(exportDocOf(x, lang, h.deps.Catalogue.T(lang, "export.note")), "", "  ")
 	if err != nil {
 		h.Error(w, r, http.StatusInternalServerError, "error.unavailable")
 		return
