@@ -612,7 +612,7 @@ func (g *Gateway) withIdCAT(ctx context.Context, cfg config.Config, si *signin.S
 		clientID, clientSecret = "obert-dev", rand.Text()
 		idp, err := devidp.Start(ctx, cfg.DevIdPAddr, devidp.Config{Citizens: offered, ClientID: clientID,
 			ClientSecret: clientSecret, RedirectURIs: []string{cfg.PublicURL + "/signin/idcat/callback"}, AdminClients: g.Dev.AdminClients,
-			PostLogoutRedirectURIs: []string{strings.TrimSuffix(cfg.PublicURL, "/") + "/"}})
+			PostLogoutRedirectURIs: []string{strings.TrimSuffix(cfg.PublicURL, "/") + signin.SignedOutPath}})
 		if err != nil {
 			return "", err
 		}

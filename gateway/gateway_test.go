@@ -894,3 +894,23 @@ func TestMySignins(t *testing.T) {
 		t.Fatalf("the ended session still works: %s", phone.url)
 	}
 }
+
+// TestSignOutSaysSo: signing out (through the IdCAT provider's logout)
+// lands on the home page, which says the person has signed out.
+func TestSignOutSaysSo(t *testing.T) {
+	d := startDev(t)
+	u := newUser(t)
+	u.get(d.URL + "/lang/en?return=/")
+	u.signIn(d.URL, d.citizenOf(t, "older-alone"))
+	u.get(d.URL + "/folder")
+	if s := u.post(d.URL+"/signout", url.Values{"csrf": {u.hidden("csrf")}}); s != http.StatusOK {
+		t.Fatalf("sign out: %d", s)
+	}
+	if !strings.HasPrefix(u.url, d.URL+"/") {
+		t.Fatalf("after signing out at %s", u.url)
+	}
+	u.mustSee("You have signed out.")
+	if u.get(d.URL + "/folder"); !strings.Contains(u.url, "/?return=") {
+		t.Fatalf("still signed in: %s", u.url)
+	}
+}

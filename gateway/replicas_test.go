@@ -26,6 +26,7 @@ import (
 	"github.com/obert-gov/obert/connectors/sim"
 	"github.com/obert-gov/obert/gateway/devidp"
 	"github.com/obert-gov/obert/gateway/notify"
+	"github.com/obert-gov/obert/gateway/signin"
 	"github.com/obert-gov/obert/gateway/store"
 	"github.com/obert-gov/obert/gateway/store/storetest"
 )
@@ -130,7 +131,7 @@ func startReplicas(t *testing.T, n int, migrated bool) *replicaSet {
 		addrs[i] = freeAddr(t)
 		rs.URLs = append(rs.URLs, "http://"+addrs[i])
 		redirects = append(redirects, rs.URLs[i]+"/signin/idcat/callback")
-		logouts = append(logouts, rs.URLs[i]+"/")
+		logouts = append(logouts, rs.URLs[i]+signin.SignedOutPath)
 	}
 	var citizens []devidp.Citizen
 	for _, c := range pop.Citizens() {

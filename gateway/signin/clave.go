@@ -789,7 +789,7 @@ func (s *Service) ClaveSLO(w http.ResponseWriter, r *http.Request) {
 	if _, err := idp.check.ValidateEncodedLogoutResponsePOST(enc); err != nil {
 		s.cfg.Logger.Info("Cl@ve logout response refused", "err", err)
 	}
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	http.Redirect(w, r, SignedOutPath, http.StatusSeeOther)
 }
 
 func (s *Service) claveLogoutRequest(w http.ResponseWriter, r *http.Request, idp *claveIdP, enc string) {
@@ -823,7 +823,7 @@ func (s *Service) claveLogoutRequest(w http.ResponseWriter, r *http.Request, idp
 	}
 	s.setCookie(w, "obert_session", "", -1)
 	if idp.sloURL == "" {
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+		http.Redirect(w, r, SignedOutPath, http.StatusSeeOther)
 		return
 	}
 	out, err := idp.sp.BuildLogoutResponseDocument(status, lr.ID)

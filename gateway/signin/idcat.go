@@ -183,7 +183,7 @@ func (s *Service) idcatLogout(w http.ResponseWriter, r *http.Request, sess Sessi
 	}
 	q := u.Query()
 	q.Set("client_id", s.idcat.oauth.ClientID)
-	q.Set("post_logout_redirect_uri", strings.TrimSuffix(s.cfg.PublicURL, "/")+"/")
+	q.Set("post_logout_redirect_uri", strings.TrimSuffix(s.cfg.PublicURL, "/")+SignedOutPath)
 	u.RawQuery = q.Encode()
 	http.Redirect(w, r, u.String(), http.StatusSeeOther)
 	return true

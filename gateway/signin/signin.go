@@ -288,8 +288,13 @@ func (s *Service) SignOut(w http.ResponseWriter, r *http.Request) {
 	if ok && (s.claveLogout(w, r, sess) || s.idcatLogout(w, r, sess)) {
 		return
 	}
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	http.Redirect(w, r, SignedOutPath, http.StatusSeeOther)
 }
+
+// SignedOutPath is where every way of signing out ends: the home page,
+// which says the person has signed out. The IdCAT provider must have
+// PublicURL + SignedOutPath among its post-logout redirect URIs.
+const SignedOutPath = "/?done=signed_out"
 
 // flow is a sign-in in progress.
 type flow struct {

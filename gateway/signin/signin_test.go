@@ -96,7 +96,7 @@ func newRig(t testing.TB) *rig {
 	t.Cleanup(r.rp.Close)
 	op, err := devidp.Start(ctx, "127.0.0.1:0", devidp.Config{Citizens: []devidp.Citizen{maria},
 		ClientID: "obert", ClientSecret: "dev-secret", RedirectURIs: []string{r.rp.URL + "/signin/idcat/callback"},
-		PostLogoutRedirectURIs: []string{r.rp.URL + "/"}})
+		PostLogoutRedirectURIs: []string{r.rp.URL + signin.SignedOutPath}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +251,7 @@ func TestIdCATLogoutCarriesNoPersonalData(t *testing.T) {
 			t.Errorf("the logout URL carries %q: %s", s, loc)
 		}
 	}
-	if q := u.Query(); q.Get("client_id") != "obert" || q.Get("post_logout_redirect_uri") != r.rp.URL+"/" || q.Has("id_token_hint") {
+	if q := u.Query(); q.Get("client_id") != "obert" || q.Get("post_logout_redirect_uri") != r.rp.URL+signin.SignedOutPath || q.Has("id_token_hint") {
 		t.Errorf("logout request %v", q)
 	}
 	// And the provider accepts it.
@@ -260,7 +260,7 @@ func TestIdCATLogoutCarriesNoPersonalData(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != r.rp.URL+"/" {
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != r.rp.URL+signin.SignedOutPath {
 		t.Fatalf("provider answered %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 }
