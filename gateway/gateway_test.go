@@ -914,3 +914,18 @@ func TestSignOutSaysSo(t *testing.T) {
 		t.Fatalf("still signed in: %s", u.url)
 	}
 }
+
+// TestAccessSaysWhyInWords: a refused exchange reads, in the citizen's
+// language, why it was refused; the codes stay among technical details.
+func TestAccessSaysWhyInWords(t *testing.T) {
+	d := startDev(t)
+	u := newUser(t)
+	u.get(d.URL + "/lang/en?return=/")
+	u.signIn(d.URL, d.citizenOf(t, "older-alone"))
+	u.fetchData(d.URL) // nothing consented: every category refused
+	u.get(d.URL + "/folder/access")
+	u.mustSee("Denied: you had not consented", "Technical details")
+	if strings.Contains(u.page, "Denied (no-consent)") {
+		t.Error("the refusal is given as a code")
+	}
+}

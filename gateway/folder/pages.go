@@ -301,6 +301,7 @@ func (h *Handler) aidsShow(w http.ResponseWriter, r *http.Request) {
 type entryView struct {
 	ID, KindKey, When, ISOTime, Category, CategoryKey, Fields, Who, PurposeKey, Basis, OutcomeKey string
 	Connector, Decision, ErrorClass                                                               string
+	Because                                                                                       string // the reason, in words
 	Index                                                                                         int64
 }
 
@@ -405,6 +406,11 @@ func (h *Handler) accessShow(w http.ResponseWriter, r *http.Request) {
 		}
 		if e.Outcome != "" {
 			ev.OutcomeKey = "outcome." + e.Outcome
+		}
+		// The reason in the citizen's words; the code stays among the
+		// technical details.
+		if e.Error != "" && c.Has("reason."+e.Error) {
+			ev.Because = c.T(lang, "reason."+e.Error)
 		}
 		if !c.Has(ev.KindKey) {
 			ev.KindKey = "kind.exchange.intent"
