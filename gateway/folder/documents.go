@@ -215,33 +215,23 @@ func (h *Handler) documentsIssue(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) documentsPDF(w http.ResponseWriter, r *http.Request) {
-	v, ok := h.viewer(w, r)
-	if !ok {
-		return
-	}
-	if h.deps.Documents == nil {
-		h.Error(w, r, http.StatusNotFound, "error.not_found")
-		return
-	}
-	csv := r.PathValue("csv")
-	b, err := h.deps.Documents.PDF(r.Context(), v.Subject, csv, web.Lang(r))
-	switch {
-	case errors.Is(err, documents.ErrNotFound):
-		h.Error(w, r, http.StatusNotFound, "error.document_not_found")
-	case err != nil:
-		h.deps.Logger.Error("document PDF", "err", err)
-		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
-	default:
-		w.Header().Set("Content-Type", "application/pdf")
-		w.Header().Set("Content-Disposition", `attachment; filename="obert-`+csv+`.pdf"`)
-		w.Header().Set("Cache-Control", "no-store")
-		w.Write(b)
-	}
+	h.documentFile(w, r, "application/pdf", ".pdf", func(ctx context.Context, subject, csv string) ([]byte, error) {
+		return h.deps.Documents.PDF(ctx, subject, csv, web.Lang(r))
+	})
 }
 
 // documentsCredential handles GET /folder/documents/{csv}/credential: the
 // document as a verifiable credential for the citizen's wallet.
 func (h *Handler) documentsCredential(w http.ResponseWriter, r *http.Request) {
+	h.documentFile(w, r, "application/dc+sd-jwt", ".sd-jwt", func(ctx context.Context, subject, csv string) ([]byte, error) {
+		return h.deps.Documents.Credential(ctx, subject, csv)
+	})
+}
+
+// documentFile downloads one of the citizen's own documents in one form
+// (the signed PDF, the credential): anyone else's is not found.
+func (h *Handler) documentFile(w http.ResponseWriter, r *http.Request, mediaType, ext string,
+	get func(ctx context.Context, subject, csv string) ([]byte, error)) {
 	v, ok := h.viewer(w, r)
 	if !ok {
 		return
@@ -251,16 +241,16 @@ func (h *Handler) documentsCredential(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	csv := r.PathValue("csv")
-	b, err := h.deps.Documents.Credential(r.Context(), v.Subject, csv)
+	b, err := get(r.Context(), v.Subject, csv)
 	switch {
 	case errors.Is(err, documents.ErrNotFound):
 		h.Error(w, r, http.StatusNotFound, "error.document_not_found")
 	case err != nil:
-		h.deps.Logger.Error("document credential", "err", err)
+		h.deps.Logger.Error("document download", "type", mediaType, "err", err)
 		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
 	default:
-		w.Header().Set("Content-Type", "application/dc+sd-jwt")
-		w.Header().Set("Content-Disposition", `attachment; filename="obert-`+csv+`.sd-jwt"`)
+		w.Header().Set("Content-Type", mediaType)
+		w.Header().Set("Content-Disposition", `attachment; filename="obert-`+csv+ext+`"`)
 		w.Header().Set("Cache-Control", "no-store")
 		w.Write(b)
 	}
