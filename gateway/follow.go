@@ -115,11 +115,6 @@ func registeredNames(register catalogue.Register, regs []adminapi.Registration) 
 		}
 		out[l][key] = name
 	}
-	for _, a := range register.All() {
-		for l, n := range a.Name {
-			put(l, "org."+a.ID, n)
-		}
-	}
 	for _, r := range regs {
 		var s adminapi.Spec
 		if json.Unmarshal(r.Spec, &s) != nil {
@@ -134,6 +129,13 @@ func registeredNames(register catalogue.Register, regs []adminapi.Registration) 
 			for _, f := range s.Fields {
 				put(l, "field."+f.Name, f.Labels[l])
 			}
+		}
+	}
+	// Last, so that no registration renames an administration of the
+	// register: what an administration sends names only itself.
+	for _, a := range register.All() {
+		for l, n := range a.Name {
+			put(l, "org."+a.ID, n)
 		}
 	}
 	return out
