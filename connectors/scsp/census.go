@@ -16,10 +16,10 @@ const NSCensus = "http://www.aoc.cat/via-oberta/padro/v1"
 // CensusData is the census service's DatosEspecificos in a response.
 type CensusData struct {
 	XMLName  xml.Name `xml:"http://www.aoc.cat/via-oberta/padro/v1 Resultat"`
-	Municipi struct {
-		Codi string `xml:"codi,attr"`
-		Nom  string `xml:",chardata"`
-	}
+	Municipi Place
+	// Comarca is the county of the municipality (IDESCAT's code), which
+	// county councils' aids are decided by. Older answers lack it.
+	Comarca       *Place `xml:",omitempty"`
 	DataAlta      string // YYYY-MM-DD: registered since
 	DataNaixement string // YYYY-MM-DD
 	Convivents    struct {
@@ -27,6 +27,12 @@ type CensusData struct {
 		Menors   int `xml:"menors,attr"`
 		Majors65 int `xml:"majors65,attr"`
 	}
+}
+
+// Place is a municipality or a county: its official code and its name.
+type Place struct {
+	Codi string `xml:"codi,attr"`
+	Nom  string `xml:",chardata"`
 }
 
 // Values turns the census answer into canonical facts (schema version 1).
@@ -40,7 +46,7 @@ func (c CensusData) Values() (map[string]any, error) {
 		c.Convivents.Menors+c.Convivents.Majors65 > c.Convivents.Total {
 		return nil, fmt.Errorf("%w: census household counts", ErrMalformed)
 	}
-	return map[string]any{
+	v := map[string]any{
 		"municipality_code":    c.Municipi.Codi,
 		"municipality":         c.Municipi.Nom,
 		"registered_since":     c.DataAlta,
@@ -49,9 +55,13 @@ func (c CensusData) Values() (map[string]any, error) {
 		"minors_in_household":  c.Convivents.Menors,
 		"over_65_in_household": c.Convivents.Majors65,
 		"lives_alone":          c.Convivents.Total == 1,
-	}, nil
+	}
+	if c.Comarca != nil {
+		v["county_code"], v["county"] = c.Comarca.Codi, c.Comarca.Nom
+	}
+	return v, nil
 }
 
 // CensusFields are the fields the census service can release.
-var CensusFields = []string{"municipality_code", "municipality", "registered_since", "household_size",
+var CensusFields = []string{"municipality_code", "municipality", "county_code", "county", "registered_since", "household_size",
 	"minors_in_household", "over_65_in_household", "lives_alone", "birth_date"}

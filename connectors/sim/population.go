@@ -32,6 +32,7 @@ type Citizen struct {
 	Gender                        string
 	MunicipalityCode              string
 	Municipality                  string
+	CountyCode, County            string // IDESCAT's comarca of the municipality
 	RegisteredSince               time.Time
 	HouseholdSize, Minors, Over65 int
 	DependentPerson               bool
@@ -51,10 +52,15 @@ type Population struct {
 	byDoc map[string]int
 }
 
-var municipalities = [][2]string{
-	{"08019", "Barcelona"}, {"08101", "L'Hospitalet de Llobregat"}, {"08015", "Badalona"},
-	{"08279", "Terrassa"}, {"08187", "Sabadell"}, {"17079", "Girona"}, {"25120", "Lleida"},
-	{"43148", "Tarragona"}, {"43123", "Reus"}, {"08121", "Mataró"}, {"08113", "Manresa"}, {"17066", "Figueres"},
+// municipalities are INE code, name, and IDESCAT's county (comarca) code
+// and name.
+var municipalities = [][4]string{
+	{"08019", "Barcelona", "13", "Barcelonès"}, {"08101", "L'Hospitalet de Llobregat", "13", "Barcelonès"},
+	{"08015", "Badalona", "13", "Barcelonès"}, {"08279", "Terrassa", "40", "Vallès Occidental"},
+	{"08187", "Sabadell", "40", "Vallès Occidental"}, {"17079", "Girona", "20", "Gironès"},
+	{"25120", "Lleida", "33", "Segrià"}, {"43148", "Tarragona", "36", "Tarragonès"},
+	{"43123", "Reus", "08", "Baix Camp"}, {"08121", "Mataró", "21", "Maresme"},
+	{"08113", "Manresa", "07", "Bages"}, {"17066", "Figueres", "02", "Alt Empordà"},
 }
 
 var givenF = []string{"Maria", "Núria", "Montserrat", "Laia", "Marta", "Carme", "Aina", "Fatima", "Lucía", "Rosa", "Júlia", "Anna"}
@@ -124,7 +130,7 @@ func citizen(r *rand.Rand, arch string, asOf time.Time) Citizen {
 	}
 	c.Surname1, c.Surname2 = surnames[r.IntN(len(surnames))], surnames[r.IntN(len(surnames))]
 	m := municipalities[r.IntN(len(municipalities))]
-	c.MunicipalityCode, c.Municipality = m[0], m[1]
+	c.MunicipalityCode, c.Municipality, c.CountyCode, c.County = m[0], m[1], m[2], m[3]
 	var age int
 	switch arch {
 	case OlderAlone:

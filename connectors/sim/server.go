@@ -157,6 +157,9 @@ var censusService = service{code: scsp.ServiceCensus, noData: "El titular no con
 	specific: func(c Citizen, _ time.Time) any {
 		var d scsp.CensusData
 		d.Municipi.Codi, d.Municipi.Nom = c.MunicipalityCode, c.Municipality
+		if c.CountyCode != "" {
+			d.Comarca = &scsp.Place{Codi: c.CountyCode, Nom: c.County}
+		}
 		d.DataAlta = c.RegisteredSince.Format(time.DateOnly)
 		d.DataNaixement = c.BirthDate.Format(time.DateOnly)
 		d.Convivents.Total, d.Convivents.Menors, d.Convivents.Majors65 = c.HouseholdSize, c.Minors, c.Over65

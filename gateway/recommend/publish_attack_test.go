@@ -125,6 +125,21 @@ func TestPublicationAttacks(t *testing.T) {
 				p.Aid.Categories = append(p.Aid.Categories, "c"+strings.Repeat("x", i+1))
 			}
 		}, "aid.categories: at most 10"},
+		{"a city's aid claiming a county", func(p *recommend.Publication) {
+			p.Aid.Area = &recommend.Area{County: "20"}
+		}, "aid.area: a city's aid names its municipality"},
+		{"a state aid with an area", func(p *recommend.Publication) {
+			p.Aid.Level, p.Aid.Area = "state", &recommend.Area{Municipality: "17079"}
+		}, "aid.area: only county and city aids have an area"},
+		{"a document Obert does not issue", func(p *recommend.Publication) {
+			p.Aid.Documents = []recommend.AidDocument{{Obert: "criminal-record"}}
+		}, `aid.documents[0]: "criminal-record" is not one of Obert's documents`},
+		{"a step with a direction override", func(p *recommend.Publication) {
+			p.Aid.Steps = []map[string]string{{"ca": "a\u202eb", "es": "a", "en": "a"}}
+		}, "aid.steps[0]"},
+		{"a deadline that is not a date", func(p *recommend.Publication) {
+			p.Aid.Deadline = "soon"
+		}, "aid.deadline: a date YYYY-MM-DD"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p := publication()

@@ -23,6 +23,8 @@ const (
 	maxLegal       = 500
 	maxCriterion   = 500
 	maxApplyURL    = 2048
+	maxSteps       = 10 // steps, and documents
+	maxStep        = 500
 	languagesNamed = "ca, es and en"
 )
 
@@ -72,6 +74,7 @@ func checkEntry(p Publication, known []string) []string {
 	if err1 != nil || (a.ValidUntil != "" && (err2 != nil || until.Before(from))) {
 		bad("aid.valid_from / valid_until: dates YYYY-MM-DD, the end after the start")
 	}
+	ps = append(ps, checkHowTo(a)...)
 	switch n := len(a.Categories); {
 	case n == 0:
 		bad("aid.categories: at least one")
@@ -107,6 +110,57 @@ func checkEntry(p Publication, known []string) []string {
 			bad("aid.criteria.%s: category %q is not declared", c.Name, c.Category)
 		}
 		ps = append(ps, texts("aid.criteria."+c.Name+".text", c.Text, maxCriterion)...)
+	}
+	return ps
+}
+
+var (
+	countyCode       = regexp.MustCompile(`^[0-9]{2}$`)
+	municipalityCode = regexp.MustCompile(`^[0-9]{5}$`)
+	// ObertDocuments are the documents Obert issues, which aids may ask for.
+	ObertDocuments = []string{"census-certificate", "tax-certificate", "working-life-report"}
+)
+
+// checkHowTo checks an aid's area and how to claim it.
+func checkHowTo(a Aid) []string {
+	var ps []string
+	bad := func(format string, args ...any) { ps = append(ps, fmt.Sprintf(format, args...)) }
+	if x := a.Area; x != nil {
+		switch {
+		case a.Level == "county" && (!countyCode.MatchString(x.County) || x.Municipality != ""):
+			bad("aid.area: a county's aid names its county, {\"county\": \"NN\"} (IDESCAT's comarca code)")
+		case a.Level == "city" && (!municipalityCode.MatchString(x.Municipality) || x.County != ""):
+			bad("aid.area: a city's aid names its municipality, {\"municipality\": \"NNNNN\"} (INE's code)")
+		case a.Level != "county" && a.Level != "city":
+			bad("aid.area: only county and city aids have an area")
+		}
+	}
+	if len(a.Steps) > maxSteps {
+		bad("aid.steps: at most %d (are %d)", maxSteps, len(a.Steps))
+	}
+	for i, st := range a.Steps {
+		ps = append(ps, texts(fmt.Sprintf("aid.steps[%d]", i), st, maxStep)...)
+	}
+	if len(a.Documents) > maxSteps {
+		bad("aid.documents: at most %d (are %d)", maxSteps, len(a.Documents))
+	}
+	for i, d := range a.Documents {
+		switch {
+		case (d.Obert == "") == (d.Text == nil):
+			bad("aid.documents[%d]: either a text or one of Obert's documents (%s)", i, strings.Join(ObertDocuments, ", "))
+		case d.Obert != "" && !slices.Contains(ObertDocuments, d.Obert):
+			bad("aid.documents[%d]: %q is not one of Obert's documents (%s)", i, d.Obert, strings.Join(ObertDocuments, ", "))
+		case d.Text != nil:
+			ps = append(ps, texts(fmt.Sprintf("aid.documents[%d].text", i), d.Text, maxStep)...)
+		}
+	}
+	if a.Deadline != "" {
+		if _, err := time.Parse(time.DateOnly, a.Deadline); err != nil {
+			bad("aid.deadline: a date YYYY-MM-DD")
+		}
+	}
+	if a.InPerson != nil {
+		ps = append(ps, texts("aid.in_person", a.InPerson, maxStep)...)
 	}
 	return ps
 }

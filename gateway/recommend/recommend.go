@@ -58,6 +58,32 @@ type Aid struct {
 	// standard package includes this aid.
 	Archetypes []string        `json:"archetypes,omitempty"`
 	Criteria   []CriterionSpec `json:"criteria"`
+	// Area is where a county's or a city's aid applies; none means every
+	// county or city grants it. The rule still decides; the area places
+	// the aid in the questionnaire's package for the place a visitor names
+	// and on the citizen's page.
+	Area *Area `json:"area,omitempty"`
+	// How to claim it: the steps in order, the documents to bring, the last
+	// day to apply (YYYY-MM-DD) and where to go in person.
+	Steps     []map[string]string `json:"steps,omitempty"`
+	Documents []AidDocument       `json:"documents,omitempty"`
+	Deadline  string              `json:"deadline,omitempty"`
+	InPerson  map[string]string   `json:"in_person,omitempty"`
+}
+
+// Area is a county (IDESCAT's two-digit comarca code) or a municipality
+// (INE's five-digit code).
+type Area struct {
+	County       string `json:"county,omitempty"`
+	Municipality string `json:"municipality,omitempty"`
+}
+
+// AidDocument is one document an aid asks for: either a text, or a
+// document Obert issues (census-certificate, tax-certificate,
+// working-life-report), which the page links to My documents.
+type AidDocument struct {
+	Text  map[string]string `json:"text,omitempty"`
+	Obert string            `json:"obert,omitempty"`
 }
 
 // CriterionSpec names one criterion of an aid and explains it.

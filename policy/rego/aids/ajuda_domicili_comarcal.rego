@@ -4,14 +4,8 @@ package obert.aids.ajuda_domicili_comarcal
 
 import rego.v1
 
-import data.obert.aids.lib
-
 criteria["older-person-at-home"] := input.facts.census.over_65_in_household >= 1
 
-criteria["lives-in-catalonia"] := true if lib.catalan_municipality
-criteria["lives-in-catalonia"] := false if {
-	input.facts.census.municipality_code
-	not lib.catalan_municipality
-}
+criteria["lives-in-valles-occidental"] := input.facts.census.county_code == "40"
 
 criteria["income-per-member-below-threshold"] := input.facts.tax.income_annual <= 12000 * input.facts.census.household_size

@@ -9,3 +9,5 @@ import data.obert.aids.lib
 criteria["aged-18-or-more"] := lib.age >= 18
 
 criteria["out-of-work"] := input.facts.employment.employed == false
+
+criteria["lives-in-baix-camp"] := input.facts.census.county_code == "08"

@@ -7,3 +7,5 @@ import rego.v1
 criteria["minors-at-home"] := input.facts.census.minors_in_household >= 1
 
 criteria["income-per-member-below-threshold"] := input.facts.tax.income_annual <= 9500 * input.facts.census.household_size
+
+criteria["lives-in-segria"] := input.facts.census.county_code == "33"

@@ -8,10 +8,6 @@ import data.obert.aids.lib
 
 criteria["registered-1-years"] := lib.years_registered >= 1
 
-criteria["lives-in-catalonia"] := true if lib.catalan_municipality
-criteria["lives-in-catalonia"] := false if {
-	input.facts.census.municipality_code
-	not lib.catalan_municipality
-}
+criteria["lives-in-girones"] := input.facts.census.county_code == "20"
 
 criteria["income-per-member-below-threshold"] := input.facts.tax.income_annual <= 6500 * input.facts.census.household_size
