@@ -13,6 +13,16 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
+// The phone every browser test emulates, and the budgets a page must keep
+// on it: a citizen should not scroll through more than a few screens to
+// find what a page is for, nor download a heavy page on a poor connection.
+const (
+	screenWidth  = 360
+	screenHeight = 800
+	maxScreens   = 8      // document height, in screens, except paginated lists
+	maxHTMLBytes = 60_000 // the served document, before compression
+)
+
 // browser drives Debian's Chromium through chromedp. Tests that need it are
 // skipped unless OBERT_E2E=1 (make test and make e2e set it), and then fail
 // if Chromium or axe-core is missing.
@@ -51,14 +61,14 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-quic", true),
 		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(360, 800), // mobile first: the narrowest width we support
+		chromedp.WindowSize(screenWidth, screenHeight), // mobile first: the narrowest width we support
 	)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
 	ctx, cancelT := context.WithTimeout(ctx, 3*time.Minute)
 	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
 	// Mobile first: a 360 px wide phone viewport, whatever the window.
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(360, 800, chromedp.EmulateMobile, chromedp.EmulateTouch)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(screenWidth, screenHeight, chromedp.EmulateMobile, chromedp.EmulateTouch)); err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
 	shots := filepath.Join(repoRoot(t), ".data", "e2e", t.Name())
@@ -141,9 +151,30 @@ type axeResult struct {
 	} `json:"violations"`
 }
 
-// check saves a screenshot named name and runs axe-core on the page: any
-// WCAG 2.1 A/AA violation fails the test.
+// check saves a screenshot named name, then checks the page fits the phone
+// (no sideways scroll, at most maxScreens tall, at most maxHTMLBytes of
+// HTML) and runs axe-core on it: any WCAG 2.1 A/AA violation fails the test.
 func (b *browser) check(name string) {
+	b.t.Helper()
+	b.inspect(name, false)
+}
+
+// checkList is check for a paginated list, whose length is the pager's to
+// bound rather than the screen's: every budget but the height applies.
+func (b *browser) checkList(name string) {
+	b.t.Helper()
+	b.inspect(name, true)
+}
+
+type pageSize struct {
+	Width    int  `json:"width"`
+	Height   int  `json:"height"`
+	Body     int  `json:"body"`     // decoded bytes of the navigation's response body
+	Document int  `json:"document"` // characters of the document as parsed, when Body is unknown
+	Wide     bool `json:"wide"`
+}
+
+func (b *browser) inspect(name string, list bool) {
 	b.t.Helper()
 	b.counter++
 	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
@@ -152,13 +183,32 @@ func (b *browser) check(name string) {
 	}
 	os.WriteFile(filepath.Join(b.shots, fmt.Sprintf("%02d-%s.png", b.counter, name)), png, 0o644)
 
-	// Mobile first: nothing may be wider than the 360 px viewport.
-	wide, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > screen.width`))
+	// The navigation entry measures the body as served; outerHTML, the
+	// document as parsed, stands in where the entry has no size.
+	size, err := chromedp.Run(b.ctx, chromedp.Evaluate[pageSize](`(() => {
+		const nav = performance.getEntriesByType('navigation')[0];
+		const el = document.documentElement;
+		return {width: el.scrollWidth, height: el.scrollHeight, wide: el.scrollWidth > screen.width,
+			body: nav ? nav.decodedBodySize : 0, document: el.outerHTML.length};
+	})()`))
 	if err != nil {
-		b.t.Fatalf("measure width: %v", err)
+		b.t.Fatalf("measure %s: %v", name, err)
 	}
-	if wide {
-		b.t.Errorf("%s scrolls sideways at 360 px", name)
+	html, as := size.Body, "served"
+	if html == 0 {
+		html, as = size.Document, "parsed"
+	}
+	screens := float64(size.Height) / screenHeight
+	b.t.Logf("page %s: %.1f screens tall, %.1f kB of HTML (%s)", name, screens, float64(html)/1000, as)
+	if size.Wide {
+		b.t.Errorf("%s scrolls sideways at %d px: it is %d px wide", name, screenWidth, size.Width)
+	}
+	if !list && size.Height > maxScreens*screenHeight {
+		b.t.Errorf("%s is %.2f screens tall at %dx%d (%d px), over the budget of %d screens",
+			name, screens, screenWidth, screenHeight, size.Height, maxScreens)
+	}
+	if html > maxHTMLBytes {
+		b.t.Errorf("%s has %.1f kB of HTML (%d bytes), over the budget of %d kB", name, float64(html)/1000, html, maxHTMLBytes/1000)
 	}
 
 	// axe-core is injected through the DevTools protocol, which the page's

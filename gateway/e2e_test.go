@@ -142,7 +142,7 @@ func TestE2ECitizenJourney(t *testing.T) {
 
 	b.open(d.URL + "/folder/access")
 	b.mustSee("Departament de Drets Socials", "Data de naixement", "Avís enviat")
-	b.check("access")
+	b.checkList("access") // paginated: "older entries" follows the last
 
 	b.open(d.URL + "/folder/signins")
 	b.mustSee("Les meves identificacions", "Sessions obertes", "aquesta sessió")
