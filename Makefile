@@ -2,8 +2,8 @@
 #
 # Everything the tests need is installed and started here, so that a fresh
 # machine (and CI) needs nothing by hand: PostgreSQL is started when it is
-# down, Chromium comes from Debian, axe-core from npm, staticcheck from the
-# Go module proxy.
+# down, Chromium comes from Debian, axe-core and Lighthouse from npm,
+# staticcheck from the Go module proxy.
 
 SHELL       := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -11,6 +11,12 @@ GO          ?= go
 CACHE       := $(CURDIR)/.cache
 AXE_VERSION := 4.14.1
 AXE         := $(CACHE)/npm/node_modules/axe-core/axe.min.js
+# Google's Lighthouse (12.2.3 runs on Node 18.16 and later), pinned so that
+# scores do not move with its releases; the stamp names the version, so
+# changing it installs again.
+LIGHTHOUSE_VERSION := 12.2.3
+LIGHTHOUSE  := $(CACHE)/npm/node_modules/.bin/lighthouse
+LIGHTHOUSE_STAMP := $(CACHE)/npm/.lighthouse-$(LIGHTHOUSE_VERSION)
 # The OpenWallet Foundation's SD-JWT VC implementation, an independent
 # verifier of Obert's credentials; 0.20.0 wants a pre-release npm lacks.
 SDJWT_VERSION := 0.19.0
@@ -45,7 +51,7 @@ export OBERT_REQUIRE_VAULT := 1
 help:
 	@echo "make run     start Obert in development mode on http://127.0.0.1:8080"
 	@echo "make test    run every test (SQLite, PostgreSQL, browser), installing what they need"
-	@echo "make e2e     run only the browser tests"
+	@echo "make e2e     run only the browser tests (journeys and Lighthouse)"
 	@echo "make bench   run the benchmarks"
 	@echo "make soak    mixed citizen traffic on gatewayd for SOAKTIME (default 5m, at most 5m)"
 	@echo "make fuzz    run every fuzz target for FUZZTIME each (default 10s)"
@@ -62,7 +68,7 @@ build:
 
 ## test: every test, on both databases and in a real browser.
 test: deps
-	OBERT_E2E=1 OBERT_CHROMIUM=$(CHROMIUM) OBERT_AXE=$(AXE) $(GO) test $(TEST_FLAGS) ./...
+	OBERT_E2E=1 OBERT_CHROMIUM=$(CHROMIUM) OBERT_AXE=$(AXE) OBERT_LIGHTHOUSE=$(LIGHTHOUSE) $(GO) test $(TEST_FLAGS) ./...
 	$(MAKE) --no-print-directory fuzz
 
 ## fuzz: every fuzz target for FUZZTIME each (FUZZTIME=10m for a long run),
@@ -80,7 +86,7 @@ unit: deps-pg deps-interop deps-xmlsec deps-vault deps-sdjwt deps-poppler
 	$(GO) test $(TEST_FLAGS) ./...
 
 e2e: deps
-	OBERT_E2E=1 OBERT_CHROMIUM=$(CHROMIUM) OBERT_AXE=$(AXE) $(GO) test -count=1 -run 'TestE2E' -v ./gateway/...
+	OBERT_E2E=1 OBERT_CHROMIUM=$(CHROMIUM) OBERT_AXE=$(AXE) OBERT_LIGHTHOUSE=$(LIGHTHOUSE) $(GO) test -count=1 -run 'TestE2E|TestLighthouse' -v ./gateway/...
 
 ## soak: gatewayd under mixed citizen traffic at a fixed concurrency on
 ## loopback, reporting requests/s, errors, p99 and resident memory growth.
@@ -147,8 +153,8 @@ deps-pg:
 	fi
 	@pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL at 127.0.0.1:5432 is not reachable: the PostgreSQL tests cannot run" >&2; exit 1; }
 
-## deps-e2e: Debian's Chromium and axe-core for the browser tests.
-deps-e2e: $(AXE)
+## deps-e2e: Debian's Chromium, axe-core and Lighthouse for the browser tests.
+deps-e2e: $(AXE) $(LIGHTHOUSE_STAMP)
 	@if [ ! -x $(CHROMIUM) ]; then \
 		echo "installing Debian's chromium"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
@@ -159,6 +165,12 @@ deps-e2e: $(AXE)
 $(AXE):
 	mkdir -p $(CACHE)/npm
 	npm install --silent --no-audit --no-fund --prefix $(CACHE)/npm axe-core@$(AXE_VERSION)
+
+$(LIGHTHOUSE_STAMP):
+	mkdir -p $(CACHE)/npm
+	npm install --silent --no-audit --no-fund --save-exact --prefix $(CACHE)/npm lighthouse@$(LIGHTHOUSE_VERSION)
+	$(LIGHTHOUSE) --version | grep -qx '$(LIGHTHOUSE_VERSION)'
+	touch $@
 
 ## deps-sdjwt: sd-jwt-js, the verifier gateway/credentials' interop test runs.
 deps-sdjwt: $(SDJWT)
