@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/obert-gov/obert/audit"
 	"github.com/obert-gov/obert/connectors"
@@ -215,6 +216,17 @@ func (e exchangerAdapter) FetchAll(ctx context.Context, v folder.Viewer) []excha
 	return rs
 }
 
+// Fetch fetches one category, as FetchAll does.
+func (e exchangerAdapter) Fetch(ctx context.Context, v folder.Viewer, category string) exchange.Result {
+	res := e.ex.Fetch(ctx, v.Citizen, category, "aid-recommendation")
+	if res.Status == exchange.StatusOK {
+		if err := e.alerts.DataRefreshed(ctx, v.Subject); err != nil {
+			e.log.Error("re-evaluation for alerts not queued", "err", err)
+		}
+	}
+	return res
+}
+
 // recommenderAdapter feeds the recommender only facts released by the guard
 // for aid-recommendation, each use recorded.
 type recommenderAdapter struct {
@@ -231,4 +243,23 @@ func (r recommenderAdapter) Recommend(ctx context.Context, v folder.Viewer) ([]r
 		r.log.Warn("some facts not used", "err", err)
 	}
 	return r.rec.Recommend(ctx, recommend.Situation{Facts: facts})
+}
+
+// WhatIf compares the recommendation on the citizen's facts with one on
+// the facts as w changes them; the changed facts exist only here.
+func (r recommenderAdapter) WhatIf(ctx context.Context, v folder.Viewer, w recommend.WhatIf) ([]recommend.Change, error) {
+	facts, err := r.ex.Use(ctx, v.Citizen, "aid-recommendation")
+	if err != nil {
+		r.log.Warn("some facts not used", "err", err)
+	}
+	s := recommend.Situation{Facts: facts}
+	before, err := r.rec.Recommend(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	after, err := r.rec.Recommend(ctx, w.Apply(s, time.Now().UTC().Format(time.DateOnly)))
+	if err != nil {
+		return nil, err
+	}
+	return recommend.Compare(before, after), nil
 }

@@ -127,14 +127,19 @@ type ExportSession struct {
 	LastSeen  time.Time `json:"last_seen"`
 }
 
-// Exchanger fetches the citizen's data.
+// Exchanger fetches the citizen's data: every category they consented
+// to, or one.
 type Exchanger interface {
 	FetchAll(ctx context.Context, v Viewer) []exchange.Result
+	Fetch(ctx context.Context, v Viewer, category string) exchange.Result
 }
 
 // Recommender recommends aids from the citizen's consented data.
 type Recommender interface {
 	Recommend(ctx context.Context, v Viewer) ([]recommend.Result, error)
+	// WhatIf lists the aids a simulated change of the citizen's situation
+	// would change, computed from their facts and never stored.
+	WhatIf(ctx context.Context, v Viewer, w recommend.WhatIf) ([]recommend.Change, error)
 }
 
 // AccessLog is the read side of the audit log for one citizen.
@@ -186,7 +191,7 @@ type Handler struct {
 	mux   *http.ServeMux
 }
 
-var pageNames = []string{"home", "folder", "consent", "data", "aids", "access", "privacy", "error", "post", "rights", "export", "questionnaire", "profile", "alerts", "unsubscribe", "signins", "documents", "verify", "activity"}
+var pageNames = []string{"home", "folder", "consent", "data", "aids", "access", "privacy", "error", "post", "rights", "export", "questionnaire", "profile", "alerts", "unsubscribe", "signins", "documents", "verify", "activity", "whatif"}
 
 // New parses and checks every template, so a broken page or a missing
 // translation stops the start.
@@ -201,7 +206,7 @@ func New(deps Deps, opts Options) (*Handler, error) {
 		opts.Now = time.Now
 	}
 	h := &Handler{deps: deps, opts: opts, pages: map[string]*template.Template{}}
-	funcs := template.FuncMap{"t": deps.Catalogue.T}
+	funcs := template.FuncMap{"t": deps.Catalogue.T, "askOf": askOf}
 	for _, name := range pageNames {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templatesFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {

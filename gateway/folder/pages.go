@@ -259,45 +259,6 @@ func sortedKeys(m map[string]any) []string {
 	return ks
 }
 
-type aidView struct {
-	ID, Title, Summary, Administration, Status, StatusKey, LevelKey, ApplyURL, Legal string
-	Criteria                                                                         []criterionView
-}
-
-type criterionView struct{ Text, Verdict string }
-
-func (h *Handler) aidsShow(w http.ResponseWriter, r *http.Request) {
-	v, ok := h.viewer(w, r)
-	if !ok {
-		return
-	}
-	rs, err := h.deps.Recommender.Recommend(r.Context(), v)
-	if err != nil {
-		h.deps.Logger.Error("recommend", "err", err)
-		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
-		return
-	}
-	lang, c := web.Lang(r), h.deps.Catalogue
-	var out []aidView
-	for _, res := range rs {
-		a := res.Aid
-		av := aidView{ID: a.ID, Title: a.Title[lang], Summary: a.Summary[lang], Administration: a.Administration[lang],
-			Status: res.Status, StatusKey: "aids.status." + res.Status, LevelKey: "aids.level." + a.Level,
-			ApplyURL: a.ApplyURL, Legal: a.LegalReference}
-		for _, cr := range res.Criteria {
-			verdict := c.T(lang, "aids.unknown", c.T(lang, "category."+cr.Category))
-			if cr.Met != nil && *cr.Met {
-				verdict = c.T(lang, "aids.met")
-			} else if cr.Met != nil {
-				verdict = c.T(lang, "aids.not_met")
-			}
-			av.Criteria = append(av.Criteria, criterionView{cr.Text[lang], verdict})
-		}
-		out = append(out, av)
-	}
-	h.render(w, r, http.StatusOK, "aids", "aids.title", map[string]any{"Aids": out})
-}
-
 type entryView struct {
 	ID, KindKey, When, ISOTime, Category, CategoryKey, Fields, Who, PurposeKey, Basis, OutcomeKey string
 	Connector, Decision, ErrorClass                                                               string

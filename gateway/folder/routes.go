@@ -16,6 +16,8 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /folder/consent/{id}/receipt", h.consentReceipt)
 	m.HandleFunc("POST /folder/data", h.dataFetch)
 	m.HandleFunc("GET /folder/aids", h.aidsShow)
+	m.HandleFunc("POST /folder/aids/check", h.aidsCheck)
+	m.HandleFunc("POST /folder/aids/whatif", h.aidsWhatIf)
 	m.HandleFunc("GET /folder/access", h.accessShow)
 	m.HandleFunc("GET /folder/access/{id}/proof", h.accessProof)
 	m.HandleFunc("GET /folder/rights", h.rightsShow)

@@ -104,6 +104,10 @@ type Result struct {
 	Aid      Aid
 	Status   string
 	Criteria []Criterion
+	// Missing are the categories the aid declares of which the situation
+	// holds no facts: for a "maybe", the data that would decide it. A
+	// "maybe" with nothing missing is one the data at hand does not settle.
+	Missing []string
 }
 
 // Situation is what is known of a citizen: facts per category (only
@@ -383,7 +387,15 @@ func (r *Recommender) Recommend(ctx context.Context, s Situation) ([]Result, err
 		if today < a.ValidFrom || (a.ValidUntil != "" && today > a.ValidUntil) || tooSlow[a.ID] {
 			continue
 		}
-		out = append(out, verdict(a, all[a.ID]))
+		res := verdict(a, all[a.ID])
+		if res.Status == Maybe {
+			for _, c := range a.Categories {
+				if len(s.Facts[c]) == 0 {
+					res.Missing = append(res.Missing, c)
+				}
+			}
+		}
+		out = append(out, res)
 	}
 	rank := map[string]int{Eligible: 0, Maybe: 1, NotEligible: 2}
 	slices.SortStableFunc(out, func(a, b Result) int { return rank[a.Status] - rank[b.Status] })
