@@ -42,14 +42,35 @@ type lighthouseReport struct {
 		Score        *float64 `json:"score"`
 		DisplayValue string   `json:"displayValue"`
 		Details      *struct {
-			Items []struct {
-				Node *struct {
-					Selector string `json:"selector"`
-					Snippet  string `json:"snippet"`
-				} `json:"node"`
-			} `json:"items"`
+			Items []lighthouseItem `json:"items"`
 		} `json:"details"`
 	} `json:"audits"`
+}
+
+// lighthouseItem is one thing an audit found: an element, a resource or a
+// message in the console.
+type lighthouseItem struct {
+	Node *struct {
+		Selector string `json:"selector"`
+		Snippet  string `json:"snippet"`
+	} `json:"node"`
+	URL            string `json:"url"`
+	Description    string `json:"description"`
+	SourceLocation *struct {
+		URL string `json:"url"`
+	} `json:"sourceLocation"`
+}
+
+func (it lighthouseItem) String() string {
+	switch {
+	case it.Node != nil:
+		return it.Node.Selector + ": " + it.Node.Snippet
+	case it.SourceLocation != nil:
+		return it.SourceLocation.URL + ": " + it.Description
+	case it.URL != "":
+		return it.URL
+	}
+	return it.Description
 }
 
 // TestLighthouse runs Google's Lighthouse, pinned in the Makefile, on
@@ -122,8 +143,8 @@ func TestLighthouse(t *testing.T) {
 				}
 				if a.Details != nil {
 					for _, it := range a.Details.Items {
-						if it.Node != nil {
-							line += fmt.Sprintf("\n    at %s: %s", it.Node.Selector, it.Node.Snippet)
+						if s := it.String(); s != "" {
+							line += "\n    at " + s
 						}
 					}
 				}
