@@ -435,6 +435,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 	if err != nil {
 		return nil, err
 	}
+	places, err := catalogue.LoadPlaces()
+	if err != nil {
+		return nil, err
+	}
 	pages, err := folder.New(folder.Deps{
 		Sessions: sessions, Consents: consentsAdapter{svc: consents, served: servedBy(ex), rec: rec, facts: g.Store, log: log, alerts: alertSvc,
 			receipts: receipts, controller: Controller, policyURL: strings.TrimSuffix(cfg.PublicURL, "/") + "/privacy"},
@@ -447,7 +451,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 		Activity:      activityAdapter{act},
 		Documents:     documentsAdapter{svc: docs, ex: ex, vc: vc, store: g.Store, sealer: factSealer, log: log},
 	}, folder.Options{DevMode: cfg.DevMode(), ClaveEnabled: si.ClaveEnabled(), SecureCookies: u.Scheme == "https",
-		Administrations: snap.Administrations.All(), Controller: Controller, Connectors: ex.Connectors()})
+		Administrations: snap.Administrations.All(), Controller: Controller, Connectors: ex.Connectors(), Places: places})
 	if err != nil {
 		return nil, err
 	}

@@ -39,6 +39,9 @@ func TestQuestionnaire(t *testing.T) {
 		"not a number":     {"age": {"forty"}, "household": {"2"}, "minors": {"0"}, "work": {"working"}, "income": {"650"}},
 		"unknown work":     {"age": {"40"}, "household": {"2"}, "minors": {"0"}, "work": {"astronaut"}, "income": {"650"}},
 		"negative income":  {"age": {"40"}, "household": {"2"}, "minors": {"0"}, "work": {"working"}, "income": {"-1"}},
+		"a municipality of another county": {"age": {"40"}, "household": {"2"}, "minors": {"0"}, "work": {"working"}, "income": {"650"},
+			"county": {"13"}, "municipality": {"08187"}},
+		"an unknown county": {"age": {"40"}, "household": {"2"}, "minors": {"0"}, "work": {"working"}, "income": {"650"}, "county": {"99"}},
 	} {
 		if s := answer(u, bad); s != http.StatusBadRequest || !strings.Contains(u.page, `aria-invalid="true"`) {
 			t.Errorf("%s: %d", name, s)
@@ -55,6 +58,34 @@ func TestQuestionnaire(t *testing.T) {
 	}
 	answer(u, older)
 	u.mustSee("11 people were in this situation")
+
+	// County and city aids follow the place the visitor names, and are
+	// left out when they name none.
+	unemployed := func(county, municipality string) url.Values {
+		return url.Values{"age": {"48"}, "household": {"3"}, "minors": {"1"}, "dependent": {"no"}, "work": {"unemployed-long"},
+			"income": {"500"}, "county": {county}, "municipality": {municipality}}
+	}
+	answer(u, unemployed("", ""))
+	u.mustSee("You did not say where you live")
+	if strings.Contains(u.page, "Ajuntament de Reus") || strings.Contains(u.page, "Lleida") {
+		t.Error("city aids of Reus or Lleida shown to a visitor who did not say where they live")
+	}
+	answer(u, unemployed("08", "43123"))
+	u.mustSee("Reus")
+	if strings.Contains(u.page, "Lleida") {
+		t.Error("Lleida's aid shown to a Reus resident")
+	}
+	answer(u, unemployed("33", ""))
+	if strings.Contains(u.page, "Reus") {
+		t.Error("Reus's aid shown to a Segrià resident")
+	}
+	// Someone in work on a good income is placed nowhere, not in "long
+	// time without work".
+	answer(u, url.Values{"age": {"38"}, "household": {"1"}, "minors": {"0"}, "dependent": {"no"}, "work": {"working"}, "income": {"6000"}})
+	u.mustSee("None of the five common situations is like yours")
+	if strings.Contains(u.page, "Out of work for a long time") {
+		t.Error("a well-paid worker was placed among the long-term unemployed")
+	}
 
 	// Only counts are kept: no answer, no address, no time of day.
 	rows, _ := d.Store.DB().QueryContext(ctx, `SELECT * FROM questionnaire_stats`)

@@ -158,12 +158,21 @@ type questionnaireAdapter struct {
 
 func (q questionnaireAdapter) Place(ctx context.Context, a recommend.Answers) (recommend.Placement, []recommend.Aid, error) {
 	p := recommend.Place(a)
-	if err := q.store.CountPlacement(ctx, p.Archetype, q.now()); err != nil {
+	if err := q.store.CountPlacement(ctx, counted(p.Archetype), q.now()); err != nil {
 		return recommend.Placement{}, nil, err
 	}
-	return p, q.rec.Package(p.Archetype), nil
+	return p, q.rec.Package(p.Archetype, a.Where), nil
 }
 
 func (q questionnaireAdapter) Peers(ctx context.Context, archetype string) (int64, error) {
-	return q.store.Placements(ctx, archetype, q.now().AddDate(0, 0, -30))
+	return q.store.Placements(ctx, counted(archetype), q.now().AddDate(0, 0, -30))
+}
+
+// counted is the name a placement is counted under: "none" for answers no
+// profile fits.
+func counted(archetype string) string {
+	if archetype == recommend.None {
+		return "none"
+	}
+	return archetype
 }

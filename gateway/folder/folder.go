@@ -180,6 +180,8 @@ type Options struct {
 	Connectors []connectors.Description
 	// Administrations are those a citizen may share documents with.
 	Administrations []catalogue.Administration
+	// Places are the counties and municipalities the questionnaire offers.
+	Places catalogue.Places
 	Now             func() time.Time
 }
 

@@ -23,7 +23,28 @@ const MinPeers = 10
 
 func (h *Handler) questionnaireShow(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "questionnaire", "questionnaire.title", map[string]any{"Work": recommend.WorkSituations,
-		"Answers": map[string]string{}, "Bad": map[string]bool{}})
+		"Answers": map[string]string{}, "Bad": map[string]bool{}, "Places": h.opts.Places})
+}
+
+// where reads the place a visitor names: a county, or a municipality the
+// questionnaire lists (which says its county); nothing is allowed, a place
+// not in the list or a county that does not hold the municipality is not.
+func (h *Handler) where(county, municipality string) (recommend.Area, bool) {
+	var a recommend.Area
+	if municipality != "" {
+		c, ok := h.opts.Places.CountyOf(municipality)
+		if !ok || (county != "" && county != c) {
+			return a, false
+		}
+		return recommend.Area{County: c, Municipality: municipality}, true
+	}
+	if county != "" && county != "outside" && !h.opts.Places.HasCounty(county) {
+		return a, false
+	}
+	if county == "outside" {
+		county = ""
+	}
+	return recommend.Area{County: county}, true
 }
 
 type packageAid struct{ Title, Summary, Administration, LevelKey, ApplyURL string }
@@ -45,6 +66,11 @@ func (h *Handler) questionnaireAnswer(w http.ResponseWriter, r *http.Request) {
 	a.Work = r.PostFormValue("work")
 	a.Dependent = r.PostFormValue("dependent") == "yes"
 	problems := a.Validate()
+	if where, ok := h.where(r.PostFormValue("county"), r.PostFormValue("municipality")); ok {
+		a.Where = where
+	} else {
+		problems = append(problems, recommend.Problem{Field: "place", Reason: "a county and a municipality in it"})
+	}
 	for _, f := range []struct {
 		ok   bool
 		name string
@@ -59,11 +85,11 @@ func (h *Handler) questionnaireAnswer(w http.ResponseWriter, r *http.Request) {
 			fields[p.Field] = true
 		}
 		answers := map[string]string{}
-		for _, k := range []string{"age", "household", "minors", "income", "work", "dependent"} {
+		for _, k := range []string{"age", "household", "minors", "income", "work", "dependent", "county", "municipality"} {
 			answers[k] = r.PostFormValue(k)
 		}
 		h.render(w, r, http.StatusBadRequest, "questionnaire", "questionnaire.title", map[string]any{"Work": recommend.WorkSituations,
-			"Bad": fields, "Answers": answers})
+			"Bad": fields, "Answers": answers, "Places": h.opts.Places})
 		return
 	}
 	p, aids, err := h.deps.Questionnaire.Place(r.Context(), a)
@@ -83,5 +109,5 @@ func (h *Handler) questionnaireAnswer(w http.ResponseWriter, r *http.Request) {
 		peers = 0
 	}
 	h.render(w, r, http.StatusOK, "profile", "profile.title", map[string]any{"Archetype": p.Archetype, "Close": p.Close,
-		"Aids": out, "Peers": peers, "ShowPeers": peers >= MinPeers, "MinPeers": MinPeers})
+		"Aids": out, "Peers": peers, "ShowPeers": peers >= MinPeers, "MinPeers": MinPeers, "Placed": a.Where != recommend.Area{}})
 }

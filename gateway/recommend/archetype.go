@@ -30,6 +30,10 @@ type Answers struct {
 	Dependent     bool   // someone at home needs daily care
 	Work          string // one of WorkSituations
 	MonthlyIncome int    // the household's, in euros
+	// Where the visitor lives, if they say: the county, and the
+	// municipality when it is one the questionnaire names. It chooses the
+	// county's and the city's aids of the package.
+	Where Area
 }
 
 // Problem is one answer out of range.
@@ -57,11 +61,17 @@ func (a Answers) Validate() []Problem {
 }
 
 // Placement is where the questionnaire places someone: the closest of the
-// five profiles, and whether it fits closely.
+// five profiles, and whether it fits closely; no archetype when none fits
+// at all.
 type Placement struct {
-	Archetype string
-	Close     bool // false: no profile fits well; the closest is shown
+	Archetype string // "" (None): no profile fits at all
+	Close     bool   // false: no profile fits well; the closest is shown
 }
+
+// None is the placement of answers no profile fits: a person in work
+// with an income above the thresholds, say, is not "long time without
+// work" for being of working age.
+const None = ""
 
 // Place scores the answers against the five profiles (documented in
 // docs/architecture.md) and returns the best; ties go to the earlier
@@ -109,30 +119,35 @@ func Place(a Answers) Placement {
 		}
 	}
 	if top == 0 {
-		// Nothing fits: the closest by age.
-		switch {
-		case a.Age >= 65:
-			best = OlderAlone
-		case a.Age < 30:
-			best = YoungAtRisk
-		case a.Minors > 0:
-			best = SingleParent
-		default:
-			best = LongTermUnemployed
-		}
+		return Placement{Archetype: None}
 	}
 	return Placement{Archetype: best, Close: top >= 3}
 }
 
 // Package is the standard package of aids for an archetype: the aids valid
-// today that the catalogue tags with it.
-func (r *Recommender) Package(archetype string) []Aid {
+// today that the catalogue tags with it, of those with an area only the
+// ones where the visitor lives (none if they did not say).
+func (r *Recommender) Package(archetype string, where Area) []Aid {
 	today := r.now().UTC().Format("2006-01-02")
 	var out []Aid
 	for _, a := range r.Aids() {
-		if slices.Contains(a.Archetypes, archetype) && today >= a.ValidFrom && (a.ValidUntil == "" || today <= a.ValidUntil) {
+		if slices.Contains(a.Archetypes, archetype) && today >= a.ValidFrom && (a.ValidUntil == "" || today <= a.ValidUntil) && a.Area.Covers(where) {
 			out = append(out, a)
 		}
 	}
 	return out
+}
+
+// Covers reports whether an aid with area a applies to someone living in
+// where: everywhere for no area, else the same county or municipality.
+func (a *Area) Covers(where Area) bool {
+	switch {
+	case a == nil:
+		return true
+	case a.Municipality != "":
+		return a.Municipality == where.Municipality
+	case a.County != "":
+		return a.County == where.County
+	}
+	return true
 }

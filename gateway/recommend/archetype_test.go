@@ -19,8 +19,11 @@ func TestPlace(t *testing.T) {
 		{recommend.Answers{Age: 55, HouseholdSize: 3, Dependent: true, Work: "working", MonthlyIncome: 2000}, recommend.DependentHousehold, true},
 		// A dependent person at home outranks the rest on a tie.
 		{recommend.Answers{Age: 40, HouseholdSize: 2, Minors: 1, Dependent: true, Work: "working", MonthlyIncome: 3000}, recommend.DependentHousehold, true},
-		// Nothing fits: the closest, said to be loose.
-		{recommend.Answers{Age: 45, HouseholdSize: 2, Work: "working", MonthlyIncome: 4000}, recommend.LongTermUnemployed, false},
+		// Nothing fits: no profile, rather than "long time without work"
+		// for someone in work on a good income.
+		{recommend.Answers{Age: 45, HouseholdSize: 2, Work: "working", MonthlyIncome: 4000}, recommend.None, false},
+		{recommend.Answers{Age: 38, HouseholdSize: 1, Work: "working", MonthlyIncome: 6000}, recommend.None, false},
+		// One thing fits a little: the closest, said to be loose.
 		{recommend.Answers{Age: 70, HouseholdSize: 2, Work: "retired", MonthlyIncome: 4000}, recommend.OlderAlone, false},
 	} {
 		if p := recommend.Place(c.a); p.Archetype != c.want || p.Close != c.close {
@@ -50,11 +53,38 @@ func TestAnswersValidate(t *testing.T) {
 func TestPackages(t *testing.T) {
 	r := newRecommender(t)
 	for _, k := range recommend.Archetypes {
-		if n := len(r.Package(k)); n < 4 {
+		if n := len(r.Package(k, recommend.Area{})); n < 4 {
 			t.Errorf("archetype %s has a package of %d aids", k, n)
 		}
 	}
-	if n := len(r.Package("nobody")); n != 0 {
+	if n := len(r.Package("nobody", recommend.Area{})); n != 0 {
 		t.Errorf("unknown archetype: %d aids", n)
+	}
+}
+
+// TestPackagesByPlace: a package holds the county's and the city's aids of
+// where the visitor lives, and no other place's.
+func TestPackagesByPlace(t *testing.T) {
+	r := newRecommender(t)
+	ids := func(where recommend.Area) map[string]bool {
+		m := map[string]bool{}
+		for _, k := range recommend.Archetypes {
+			for _, a := range r.Package(k, where) {
+				m[a.ID] = true
+			}
+		}
+		return m
+	}
+	nowhere := ids(recommend.Area{})
+	lleida := ids(recommend.Area{County: "33", Municipality: "25120"})
+	sabadell := ids(recommend.Area{County: "40", Municipality: "08187"})
+	if nowhere["energia_lleida"] || nowhere["suport_families"] || sabadell["energia_lleida"] || sabadell["suport_families"] {
+		t.Error("Lleida's or the Segrià's aids are in a package of a visitor elsewhere")
+	}
+	if !lleida["energia_lleida"] || !lleida["suport_families"] || !sabadell["escombraries_sabadell"] || !sabadell["ajuda_domicili_comarcal"] {
+		t.Error("a visitor's own county's or city's aids are missing from their package")
+	}
+	if !nowhere["imv"] || !lleida["imv"] {
+		t.Error("a state aid is missing")
 	}
 }

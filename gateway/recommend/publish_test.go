@@ -107,7 +107,7 @@ func TestPublishChecks(t *testing.T) {
 	if statuses(res)["ajut_gent_gran_girona"] != recommend.Eligible {
 		t.Fatalf("published aid: %v", statuses(res)["ajut_gent_gran_girona"])
 	}
-	if n := len(r.Package("older-alone")); n == 0 || r.Package("older-alone")[n-1].ID != "ajut_gent_gran_girona" {
+	if n := len(r.Package("older-alone", recommend.Area{})); n == 0 || r.Package("older-alone", recommend.Area{})[n-1].ID != "ajut_gent_gran_girona" {
 		t.Error("the published aid is not in its archetype's package")
 	}
 	if err := r.Retire(ctx, "ajut_gent_gran_girona"); err != nil {
