@@ -182,7 +182,7 @@ type Options struct {
 	Administrations []catalogue.Administration
 	// Places are the counties and municipalities the questionnaire offers.
 	Places catalogue.Places
-	Now             func() time.Time
+	Now    func() time.Time
 }
 
 // Handler serves the pages.
