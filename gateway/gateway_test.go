@@ -730,7 +730,7 @@ func TestAccessPages(t *testing.T) {
 	if _, err := d.Audit.AppendAll(ctx, es); err != nil {
 		t.Fatal(err)
 	}
-	entries := func() int { return strings.Count(u.page, `<li class="entry">`) }
+	entries := func() int { return strings.Count(u.page, `<li class="entry" id=`) }
 	u.get(d.URL + "/folder/access?category=census")
 	if n := entries(); n != 50 || !strings.Contains(u.page, "Page 1 of 3") || !strings.Contains(u.page, `rel="next" href="/folder/access?category=census&amp;page=2"`) ||
 		strings.Contains(u.page, `rel="prev"`) {

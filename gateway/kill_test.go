@@ -53,7 +53,7 @@ func (p *gatewaydProc) kill() {
 	p.cmd.Wait()
 }
 
-var entryRe = regexp.MustCompile(`(?s)<li class="entry">.*?</li>`)
+var entryRe = regexp.MustCompile(`(?s)<li class="entry" id="[^"]*">.*?</li>`)
 
 // TestChaosKillUnderLoad: gatewayd is killed (SIGKILL) while citizens
 // fetch, then started again on the same database. The public log verifies

@@ -212,8 +212,17 @@ func (h *Handler) consentWithdraw(w http.ResponseWriter, r *http.Request) {
 		h.deps.Logger.Error("withdraw consent", "err", err)
 		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
 	default:
-		http.Redirect(w, r, "/folder/consent?done=withdrawn_done", http.StatusSeeOther)
+		http.Redirect(w, r, returnTo(r, "/folder/consent")+"?done=withdrawn_done", http.StatusSeeOther)
 	}
+}
+
+// returnTo is where an action taken from another page goes back to: the
+// access log, or the action's own page.
+func returnTo(r *http.Request, own string) string {
+	if r.PostFormValue("return") == "/folder/access" {
+		return "/folder/access"
+	}
+	return own
 }
 
 type factView struct{ Name, Value string }
@@ -261,7 +270,11 @@ func sortedKeys(m map[string]any) []string {
 
 type entryView struct {
 	ID, KindKey, When, ISOTime, Category, CategoryKey, Fields, Who, PurposeKey, Basis, OutcomeKey string
-	Connector, Decision, ErrorClass                                                               string
+	Connector, Decision, ErrorClass, ConsentID                                                    string
+	// Acting from the entry: withdraw the consent it ran under (while
+	// active), or object to the processing it belongs to (proactive
+	// profiling, while not objected).
+	Withdraw, Object bool
 	Because                                                                                       string // the reason, in words
 	Index                                                                                         int64
 }
@@ -310,7 +323,22 @@ func (h *Handler) accessShow(w http.ResponseWriter, r *http.Request) {
 		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
 		return
 	}
-	lang, c := web.Lang(r), h.deps.Catalogue
+	lang, c, now := web.Lang(r), h.deps.Catalogue, h.opts.Now()
+	// What the citizen can do from an entry depends on their consents and
+	// objections now; unreadable, the entries are shown without actions.
+	grants := map[string]consent.Grant{}
+	if gs, err := h.deps.Consents.List(r.Context(), v.Subject); err == nil {
+		for _, g := range gs {
+			grants[g.ID] = g
+		}
+	} else {
+		h.deps.Logger.Warn("access log: consents unread", "err", err)
+	}
+	objections, err := h.deps.Rights.Objections(r.Context(), v.Subject)
+	if err != nil {
+		h.deps.Logger.Warn("access log: objections unread", "err", err)
+		objections = map[string]time.Time{ObjectionProfiling: {}}
+	}
 	// The filters offer the categories and administrations the citizen's
 	// own log holds (registered categories included).
 	admins, categories := map[string]bool{}, map[string]bool{}
@@ -360,10 +388,17 @@ func (h *Handler) accessShow(w http.ResponseWriter, r *http.Request) {
 		if e.Purpose != "" {
 			ev.PurposeKey = "purpose." + e.Purpose
 		}
-		if e.LegalBasis == consent.BasisConsent {
-			ev.Basis = c.T(lang, "access.consent_basis") + " (" + e.ConsentID + ")"
-		} else {
+		switch g, known := grants[e.ConsentID]; {
+		case e.LegalBasis == consent.BasisConsent && known:
+			ev.Basis = c.T(lang, "access.consent_given", dateIn(lang, g.GrantedAt.In(madrid)))
+			ev.ConsentID, ev.Withdraw = e.ConsentID, g.ActiveAt(now)
+		case e.LegalBasis == consent.BasisConsent:
+			ev.Basis, ev.ConsentID = c.T(lang, "access.consent_basis"), e.ConsentID
+		default:
 			ev.Basis = e.LegalBasis
+		}
+		if _, objected := objections[ObjectionProfiling]; e.Purpose == "proactive-alerts" && !objected {
+			ev.Object = true
 		}
 		if e.Outcome != "" {
 			ev.OutcomeKey = "outcome." + e.Outcome
@@ -405,7 +440,7 @@ func (h *Handler) accessShow(w http.ResponseWriter, r *http.Request) {
 	}
 	h.render(w, r, http.StatusOK, "access", "access.title", map[string]any{"Entries": out, "Categories": cats,
 		"Administrations": adms, "From": day(f.From, 0), "To": day(f.To, 1), "Total": len(matched),
-		"Page": page, "Pages": pages, "Prev": prev, "Next": next})
+		"Page": page, "Pages": pages, "Prev": prev, "Next": next, "Filtered": f != (audit.Filter{})})
 }
 
 // accessPage is how many entries one page of the access log shows.

@@ -126,7 +126,7 @@ func (h *Handler) objection(w http.ResponseWriter, r *http.Request) {
 	if !on {
 		done = "unobjected"
 	}
-	http.Redirect(w, r, "/folder/rights?done="+done, http.StatusSeeOther)
+	http.Redirect(w, r, returnTo(r, "/folder/rights")+"?done="+done, http.StatusSeeOther)
 }
 
 // erase deletes the citizen's account and data, after an explicit

@@ -1,0 +1,50 @@
+package gateway_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+var withdrawFromEntry = regexp.MustCompile(`<form method="post" action="(/folder/consent/[^"]+/withdraw)"><input type="hidden" name="csrf" value="([^"]+)"><input type="hidden" name="return" value="/folder/access">`)
+
+// TestWithdrawFromAccessEntry: an entry of an exchange says in words on
+// what basis it ran (the consent and its date, no identifier) and offers
+// to withdraw that consent; withdrawing there returns to the log with a
+// confirmation, deletes the data, and the offer goes.
+func TestWithdrawFromAccessEntry(t *testing.T) {
+	d := startDev(t)
+	u := consentAndFetch(t, d, d.citizenOf(t, "older-alone"))
+	u.get(d.URL + "/folder/access")
+	u.mustSee("Your consent, given on ")
+	if strings.Contains(u.page, "Your consent (cns_") {
+		t.Fatal("the basis names the consent's identifier")
+	}
+	m := withdrawFromEntry.FindStringSubmatch(u.page)
+	if m == nil {
+		t.Fatalf("no entry offers to withdraw its consent:\n%s", u.page)
+	}
+	if s := u.post(d.URL+m[1], url.Values{"csrf": {m[2]}, "return": {"/folder/access"}}); s != http.StatusOK {
+		t.Fatalf("withdraw: %d", s)
+	}
+	if !strings.HasPrefix(u.url, d.URL+"/folder/access?") {
+		t.Fatalf("withdrawal from the log went to %s", u.url)
+	}
+	u.mustSee("Consent withdrawn. The data obtained with it has been deleted.", "Consent withdrawn")
+	if withdrawFromEntry.MatchString(u.page) {
+		t.Fatal("the log still offers to withdraw a withdrawn consent")
+	}
+	var n int
+	d.Store.DB().QueryRowContext(context.Background(), `SELECT COUNT(*) FROM facts`).Scan(&n)
+	if n != 0 {
+		t.Fatalf("%d facts kept after withdrawal", n)
+	}
+	// An address elsewhere is not followed.
+	u.get(d.URL + "/folder/rights")
+	if s := u.post(d.URL+"/folder/objection", url.Values{"csrf": {u.hidden("csrf")}, "object": {"1"}, "return": {"https://evil.example/"}}); s != http.StatusOK || !strings.HasPrefix(u.url, d.URL+"/folder/rights") {
+		t.Fatalf("objection with a foreign return: %d %s", s, u.url)
+	}
+}
