@@ -275,8 +275,8 @@ type entryView struct {
 	// active), or object to the processing it belongs to (proactive
 	// profiling, while not objected).
 	Withdraw, Object bool
-	Because                                                                                       string // the reason, in words
-	Index                                                                                         int64
+	Because          string // the reason, in words
+	Index            int64
 }
 
 type option struct {
