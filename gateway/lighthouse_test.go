@@ -55,6 +55,8 @@ type lighthouseItem struct {
 		Snippet  string `json:"snippet"`
 	} `json:"node"`
 	URL            string `json:"url"`
+	ResourceType   string `json:"resourceType"`
+	ResourceSize   int    `json:"resourceSize"` // decoded bytes of a request's body
 	Description    string `json:"description"`
 	SourceLocation *struct {
 		URL string `json:"url"`
@@ -154,8 +156,26 @@ func TestLighthouse(t *testing.T) {
 			t.Errorf("%s: Lighthouse %s %.2f, below %.2f; audits short of full marks:\n%s",
 				page.path, cat, *c.Score, lighthouseBudget[cat], strings.Join(lost, "\n"))
 		}
-		t.Logf("Lighthouse %s: %s", page.path, strings.Join(scores, ", "))
+		// The same HTML budget as the journeys', for the states of the
+		// pages they do not reach.
+		html := r.documentSize()
+		if html > maxHTMLBytes {
+			t.Errorf("%s has %.1f kB of HTML (%d bytes), over the budget of %d kB", page.path, float64(html)/1000, html, maxHTMLBytes/1000)
+		}
+		t.Logf("Lighthouse %s: %s; %.1f kB of HTML", page.path, strings.Join(scores, ", "), float64(html)/1000)
 	}
+}
+
+// documentSize is the decoded size of the audited page's HTML.
+func (r *lighthouseReport) documentSize() int {
+	if a, ok := r.Audits["network-requests"]; ok && a.Details != nil {
+		for _, it := range a.Details.Items {
+			if it.ResourceType == "Document" && it.URL == r.FinalURL {
+				return it.ResourceSize
+			}
+		}
+	}
+	return 0
 }
 
 // runLighthouse runs one Lighthouse mobile audit of target and reads its
