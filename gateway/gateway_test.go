@@ -309,7 +309,7 @@ func TestWithdrawStopsExchanges(t *testing.T) {
 		t.Fatalf("simulator received %d requests, want 1", n)
 	}
 	u.get(d.URL + "/folder/aids")
-	u.mustSee("You live in Catalonia: Met") // the census facts decide it
+	u.mustSee("You live in Catalonia: <strong>Met") // the census facts decide it
 
 	u.get(d.URL + "/folder/consent")
 	w := withdrawForm.FindStringSubmatch(u.page)
@@ -326,7 +326,7 @@ func TestWithdrawStopsExchanges(t *testing.T) {
 		t.Fatalf("simulator received %d requests after withdrawal, want still 1", n)
 	}
 	u.get(d.URL + "/folder/aids")
-	if strings.Contains(u.page, "You live in Catalonia: Met") || strings.Contains(u.page, "You live in Catalonia: Not met") {
+	if strings.Contains(u.page, "You live in Catalonia: <strong>Met") || strings.Contains(u.page, "You live in Catalonia: <strong>Not met") {
 		t.Fatal("facts from the withdrawn consent are still used")
 	}
 	u.get(d.URL + "/folder/access")

@@ -102,7 +102,7 @@ func (h *Handler) consentShow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lang, now, c := web.Lang(r), h.opts.Now(), h.deps.Catalogue
-	var gv []grantView
+	var active, past []grantView
 	for _, g := range grants {
 		x := grantView{ID: g.ID, CategoryKey: "category." + g.Category, PurposeKey: "purpose." + g.Purpose,
 			GrantedText: c.T(lang, "consent.granted_on", dateIn(lang, g.GrantedAt)), Active: g.ActiveAt(now)}
@@ -114,9 +114,22 @@ func (h *Handler) consentShow(w http.ResponseWriter, r *http.Request) {
 		default:
 			x.StateText = c.T(lang, "consent.active", dateIn(lang, g.ExpiresAt))
 		}
-		gv = append(gv, x)
+		if x.Active {
+			active = append(active, x)
+		} else {
+			past = append(past, x)
+		}
 	}
-	h.render(w, r, http.StatusOK, "consent", "consent.title", map[string]any{"Offers": h.offers(lang, grants), "Grants": gv})
+	// What is given comes first, next to the confirmation of a change;
+	// then what may still be given, each offer short with its full text
+	// folded.
+	var open []offerView
+	for _, o := range h.offers(lang, grants) {
+		if !o.Active {
+			open = append(open, o)
+		}
+	}
+	h.render(w, r, http.StatusOK, "consent", "consent.title", map[string]any{"Offers": open, "Active": active, "Past": past})
 }
 
 // consentReceipt downloads the signed receipt of one of the citizen's grants.
