@@ -21,3 +21,18 @@ func TestPlaces(t *testing.T) {
 		t.Error("HasCounty")
 	}
 }
+
+func TestLifeEvents(t *testing.T) {
+	es, err := catalogue.LoadLifeEvents()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) < 6 {
+		t.Fatalf("%d life events", len(es))
+	}
+	for _, e := range es {
+		if len(e.Procedures) == 0 || len(e.Categories) == 0 {
+			t.Errorf("%s has no procedures or no data", e.ID)
+		}
+	}
+}

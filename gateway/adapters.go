@@ -17,6 +17,7 @@ import (
 	"github.com/obert-gov/obert/gateway/folder"
 	"github.com/obert-gov/obert/gateway/recommend"
 	"github.com/obert-gov/obert/gateway/signin"
+	"github.com/obert-gov/obert/gateway/store"
 )
 
 func newEntryID() string { return "ae_" + rand.Text() }
@@ -262,4 +263,55 @@ func (r recommenderAdapter) WhatIf(ctx context.Context, v folder.Viewer, w recom
 		return nil, err
 	}
 	return recommend.Compare(before, after), nil
+}
+
+// Aids is the recommender's catalogue.
+func (r recommenderAdapter) Aids() []recommend.Aid { return r.rec.Aids() }
+
+// personalAdapter keeps the folder's favourites, life events and layout in
+// the store, where every replica reads them.
+type personalAdapter struct {
+	store *store.Store
+	now   func() time.Time
+}
+
+func (p personalAdapter) Favourites(ctx context.Context, subject string) ([]folder.Favourite, error) {
+	fs, err := p.store.Favourites(ctx, subject)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]folder.Favourite, len(fs))
+	for i, f := range fs {
+		out[i] = folder.Favourite{Kind: f.Kind, Ref: f.Ref, Since: f.CreatedAt}
+	}
+	return out, nil
+}
+
+func (p personalAdapter) SetFavourite(ctx context.Context, subject string, f folder.Favourite, on bool) error {
+	return p.store.SetFavourite(ctx, subject, f.Kind, f.Ref, on, p.now())
+}
+
+func (p personalAdapter) LifeEvents(ctx context.Context, subject string) ([]string, error) {
+	es, err := p.store.LifeEvents(ctx, subject)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(es))
+	for i, e := range es {
+		out[i] = e.Event
+	}
+	return out, nil
+}
+
+func (p personalAdapter) SetLifeEvent(ctx context.Context, subject, event string, on bool) error {
+	return p.store.SetLifeEvent(ctx, subject, event, on, p.now())
+}
+
+func (p personalAdapter) Layout(ctx context.Context, subject string) (folder.Layout, error) {
+	l, _, err := p.store.LayoutOf(ctx, subject)
+	return folder.Layout{Sections: l.Sections, Hidden: l.Hidden}, err
+}
+
+func (p personalAdapter) SetLayout(ctx context.Context, subject string, l folder.Layout) error {
+	return p.store.SetLayout(ctx, subject, store.Layout{Sections: l.Sections, Hidden: l.Hidden, UpdatedAt: p.now()})
 }

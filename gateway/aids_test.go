@@ -12,7 +12,7 @@ import (
 	"github.com/obert-gov/obert/connectors/sim"
 )
 
-var aidCard = regexp.MustCompile(`<article class="aid ([a-z-]+)" id="aid-([a-z0-9_]+)"`)
+var aidCard = regexp.MustCompile(`<(?:article class="aid|li class="aid-item) ([a-z-]+)" id="aid-([a-z0-9_]+)"`)
 
 // aidStatuses reads the status of every aid card on the aids page.
 func aidStatuses(page string) map[string]string {
@@ -132,10 +132,13 @@ func TestAidsByCountyAndMunicipality(t *testing.T) {
 		if st[other] != "not-eligible" {
 			t.Errorf("%s resident: the other county's %s is %q", c.Municipality, other, st[other])
 		}
-		// Their own county's and city's aids find them living there.
+		// Their own county's and city's aids find them living there (each
+		// aid's own page shows its criteria, whatever its status).
+		u.get(d.URL + "/folder/aids/" + ownCounty[code])
 		if card := cardOf(u.page, ownCounty[code]); !strings.Contains(card, " county: <strong>Met</strong>") {
 			t.Errorf("%s resident: their county's %s does not find them living there:\n%s", c.Municipality, ownCounty[code], card)
 		}
+		u.get(d.URL + "/folder/aids/" + ownCity[code])
 		if card := cardOf(u.page, ownCity[code]); !strings.Contains(card, "You are registered in "+c.Municipality+": <strong>Met</strong>") {
 			t.Errorf("%s resident: their city's %s does not find them registered there:\n%s", c.Municipality, ownCity[code], card)
 		}

@@ -217,7 +217,7 @@ func TestE2EConsentAndRights(t *testing.T) {
 	b.mustSee("Download the signed receipt", "Withdraw")
 	b.check("consent-granted")
 	b.submit(`form[action$="/withdraw"] button`)
-	b.mustSee("Withdrawn on")
+	b.mustSee("Consent withdrawn. The data obtained with it has been deleted.", "Withdrawn or expired consents (1)")
 	b.check("consent-withdrawn")
 
 	b.open(d.URL + "/folder/rights")

@@ -38,6 +38,10 @@ func TestExportFollowsItsSchema(t *testing.T) {
 	u.post(d.URL+"/folder/objection", url.Values{"csrf": {u.hidden("csrf")}, "object": {"1"}})
 	u.get(d.URL + "/folder/documents")
 	u.post(d.URL+"/folder/documents", url.Values{"csrf": {u.hidden("csrf")}, "type": {"census-certificate"}})
+	// A favourite, a life event and a changed layout.
+	u.post(d.URL+"/folder/favourites", url.Values{"csrf": {u.hidden("csrf")}, "kind": {"aid"}, "ref": {"imv"}, "on": {"1"}})
+	u.post(d.URL+"/folder/life", url.Values{"csrf": {u.hidden("csrf")}, "event": {"retiring"}, "on": {"1"}})
+	u.post(d.URL+"/folder/layout", url.Values{"csrf": {u.hidden("csrf")}, "section": {"steps"}, "action": {"hide"}})
 
 	u.get(d.URL + "/lang/ca?return=/folder/export.json")
 	var doc any
@@ -59,7 +63,10 @@ func TestExportFollowsItsSchema(t *testing.T) {
 	if top["language"] != "ca" || !strings.Contains(top["note"].(string), "Tot el que Obert té sobre vós") {
 		t.Errorf("the note is not in the citizen's language: %v", top["note"])
 	}
-	for name, want := range map[string]int{"consents": 2, "facts": 1, "objections": 1, "documents": 1} {
+	if l, ok := top["folder_layout"].(map[string]any); !ok || fmt.Sprint(l["hidden"]) != "[steps]" {
+		t.Errorf("folder_layout: %v", top["folder_layout"])
+	}
+	for name, want := range map[string]int{"consents": 2, "facts": 1, "objections": 1, "documents": 1, "favourites": 1, "life_events": 1} {
 		if n := len(top[name].([]any)); n < want {
 			t.Errorf("%s: %d, want at least %d", name, n, want)
 		}

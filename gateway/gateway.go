@@ -439,6 +439,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 	if err != nil {
 		return nil, err
 	}
+	lifeEvents, err := catalogue.LoadLifeEvents()
+	if err != nil {
+		return nil, err
+	}
 	pages, err := folder.New(folder.Deps{
 		Sessions: sessions, Consents: consentsAdapter{svc: consents, served: servedBy(ex), rec: rec, facts: g.Store, log: log, alerts: alertSvc,
 			receipts: receipts, controller: Controller, policyURL: strings.TrimSuffix(cfg.PublicURL, "/") + "/privacy"},
@@ -450,8 +454,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 		Notices:       g.notices,
 		Activity:      activityAdapter{act},
 		Documents:     documentsAdapter{svc: docs, ex: ex, vc: vc, store: g.Store, sealer: factSealer, log: log},
+		Personal:      personalAdapter{store: g.Store, now: now},
 	}, folder.Options{DevMode: cfg.DevMode(), ClaveEnabled: si.ClaveEnabled(), SecureCookies: u.Scheme == "https",
-		Administrations: snap.Administrations.All(), Controller: Controller, Connectors: ex.Connectors(), Places: places})
+		Administrations: snap.Administrations.All(), Controller: Controller, Connectors: ex.Connectors(), Places: places, LifeEvents: lifeEvents})
 	if err != nil {
 		return nil, err
 	}

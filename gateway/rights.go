@@ -84,6 +84,25 @@ func (a rightsAdapter) Export(ctx context.Context, v folder.Viewer) (folder.Expo
 		}
 		x.Documents = append(x.Documents, ed)
 	}
+	favs, err := a.store.Favourites(ctx, v.Subject)
+	if err != nil {
+		return folder.Export{}, err
+	}
+	for _, f := range favs {
+		x.Favourites = append(x.Favourites, folder.ExportFavourite{Kind: f.Kind, Ref: f.Ref, Since: f.CreatedAt})
+	}
+	events, err := a.store.LifeEvents(ctx, v.Subject)
+	if err != nil {
+		return folder.Export{}, err
+	}
+	for _, e := range events {
+		x.LifeEvents = append(x.LifeEvents, folder.ExportLifeEvent{Event: e.Event, Since: e.Since})
+	}
+	if l, ok, err := a.store.LayoutOf(ctx, v.Subject); err != nil {
+		return folder.Export{}, err
+	} else if ok {
+		x.Layout = &folder.ExportLayout{Sections: l.Sections, Hidden: l.Hidden, UpdatedAt: l.UpdatedAt}
+	}
 	return x, nil
 }
 

@@ -30,6 +30,7 @@ type aidView struct {
 	Documents                                                                       []aidDocView
 	Missing                                                                         []askView // "maybe": the consents that would decide it
 	Undecided                                                                       bool      // "maybe" with all its data at hand
+	Favourite                                                                       bool
 }
 
 type criterionView struct{ Text, Verdict string }
@@ -53,6 +54,14 @@ type askArgs struct {
 }
 
 func askOf(p page, a askView, aid string) askArgs { return askArgs{p, a, aid} }
+
+// cardArgs is what the "card" template receives.
+type cardArgs struct {
+	Page page
+	Aid  aidView
+}
+
+func cardOf(p page, a aidView) cardArgs { return cardArgs{p, a} }
 
 type levelGroup struct {
 	LevelKey string
@@ -80,6 +89,11 @@ func (h *Handler) aidsShow(w http.ResponseWriter, r *http.Request) {
 		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
 		return
 	}
+	favs, err := h.deps.Personal.Favourites(r.Context(), v.Subject)
+	if err != nil {
+		h.unavailable(w, r, "favourites", err)
+		return
+	}
 	lang := web.Lang(r)
 	asks := map[string]*askView{}
 	groups := map[string]*statusGroup{}
@@ -88,6 +102,7 @@ func (h *Handler) aidsShow(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, res := range rs {
 		av := h.aidOf(lang, res)
+		av.Favourite = isFavourite(favs, FavouriteAid, res.Aid.ID)
 		for _, c := range res.Missing {
 			ask, ok := asks[c]
 			if !ok {
@@ -127,6 +142,43 @@ func (h *Handler) aidsShow(w http.ResponseWriter, r *http.Request) {
 		"Summary": c.T(lang, "aids.summary", groups[recommend.Eligible].Count, groups[recommend.Maybe].Count),
 		"Checked": h.checkedNote(lang, r.URL.Query()), "Children": []int{0, 1, 2, 3}}
 	h.render(w, r, http.StatusOK, "aids", "aids.title", data)
+}
+
+func isFavourite(favs []Favourite, kind, ref string) bool {
+	return slices.ContainsFunc(favs, func(f Favourite) bool { return f.Kind == kind && f.Ref == ref })
+}
+
+// aidShow is one aid's page: everything its card on the aids page folds
+// away, for the aids that are not the citizen's now, and a link to share.
+func (h *Handler) aidShow(w http.ResponseWriter, r *http.Request) {
+	v, ok := h.viewer(w, r)
+	if !ok {
+		return
+	}
+	rs, err := h.deps.Recommender.Recommend(r.Context(), v)
+	if err != nil {
+		h.unavailable(w, r, "recommend", err)
+		return
+	}
+	i := slices.IndexFunc(rs, func(res recommend.Result) bool { return res.Aid.ID == r.PathValue("id") })
+	if i < 0 {
+		h.Error(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	favs, err := h.deps.Personal.Favourites(r.Context(), v.Subject)
+	if err != nil {
+		h.unavailable(w, r, "favourites", err)
+		return
+	}
+	lang := web.Lang(r)
+	av := h.aidOf(lang, rs[i])
+	av.Favourite = isFavourite(favs, FavouriteAid, av.ID)
+	for _, c := range rs[i].Missing {
+		if o, known := h.offerOf(c, aidPurpose); known {
+			av.Missing = append(av.Missing, askView{Category: c, CategoryName: h.named(lang, "category.", c), Version: o.TextVersion, Text: o.Texts[lang]})
+		}
+	}
+	h.render(w, r, http.StatusOK, "aid", "aids.title", map[string]any{"Aid": av})
 }
 
 // checkedNote is what the page says after a one-step check: the data came

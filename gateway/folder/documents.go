@@ -144,11 +144,20 @@ func (h *Handler) documentsShow(w http.ResponseWriter, r *http.Request) {
 		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
 		return
 	}
+	favs, err := h.deps.Personal.Favourites(r.Context(), v.Subject)
+	if err != nil {
+		h.unavailable(w, r, "favourites", err)
+		return
+	}
 	lang, now := web.Lang(r), h.opts.Now()
-	var offers []map[string]string
+	type offer struct {
+		Type, TypeKey, AboutKey, Title string
+		Favourite                      bool
+	}
+	var offers []offer
 	for _, t := range avail {
-		offers = append(offers, map[string]string{"Type": string(t), "TypeKey": "documents.type." + string(t),
-			"AboutKey": "documents.about." + string(t)})
+		offers = append(offers, offer{Type: string(t), TypeKey: "documents.type." + string(t), AboutKey: "documents.about." + string(t),
+			Title: h.deps.Catalogue.T(lang, "documents.type."+string(t)), Favourite: isFavourite(favs, FavouriteDocument, string(t))})
 	}
 	// How often each of the citizen's documents was verified: the
 	// verifications are entries of their own log.

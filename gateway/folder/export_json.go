@@ -9,7 +9,7 @@ import (
 
 // ExportSchemaVersion is the version of the export's JSON schema
 // (docs/export-schema.json); a change of shape is a new version.
-const ExportSchemaVersion = 1
+const ExportSchemaVersion = 2
 
 // exportDoc is the export as JSON (GDPR Art. 20): names in snake_case,
 // lists never null, no placeholder dates, the note in the citizen's
@@ -27,6 +27,9 @@ type exportDoc struct {
 	Objections    []exportObjection    `json:"objections"`
 	Alerts        []ExportSubscription `json:"alert_subscriptions"`
 	Documents     []ExportDocument     `json:"documents"`
+	Favourites    []ExportFavourite    `json:"favourites"`
+	LifeEvents    []ExportLifeEvent    `json:"life_events"`
+	Layout        *ExportLayout        `json:"folder_layout,omitempty"`
 }
 
 type exportConsent struct {
@@ -67,7 +70,13 @@ func nonNil[T any](s []T) []T {
 func exportDocOf(x Export, lang, note string) exportDoc {
 	d := exportDoc{SchemaVersion: ExportSchemaVersion, GeneratedAt: x.GeneratedAt, Language: lang, Note: note, Identity: x.Identity,
 		Access: nonNil(x.Access), Sessions: nonNil(x.Sessions), Alerts: nonNil(x.Alerts), Documents: nonNil(x.Documents),
-		Consents: []exportConsent{}, Facts: []exportFacts{}, Objections: []exportObjection{}}
+		Consents: []exportConsent{}, Facts: []exportFacts{}, Objections: []exportObjection{},
+		Favourites: nonNil(x.Favourites), LifeEvents: nonNil(x.LifeEvents)}
+	if x.Layout != nil {
+		l := *x.Layout
+		l.Sections, l.Hidden = nonNil(l.Sections), nonNil(l.Hidden)
+		d.Layout = &l
+	}
 	for _, g := range x.Consents {
 		c := exportConsent{ID: g.ID, Category: g.Category, Purpose: g.Purpose, Requester: g.Requester, Source: g.Source,
 			LegalBasis: g.LegalBasis, TextVersion: g.TextVersion, Language: g.Language, GrantedAt: g.GrantedAt, ExpiresAt: g.ExpiresAt}

@@ -87,6 +87,29 @@ type Export struct {
 	Objections  map[string]time.Time `json:"objections"`
 	Alerts      []ExportSubscription `json:"alert_subscriptions"`
 	Documents   []ExportDocument     `json:"documents"`
+	Favourites  []ExportFavourite    `json:"favourites"`
+	LifeEvents  []ExportLifeEvent    `json:"life_events"`
+	Layout      *ExportLayout        `json:"folder_layout,omitempty"`
+}
+
+// ExportFavourite is one aid, procedure or document the citizen marked.
+type ExportFavourite struct {
+	Kind  string    `json:"kind"`
+	Ref   string    `json:"ref"`
+	Since time.Time `json:"since"`
+}
+
+// ExportLifeEvent is a life event the citizen said applies to them.
+type ExportLifeEvent struct {
+	Event string    `json:"event"`
+	Since time.Time `json:"since"`
+}
+
+// ExportLayout is the order of the folder's sections and the hidden ones.
+type ExportLayout struct {
+	Sections  []string  `json:"sections"`
+	Hidden    []string  `json:"hidden"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // ExportDocument is a document issued to the citizen, with what it says.
@@ -140,6 +163,8 @@ type Recommender interface {
 	// WhatIf lists the aids a simulated change of the citizen's situation
 	// would change, computed from their facts and never stored.
 	WhatIf(ctx context.Context, v Viewer, w recommend.WhatIf) ([]recommend.Change, error)
+	// Aids is the catalogue of aids, valid or not.
+	Aids() []recommend.Aid
 }
 
 // AccessLog is the read side of the audit log for one citizen.
@@ -162,6 +187,7 @@ type Deps struct {
 	Notices       Notices
 	Activity      Activity  // the citizen's applications and notifications
 	Documents     Documents // optional: without it the documents pages answer 404
+	Personal      Personal  // favourites, life events, the folder's layout
 	Catalogue     *web.Catalogue
 	CSRF          *web.CSRF
 	Logger        *slog.Logger
@@ -182,7 +208,9 @@ type Options struct {
 	Administrations []catalogue.Administration
 	// Places are the counties and municipalities the questionnaire offers.
 	Places catalogue.Places
-	Now    func() time.Time
+	// LifeEvents are the life events the folder groups things by.
+	LifeEvents []catalogue.LifeEvent
+	Now        func() time.Time
 }
 
 // Handler serves the pages.
@@ -193,13 +221,13 @@ type Handler struct {
 	mux   *http.ServeMux
 }
 
-var pageNames = []string{"home", "folder", "consent", "data", "aids", "access", "privacy", "error", "post", "rights", "export", "questionnaire", "profile", "alerts", "unsubscribe", "signins", "documents", "verify", "activity", "whatif"}
+var pageNames = []string{"home", "folder", "consent", "data", "aids", "access", "privacy", "error", "post", "rights", "export", "questionnaire", "profile", "alerts", "unsubscribe", "signins", "documents", "verify", "activity", "whatif", "life", "lifeevent", "aid"}
 
 // New parses and checks every template, so a broken page or a missing
 // translation stops the start.
 func New(deps Deps, opts Options) (*Handler, error) {
-	if deps.Catalogue == nil || deps.CSRF == nil || deps.Sessions == nil || deps.Rights == nil || deps.Alerts == nil {
-		return nil, errors.New("folder: catalogue, CSRF, sessions, rights and alerts are required")
+	if deps.Catalogue == nil || deps.CSRF == nil || deps.Sessions == nil || deps.Rights == nil || deps.Alerts == nil || deps.Personal == nil {
+		return nil, errors.New("folder: catalogue, CSRF, sessions, rights, alerts and personal are required")
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
@@ -208,7 +236,7 @@ func New(deps Deps, opts Options) (*Handler, error) {
 		opts.Now = time.Now
 	}
 	h := &Handler{deps: deps, opts: opts, pages: map[string]*template.Template{}}
-	funcs := template.FuncMap{"t": deps.Catalogue.T, "askOf": askOf}
+	funcs := template.FuncMap{"t": deps.Catalogue.T, "askOf": askOf, "star": star, "arrange": arrange, "cardOf": cardOf}
 	for _, name := range pageNames {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templatesFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {

@@ -23,12 +23,6 @@ func (h *Handler) homeShow(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "home", "home.title", map[string]any{"ClaveEnabled": h.opts.ClaveEnabled, "Return": ret})
 }
 
-func (h *Handler) folderShow(w http.ResponseWriter, r *http.Request) {
-	if _, ok := h.viewer(w, r); ok {
-		h.render(w, r, http.StatusOK, "folder", "folder.title", nil)
-	}
-}
-
 // privacyShow is the record of processing activities (GDPR Art. 30),
 // generated from the consent offers and the registered connectors, so it
 // says what the code does.

@@ -137,6 +137,9 @@ func TestPublicationAttacks(t *testing.T) {
 		{"a step with a direction override", func(p *recommend.Publication) {
 			p.Aid.Steps = []map[string]string{{"ca": "a\u202eb", "es": "a", "en": "a"}}
 		}, "aid.steps[0]"},
+		{"a life event nobody knows", func(p *recommend.Publication) {
+			p.Aid.LifeEvents = []string{"winning-the-lottery"}
+		}, `aid.life_events: "winning-the-lottery" is not one of`},
 		{"a deadline that is not a date", func(p *recommend.Publication) {
 			p.Aid.Deadline = "soon"
 		}, "aid.deadline: a date YYYY-MM-DD"},

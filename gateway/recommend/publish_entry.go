@@ -2,6 +2,8 @@ package recommend
 
 import (
 	"fmt"
+
+	"github.com/obert-gov/obert/catalogue"
 	"net/url"
 	"regexp"
 	"slices"
@@ -161,6 +163,12 @@ func checkHowTo(a Aid) []string {
 	}
 	if a.InPerson != nil {
 		ps = append(ps, texts("aid.in_person", a.InPerson, maxStep)...)
+	}
+	events := catalogue.LifeEventIDs()
+	for _, e := range a.LifeEvents {
+		if !slices.Contains(events, e) {
+			bad("aid.life_events: %q is not one of %s", e, strings.Join(events, ", "))
+		}
 	}
 	return ps
 }

@@ -69,6 +69,9 @@ type Aid struct {
 	Documents []AidDocument       `json:"documents,omitempty"`
 	Deadline  string              `json:"deadline,omitempty"`
 	InPerson  map[string]string   `json:"in_person,omitempty"`
+	// LifeEvents are the life events the aid is for (catalogue's ids):
+	// the folder groups it under them.
+	LifeEvents []string `json:"life_events,omitempty"`
 }
 
 // Area is a county (IDESCAT's two-digit comarca code) or a municipality

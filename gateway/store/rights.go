@@ -68,12 +68,15 @@ func (s *Store) SessionsOf(ctx context.Context, subject string) ([]SessionInfo, 
 // Erased counts what EraseSubject removed.
 type Erased struct {
 	Grants, Facts, Sessions, Objections, Subscriptions, Deliveries, Documents, Acknowledgements, AuditEntries int64
+	// Personal is the favourites, life events and layout of the folder.
+	Personal int64
 }
 
 // EraseSubject deletes, in one transaction, everything Obert holds about
 // subject: consent grants, facts, sessions, objections, alert
 // subscriptions and deliveries, documents and their credentials (revoked in
-// their status lists), acknowledgements of notifications; of the audit log
+// their status lists), acknowledgements of notifications, favourites, life
+// events and the folder's layout; of the audit log
 // it deletes the sealed entries but keeps their public commitments, so the
 // log still verifies and reveals nothing. The entry keep (the record of the
 // erasure itself) stays readable.
@@ -88,7 +91,7 @@ func (s *Store) EraseSubject(ctx context.Context, subject, keep string) (Erased,
 			ON CONFLICT (list, idx) DO NOTHING`, subject); err != nil {
 			return fmt.Errorf("store: erase: revoke credentials: %w", err)
 		}
-		var credentials, notices int64
+		var credentials, notices, personal int64
 		for _, st := range []struct {
 			n   *int64
 			sql string
@@ -104,13 +107,18 @@ func (s *Store) EraseSubject(ctx context.Context, subject, keep string) (Erased,
 			{&e.Objections, `DELETE FROM objections WHERE subject = ?`},
 			{&e.Subscriptions, `DELETE FROM alert_subscriptions WHERE subject = ?`},
 			{&e.Deliveries, `DELETE FROM alert_deliveries WHERE subject = ?`},
+			{&e.Personal, `DELETE FROM favourites WHERE subject = ?`},
+			{&personal, `DELETE FROM life_events WHERE subject = ?`},
+			{&personal, `DELETE FROM folder_layouts WHERE subject = ?`},
 		} {
 			res, err := q.ExecContext(ctx, st.sql, subject)
 			if err != nil {
 				return fmt.Errorf("store: erase: %w", err)
 			}
-			*st.n, _ = res.RowsAffected()
+			n, _ := res.RowsAffected()
+			*st.n += n
 		}
+		e.Personal += personal
 		// The leaf keeps its index and commitment; the sealed entry and the
 		// subject key go. A new random subject keeps the column's meaning
 		// without linking the erased rows to each other.
