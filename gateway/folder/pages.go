@@ -223,6 +223,15 @@ func (h *Handler) consentWithdraw(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// short is the start of a digest, enough to tell it apart on a page (the
+// proof carries it whole).
+func short(digest string) string {
+	if len(digest) > 12 {
+		return digest[:12] + "…"
+	}
+	return digest
+}
+
 // returnTo is where an action taken from another page goes back to: the
 // access log, or the action's own page.
 func returnTo(r *http.Request, own string) string {
@@ -280,8 +289,10 @@ type entryView struct {
 	Connector, Decision, ErrorClass, ConsentID                                                    string
 	// Acting from the entry: withdraw the consent it ran under (while
 	// active), or object to the processing it belongs to (proactive
-	// profiling, while not objected).
+	// profiling, while not objected). The newest entry of a consent on the
+	// page holds the form; older ones point to it (WithdrawAt).
 	Withdraw, Object bool
+	WithdrawAt       string
 	Because          string // the reason, in words
 	Index            int64
 }
@@ -372,6 +383,7 @@ func (h *Handler) accessShow(w http.ResponseWriter, r *http.Request) {
 	page = min(page, pages)
 	shown := matched[(page-1)*accessPage : min(page*accessPage, len(matched))]
 	var out []entryView
+	withdrawIn := map[string]string{} // consent → the entry holding its form
 	for _, e := range shown {
 		at := e.Time.In(madrid)
 		ev := entryView{ID: e.ID, KindKey: "kind." + e.Kind, When: dateIn(lang, at) + " " + at.Format("15:04"),
@@ -380,7 +392,7 @@ func (h *Handler) accessShow(w http.ResponseWriter, r *http.Request) {
 		if e.DecisionID != "" {
 			ev.Decision = e.DecisionID
 			if e.PolicyVersion != "" {
-				ev.Decision += " (" + c.T(lang, "access.policy_version", e.PolicyVersion) + ")"
+				ev.Decision += " (" + c.T(lang, "access.policy_version", short(e.PolicyVersion)) + ")"
 			}
 		}
 		var fields []string
@@ -398,7 +410,13 @@ func (h *Handler) accessShow(w http.ResponseWriter, r *http.Request) {
 		switch g, known := grants[e.ConsentID]; {
 		case e.LegalBasis == consent.BasisConsent && known:
 			ev.Basis = c.T(lang, "access.consent_given", dateIn(lang, g.GrantedAt.In(madrid)))
-			ev.ConsentID, ev.Withdraw = e.ConsentID, g.ActiveAt(now)
+			if g.ActiveAt(now) {
+				if first, ok := withdrawIn[e.ConsentID]; ok {
+					ev.WithdrawAt = first
+				} else {
+					ev.ConsentID, ev.Withdraw, withdrawIn[e.ConsentID] = e.ConsentID, true, e.ID
+				}
+			}
 		case e.LegalBasis == consent.BasisConsent:
 			ev.Basis, ev.ConsentID = c.T(lang, "access.consent_basis"), e.ConsentID
 		default:
