@@ -33,8 +33,7 @@ func askForm(t *testing.T, page, aid, category string) url.Values {
 		if i < 0 {
 			t.Fatalf("no card for %s", aid)
 		}
-		scope = page[i:]
-		scope = scope[:strings.Index(scope, "</article>")]
+		scope = cardOf(page, aid)
 	}
 	re := regexp.MustCompile(`(?s)<form method="post" action="/folder/aids/check" class="ask">(.*?)</form>`)
 	for _, m := range re.FindAllStringSubmatch(scope, -1) {
@@ -151,8 +150,14 @@ func cardOf(page, aid string) string {
 	if i < 0 {
 		return ""
 	}
+	// A card is an article; an aid in a list is an item, which holds no
+	// list of its own.
+	close := "</article>"
+	if strings.HasSuffix(page[:i], `<li class="aid-item `+aidStatuses(page)[aid]+`" `) {
+		close = "</li>"
+	}
 	s := page[i:]
-	return s[:strings.Index(s, "</article>")]
+	return s[:strings.Index(s, close)]
 }
 
 // TestWhatIfIsNeitherFetchedNorStored: a simulation shows the aids a

@@ -105,7 +105,7 @@ func TestE2ECitizenJourney(t *testing.T) {
 	b.open(d.URL + "/folder/aids")
 	b.mustSee("Servei de teleassistència")
 	b.check("aids")
-	status, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(`#aid-teleassistance-title + .status`)))
+	status, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(`#aid-teleassistance-title + p .status`)))
 	if err != nil || status != "Us correspon" {
 		t.Fatalf("tele-assistance status %q (%v), want eligible", status, err)
 	}

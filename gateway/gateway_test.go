@@ -249,7 +249,7 @@ func TestWalkingSkeleton(t *testing.T) {
 	// The census data makes tele-assistance eligible.
 	u.get(d.URL + "/folder/aids")
 	u.mustSee("Home tele-assistance")
-	if !regexp.MustCompile(`Home tele-assistance</h4>\s*<p class="status">Eligible</p>`).MatchString(html.UnescapeString(u.page)) {
+	if !regexp.MustCompile(`Home tele-assistance</h4>\s*<p class="small"><strong class="status">Eligible</strong>`).MatchString(html.UnescapeString(u.page)) {
 		t.Fatalf("tele-assistance is not shown as eligible:\n%s", u.page)
 	}
 

@@ -51,6 +51,7 @@ func TestFolderMadeMine(t *testing.T) {
 		"return": {"/folder/aids#aid-capi"}}); s != http.StatusOK || !strings.HasSuffix(u.url, "/folder/aids") {
 		t.Fatalf("favourite an aid: %d %s", s, u.url)
 	}
+	u.get(d.URL + "/folder/aids/capi")
 	if !strings.Contains(cardOf(u.page, "capi"), "★") {
 		t.Error("the aid's card does not show it is a favourite")
 	}

@@ -178,7 +178,7 @@ func (h *Handler) aidShow(w http.ResponseWriter, r *http.Request) {
 			av.Missing = append(av.Missing, askView{Category: c, CategoryName: h.named(lang, "category.", c), Version: o.TextVersion, Text: o.Texts[lang]})
 		}
 	}
-	h.render(w, r, http.StatusOK, "aid", "aids.title", map[string]any{"Aid": av})
+	h.render(w, r, http.StatusOK, "aid", "aids.title", map[string]any{"Aid": av, "Checked": h.checkedNote(lang, r.URL.Query())})
 }
 
 // checkedNote is what the page says after a one-step check: the data came
@@ -263,11 +263,12 @@ func (h *Handler) aidsCheck(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	res := h.deps.Exchanger.Fetch(r.Context(), v, cat)
-	to := "/folder/aids?checked=" + url.QueryEscape(cat) + "&status=" + url.QueryEscape(string(res.Status))
+	// Back to the aid's own page, decided now, or to the summary.
+	to := "/folder/aids"
 	if recommendAid(aid) {
-		to += "#aid-" + aid
+		to += "/" + aid
 	}
-	http.Redirect(w, r, to, http.StatusSeeOther)
+	http.Redirect(w, r, to+"?checked="+url.QueryEscape(cat)+"&status="+url.QueryEscape(string(res.Status)), http.StatusSeeOther)
 }
 
 // recommendAid reports whether id may name an aid in a fragment.
