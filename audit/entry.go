@@ -51,4 +51,9 @@ type Entry struct {
 	// browser and system families and a network prefix, never the
 	// address itself.
 	Client string `json:"client,omitempty"`
+	// OnBehalfOf is the company (its NIF) a person acted for, and
+	// Representative the pseudonym of the person who acted: an exchange
+	// of a company's data says who acted for it.
+	OnBehalfOf     string `json:"on_behalf_of,omitempty"`
+	Representative string `json:"representative,omitempty"`
 }

@@ -24,6 +24,11 @@ const (
 	Census     Category = "census"
 	Tax        Category = "tax"
 	Employment Category = "employment"
+	// Representation is the companies a person may act for (the register
+	// of representations); Company a company's own data, fetched by one
+	// who acts for it.
+	Representation Category = "representation"
+	Company        Category = "company"
 )
 
 // ConsentKind is the SCSP Consentimiento value that travels with a request:

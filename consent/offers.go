@@ -20,7 +20,13 @@ type Offer struct {
 	Retention   Duration             `json:"retention"`
 	TextVersion string               `json:"text_version"`
 	Texts       map[string]OfferText `json:"texts"` // by language: ca, es, en
+	// Holder is whose data it is: a person (empty) or a company, whose
+	// offers only those acting for it see.
+	Holder string `json:"holder,omitempty"`
 }
+
+// HolderCompany is the holder of a company's offers.
+const HolderCompany = "company"
 
 // OfferText answers, in one language, the questions a citizen asks before
 // saying yes.

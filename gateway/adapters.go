@@ -3,10 +3,12 @@ package gateway
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/obert-gov/obert/audit"
@@ -95,9 +97,24 @@ func (s sessionsAdapter) Lookup(r *http.Request) (folder.Viewer, error) {
 		return folder.Viewer{}, err
 	}
 	id := sess.Identity
-	return folder.Viewer{Subject: sess.Subject, Provider: id.Provider, Name: id.Name, LoA: id.LoA, CSRFSecret: sess.CSRFSecret,
-		Citizen: exchange.Citizen{Subject: sess.Subject, LoA: id.LoA, Titular: connectors.Titular{DocType: id.DocType,
-			DocNumber: id.DocNumber, Name: id.Name, Surname1: id.Surname1, Surname2: id.Surname2}}}, nil
+	self := exchange.Citizen{Subject: sess.Subject, LoA: id.LoA, Titular: connectors.Titular{DocType: id.DocType,
+		DocNumber: id.DocNumber, Name: id.Name, Surname1: id.Surname1, Surname2: id.Surname2}}
+	v := folder.Viewer{Subject: sess.Subject, Provider: id.Provider, Name: id.Name, LoA: id.LoA, CSRFSecret: sess.CSRFSecret,
+		Citizen: self, Self: self, Employer: id.Employer}
+	var a folder.Acting
+	if sess.Acting != nil && json.Unmarshal(sess.Acting, &a) == nil {
+		switch {
+		case a.Kind == folder.ActingCompany && a.NIF != "":
+			// The company's folder: its pseudonym, its consents, its data;
+			// each exchange names who acts for it.
+			v.Acting, v.Subject = a, s.svc.SubjectOf(a.NIF)
+			v.Citizen = exchange.Citizen{Subject: v.Subject, LoA: id.LoA, Titular: connectors.Titular{DocType: "NIF", DocNumber: a.NIF,
+				Name: a.Company}, OnBehalfOf: a.NIF, Representative: sess.Subject}
+		case a.Kind == folder.ActingEmployee && id.Employer != "":
+			v.Acting = a
+		}
+	}
+	return v, nil
 }
 
 // consentsAdapter offers only what a registered connector can fetch,
@@ -205,6 +222,9 @@ type exchangerAdapter struct {
 // FetchAll fetches and, when new data arrived for a subscribed citizen,
 // queues their re-evaluation for alerts.
 func (e exchangerAdapter) FetchAll(ctx context.Context, v folder.Viewer) []exchange.Result {
+	if v.Acting.Kind == folder.ActingCompany {
+		return e.ex.FetchAll(ctx, v.Citizen, "company-folder")
+	}
 	rs := e.ex.FetchAll(ctx, v.Citizen, "aid-recommendation")
 	for _, r := range rs {
 		if r.Status == exchange.StatusOK {
@@ -314,4 +334,81 @@ func (p personalAdapter) Layout(ctx context.Context, subject string) (folder.Lay
 
 func (p personalAdapter) SetLayout(ctx context.Context, subject string, l folder.Layout) error {
 	return p.store.SetLayout(ctx, subject, store.Layout{Sections: l.Sections, Hidden: l.Hidden, UpdatedAt: p.now()})
+}
+
+// profilesAdapter finds the companies a person may act for in the
+// register of representations (a connector like any other, under the
+// person's consent) and switches a session's profile, writing each switch
+// to the person's log.
+type profilesAdapter struct {
+	ex  *exchange.Exchanger
+	si  *signin.Service
+	rec recorder
+	now func() time.Time
+}
+
+func (p profilesAdapter) Companies(ctx context.Context, v folder.Viewer) ([]folder.Company, error) {
+	facts, err := p.ex.Use(ctx, v.Self, "acting-for")
+	if err != nil && len(facts["representation"]) == 0 {
+		return nil, err
+	}
+	f, ok := facts["representation"]
+	if !ok {
+		return nil, exchange.ErrNoFacts
+	}
+	return companiesOf(f), nil
+}
+
+// companiesOf reads the register's answer ("companies": [{nif, name,
+// powers}]).
+func companiesOf(f map[string]any) []folder.Company {
+	list, _ := f["companies"].([]any)
+	var out []folder.Company
+	for _, x := range list {
+		m, _ := x.(map[string]any)
+		nif, _ := m["nif"].(string)
+		name, _ := m["name"].(string)
+		powers, _ := m["powers"].(string)
+		if nif != "" {
+			out = append(out, folder.Company{NIF: nif, Name: name, Powers: powers})
+		}
+	}
+	return out
+}
+
+func (p profilesAdapter) Check(ctx context.Context, v folder.Viewer) exchange.Result {
+	return p.ex.Fetch(ctx, v.Self, "representation", "acting-for")
+}
+
+// Act switches the session. Acting for a company asks the register again
+// first: a representation revoked since the last answer is not used.
+func (p profilesAdapter) Act(ctx context.Context, r *http.Request, v folder.Viewer, a folder.Acting) error {
+	entry := audit.Entry{ID: newEntryID(), Kind: "profile.acting", Subject: v.Self.Subject, Outcome: "ok"}
+	switch a.Kind {
+	case folder.ActingEmployee:
+		if v.Employer == "" {
+			return folder.ErrNotRepresented
+		}
+		entry.Requester = v.Employer
+	case folder.ActingCompany:
+		res := p.Check(ctx, v)
+		if res.Status != exchange.StatusOK {
+			return folder.ErrNotRepresented
+		}
+		i := slices.IndexFunc(companiesOf(res.Facts), func(c folder.Company) bool { return c.NIF == a.NIF })
+		if i < 0 {
+			return folder.ErrNotRepresented
+		}
+		a.Company = companiesOf(res.Facts)[i].Name
+		entry.OnBehalfOf, entry.Category, entry.Purpose = a.NIF, "representation", "acting-for"
+	}
+	// The switch is recorded before it takes effect.
+	if err := p.rec.Record(ctx, entry); err != nil {
+		return err
+	}
+	var sealed []byte
+	if a.Kind != folder.ActingPerson {
+		sealed, _ = json.Marshal(a)
+	}
+	return p.si.SetActing(ctx, r, sealed)
 }

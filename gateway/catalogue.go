@@ -21,6 +21,7 @@ import (
 // builtinServices are the SCSP services written as code, by category.
 var builtinServices = map[connectors.Category]scsp.Service{
 	connectors.Census: scsp.Census, connectors.Tax: scsp.Tax, connectors.Employment: scsp.Employment,
+	connectors.Representation: scsp.Representation, connectors.Company: scsp.Company,
 }
 
 // checkCatalogue reads the shipped catalogue and checks that every part

@@ -303,7 +303,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 	current := func(ctx context.Context) error { return follower.Sync(ctx) }
 	ex, err := exchange.New(exchange.Config{Connectors: conns, Consents: consents, Guard: measuredGuard{guard, tel},
 		Audit: rec, Facts: g.Store, Sealer: factSealer, Requester: Requester, Purposes: purposesOf(snap), Deadline: 10 * time.Second,
-		Current: current})
+		Current: current, Serves: guard.Categories})
 	if err != nil {
 		return nil, err
 	}
@@ -404,8 +404,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 			g.Dev.Citizens = sim.NewPopulation(2026, 60, time.Now()).Citizens()
 		}
 		for _, c := range g.Dev.Citizens {
+			label := c.Archetype
+			if len(c.Represents) > 0 {
+				label += fmt.Sprintf(" · represents %d", len(c.Represents))
+			}
+			if c.Employer != "" {
+				label += " · staff of " + c.Employer
+			}
 			offered = append(offered, devidp.Citizen{DocType: c.DocType, DocNumber: c.DocNumber, Name: c.Name,
-				Surname1: c.Surname1, Surname2: c.Surname2, BirthDate: c.BirthDate.Format(time.DateOnly), Label: c.Archetype})
+				Surname1: c.Surname1, Surname2: c.Surname2, BirthDate: c.BirthDate.Format(time.DateOnly), Label: label,
+				Employer: c.Employer})
 		}
 	}
 	var formOrigins []string
@@ -455,6 +463,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 		Activity:      activityAdapter{act},
 		Documents:     documentsAdapter{svc: docs, ex: ex, vc: vc, store: g.Store, sealer: factSealer, log: log},
 		Personal:      personalAdapter{store: g.Store, now: now},
+		Profiles:      profilesAdapter{ex: ex, si: si, rec: rec, now: now},
 	}, folder.Options{DevMode: cfg.DevMode(), ClaveEnabled: si.ClaveEnabled(), SecureCookies: u.Scheme == "https",
 		Administrations: snap.Administrations.All(), Controller: Controller, Connectors: ex.Connectors(), Places: places, LifeEvents: lifeEvents})
 	if err != nil {

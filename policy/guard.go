@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"slices"
 	"sort"
@@ -262,6 +263,34 @@ func (g *Guard) change(ctx context.Context, purpose, category string, rule map[s
 	sum := sha256.Sum256([]byte(g.Version() + "\x00" + purpose + "/" + category + "\x00" + string(b)))
 	g.version.Store(hex.EncodeToString(sum[:])[:16])
 	return nil
+}
+
+// Categories lists the categories purpose may receive (none for an
+// unknown purpose), sorted.
+func (g *Guard) Categories(ctx context.Context, purpose string) []string {
+	path, ok := storage.ParsePathEscaped("/obert/purposes/" + purpose + "/categories")
+	if !ok || strings.Contains(purpose, "/") {
+		return nil
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	v, err := storage.ReadOne(ctx, g.store, path)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	switch m := v.(type) {
+	case ast.Object: // the store returns OPA's values
+		for _, k := range m.Keys() {
+			if s, ok := k.Value.(ast.String); ok {
+				out = append(out, string(s))
+			}
+		}
+	case map[string]any:
+		out = slices.Collect(maps.Keys(m))
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Version identifies the compiled policy and its data.

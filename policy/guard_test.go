@@ -305,3 +305,25 @@ func TestMalformedDecisionDenies(t *testing.T) {
 		t.Error("a Go map was read as a decision: the query must hand over OPA's value")
 	}
 }
+
+// TestCategories: the categories a purpose may receive follow the data and
+// its changes at runtime.
+func TestCategories(t *testing.T) {
+	ctx := context.Background()
+	g, err := NewGuard(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := g.Categories(ctx, "aid-recommendation"); !slices.Contains(got, "census") || slices.Contains(got, "company") {
+		t.Fatalf("aid-recommendation receives %v", got)
+	}
+	if err := g.AllowCategory(ctx, "aid-recommendation", "dependency", "substantial", []string{"recognised"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := g.Categories(ctx, "aid-recommendation"); !slices.Contains(got, "dependency") {
+		t.Fatalf("after allowing dependency: %v", got)
+	}
+	if got := g.Categories(ctx, "no-such-purpose"); len(got) != 0 {
+		t.Fatalf("an unknown purpose receives %v", got)
+	}
+}

@@ -44,12 +44,18 @@ type Citizen struct {
 	MonthsWorkedLast5y            int
 	UnemploymentBenefit           bool
 	FiledLastYear                 bool // filed an income tax return for the last tax year
+	// Represents are the companies the person may act for (the register
+	// of representations); Employer the administration they work for as a
+	// public employee, if any.
+	Represents []Representation
+	Employer   string
 }
 
 // Population is a deterministic set of citizens.
 type Population struct {
-	list  []Citizen
-	byDoc map[string]int
+	list      []Citizen
+	byDoc     map[string]int
+	companies map[string]Company
 }
 
 // municipalities are INE code, name, and IDESCAT's county (comarca) code
@@ -78,7 +84,7 @@ func NIFLetter(n int) byte { return nifLetters[n%23] }
 // asOf is the reference date for ages and histories.
 func NewPopulation(seed int64, n int, asOf time.Time) *Population {
 	r := rand.New(rand.NewPCG(uint64(seed), 0x0be7))
-	p := &Population{byDoc: map[string]int{}}
+	p := &Population{byDoc: map[string]int{}, companies: map[string]Company{}}
 	for i := range n {
 		c := citizen(r, Archetypes[i%len(Archetypes)], asOf)
 		for {
@@ -86,6 +92,10 @@ func NewPopulation(seed int64, n int, asOf time.Time) *Population {
 				break
 			}
 			c.DocNumber = docNumber(r, c.DocType)
+		}
+		c.Represents, c.Employer = representations(c), employer(c)
+		for _, r := range c.Represents {
+			p.companies[r.Company.NIF] = r.Company
 		}
 		p.byDoc[c.DocNumber] = len(p.list)
 		p.list = append(p.list, c)
@@ -103,6 +113,12 @@ func (p *Population) Lookup(doc string) (Citizen, bool) {
 		return Citizen{}, false
 	}
 	return p.list[i], true
+}
+
+// Company finds a company by its NIF.
+func (p *Population) Company(nif string) (Company, bool) {
+	c, ok := p.companies[nif]
+	return c, ok
 }
 
 func docNumber(r *rand.Rand, docType string) string {

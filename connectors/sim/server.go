@@ -105,6 +105,8 @@ func NewServer(cfg Config) (*Server, error) {
 	s.mux.HandleFunc("POST /scsp/tax", s.handle(taxService))
 	s.mux.HandleFunc("POST /scsp/employment", s.handle(employmentService))
 	s.mux.HandleFunc("POST /scsp/dependency", s.handle(dependencyService))
+	s.mux.HandleFunc("POST /scsp/representation", s.handle(representationService))
+	s.mux.HandleFunc("POST /scsp/company", s.handle(companyService))
 	s.activity = newActivityServer(s)
 	s.activity.routes(s.mux)
 	s.mux.HandleFunc("GET /certificate", func(w http.ResponseWriter, r *http.Request) {
@@ -151,6 +153,8 @@ type service struct {
 	code     string
 	noData   string
 	specific func(c Citizen, asOf time.Time) any
+	// company answers for a company instead of a person.
+	company func(c Company) any
 }
 
 var censusService = service{code: scsp.ServiceCensus, noData: "El titular no consta al padró",
@@ -179,6 +183,18 @@ var employmentService = service{code: scsp.ServiceEmployment, noData: "El titula
 		}
 		return d
 	}}
+
+var representationService = service{code: scsp.ServiceRepresentation, noData: "El titular no consta al RERE",
+	specific: func(c Citizen, _ time.Time) any {
+		var d scsp.RepresentationData
+		for _, r := range c.Represents {
+			d.Representacions = append(d.Representacions, scsp.Representacio{NIF: r.Company.NIF, Nom: r.Company.Name, Poders: r.Powers})
+		}
+		return d
+	}}
+
+var companyService = service{code: scsp.ServiceCompany, noData: "L'entitat no consta a l'AEAT",
+	company: func(c Company) any { return scsp.CompanyData{RaoSocial: c.Name, AlCorrent: c.TaxCompliant} }}
 
 // ServiceDependency is the code of the simulator's fourth service, which
 // no connector in the code knows: the Catalan dependency system's record of
@@ -357,13 +373,24 @@ func (s *Server) answer(p scsp.Peticion, svc service) *scsp.Respuesta {
 		state(scsp.CodeBadRequest, "Falten la finalitat o el consentiment")
 		return &resp
 	}
-	c, ok := s.cfg.Population.Lookup(sol.DatosGenericos.Titular.Documentacion)
-	if !ok {
-		state(scsp.CodeNoData, svc.noData)
-		return &resp
+	var specific any
+	if svc.company != nil {
+		co, ok := s.cfg.Population.Company(sol.DatosGenericos.Titular.Documentacion)
+		if !ok {
+			state(scsp.CodeNoData, svc.noData)
+			return &resp
+		}
+		specific = svc.company(co)
+	} else {
+		c, ok := s.cfg.Population.Lookup(sol.DatosGenericos.Titular.Documentacion)
+		if !ok {
+			state(scsp.CodeNoData, svc.noData)
+			return &resp
+		}
+		specific = svc.specific(c, s.cfg.Now())
 	}
 	state(scsp.StateDone, "Tramitada")
-	inner, _ := xml.Marshal(svc.specific(c, s.cfg.Now()))
+	inner, _ := xml.Marshal(specific)
 	gen := sol.DatosGenericos
 	gen.Transmision.IdTransmision = "SIM-" + p.Atributos.IdPeticion
 	resp.Transmisiones.TransmisionDatos = []scsp.TransmisionDatos{{DatosGenericos: gen, DatosEspecificos: &scsp.Raw{Inner: inner}}}

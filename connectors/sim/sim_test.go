@@ -6,6 +6,9 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -168,6 +171,34 @@ func TestInjectedFaults(t *testing.T) {
 	}
 }
 
+// TestRepresentationsAndEmployers: some citizens represent companies with
+// valid CIFs, the population finds those companies, and some of those in
+// work are public employees of an administration of the register.
+func TestRepresentationsAndEmployers(t *testing.T) {
+	p := sim.NewPopulation(42, 300, asOf)
+	reps, employees := 0, 0
+	for _, c := range p.Citizens() {
+		for _, r := range c.Represents {
+			reps++
+			if !regexp.MustCompile(`^B[0-9]{8}$`).MatchString(r.Company.NIF) || r.Company.Name == "" {
+				t.Fatalf("company %+v", r.Company)
+			}
+			if got, ok := p.Company(r.Company.NIF); !ok || got != r.Company {
+				t.Fatalf("the population does not find %s", r.Company.NIF)
+			}
+		}
+		if c.Employer != "" {
+			employees++
+			if !c.Employed || !slices.Contains(sim.Employers, c.Employer) {
+				t.Fatalf("employee %+v", c)
+			}
+		}
+	}
+	if reps < 60 || reps > 160 || employees == 0 {
+		t.Fatalf("%d representations, %d public employees among 300", reps, employees)
+	}
+}
+
 func TestPopulationIsDeterministicAndSpansArchetypes(t *testing.T) {
 	a := sim.NewPopulation(42, 1000, asOf).Citizens()
 	b := sim.NewPopulation(42, 1000, asOf).Citizens()
@@ -176,7 +207,7 @@ func TestPopulationIsDeterministicAndSpansArchetypes(t *testing.T) {
 	}
 	seen := map[string]int{}
 	for i := range a {
-		if a[i] != b[i] {
+		if !reflect.DeepEqual(a[i], b[i]) {
 			t.Fatalf("citizen %d differs between two runs with one seed", i)
 		}
 		seen[a[i].Archetype]++
@@ -196,7 +227,7 @@ func TestPopulationIsDeterministicAndSpansArchetypes(t *testing.T) {
 			t.Fatalf("archetype %s has only %d citizens", arch, seen[arch])
 		}
 	}
-	if c := sim.NewPopulation(43, 10, asOf).Citizens(); c[0] == a[0] {
+	if c := sim.NewPopulation(43, 10, asOf).Citizens(); reflect.DeepEqual(c[0], a[0]) {
 		t.Fatal("another seed gave the same first citizen")
 	}
 }

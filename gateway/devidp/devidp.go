@@ -33,6 +33,10 @@ type Citizen struct {
 	Name, Surname1, Surname2 string
 	BirthDate                string // YYYY-MM-DD
 	Label                    string // shown on the login page, e.g. the archetype
+	// Employer is the administration a public employee works for; their
+	// ID token says so (public_employee_of), as a public employee's
+	// certificate would.
+	Employer string
 }
 
 // Config configures the provider.
@@ -275,6 +279,9 @@ func (p *Provider) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
 		"nonce": ar.nonce, "given_name": c.Name, "family_name": strings.TrimSpace(c.Surname1 + " " + c.Surname2),
 		"surname1": c.Surname1, "surname2": c.Surname2, "document_type": c.DocType, "document_number": c.DocNumber,
 		"birthdate": c.BirthDate, "acr": ar.acr, "amr": amr,
+	}
+	if c.Employer != "" {
+		claims["public_employee_of"] = c.Employer
 	}
 	idToken, err := jwt.Signed(p.signer).Claims(claims).Serialize()
 	if err != nil {

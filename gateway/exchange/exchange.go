@@ -90,6 +90,10 @@ type Citizen struct {
 	Subject string // keyed hash: the only identifier recorded
 	LoA     string
 	Titular connectors.Titular
+	// A company's exchange made by one who acts for it: the company's NIF
+	// (also the Titular) and the representative's pseudonym, which every
+	// entry carries.
+	OnBehalfOf, Representative string
 }
 
 // Result is one category's outcome.
@@ -118,8 +122,12 @@ type Config struct {
 	// replica is not used here once that change has committed. If it
 	// fails, nothing leaves.
 	Current func(context.Context) error
-	Now     func() time.Time
-	NewID   func() string
+	// Serves, if set, lists the categories a purpose may receive at all:
+	// FetchAll asks only for those (a company's data is never asked, nor
+	// refused, for a person's recommendations).
+	Serves func(ctx context.Context, purpose string) []string
+	Now    func() time.Time
+	NewID  func() string
 }
 
 // Exchanger runs exchanges. It is safe for concurrent use.
@@ -221,7 +229,12 @@ func (e *Exchanger) FetchAll(ctx context.Context, c Citizen, purpose string) []R
 	if err := e.current(ctx); err != nil {
 		return e.unavailable(e.categories())
 	}
-	return e.fetch(ctx, c, e.categories(), purpose)
+	cats := e.categories()
+	if e.cfg.Serves != nil {
+		served := e.cfg.Serves(ctx, purpose)
+		cats = slices.DeleteFunc(cats, func(c string) bool { return !slices.Contains(served, c) })
+	}
+	return e.fetch(ctx, c, cats, purpose)
 }
 
 // Fetch runs one category's exchange.
@@ -352,7 +365,7 @@ func (e *Exchanger) decide(ctx context.Context, c Citizen, category, purpose str
 	}
 	dec, derr := e.cfg.Guard.Decide(ctx, in)
 	entry := audit.Entry{
-		Time: now, Subject: c.Subject, Requester: e.cfg.Requester.ID, Source: d.Source,
+		Time: now, Subject: c.Subject, OnBehalfOf: c.OnBehalfOf, Representative: c.Representative, Requester: e.cfg.Requester.ID, Source: d.Source,
 		Connector: d.ID, Category: category, Purpose: purpose, Fields: dec.Fields,
 		DecisionID: dec.ID, PolicyVersion: dec.PolicyVersion, InputHash: dec.InputHash,
 	}

@@ -109,7 +109,7 @@ func (e *Exchanger) release(ctx context.Context, c Citizen, category, purpose st
 		return nil, audit.Entry{}, consent.ErrNoConsent
 	}
 	entry := audit.Entry{
-		ID: e.cfg.NewID(), Time: now, Kind: KindFactsUse, Subject: c.Subject,
+		ID: e.cfg.NewID(), Time: now, Kind: KindFactsUse, Subject: c.Subject, OnBehalfOf: c.OnBehalfOf, Representative: c.Representative,
 		Requester: e.cfg.Requester.ID, Source: d.Source, Connector: d.ID, Category: category,
 		Purpose: purpose, Fields: dec.Fields, ConsentID: g.ID, LegalBasis: g.LegalBasis,
 		DecisionID: dec.ID, PolicyVersion: dec.PolicyVersion, InputHash: dec.InputHash, Outcome: "ok",

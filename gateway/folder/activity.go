@@ -47,7 +47,7 @@ type notificationView struct {
 // activityShow handles GET /folder/activity: applications and
 // notifications from every source, the sources that did not answer named.
 func (h *Handler) activityShow(w http.ResponseWriter, r *http.Request) {
-	v, ok := h.viewer(w, r)
+	v, ok := h.person(w, r)
 	if !ok {
 		return
 	}
@@ -114,7 +114,7 @@ func (h *Handler) activityShow(w http.ResponseWriter, r *http.Request) {
 // activityNotice handles POST /folder/activity/notice: tell me by e-mail
 // when a notification waits (delete=1: stop).
 func (h *Handler) activityNotice(w http.ResponseWriter, r *http.Request) {
-	v, ok := h.viewer(w, r)
+	v, ok := h.person(w, r)
 	if !ok || !h.form(w, r, &v) {
 		return
 	}
@@ -146,7 +146,7 @@ var ErrBadEmail = errors.New("folder: not an e-mail address")
 
 // activityDecide handles POST /folder/activity/{source}/{id}/{decision}.
 func (h *Handler) activityDecide(w http.ResponseWriter, r *http.Request) {
-	v, ok := h.viewer(w, r)
+	v, ok := h.person(w, r)
 	if !ok || !h.form(w, r, &v) {
 		return
 	}
@@ -179,7 +179,7 @@ func (h *Handler) activityDecide(w http.ResponseWriter, r *http.Request) {
 
 // activityAck handles GET /folder/activity/{source}/{id}/acknowledgement.
 func (h *Handler) activityAck(w http.ResponseWriter, r *http.Request) {
-	v, ok := h.viewer(w, r)
+	v, ok := h.person(w, r)
 	if !ok {
 		return
 	}

@@ -79,7 +79,7 @@ var levelOrder = []string{"state", "generalitat", "county", "city"}
 const aidPurpose = "aid-recommendation"
 
 func (h *Handler) aidsShow(w http.ResponseWriter, r *http.Request) {
-	v, ok := h.viewer(w, r)
+	v, ok := h.person(w, r)
 	if !ok {
 		return
 	}
@@ -151,7 +151,7 @@ func isFavourite(favs []Favourite, kind, ref string) bool {
 // aidShow is one aid's page: everything its card on the aids page folds
 // away, for the aids that are not the citizen's now, and a link to share.
 func (h *Handler) aidShow(w http.ResponseWriter, r *http.Request) {
-	v, ok := h.viewer(w, r)
+	v, ok := h.person(w, r)
 	if !ok {
 		return
 	}
@@ -232,7 +232,7 @@ func (h *Handler) aidOf(lang string, res recommend.Result) aidView {
 // gives the one consent the aid needs (the offer's text was on the card),
 // fetches that data, and returns to the aid.
 func (h *Handler) aidsCheck(w http.ResponseWriter, r *http.Request) {
-	v, ok := h.viewer(w, r)
+	v, ok := h.person(w, r)
 	if !ok || !h.form(w, r, &v) {
 		return
 	}
@@ -285,7 +285,7 @@ type changeView struct {
 // shows the aids it would change, and why. Nothing is fetched or stored;
 // it is a POST so that the figures never travel in an address.
 func (h *Handler) aidsWhatIf(w http.ResponseWriter, r *http.Request) {
-	v, ok := h.viewer(w, r)
+	v, ok := h.person(w, r)
 	if !ok || !h.form(w, r, &v) {
 		return
 	}

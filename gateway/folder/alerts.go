@@ -33,7 +33,7 @@ func (h *Handler) alertsShow(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) alertsPage(w http.ResponseWriter, r *http.Request, status int, problemKey string, form map[string]string) {
-	v, ok := h.viewer(w, r)
+	v, ok := h.person(w, r)
 	if !ok {
 		return
 	}
@@ -100,7 +100,7 @@ func parseHHMM(s string) (int, bool) {
 // alertsSubscribe subscribes a channel: e-mail from the form, web push
 // from the browser's subscription (sent by alerts.js).
 func (h *Handler) alertsSubscribe(w http.ResponseWriter, r *http.Request) {
-	v, ok := h.viewer(w, r)
+	v, ok := h.person(w, r)
 	if !ok || !h.form(w, r, &v) {
 		return
 	}
@@ -145,7 +145,7 @@ func (h *Handler) alertsSubscribe(w http.ResponseWriter, r *http.Request) {
 
 // alertsRemove ends one channel's subscription from the folder.
 func (h *Handler) alertsRemove(w http.ResponseWriter, r *http.Request) {
-	v, ok := h.viewer(w, r)
+	v, ok := h.person(w, r)
 	if !ok || !h.form(w, r, &v) {
 		return
 	}

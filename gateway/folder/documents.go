@@ -89,7 +89,7 @@ func (h *Handler) administrationName(lang, id string) string {
 // one of the citizen's documents, for an administration of the register,
 // for a purpose, until a date.
 func (h *Handler) documentsShare(w http.ResponseWriter, r *http.Request) {
-	v, ok := h.viewer(w, r)
+	v, ok := h.person(w, r)
 	if !ok || !h.form(w, r, &v) {
 		return
 	}
@@ -126,7 +126,7 @@ func (h *Handler) documentsShare(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) documentsShow(w http.ResponseWriter, r *http.Request) {
-	v, ok := h.viewer(w, r)
+	v, ok := h.person(w, r)
 	if !ok {
 		return
 	}
@@ -198,7 +198,7 @@ func (h *Handler) documentsShow(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) documentsIssue(w http.ResponseWriter, r *http.Request) {
-	v, ok := h.viewer(w, r)
+	v, ok := h.person(w, r)
 	if !ok || !h.form(w, r, &v) {
 		return
 	}
@@ -241,7 +241,7 @@ func (h *Handler) documentsCredential(w http.ResponseWriter, r *http.Request) {
 // (the signed PDF, the credential): anyone else's is not found.
 func (h *Handler) documentFile(w http.ResponseWriter, r *http.Request, mediaType, ext string,
 	get func(ctx context.Context, subject, csv string) ([]byte, error)) {
-	v, ok := h.viewer(w, r)
+	v, ok := h.person(w, r)
 	if !ok {
 		return
 	}
@@ -266,7 +266,7 @@ func (h *Handler) documentFile(w http.ResponseWriter, r *http.Request, mediaType
 }
 
 func (h *Handler) documentsRevoke(w http.ResponseWriter, r *http.Request) {
-	v, ok := h.viewer(w, r)
+	v, ok := h.person(w, r)
 	if !ok || !h.form(w, r, &v) {
 		return
 	}

@@ -33,7 +33,9 @@ var templatesFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// Viewer is the signed-in citizen as the pages see them.
+// Viewer is the signed-in citizen as the pages see them, in the profile
+// their session acts in. Acting for a company, Subject and Citizen are the
+// company's (its consents, data and log); Self is always the person.
 type Viewer struct {
 	Subject    string
 	Provider   string
@@ -41,7 +43,27 @@ type Viewer struct {
 	LoA        string
 	CSRFSecret []byte
 	Citizen    exchange.Citizen
+	Self       exchange.Citizen
+	Acting     Acting
+	// Employer is the administration (the register's id) whose public
+	// employee signed in, if the provider said so.
+	Employer string
 }
+
+// Acting is the profile a session acts in.
+type Acting struct {
+	Kind string `json:"kind"` // ActingPerson, ActingCompany or ActingEmployee
+	// The company represented, when acting for one.
+	NIF     string `json:"nif,omitempty"`
+	Company string `json:"company,omitempty"`
+}
+
+// Profiles.
+const (
+	ActingPerson   = ""
+	ActingCompany  = "company"
+	ActingEmployee = "employee"
+)
 
 // Sessions finds the signed-in citizen.
 type Sessions interface {
@@ -188,6 +210,7 @@ type Deps struct {
 	Activity      Activity  // the citizen's applications and notifications
 	Documents     Documents // optional: without it the documents pages answer 404
 	Personal      Personal  // favourites, life events, the folder's layout
+	Profiles      Profiles  // acting for a company, as a public employee
 	Catalogue     *web.Catalogue
 	CSRF          *web.CSRF
 	Logger        *slog.Logger
@@ -221,13 +244,14 @@ type Handler struct {
 	mux   *http.ServeMux
 }
 
-var pageNames = []string{"home", "folder", "consent", "data", "aids", "access", "privacy", "error", "post", "rights", "export", "questionnaire", "profile", "alerts", "unsubscribe", "signins", "documents", "verify", "activity", "whatif", "life", "lifeevent", "aid"}
+var pageNames = []string{"home", "folder", "consent", "data", "aids", "access", "privacy", "error", "post", "rights", "export", "questionnaire", "profile", "alerts", "unsubscribe", "signins", "documents", "verify", "activity", "whatif", "life", "lifeevent", "aid", "profile_switch", "profile_home"}
 
 // New parses and checks every template, so a broken page or a missing
 // translation stops the start.
 func New(deps Deps, opts Options) (*Handler, error) {
-	if deps.Catalogue == nil || deps.CSRF == nil || deps.Sessions == nil || deps.Rights == nil || deps.Alerts == nil || deps.Personal == nil {
-		return nil, errors.New("folder: catalogue, CSRF, sessions, rights, alerts and personal are required")
+	if deps.Catalogue == nil || deps.CSRF == nil || deps.Sessions == nil || deps.Rights == nil || deps.Alerts == nil || deps.Personal == nil ||
+		deps.Profiles == nil {
+		return nil, errors.New("folder: catalogue, CSRF, sessions, rights, alerts, personal and profiles are required")
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
@@ -372,6 +396,19 @@ func (h *Handler) viewer(w http.ResponseWriter, r *http.Request) (Viewer, bool) 
 			target += "?return=" + url.QueryEscape(r.URL.Path)
 		}
 		http.Redirect(w, r, target, http.StatusSeeOther)
+	}
+	return v, ok
+}
+
+// person is viewer for the parts of the folder that are a person's own
+// (aids, life events, documents, activity, alerts, rights, sign-ins):
+// acting for a company, the page says so and offers to switch back.
+func (h *Handler) person(w http.ResponseWriter, r *http.Request) (Viewer, bool) {
+	v, ok := h.viewer(w, r)
+	if ok && v.Acting.Kind == ActingCompany {
+		h.render(w, r, http.StatusForbidden, "error", "error.title", map[string]string{"MessageKey": "profile.person_only",
+			"Action": "/folder/profile"})
+		return Viewer{}, false
 	}
 	return v, ok
 }

@@ -119,7 +119,7 @@ func (h *Handler) consentShow(w http.ResponseWriter, r *http.Request) {
 	// folded.
 	var open []offerView
 	for _, o := range h.offers(lang, grants) {
-		if !o.Active {
+		if !o.Active && len(offersFor(v, []consent.Offer{o.Offer})) == 1 {
 			open = append(open, o)
 		}
 	}
@@ -175,7 +175,7 @@ func (h *Handler) consentGrant(w http.ResponseWriter, r *http.Request) {
 		cat, purpose, _ := strings.Cut(p, ".")
 		version := r.PostFormValue("version." + p)
 		o, known := h.offerOf(cat, purpose)
-		if !known || version != o.TextVersion {
+		if !known || version != o.TextVersion || len(offersFor(v, []consent.Offer{o})) == 0 {
 			h.Error(w, r, http.StatusBadRequest, "error.invalid_consent")
 			return
 		}
@@ -293,8 +293,11 @@ type entryView struct {
 	// page holds the form; older ones point to it (WithdrawAt).
 	Withdraw, Object bool
 	WithdrawAt       string
-	Because          string // the reason, in words
-	Index            int64
+	// OnBehalfOf is the company acted for; ActedBy who acted for it, in
+	// words.
+	OnBehalfOf, ActedBy string
+	Because             string // the reason, in words
+	Index               int64
 }
 
 type option struct {
@@ -421,6 +424,19 @@ func (h *Handler) accessShow(w http.ResponseWriter, r *http.Request) {
 			ev.Basis, ev.ConsentID = c.T(lang, "access.consent_basis"), e.ConsentID
 		default:
 			ev.Basis = e.LegalBasis
+		}
+		if e.OnBehalfOf != "" {
+			ev.OnBehalfOf = e.OnBehalfOf
+			if v.Acting.Kind == ActingCompany && v.Acting.NIF == e.OnBehalfOf {
+				ev.OnBehalfOf = v.Acting.Company + " (" + e.OnBehalfOf + ")"
+			}
+		}
+		switch {
+		case e.Representative == "":
+		case e.Representative == v.Self.Subject:
+			ev.ActedBy = c.T(lang, "access.by_you")
+		default:
+			ev.ActedBy = c.T(lang, "access.by_other")
 		}
 		if _, objected := objections[ObjectionProfiling]; e.Purpose == "proactive-alerts" && !objected {
 			ev.Object = true

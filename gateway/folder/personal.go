@@ -88,6 +88,10 @@ func (h *Handler) folderShow(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if v.Acting.Kind != ActingPerson {
+		h.profileHome(w, r, v)
+		return
+	}
 	ctx, lang := r.Context(), web.Lang(r)
 	layout, err := h.deps.Personal.Layout(ctx, v.Subject)
 	if err != nil {
@@ -188,7 +192,7 @@ func (h *Handler) lifeEvent(id string) (catalogue.LifeEvent, bool) {
 // favourite marks or unmarks an aid, a procedure or a document, and
 // returns to the page it was pressed on.
 func (h *Handler) favourite(w http.ResponseWriter, r *http.Request) {
-	v, ok := h.viewer(w, r)
+	v, ok := h.person(w, r)
 	if !ok || !h.form(w, r, &v) {
 		return
 	}
@@ -217,7 +221,7 @@ func (h *Handler) favourite(w http.ResponseWriter, r *http.Request) {
 // lifeEventsShow lists the life events, each with whether the citizen
 // said it applies to them.
 func (h *Handler) lifeEventsShow(w http.ResponseWriter, r *http.Request) {
-	v, ok := h.viewer(w, r)
+	v, ok := h.person(w, r)
 	if !ok {
 		return
 	}
@@ -236,7 +240,7 @@ func (h *Handler) lifeEventsShow(w http.ResponseWriter, r *http.Request) {
 
 // lifeEventSet says or unsays that a life event applies to the citizen.
 func (h *Handler) lifeEventSet(w http.ResponseWriter, r *http.Request) {
-	v, ok := h.viewer(w, r)
+	v, ok := h.person(w, r)
 	if !ok || !h.form(w, r, &v) {
 		return
 	}
@@ -272,7 +276,7 @@ type lifeItemView struct {
 // their status for the citizen, the data that decide them (consented or
 // not), the documents that accredit it and the procedures to do.
 func (h *Handler) lifeEventShow(w http.ResponseWriter, r *http.Request) {
-	v, ok := h.viewer(w, r)
+	v, ok := h.person(w, r)
 	if !ok {
 		return
 	}
@@ -336,7 +340,7 @@ func (h *Handler) lifeEventShow(w http.ResponseWriter, r *http.Request) {
 // layoutChange moves a section of the folder's home up or down, or hides
 // or shows it.
 func (h *Handler) layoutChange(w http.ResponseWriter, r *http.Request) {
-	v, ok := h.viewer(w, r)
+	v, ok := h.person(w, r)
 	if !ok || !h.form(w, r, &v) {
 		return
 	}

@@ -13,7 +13,7 @@ import (
 // rightsShow is the page of the citizen's rights: see and download
 // everything, object to profiling, delete the account.
 func (h *Handler) rightsShow(w http.ResponseWriter, r *http.Request) {
-	v, ok := h.viewer(w, r)
+	v, ok := h.person(w, r)
 	if !ok {
 		return
 	}
@@ -37,7 +37,7 @@ type heldView struct {
 // export returns everything held about the signed-in citizen, or answers
 // the request itself.
 func (h *Handler) export(w http.ResponseWriter, r *http.Request) (Export, bool) {
-	v, ok := h.viewer(w, r)
+	v, ok := h.person(w, r)
 	if !ok {
 		return Export{}, false
 	}
@@ -108,7 +108,7 @@ func (h *Handler) exportJSON(w http.ResponseWriter, r *http.Request) {
 
 // objection sets or lifts the objection to proactive profiling.
 func (h *Handler) objection(w http.ResponseWriter, r *http.Request) {
-	v, ok := h.viewer(w, r)
+	v, ok := h.person(w, r)
 	if !ok || !h.form(w, r, &v) {
 		return
 	}
@@ -132,7 +132,7 @@ func (h *Handler) objection(w http.ResponseWriter, r *http.Request) {
 // erase deletes the citizen's account and data, after an explicit
 // confirmation on the form.
 func (h *Handler) erase(w http.ResponseWriter, r *http.Request) {
-	v, ok := h.viewer(w, r)
+	v, ok := h.person(w, r)
 	if !ok || !h.form(w, r, &v) {
 		return
 	}

@@ -49,7 +49,7 @@ type signinView struct {
 // signinsShow handles GET /folder/signins: the live sessions, each with a
 // way to end it, and the last sign-ins.
 func (h *Handler) signinsShow(w http.ResponseWriter, r *http.Request) {
-	v, ok := h.viewer(w, r)
+	v, ok := h.person(w, r)
 	if !ok {
 		return
 	}
@@ -90,7 +90,7 @@ func (h *Handler) signinsShow(w http.ResponseWriter, r *http.Request) {
 // signinsEnd handles POST /folder/signins/{id}/end: ends one session; the
 // citizen's own ends as signing out does.
 func (h *Handler) signinsEnd(w http.ResponseWriter, r *http.Request) {
-	v, ok := h.viewer(w, r)
+	v, ok := h.person(w, r)
 	if !ok || !h.form(w, r, &v) {
 		return
 	}

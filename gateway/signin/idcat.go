@@ -6,6 +6,7 @@ import (
 	"github.com/obert-gov/obert/gateway/web"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -28,7 +29,13 @@ type idcatClaims struct {
 	BirthDate      string   `json:"birthdate"`
 	ACR            string   `json:"acr"`
 	AMR            []string `json:"amr"`
+	// PublicEmployeeOf is the administration of a public employee's
+	// certificate.
+	PublicEmployeeOf string `json:"public_employee_of"`
 }
+
+// employerID is what an administration's id in the register looks like.
+var employerID = regexp.MustCompile(`^[a-z][a-z0-9-]{1,40}$`)
 
 // loaOf maps IdCAT's authentication context to our level of assurance.
 // Certificate and Cl@ve-permanent logins are high; one-time codes
@@ -161,6 +168,9 @@ func (s *Service) IdCATCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	id := Identity{Provider: ProviderIdCAT, DocType: c.DocumentType, DocNumber: c.DocumentNumber, Name: c.GivenName,
 		Surname1: c.Surname1, Surname2: c.Surname2, BirthDate: c.BirthDate, LoA: loaOf(c)}
+	if employerID.MatchString(c.PublicEmployeeOf) {
+		id.Employer = c.PublicEmployeeOf
+	}
 	if id.Surname1 == "" {
 		id.Surname1 = c.FamilyName
 	}

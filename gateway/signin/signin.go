@@ -48,6 +48,10 @@ type Identity struct {
 	// NameID and SessionIndex identify a Cl@ve session for Single Logout.
 	NameID       string `json:"name_id,omitempty"`
 	SessionIndex string `json:"session_index,omitempty"`
+	// Employer is the administration (the register's id) whose public
+	// employee signed in, when the provider says so (a public employee's
+	// certificate); it opens the public employee's profile.
+	Employer string `json:"employer,omitempty"`
 }
 
 // Session is a signed-in browser.
@@ -56,7 +60,10 @@ type Session struct {
 	Identity   Identity
 	CSRFSecret []byte
 	CreatedAt  time.Time
-	idHash     string
+	// Acting is what SetActing last set for this session (opaque to the
+	// sign-in service), nil for the person themself.
+	Acting []byte
+	idHash string
 }
 
 // Sealer seals what sessions and flows keep.
@@ -240,8 +247,32 @@ func (s *Service) Lookup(r *http.Request) (Session, error) {
 	if err := json.Unmarshal(plain, &sealed); err != nil {
 		return Session{}, ErrNoSession
 	}
-	return Session{Subject: ss.Subject, Identity: sealed.Identity, CSRFSecret: sealed.CSRF, CreatedAt: ss.CreatedAt, idHash: h}, nil
+	sess := Session{Subject: ss.Subject, Identity: sealed.Identity, CSRFSecret: sealed.CSRF, CreatedAt: ss.CreatedAt, idHash: h}
+	if len(ss.Acting) > 0 {
+		// A profile that does not open is no profile: the person.
+		sess.Acting, _ = s.cfg.Sealer.Open(ss.Acting, []byte("acting/"+h))
+	}
+	return sess, nil
 }
+
+// SetActing sets the profile the request's session acts in, sealed under
+// the session (nil: the person themself). It is the session's alone: other
+// sessions of the same person keep theirs.
+func (s *Service) SetActing(ctx context.Context, r *http.Request, acting []byte) error {
+	sess, err := s.Lookup(r)
+	if err != nil {
+		return err
+	}
+	var sealed []byte
+	if acting != nil {
+		sealed = s.cfg.Sealer.Seal(acting, []byte("acting/"+sess.idHash))
+	}
+	return s.cfg.Store.SetActing(ctx, sess.idHash, sealed)
+}
+
+// SubjectOf is the pseudonym of a document number (a person's, or a
+// company's NIF), as sessions record it.
+func (s *Service) SubjectOf(doc string) string { return s.cfg.Subject(doc) }
 
 // sealedSession is what a session keeps. (Sessions sealed before the ID token
 // was dropped also hold an id_token, which is ignored.)

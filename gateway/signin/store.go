@@ -26,6 +26,9 @@ type StoredSession struct {
 	Sealed    []byte // identity and CSRF secret, sealed
 	CreatedAt time.Time
 	LastSeen  time.Time
+	// Acting is the profile the session acts in, sealed; nil for the
+	// person themself.
+	Acting []byte
 }
 
 // Store persists flows and sessions.
@@ -40,6 +43,9 @@ type Store interface {
 	// deletes it and returns ErrNotFound.
 	GetSession(ctx context.Context, idHash string, now time.Time, idle, absolute time.Duration) (StoredSession, error)
 	DeleteSession(ctx context.Context, idHash string) error
+	// SetActing sets the sealed profile a session acts in (nil: the
+	// person); ErrNotFound if the session is gone.
+	SetActing(ctx context.Context, idHash string, sealed []byte) error
 	DeleteSessionsOf(ctx context.Context, subject string) (int64, error)
 	// ListSessions returns the subject's sessions still valid at now,
 	// newest first, without touching them.

@@ -71,8 +71,8 @@ func (s *Store) PutSession(ctx context.Context, ss signin.StoredSession) error {
 func (s *Store) GetSession(ctx context.Context, idHash string, now time.Time, idle, absolute time.Duration) (signin.StoredSession, error) {
 	ss := signin.StoredSession{IDHash: idHash}
 	var created, seen int64
-	err := s.q().QueryRowContext(ctx, `SELECT subject, sealed, created_at, last_seen FROM sessions WHERE id_hash = ?`, idHash).
-		Scan(&ss.Subject, &ss.Sealed, &created, &seen)
+	err := s.q().QueryRowContext(ctx, `SELECT subject, sealed, acting, created_at, last_seen FROM sessions WHERE id_hash = ?`, idHash).
+		Scan(&ss.Subject, &ss.Sealed, &ss.Acting, &created, &seen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return signin.StoredSession{}, signin.ErrNotFound
 	}
@@ -91,6 +91,18 @@ func (s *Store) GetSession(ctx context.Context, idHash string, now time.Time, id
 	}
 	ss.LastSeen = now
 	return ss, nil
+}
+
+// SetActing implements signin.Store.
+func (s *Store) SetActing(ctx context.Context, idHash string, sealed []byte) error {
+	res, err := s.q().ExecContext(ctx, `UPDATE sessions SET acting = ? WHERE id_hash = ?`, sealed, idHash)
+	if err != nil {
+		return fmt.Errorf("store: set acting: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return signin.ErrNotFound
+	}
+	return nil
 }
 
 // DeleteSession implements signin.Store.

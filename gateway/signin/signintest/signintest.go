@@ -97,6 +97,33 @@ func RunStore(t *testing.T, open func(t testing.TB) signin.Store) {
 		}
 	})
 
+	t.Run("ActingIsTheSessions", func(t *testing.T) {
+		s := open(t)
+		t0 := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+		s.PutSession(ctx, signin.StoredSession{IDHash: "a1", Subject: "alice", Sealed: []byte("x"), CreatedAt: t0, LastSeen: t0})
+		s.PutSession(ctx, signin.StoredSession{IDHash: "a2", Subject: "alice", Sealed: []byte("x"), CreatedAt: t0, LastSeen: t0})
+		if got, _ := s.GetSession(ctx, "a1", t0, time.Hour, time.Hour); got.Acting != nil {
+			t.Fatalf("a new session acts as %q", got.Acting)
+		}
+		if err := s.SetActing(ctx, "a1", []byte("company")); err != nil {
+			t.Fatal(err)
+		}
+		a1, _ := s.GetSession(ctx, "a1", t0, time.Hour, time.Hour)
+		a2, _ := s.GetSession(ctx, "a2", t0, time.Hour, time.Hour)
+		if string(a1.Acting) != "company" || a2.Acting != nil {
+			t.Fatalf("acting: a1 %q, a2 %q", a1.Acting, a2.Acting)
+		}
+		if err := s.SetActing(ctx, "a1", nil); err != nil {
+			t.Fatal(err)
+		}
+		if a1, _ := s.GetSession(ctx, "a1", t0, time.Hour, time.Hour); a1.Acting != nil {
+			t.Fatalf("acting after clearing: %q", a1.Acting)
+		}
+		if err := s.SetActing(ctx, "gone", []byte("x")); !errors.Is(err, signin.ErrNotFound) {
+			t.Fatalf("a session that does not exist: %v", err)
+		}
+	})
+
 	t.Run("ListAndEndOwnSessions", func(t *testing.T) {
 		s := open(t)
 		idle, abs := 30*time.Minute, 8*time.Hour
