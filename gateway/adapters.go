@@ -157,7 +157,7 @@ func (c consentsAdapter) Grant(ctx context.Context, subject, category, purpose, 
 	if err != nil {
 		return g, err
 	}
-	if err := c.rec.Record(ctx, grantEntry(audit.KindConsentGrant, g)); err != nil {
+	if err := c.rec.Record(ctx, actedBy(ctx, grantEntry(audit.KindConsentGrant, g))); err != nil {
 		if _, werr := c.svc.Withdraw(ctx, subject, g.ID); werr != nil {
 			c.log.Error("unrecorded grant could not be withdrawn", "grant", g.ID, "err", werr)
 		}
@@ -177,11 +177,11 @@ func (c consentsAdapter) Withdraw(ctx context.Context, subject, id string) (cons
 	if err != nil {
 		c.log.Error("facts of a withdrawn grant not deleted", "grant", id, "err", err)
 	}
-	if err := c.rec.Record(ctx, grantEntry(audit.KindConsentWithdraw, g)); err != nil {
+	if err := c.rec.Record(ctx, actedBy(ctx, grantEntry(audit.KindConsentWithdraw, g))); err != nil {
 		c.log.Error("withdrawal not recorded", "grant", id, "err", err)
 	}
 	if n > 0 {
-		e := grantEntry("facts.delete", g)
+		e := actedBy(ctx, grantEntry("facts.delete", g))
 		if err := c.rec.Record(ctx, e); err != nil {
 			c.log.Error("facts deletion not recorded", "grant", id, "err", err)
 		}
@@ -211,6 +211,13 @@ func (c consentsAdapter) Receipt(ctx context.Context, subject, id string) ([]byt
 func grantEntry(kind string, g consent.Grant) audit.Entry {
 	return audit.Entry{Kind: kind, Subject: g.Subject, Requester: g.Requester, Source: g.Source, Category: g.Category,
 		Purpose: g.Purpose, ConsentID: g.ID, LegalBasis: g.LegalBasis, Outcome: "ok"}
+}
+
+// actedBy names, in e, who acted for a company in the request, if anyone.
+func actedBy(ctx context.Context, e audit.Entry) audit.Entry {
+	a := folder.ActorOf(ctx)
+	e.OnBehalfOf, e.Representative = a.OnBehalfOf, a.Representative
+	return e
 }
 
 type exchangerAdapter struct {

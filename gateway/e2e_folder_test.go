@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/obert-gov/obert/connectors/sim"
 )
 
 // TestE2EFolderMadeMine: in a real Chromium at 360 px, every page checked
@@ -86,4 +88,61 @@ func TestE2EFolderMadeMine(t *testing.T) {
 		t.Fatalf("withdrawal from the log went to %s", loc)
 	}
 	b.checkList("access-withdrawn")
+}
+
+// TestE2EProfiles: in Chromium at 360 px, with axe and the budgets, a
+// person checks the register of representations, acts for their company
+// (its folder, consents, data and log) and comes back; a public employee
+// opens their staff profile.
+func TestE2EProfiles(t *testing.T) {
+	b := newBrowser(t)
+	d := startDev(t)
+	var rep, staff sim.Citizen
+	for _, c := range d.Dev.Citizens {
+		if len(c.Represents) > 0 && rep.DocNumber == "" {
+			rep = c
+		}
+		if c.Employer != "" && staff.DocNumber == "" {
+			staff = c
+		}
+	}
+	company := rep.Represents[0].Company
+
+	b.open(d.URL + "/lang/en?return=/")
+	b.submit(`a.button[href^="/signin/idcat"]`)
+	b.submit(`button[value="` + rep.DocNumber + `"]`)
+	b.open(d.URL + "/folder/profile")
+	b.check("profiles")
+	b.submit(`form[action="/folder/profile/check"] button`)
+	b.mustSee(company.Name)
+	b.check("profiles-checked")
+	b.submit(`form[action="/folder/profile"] input[value="` + company.NIF + `"] ~ button`)
+	b.mustSee("Folder of "+company.Name, "You are acting for")
+	b.check("company-folder")
+	b.open(d.URL + "/folder/consent")
+	b.do(chromedp.Click(chromedp.CSS(`input[name="grant"][value="company.company-folder"]`)))
+	b.submit(`form[action="/folder/consent"] button[type="submit"]`)
+	b.check("company-consent")
+	b.open(d.URL + "/folder")
+	b.submit(`form[action="/folder/data"] button`)
+	b.mustSee(company.Name)
+	b.check("company-data")
+	b.open(d.URL + "/folder/access")
+	b.mustSee("On behalf of", "you, as its representative")
+	b.checkList("company-access")
+	b.open(d.URL + "/folder/aids")
+	b.mustSee("You are acting for a company now")
+	b.check("company-person-only")
+	b.open(d.URL + "/folder/profile")
+	b.submit(`form[action="/folder/profile"] input[value="person"] ~ button`)
+	b.mustSee("My life events")
+	b.submit(`form[action="/signout"] button`)
+
+	b.open(d.URL + "/")
+	b.submit(`a.button[href^="/signin/idcat"]`)
+	b.submit(`button[value="` + staff.DocNumber + `"]`)
+	b.open(d.URL + "/folder/profile")
+	b.submit(`form[action="/folder/profile"] input[value="employee"] ~ button`)
+	b.mustSee("My folder as public staff")
+	b.check("staff-folder")
 }

@@ -92,6 +92,9 @@ func TestActingForACompany(t *testing.T) {
 	}
 	u.get(d.URL + "/folder/access")
 	text := html.UnescapeString(u.page)
+	if !strings.Contains(text, "<strong>Consent given</strong>") || strings.Count(text, "<dt>Acted by</dt><dd>you, as its representative</dd>") < 3 {
+		t.Fatalf("the company's log does not say who gave its consent:\n%s", u.page)
+	}
 	if !strings.Contains(text, "<dt>On behalf of</dt><dd>"+company.Name+" ("+company.NIF+")</dd>") ||
 		!strings.Contains(text, "<dt>Acted by</dt><dd>you, as its representative</dd>") {
 		t.Fatalf("the company's log does not say who acted for it:\n%s", u.page)

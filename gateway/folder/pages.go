@@ -182,7 +182,7 @@ func (h *Handler) consentGrant(w http.ResponseWriter, r *http.Request) {
 		wants = append(wants, want{cat, purpose, version})
 	}
 	for _, x := range wants {
-		if _, err := h.deps.Consents.Grant(r.Context(), v.Subject, x.cat, x.purpose, x.version, web.Lang(r)); err != nil {
+		if _, err := h.deps.Consents.Grant(WithActor(r.Context(), v), v.Subject, x.cat, x.purpose, x.version, web.Lang(r)); err != nil {
 			if errors.Is(err, consent.ErrInvalid) {
 				h.Error(w, r, http.StatusBadRequest, "error.invalid_consent")
 				return
@@ -209,7 +209,7 @@ func (h *Handler) consentWithdraw(w http.ResponseWriter, r *http.Request) {
 	if !ok || !h.form(w, r, &v) {
 		return
 	}
-	_, err := h.deps.Consents.Withdraw(r.Context(), v.Subject, r.PathValue("id"))
+	_, err := h.deps.Consents.Withdraw(WithActor(r.Context(), v), v.Subject, r.PathValue("id"))
 	switch {
 	case errors.Is(err, consent.ErrNotFound):
 		h.Error(w, r, http.StatusNotFound, "error.consent_not_found")

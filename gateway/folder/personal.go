@@ -128,7 +128,7 @@ func (h *Handler) folderShow(w http.ResponseWriter, r *http.Request) {
 		shown[i].First, shown[i].Last = i == 0, i == len(shown)-1
 	}
 	h.render(w, r, http.StatusOK, "folder", "folder.title", map[string]any{"Sections": shown, "Hidden": hidden,
-		"Favourites": favs, "LifeEvents": events})
+		"Favourites": favs, "LifeEvents": events, "Arranging": r.URL.Query().Get("arranged") != ""})
 }
 
 // unavailable answers a page whose data could not be read.
@@ -376,7 +376,7 @@ func (h *Handler) layoutChange(w http.ResponseWriter, r *http.Request) {
 		h.unavailable(w, r, "layout", err)
 		return
 	}
-	http.Redirect(w, r, "/folder#section-"+section, http.StatusSeeOther)
+	http.Redirect(w, r, "/folder?arranged=1#arrange", http.StatusSeeOther)
 }
 
 // starArgs is what the "star" template receives: a favourite's toggle,

@@ -175,6 +175,27 @@ func (h *Handler) profileHome(w http.ResponseWriter, r *http.Request, v Viewer) 
 	h.render(w, r, http.StatusOK, "profile_home", "folder.title", data)
 }
 
+type actorKey struct{}
+
+// Actor is who acts on a company's behalf in a request: the company's NIF
+// and the representative's pseudonym. The services that record what a
+// request did (consents given and withdrawn) read it from the context.
+type Actor struct{ OnBehalfOf, Representative string }
+
+// WithActor is ctx carrying v's actor, if v acts for a company.
+func WithActor(ctx context.Context, v Viewer) context.Context {
+	if v.Acting.Kind != ActingCompany {
+		return ctx
+	}
+	return context.WithValue(ctx, actorKey{}, Actor{OnBehalfOf: v.Acting.NIF, Representative: v.Self.Subject})
+}
+
+// ActorOf is the actor ctx carries (zero: the person themself).
+func ActorOf(ctx context.Context) Actor {
+	a, _ := ctx.Value(actorKey{}).(Actor)
+	return a
+}
+
 // offersFor keeps the offers of the profile's holder: a person's for a
 // person or a public employee, a company's for one acting for it.
 func offersFor(v Viewer, offers []consent.Offer) []consent.Offer {
