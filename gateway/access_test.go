@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 var withdrawFromEntry = regexp.MustCompile(`<form method="post" action="(/folder/consent/[^"]+/withdraw)"><input type="hidden" name="csrf" value="([^"]+)"><input type="hidden" name="return" value="/folder/access">`)
@@ -47,4 +48,27 @@ func TestWithdrawFromAccessEntry(t *testing.T) {
 	if s := u.post(d.URL+"/folder/objection", url.Values{"csrf": {u.hidden("csrf")}, "object": {"1"}, "return": {"https://evil.example/"}}); s != http.StatusOK || !strings.HasPrefix(u.url, d.URL+"/folder/rights") {
 		t.Fatalf("objection with a foreign return: %d %s", s, u.url)
 	}
+}
+
+// TestDataInTheCitizensTerms: fetched data and the export page say dates
+// as the citizen's language writes them, yes and no rather than true and
+// false, and who signed them in by name.
+func TestDataInTheCitizensTerms(t *testing.T) {
+	d := startDev(t)
+	c := d.citizenOf(t, "older-alone")
+	u := consentAndFetch(t, d, c)
+	for _, page := range []string{"data", "export"} {
+		if page == "export" {
+			u.get(d.URL + "/folder/export")
+		}
+		u.mustSee(c.RegisteredSince.Format("2 January 2006"), ">Yes<")
+		for _, raw := range []string{c.RegisteredSince.Format(time.DateOnly), ">true<", ">false<", ": false", "(alt)"} {
+			if strings.Contains(u.page, raw) {
+				t.Errorf("the %s page shows %q", page, raw)
+			}
+		}
+	}
+	u.mustSee("idCAT (AOC Consortium)")
+	u.get(d.URL + "/lang/ca?return=/folder/export")
+	u.mustSee(c.RegisteredSince.Format("02/01/2006"), ">Sí<")
 }

@@ -261,18 +261,51 @@ func (h *Handler) dataFetch(w http.ResponseWriter, r *http.Request) {
 			rv.WhatToDoKey = "data.what_to_do." + string(res.Status)
 		}
 		for _, k := range sortedKeys(res.Facts) {
-			val := fmt.Sprint(res.Facts[k])
-			if b, isBool := res.Facts[k].(bool); isBool {
-				val = h.deps.Catalogue.T(web.Lang(r), fmt.Sprintf("value.%t", b))
-			}
-			if val == "" {
-				val = "—"
-			}
-			rv.Facts = append(rv.Facts, factView{h.named(web.Lang(r), "field.", k), val})
+			rv.Facts = append(rv.Facts, factView{h.named(web.Lang(r), "field.", k), h.factValue(web.Lang(r), k, res.Facts[k])})
 		}
 		out = append(out, rv)
 	}
 	h.render(w, r, http.StatusOK, "data", "data.title", map[string]any{"Results": out})
+}
+
+// factValue writes a fact as a person reads it in lang: yes or no, dates
+// and amounts as the locale writes them, the companies of a
+// representation by name, a dash for nothing.
+func (h *Handler) factValue(lang, field string, v any) string {
+	switch x := v.(type) {
+	case bool:
+		return h.deps.Catalogue.T(lang, fmt.Sprintf("value.%t", x))
+	case string:
+		if x == "" {
+			return "—"
+		}
+		if d, err := time.Parse(time.DateOnly, x); err == nil {
+			return dateIn(lang, d)
+		}
+		return x
+	case float64, int, int64, json.Number:
+		n, _ := strconv.ParseFloat(fmt.Sprint(x), 64)
+		if field == "income_annual" {
+			return formatEuros(lang, int(n))
+		}
+		return strconv.FormatFloat(n, 'f', -1, 64)
+	case []any:
+		var parts []string
+		for _, e := range x {
+			if m, ok := e.(map[string]any); ok {
+				parts = append(parts, fmt.Sprintf("%v (%v)", m["name"], m["nif"]))
+			} else {
+				parts = append(parts, fmt.Sprint(e))
+			}
+		}
+		if len(parts) == 0 {
+			return "—"
+		}
+		return strings.Join(parts, "; ")
+	case nil:
+		return "—"
+	}
+	return fmt.Sprint(v)
 }
 
 func sortedKeys(m map[string]any) []string {

@@ -170,6 +170,26 @@ func (h *Handler) favouriteViews(ctx context.Context, lang string, v Viewer) ([]
 	return out, nil
 }
 
+// favouriteTitle names a favourite in lang.
+func (h *Handler) favouriteTitle(lang, kind, ref string) string {
+	switch kind {
+	case FavouriteAid:
+		for _, a := range h.deps.Recommender.Aids() {
+			if a.ID == ref {
+				return a.Title[lang]
+			}
+		}
+		return h.deps.Catalogue.T(lang, "favourites.gone")
+	case FavouriteProcedure:
+		if p, ok := h.procedure(ref); ok {
+			return p.Title[lang]
+		}
+	case FavouriteDocument:
+		return h.deps.Catalogue.T(lang, "documents.type."+ref)
+	}
+	return ref
+}
+
 func (h *Handler) procedure(id string) (catalogue.Procedure, bool) {
 	for _, e := range h.opts.LifeEvents {
 		for _, p := range e.Procedures {

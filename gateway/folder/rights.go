@@ -2,7 +2,6 @@ package folder
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"sort"
 	"time"
@@ -66,7 +65,7 @@ func (h *Handler) exportShow(w http.ResponseWriter, r *http.Request) {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			fv.Values = append(fv.Values, [2]string{h.named(lang, "field.", k), fmt.Sprint(f.Values[k])})
+			fv.Values = append(fv.Values, [2]string{h.named(lang, "field.", k), h.factValue(lang, k, f.Values[k])})
 		}
 		facts = append(facts, fv)
 	}
@@ -81,11 +80,23 @@ func (h *Handler) exportShow(w http.ResponseWriter, r *http.Request) {
 	}
 	var sessions []string
 	for _, s := range x.Sessions {
-		sessions = append(sessions, dateIn(lang, s.CreatedAt)+" "+s.CreatedAt.Local().Format("15:04"))
+		at := s.CreatedAt.In(madrid)
+		sessions = append(sessions, dateIn(lang, at)+" "+at.Format("15:04"))
 	}
 	_, objected := x.Objections[ObjectionProfiling]
+	var favs []string
+	for _, f := range x.Favourites {
+		favs = append(favs, h.favouriteTitle(lang, f.Kind, f.Ref))
+	}
+	var events []string
+	for _, e := range x.LifeEvents {
+		if le, ok := h.lifeEvent(e.Event); ok {
+			events = append(events, le.Title[lang])
+		}
+	}
 	h.render(w, r, http.StatusOK, "export", "export.title", map[string]any{"X": x, "Facts": facts, "Grants": grants,
-		"Sessions": sessions, "Entries": len(x.Access), "Objected": objected})
+		"Sessions": sessions, "Entries": len(x.Access), "Objected": objected, "Favourites": favs, "LifeEvents": events,
+		"Provider": h.named(lang, "org.", x.Identity.Provider)})
 }
 
 // exportJSON downloads the same, machine-readable (GDPR Art. 20).
