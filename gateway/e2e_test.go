@@ -193,7 +193,7 @@ func TestE2EClaveSignIn(t *testing.T) {
 
 	b.submit(`form[action="/signout"] button`)
 	b.waitFor("/")
-	b.mustSee("Identifícate con Cl@ve")
+	b.mustSee("Identificarme con Cl@ve")
 	b.open(d.URL + "/folder")
 	if loc := b.location(); !strings.Contains(loc, "/?return=") {
 		t.Fatalf("still signed in after sign-out: at %s", loc)

@@ -1,11 +1,14 @@
 package web_test
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -222,5 +225,31 @@ func TestRegisteredNames(t *testing.T) {
 	c.SetRegistered(nil)
 	if c.Has("category.dependency") {
 		t.Fatal("a deactivated registration's name is still known")
+	}
+}
+
+// TestOneRegister: the Catalan and Spanish texts speak to the citizen in
+// one register, the formal one (vós, usted); buttons say what they do in
+// the infinitive or the first person. These words only the informal
+// register uses.
+func TestOneRegister(t *testing.T) {
+	informal := map[string]*regexp.Regexp{
+		"ca": regexp.MustCompile(`(?i)\b(teu|teva|teus|teves|pots|vulguis|donis|has (autoritzat|obtingut)|identifica't|obtén|autoritza la|revoca'l)\b|^(comparteix|descarrega)\b`),
+		"es": regexp.MustCompile(`(?i)\b(tu|tus|tuyo|tuya|puedes|quieras|des|has (autorizado|obtenido)|identifícate|obtén|autoriza la|descarga el)\b`),
+	}
+	for lang, re := range informal {
+		b, err := os.ReadFile("i18n/" + lang + ".json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var msgs map[string]string
+		if err := json.Unmarshal(b, &msgs); err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range msgs {
+			if m := re.FindString(v); m != "" {
+				t.Errorf("%s %s: %q is informal: %s", lang, k, m, v)
+			}
+		}
 	}
 }
