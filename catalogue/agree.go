@@ -22,6 +22,9 @@ type Parts struct {
 	Exchange map[string]ExchangePurpose
 	// LegalBases are the legal bases consent records know.
 	LegalBases []string
+	// Laws are the guard's laws: the purposes and categories each allows
+	// without consent.
+	Laws []LawPart
 	// Translations are, by language, the message keys present.
 	Translations map[string][]string
 	// The archetypes of the simulator's population and the recommender's.
@@ -41,6 +44,12 @@ type OfferPart struct {
 	Category, Purpose, Source string
 	Fields                    []string
 	Languages                 []string // those its texts are given in
+}
+
+// LawPart is one of the guard's laws.
+type LawPart struct {
+	ID, Kind             string // the legal basis; "law" or "noopo"
+	Purposes, Categories []string
 }
 
 // ExchangePurpose is how a purpose travels in SCSP.
@@ -111,6 +120,19 @@ func Agree(s Snapshot, p Parts) error {
 				}
 			}
 			offers := slices.DeleteFunc(slices.Clone(p.Offers), func(o OfferPart) bool { return o.Category != c.ID || o.Purpose != pid })
+			pu, _ := s.Purpose(pid)
+			if pu.Kind() != BasisConsent {
+				// Not on consent: nobody is asked, the guard's law allows it.
+				if len(offers) > 0 {
+					bad("category %s, purpose %s: a consent offer, but the purpose runs on %s", c.ID, pid, pu.LegalBasis)
+				}
+				if !slices.ContainsFunc(p.Laws, func(l LawPart) bool {
+					return l.ID == pu.LegalBasis && l.Kind == pu.Kind() && slices.Contains(l.Purposes, pid) && slices.Contains(l.Categories, c.ID)
+				}) {
+					bad("category %s, purpose %s: no %s law %s for it in %s", c.ID, pid, pu.Kind(), pu.LegalBasis, inGuard)
+				}
+				continue
+			}
 			switch {
 			case len(offers) == 0:
 				bad("category %s, purpose %s: no consent offer", c.ID, pid)
@@ -170,7 +192,7 @@ func Agree(s Snapshot, p Parts) error {
 				}
 			}
 		}
-		if !slices.Contains(p.LegalBases, pu.LegalBasis) {
+		if pu.Kind() == BasisConsent && !slices.Contains(p.LegalBases, pu.LegalBasis) {
 			bad("purpose %s: legal basis %q is not one consent records (%s)", pu.ID, pu.LegalBasis, strings.Join(p.LegalBases, ", "))
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 )
 
 // LevelsOfAssurance a sign-in can reach, from the weakest (eIDAS).
@@ -21,16 +22,64 @@ type Purpose struct {
 	Procedure string `json:"procedure"` // SCSP procedure code
 	// Reuses names the purpose whose stored facts this one may use, when
 	// the citizen consented to both, rather than asking the sources again.
-	Reuses     string `json:"reuses,omitempty"`
-	LegalBasis string `json:"legal_basis"` // as consent records it: "gdpr-6-1-a" is consent
+	Reuses string `json:"reuses,omitempty"`
+	// LegalBasis is what the purpose runs on: "gdpr-6-1-a", the citizen's
+	// consent (SCSP Consentimiento "Si"); "law:<reference>", a law that
+	// obliges or allows it without consent ("Ley"); or "noopo:<reference>",
+	// a law that allows it unless the citizen objects ("NoOpo").
+	LegalBasis string `json:"legal_basis"`
+	// Law cites the law of a law or noopo basis, in ca, es and en: what
+	// the citizen is told instead of being asked.
+	Law map[string]string `json:"law,omitempty"`
+	// Retention is how long facts fetched on a law or noopo basis are
+	// kept (a consent's offer says it for consent).
+	Retention string `json:"retention,omitempty"`
 }
+
+// Kinds of legal basis.
+const (
+	BasisConsent = "consent"
+	BasisLaw     = "law"
+	BasisNoOpo   = "noopo"
+)
+
+// BasisKind is the kind of a legal basis ("" for one Obert does not know).
+func BasisKind(basis string) string {
+	switch {
+	case basis == "gdpr-6-1-a":
+		return BasisConsent
+	case strings.HasPrefix(basis, "law:") && len(basis) > len("law:"):
+		return BasisLaw
+	case strings.HasPrefix(basis, "noopo:") && len(basis) > len("noopo:"):
+		return BasisNoOpo
+	}
+	return ""
+}
+
+// SCSPBases are, by procedure code, the SCSP Consentimiento each purpose's
+// requests carry: Si for consent, Ley for a law, NoOpo for a law unless
+// the citizen objects. The simulator checks requests against it, as a
+// source checks a requester's authorisation.
+func (s Snapshot) SCSPBases() map[string]string {
+	out := map[string]string{}
+	for _, p := range s.Purposes {
+		out[p.Procedure] = map[string]string{BasisConsent: "Si", BasisLaw: "Ley", BasisNoOpo: "NoOpo"}[p.Kind()]
+	}
+	return out
+}
+
+// Kind is the kind of p's legal basis.
+func (p Purpose) Kind() string { return BasisKind(p.LegalBasis) }
 
 // Category is one kind of data a source holds about a citizen.
 type Category struct {
-	ID      string   `json:"id"`
-	Source  string   `json:"source"`  // the source administration's code
-	Service string   `json:"service"` // SCSP CodigoCertificado
-	Fields  []string `json:"fields"`  // every field the service can release
+	ID      string `json:"id"`
+	Source  string `json:"source"`  // the source administration's code
+	Service string `json:"service"` // SCSP CodigoCertificado
+	// Holder is whose data it is: a person's (empty) or a company's, which
+	// only those acting for it see.
+	Holder string   `json:"holder,omitempty"`
+	Fields []string `json:"fields"` // every field the service can release
 	// Purposes says, for each purpose the category may serve, the minimal
 	// fields and the weakest sign-in.
 	Purposes map[string]Use `json:"purposes"`
@@ -135,8 +184,18 @@ func (s Snapshot) Validate() error {
 		if !codeLike.MatchString(p.Procedure) {
 			bad("purpose %s: procedure: a code of letters, digits, _, . and -", p.ID)
 		}
-		if strings.TrimSpace(p.LegalBasis) == "" {
-			bad("purpose %s: legal_basis is required", p.ID)
+		switch p.Kind() {
+		case "":
+			bad("purpose %s: legal_basis: gdpr-6-1-a (consent), law:<reference> or noopo:<reference>", p.ID)
+		case BasisLaw, BasisNoOpo:
+			for _, l := range Languages {
+				if strings.TrimSpace(p.Law[l]) == "" {
+					bad("purpose %s: a %s basis cites its law in %s (law)", p.ID, p.Kind(), l)
+				}
+			}
+			if d, err := time.ParseDuration(p.Retention); err != nil || d <= 0 {
+				bad("purpose %s: a %s basis says how long its facts are kept (retention, e.g. 720h)", p.ID, p.Kind())
+			}
 		}
 	}
 	for _, p := range s.Purposes {

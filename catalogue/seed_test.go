@@ -94,7 +94,7 @@ func TestParseSeedListsEveryProblem(t *testing.T) {
 		"purpose aid-recommendation: finalidad is required",
 		"purpose aid-recommendation: procedure: a code",
 		"purpose aid-recommendation: listed twice",
-		"purpose proactive-alerts: legal_basis is required",
+		"purpose proactive-alerts: legal_basis: gdpr-6-1-a (consent), law:<reference> or noopo:<reference>",
 		`purpose proactive-alerts: reuses "alerts", which is not a purpose`,
 		`category census: source "": an administration code`,
 		"category census: field birth_date: listed twice",

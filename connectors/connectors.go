@@ -38,6 +38,9 @@ type ConsentKind string
 const (
 	ConsentYes ConsentKind = "Si"
 	ConsentLaw ConsentKind = "Ley"
+	// ConsentNoOpo: a law allows it unless the citizen objected, and they
+	// did not.
+	ConsentNoOpo ConsentKind = "NoOpo"
 )
 
 // Titular identifies the citizen the request is about.

@@ -69,6 +69,9 @@ func shippedParts(snap catalogue.Snapshot) (catalogue.Parts, error) {
 	if p.Guard, err = guardParts(); err != nil {
 		return catalogue.Parts{}, err
 	}
+	if p.Laws, err = guardLaws(); err != nil {
+		return catalogue.Parts{}, err
+	}
 	for id, e := range purposesOf(snap) {
 		p.Exchange[id] = catalogue.ExchangePurpose{Finalidad: e.Finalidad, Procedure: e.Procedure, Reuses: e.Reuses}
 	}
@@ -98,6 +101,32 @@ func shippedParts(snap catalogue.Snapshot) (catalogue.Parts, error) {
 			Categories: slices.Clone(a.Categories), Archetypes: slices.Clone(a.Archetypes)})
 	}
 	return p, nil
+}
+
+// guardLaws reads the guard's laws.
+func guardLaws() ([]catalogue.LawPart, error) {
+	d, err := policy.Data()
+	if err != nil {
+		return nil, err
+	}
+	ob, _ := d["obert"].(map[string]any)
+	laws, _ := ob["laws"].([]any)
+	var out []catalogue.LawPart
+	for _, lv := range laws {
+		l, _ := lv.(map[string]any)
+		id, _ := l["id"].(string)
+		kind, _ := l["kind"].(string)
+		purposes, err := names(l["purposes"])
+		if err != nil {
+			return nil, fmt.Errorf("gateway: guard law %s: %w", id, err)
+		}
+		cats, err := names(l["categories"])
+		if err != nil {
+			return nil, fmt.Errorf("gateway: guard law %s: %w", id, err)
+		}
+		out = append(out, catalogue.LawPart{ID: id, Kind: kind, Purposes: purposes, Categories: cats})
+	}
+	return out, nil
 }
 
 // guardParts reads the guard's data: purpose → category → rule.

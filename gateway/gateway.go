@@ -74,7 +74,9 @@ var Controller = consent.Controller{Name: Requester.Name + " (Generalitat de Cat
 func purposesOf(snap catalogue.Snapshot) map[string]exchange.Purpose {
 	out := map[string]exchange.Purpose{}
 	for _, p := range snap.Purposes {
-		out[p.ID] = exchange.Purpose{Finalidad: p.Finalidad, Procedure: p.Procedure, Reuses: p.Reuses}
+		retention, _ := time.ParseDuration(p.Retention) // the seed's check makes it a duration off consent
+		out[p.ID] = exchange.Purpose{Finalidad: p.Finalidad, Procedure: p.Procedure, Reuses: p.Reuses, LegalBasis: p.LegalBasis,
+			Retention: retention}
 	}
 	return out
 }
@@ -303,7 +305,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 	current := func(ctx context.Context) error { return follower.Sync(ctx) }
 	ex, err := exchange.New(exchange.Config{Connectors: conns, Consents: consents, Guard: measuredGuard{guard, tel},
 		Audit: rec, Facts: g.Store, Sealer: factSealer, Requester: Requester, Purposes: purposesOf(snap), Deadline: 10 * time.Second,
-		Current: current, Serves: guard.Categories})
+		Current: current, Serves: guard.Categories, Objected: g.Store.ObjectedToPurpose})
 	if err != nil {
 		return nil, err
 	}
@@ -465,7 +467,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 		Personal:      personalAdapter{store: g.Store, now: now},
 		Profiles:      profilesAdapter{ex: ex, si: si, rec: rec, now: now},
 	}, folder.Options{DevMode: cfg.DevMode(), ClaveEnabled: si.ClaveEnabled(), SecureCookies: u.Scheme == "https",
-		Administrations: snap.Administrations.All(), Controller: Controller, Connectors: ex.Connectors(), Places: places, LifeEvents: lifeEvents})
+		Administrations: snap.Administrations.All(), Controller: Controller, Connectors: ex.Connectors(), Places: places, LifeEvents: lifeEvents,
+		Purposes: snap.Purposes, Categories: snap.Categories})
 	if err != nil {
 		return nil, err
 	}
@@ -744,8 +747,12 @@ func (g *Gateway) viaOberta(ctx context.Context, cfg config.Config, log *slog.Lo
 		return nil, nil, nil, "", err
 	}
 	pop := sim.NewPopulation(2026, 60, now)
+	seed, err := catalogue.Seed()
+	if err != nil {
+		return nil, nil, nil, "", err
+	}
 	running, err := sim.Start(ctx, cfg.SimAddr, sim.Config{Population: pop, Key: simKey, Cert: simCert,
-		Trusted: []*x509.Certificate{cert}, HeaderFaults: true, Logger: log})
+		Trusted: []*x509.Certificate{cert}, HeaderFaults: true, Logger: log, Bases: seed.SCSPBases()})
 	if err != nil {
 		return nil, nil, nil, "", err
 	}

@@ -37,14 +37,17 @@ func TestActingForACompany(t *testing.T) {
 	u.signIn(d.URL, rep)
 
 	u.get(d.URL + "/folder/profile")
-	u.mustSee("My profiles", "For a company", "What is shared: Representations", "The register of representations (AOC Consortium)")
-	if s := u.post(d.URL+"/folder/profile/check", url.Values{"csrf": {u.hidden("csrf")}, "version": {u.hidden("version")}}); s != http.StatusOK {
+	// The register is consulted on a law: the page cites it, asks no
+	// consent, and the check is recorded as such.
+	u.mustSee("My profiles", "For a company", "Obert checks it without asking your consent, by law", "Law 39/2015")
+	if s := u.post(d.URL+"/folder/profile/check", url.Values{"csrf": {u.hidden("csrf")}}); s != http.StatusOK {
 		t.Fatalf("check the register: %d", s)
 	}
 	u.mustSee("We received your “Representations” data.", company.Name, company.NIF)
 	sent := d.Dev.Sim.Received()
 	if last := sent[len(sent)-1]; last.Atributos.CodigoCertificado != "RERE_REPRESENTACIONS" ||
-		last.Solicitudes.SolicitudTransmision[0].DatosGenericos.Titular.Documentacion != rep.DocNumber {
+		last.Solicitudes.SolicitudTransmision[0].DatosGenericos.Titular.Documentacion != rep.DocNumber ||
+		last.Solicitudes.SolicitudTransmision[0].DatosGenericos.Solicitante.Consentimiento != "Ley" {
 		t.Fatalf("the register was asked %s about %s", last.Atributos.CodigoCertificado,
 			last.Solicitudes.SolicitudTransmision[0].DatosGenericos.Titular.Documentacion)
 	}
@@ -65,20 +68,16 @@ func TestActingForACompany(t *testing.T) {
 			t.Errorf("%s while acting for the company: %d", p, s)
 		}
 	}
-	// The company's consents: its offers only.
+	// The company's data runs on a law unless it objects: nothing to
+	// consent to, the law cited, an objection offered.
 	u.get(d.URL + "/folder/consent")
-	u.mustSee("The company's tax data")
+	u.mustSee("Consultations the law allows without your consent", "Company data", "Law 39/2015, article 28.2", "I object")
 	if strings.Contains(u.page, "Census data to recommend aids to you") {
 		t.Fatal("a person's offer on the company's consent page")
 	}
 	if s := u.post(d.URL+"/folder/consent", url.Values{"csrf": {u.hidden("csrf")}, "grant": {"census.aid-recommendation"},
 		"version.census.aid-recommendation": {"census-aid-recommendation-v1"}}); s != http.StatusBadRequest {
 		t.Fatalf("a person's consent given while acting for a company: %d", s)
-	}
-	u.get(d.URL + "/folder/consent")
-	if s := u.post(d.URL+"/folder/consent", url.Values{"csrf": {u.hidden("csrf")}, "grant": {"company.company-folder"},
-		"version.company.company-folder": {u.hidden("version.company.company-folder")}}); s != http.StatusOK {
-		t.Fatalf("the company's consent: %d", s)
 	}
 	before := len(d.Dev.Sim.Received())
 	if s := u.fetchData(d.URL); s != http.StatusOK {
@@ -87,13 +86,32 @@ func TestActingForACompany(t *testing.T) {
 	u.mustSee(company.Name)
 	got := d.Dev.Sim.Received()[before:]
 	if len(got) != 1 || got[0].Atributos.CodigoCertificado != "AEAT_CORRIENT_PJ" ||
-		got[0].Solicitudes.SolicitudTransmision[0].DatosGenericos.Titular.Documentacion != company.NIF {
+		got[0].Solicitudes.SolicitudTransmision[0].DatosGenericos.Titular.Documentacion != company.NIF ||
+		got[0].Solicitudes.SolicitudTransmision[0].DatosGenericos.Solicitante.Consentimiento != "NoOpo" {
 		t.Fatalf("the company's fetch sent %d requests", len(got))
+	}
+	// An objection stops it, and is recorded as the company's.
+	u.get(d.URL + "/folder/consent")
+	if s := u.post(d.URL+"/folder/objection", url.Values{"csrf": {u.hidden("csrf")}, "purpose": {"company-folder"}, "object": {"1"},
+		"return": {"/folder/consent"}}); s != http.StatusOK {
+		t.Fatalf("object: %d", s)
+	}
+	u.mustSee("You objected on ")
+	before = len(d.Dev.Sim.Received())
+	u.fetchData(d.URL)
+	if len(d.Dev.Sim.Received()) != before {
+		t.Fatal("the company's data was asked for after its objection")
+	}
+	u.get(d.URL + "/folder/consent")
+	u.post(d.URL+"/folder/objection", url.Values{"csrf": {u.hidden("csrf")}, "purpose": {"company-folder"}, "object": {"0"},
+		"return": {"/folder/consent"}})
+	if s := u.post(d.URL+"/folder/objection", url.Values{"csrf": {u.hidden("csrf")}, "purpose": {"aid-recommendation"}, "object": {"1"}}); s != http.StatusBadRequest {
+		t.Fatalf("an objection to a purpose on consent: %d", s)
 	}
 	u.get(d.URL + "/folder/access")
 	text := html.UnescapeString(u.page)
-	if !strings.Contains(text, "<strong>Consent given</strong>") || strings.Count(text, "<dt>Acted by</dt><dd>you, as its representative</dd>") < 3 {
-		t.Fatalf("the company's log does not say who gave its consent:\n%s", u.page)
+	if !strings.Contains(text, "By law, unless you object: Law 39/2015, article 28.2") || strings.Count(text, "<dt>Acted by</dt><dd>you, as its representative</dd>") < 3 {
+		t.Fatalf("the company's log does not say on what basis, or who acted:\n%s", u.page)
 	}
 	if !strings.Contains(text, "<dt>On behalf of</dt><dd>"+company.Name+" ("+company.NIF+")</dd>") ||
 		!strings.Contains(text, "<dt>Acted by</dt><dd>you, as its representative</dd>") {

@@ -123,7 +123,7 @@ func (a rightsAdapter) Object(ctx context.Context, v folder.Viewer, kind string,
 	if on {
 		state = "made"
 	}
-	if err := a.rec.Record(ctx, audit.Entry{Kind: audit.KindRightsObjection, Subject: v.Subject, Purpose: kind, Outcome: state}); err != nil {
+	if err := a.rec.Record(ctx, actedBy(ctx, audit.Entry{Kind: audit.KindRightsObjection, Subject: v.Subject, Purpose: kind, Outcome: state})); err != nil {
 		return err
 	}
 	return a.store.SetObjection(ctx, v.Subject, kind, on, a.now().UTC())

@@ -397,6 +397,7 @@ var keyAllow, keyReasons, keyDecisionFields = ast.StringTerm("allow"), ast.Strin
 var (
 	keySubject, keyLoA, keyPurpose, keyRequester, keyConnector, keyCategory = ast.StringTerm("subject"), ast.StringTerm("loa"), ast.StringTerm("purpose"), ast.StringTerm("requester"), ast.StringTerm("connector"), ast.StringTerm("category")
 	keySource, keyFields, keyNow, keyConsent, keyLegalBasis, keyID          = ast.StringTerm("source"), ast.StringTerm("requested_fields"), ast.StringTerm("now"), ast.StringTerm("consent"), ast.StringTerm("legal_basis"), ast.StringTerm("id")
+	keyObjected                                                             = ast.StringTerm("objected")
 	keyActive, keyExpiresAt                                                 = ast.StringTerm("active"), ast.StringTerm("expires_at")
 )
 
@@ -439,6 +440,9 @@ func (in Input) value() ast.Value {
 	}
 	if in.LegalBasis != "" {
 		items = append(items, ast.Item(keyLegalBasis, cfg(in.LegalBasis)))
+	}
+	if in.Objected {
+		items = append(items, ast.Item(keyObjected, ast.BooleanTerm(true)))
 	}
 	return ast.NewObject(items...)
 }

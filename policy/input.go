@@ -44,6 +44,9 @@ func (in Input) appendJSON(b []byte) []byte {
 	if in.LegalBasis != "" {
 		b = appendField(b, `,"legal_basis":`, in.LegalBasis)
 	}
+	if in.Objected {
+		b = append(b, `,"objected":true`...)
+	}
 	b = strconv.AppendInt(append(b, `,"now":`...), in.Now, 10)
 	return append(b, '}')
 }

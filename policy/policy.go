@@ -20,7 +20,10 @@ type Input struct {
 	RequestedField []string `json:"requested_fields"`  // a set to the policy: neither order nor repeats count
 	Consent        *Consent `json:"consent,omitempty"` // the current consent record, nil when none
 	LegalBasis     string   `json:"legal_basis,omitempty"`
-	Now            int64    `json:"now"` // Unix time, in seconds
+	// Objected: the citizen objected to the purpose (a "noopo" law then
+	// allows nothing).
+	Objected bool  `json:"objected,omitempty"`
+	Now      int64 `json:"now"` // Unix time, in seconds
 }
 
 // Consent is the part of the consent record the policy reads.

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/obert-gov/obert/catalogue"
 	"github.com/obert-gov/obert/connectors/scsp"
 	"github.com/obert-gov/obert/connectors/sim"
 )
@@ -57,8 +58,13 @@ func run(addr string, seed int64, n int, trust, certOut string, faults bool, log
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// Requests are checked against the legal basis of their procedure.
+	cat, err := catalogue.Seed()
+	if err != nil {
+		return err
+	}
 	r, err := sim.Start(ctx, addr, sim.Config{Population: sim.NewPopulation(seed, n, now), Key: key, Cert: cert,
-		Trusted: []*x509.Certificate{trusted}, HeaderFaults: faults, Logger: log})
+		Trusted: []*x509.Certificate{trusted}, HeaderFaults: faults, Logger: log, Bases: cat.SCSPBases()})
 	if err != nil {
 		return err
 	}

@@ -114,8 +114,8 @@ func (c *Connector) Build(req connectors.Request) (*Peticion, error) {
 		return nil, fmt.Errorf("scsp: request without IdPeticion")
 	case strings.TrimSpace(req.Purpose) == "":
 		return nil, fmt.Errorf("scsp: request without Finalidad")
-	case req.Consent != connectors.ConsentYes && req.Consent != connectors.ConsentLaw:
-		return nil, fmt.Errorf("scsp: Consentimiento must be Si or Ley, got %q", req.Consent)
+	case req.Consent != connectors.ConsentYes && req.Consent != connectors.ConsentLaw && req.Consent != connectors.ConsentNoOpo:
+		return nil, fmt.Errorf("scsp: Consentimiento must be Si, Ley or NoOpo, got %q", req.Consent)
 	case req.Titular.DocNumber == "":
 		return nil, fmt.Errorf("scsp: request without Titular")
 	}

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -52,6 +53,11 @@ type Config struct {
 	// asynchronous answers for their polls (default 10 minutes): a
 	// simulator that runs for days keeps flat memory.
 	Remember time.Duration
+	// Bases are, by procedure code, the Consentimiento each procedure's
+	// purpose must carry (Si, Ley or NoOpo), as the source checks a
+	// requester's authorisation: a request whose basis is not its
+	// procedure's is refused (0226). A procedure not listed is not checked.
+	Bases map[string]string
 }
 
 // Server answers SCSP v3 requests over HTTP.
@@ -369,8 +375,13 @@ func (s *Server) answer(p scsp.Peticion, svc service) *scsp.Respuesta {
 		state(scsp.CodeBadRequest, "Servei desconegut")
 		return &resp
 	case sol.DatosGenericos.Solicitante.Finalidad == "" ||
-		(sol.DatosGenericos.Solicitante.Consentimiento != "Si" && sol.DatosGenericos.Solicitante.Consentimiento != "Ley"):
+		!slices.Contains([]string{"Si", "Ley", "NoOpo"}, sol.DatosGenericos.Solicitante.Consentimiento):
 		state(scsp.CodeBadRequest, "Falten la finalitat o el consentiment")
+		return &resp
+	}
+	sp := sol.DatosGenericos.Solicitante
+	if want, ok := s.cfg.Bases[sp.Procedimiento.CodProcedimiento]; ok && want != sp.Consentimiento {
+		state(scsp.CodeBadRequest, "El consentiment ("+sp.Consentimiento+") no és el del procediment ("+want+")")
 		return &resp
 	}
 	var specific any

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/obert-gov/obert/catalogue"
 	"github.com/obert-gov/obert/connectors"
 	"github.com/obert-gov/obert/connectors/scsp"
 	"github.com/obert-gov/obert/connectors/sim"
@@ -41,8 +42,13 @@ func newRigRemembering(t *testing.T, requesterSigns bool, remember time.Duration
 	gwKey, gwCert, _ := scsp.NewSelfSigned("obert-gateway", asOf)
 	otherKey, otherCert, _ := scsp.NewSelfSigned("intruder", asOf)
 	pop := sim.NewPopulation(7, 1000, asOf)
+	seed, err := catalogue.Seed()
+	if err != nil {
+		t.Fatal(err)
+	}
 	s, err := sim.NewServer(sim.Config{Population: pop, Key: simKey, Cert: simCert,
-		Trusted: []*x509.Certificate{gwCert}, HeaderFaults: true, Latency: 200 * time.Millisecond, Remember: remember})
+		Trusted: []*x509.Certificate{gwCert}, HeaderFaults: true, Latency: 200 * time.Millisecond, Remember: remember,
+		Bases: seed.SCSPBases()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +107,7 @@ func TestConsentAndPurposeNeverDefaulted(t *testing.T) {
 	for _, mut := range []func(*connectors.Request){
 		func(q *connectors.Request) { q.Purpose = "" },
 		func(q *connectors.Request) { q.Consent = "" },
-		func(q *connectors.Request) { q.Consent = "NoOpo" },
+		func(q *connectors.Request) { q.Consent = "Maybe" },
 	} {
 		q := request(c)
 		mut(&q)
@@ -111,6 +117,38 @@ func TestConsentAndPurposeNeverDefaulted(t *testing.T) {
 	}
 	if n := len(r.sim.Received()); n != 0 {
 		t.Fatalf("%d refused requests reached the source", n)
+	}
+}
+
+// TestConsentimientoIsThePurposes: the source refuses a request whose
+// Consentimiento is not its procedure's legal basis (a purpose on consent
+// sent as Ley, a law's sent as Si), as a source checks a requester's
+// authorisation, and answers the one that matches.
+func TestConsentimientoIsThePurposes(t *testing.T) {
+	r := newRig(t, true)
+	c := r.pop.Citizens()[0]
+	for _, x := range []struct {
+		procedure string
+		consent   connectors.ConsentKind
+		ok        bool
+	}{
+		{"OBERT-AJUTS", connectors.ConsentYes, true},
+		{"OBERT-AJUTS", connectors.ConsentLaw, false},
+		{"OBERT-REPRESENTACIO", connectors.ConsentLaw, true},
+		{"OBERT-REPRESENTACIO", connectors.ConsentYes, false},
+		{"OBERT-EMPRESA", connectors.ConsentNoOpo, true},
+		{"OBERT-EMPRESA", connectors.ConsentLaw, false},
+	} {
+		req := request(c)
+		req.Requester.Procedure, req.Consent = x.procedure, x.consent
+		_, err := r.conn.Fetch(context.Background(), req)
+		var se *scsp.StatusError
+		switch {
+		case x.ok && err != nil:
+			t.Errorf("%s with %s: %v", x.procedure, x.consent, err)
+		case !x.ok && (!errors.As(err, &se) || se.Code != scsp.CodeBadRequest):
+			t.Errorf("%s with %s: %v, want state %s", x.procedure, x.consent, err, scsp.CodeBadRequest)
+		}
 	}
 }
 

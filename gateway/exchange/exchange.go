@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -83,6 +84,24 @@ type Purpose struct {
 	// the citizen consented to both (proactive alerts read the facts
 	// fetched for recommendations rather than asking the sources again).
 	Reuses string
+	// LegalBasis is what the purpose runs on: consent ("gdpr-6-1-a", the
+	// zero value's meaning too), a law ("law:…") or a law unless the
+	// citizen objects ("noopo:…"). Off consent, no grant is looked up: the
+	// guard's law decides, and the facts are kept for Retention.
+	LegalBasis string
+	Retention  time.Duration
+}
+
+// onLaw reports whether p runs on a law rather than on consent, and
+// whether the citizen may object to it.
+func (p Purpose) onLaw() (law, noopo bool) {
+	switch {
+	case strings.HasPrefix(p.LegalBasis, "law:"):
+		return true, false
+	case strings.HasPrefix(p.LegalBasis, "noopo:"):
+		return true, true
+	}
+	return false, false
 }
 
 // Citizen is the signed-in person an exchange is about.
@@ -126,8 +145,12 @@ type Config struct {
 	// FetchAll asks only for those (a company's data is never asked, nor
 	// refused, for a person's recommendations).
 	Serves func(ctx context.Context, purpose string) []string
-	Now    func() time.Time
-	NewID  func() string
+	// Objected says whether the citizen objected to a purpose that runs on
+	// a law unless they object; it is asked before every such exchange,
+	// and if it cannot answer nothing leaves.
+	Objected func(ctx context.Context, subject, purpose string) (bool, error)
+	Now      func() time.Time
+	NewID    func() string
 }
 
 // Exchanger runs exchanges. It is safe for concurrent use.
@@ -344,9 +367,25 @@ func (e *Exchanger) decide(ctx context.Context, c Citizen, category, purpose str
 		return plan{res: res}
 	}
 
+	law, noopo := p.onLaw()
+	objected := false
+	if noopo {
+		var err error
+		if e.cfg.Objected == nil {
+			err = errors.New("exchange: no objections to ask")
+		} else {
+			objected, err = e.cfg.Objected(ctx, c.Subject, purpose)
+		}
+		if err != nil {
+			res.Status, res.Reason = StatusFailed, "objections-unavailable"
+			return plan{res: res}
+		}
+	}
 	g, found := grants[category]
 	var cons *policy.Consent
 	switch {
+	case law:
+		// No consent is asked or used: the guard's law decides.
 	case grantsErr != nil:
 		res.Status, res.Reason = StatusFailed, "consent-unavailable"
 		return plan{res: res}
@@ -361,7 +400,10 @@ func (e *Exchanger) decide(ctx context.Context, c Citizen, category, purpose str
 	in := policy.Input{
 		Subject: c.Subject, LoA: c.LoA, Purpose: purpose, Requester: e.cfg.Requester.ID,
 		Connector: d.ID, Category: category, Source: d.Source, RequestedField: d.Fields,
-		Consent: cons, Now: now.Unix(),
+		Consent: cons, Now: now.Unix(), Objected: objected,
+	}
+	if law {
+		in.LegalBasis = p.LegalBasis
 	}
 	dec, derr := e.cfg.Guard.Decide(ctx, in)
 	entry := audit.Entry{
@@ -372,9 +414,12 @@ func (e *Exchanger) decide(ctx context.Context, c Citizen, category, purpose str
 	if cons != nil {
 		entry.ConsentID, entry.LegalBasis = cons.ID, cons.LegalBasis
 	}
+	if law {
+		entry.LegalBasis = p.LegalBasis
+	}
 	if derr != nil || !dec.Allow {
 		res.Status, res.Reason = StatusDenied, firstReason(dec.Reasons, derr)
-		if cons == nil && derr == nil {
+		if cons == nil && derr == nil && !law {
 			res.Status = StatusNoConsent
 		}
 		entry.ID, entry.Kind, entry.Outcome, entry.Error = e.cfg.NewID(), audit.KindExchangeIntent, "denied", res.Reason
@@ -390,7 +435,10 @@ func (e *Exchanger) decide(ctx context.Context, c Citizen, category, purpose str
 func (e *Exchanger) send(ctx context.Context, c Citizen, p plan) Result {
 	res, intent := p.res, *p.entry
 	consentKind := connectors.ConsentYes
-	if p.consent == nil {
+	switch law, noopo := p.purpose.onLaw(); {
+	case noopo:
+		consentKind = connectors.ConsentNoOpo
+	case law || p.consent == nil:
 		consentKind = connectors.ConsentLaw
 	}
 	requester := e.cfg.Requester
@@ -418,7 +466,14 @@ func (e *Exchanger) send(ctx context.Context, c Citizen, p plan) Result {
 		res.Status, res.Reason = StatusFailed, outcome.Error
 		return res
 	}
-	if p.consent != nil {
+	if law, _ := p.purpose.onLaw(); law {
+		// Kept for the purpose's retention, under no grant.
+		g := consent.Grant{ExpiresAt: facts.FetchedAt.Add(p.purpose.Retention)}
+		if err := e.store(ctx, c.Subject, res.Category, g, facts); err != nil {
+			res.Status, res.Reason = StatusFailed, "store-unavailable"
+			return res
+		}
+	} else if p.consent != nil {
 		if err := e.store(ctx, c.Subject, res.Category, p.grant, facts); errors.Is(err, ErrGrantWithdrawn) {
 			// Withdrawn while the request was out: what came back is
 			// neither kept nor shown.

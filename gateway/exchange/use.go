@@ -38,6 +38,9 @@ func (e *Exchanger) Use(ctx context.Context, c Citizen, purpose string) (map[str
 }
 
 func (e *Exchanger) use(ctx context.Context, c Citizen, category, purpose string) (map[string]any, error) {
+	if law, _ := e.cfg.Purposes[purpose].onLaw(); law {
+		return e.useOnLaw(ctx, c, category, purpose)
+	}
 	g, err := e.cfg.Consents.Active(ctx, c.Subject, category, purpose)
 	if err != nil {
 		return nil, err
@@ -73,10 +76,57 @@ func (e *Exchanger) use(ctx context.Context, c Citizen, category, purpose string
 	return vals, nil
 }
 
+// useOnLaw releases the stored facts of a purpose that runs on a law: the
+// guard's law decides (and, for one the citizen may object to, their
+// objection), the use is recorded first.
+func (e *Exchanger) useOnLaw(ctx context.Context, c Citizen, category, purpose string) (map[string]any, error) {
+	p := e.cfg.Purposes[purpose]
+	now := e.cfg.Now().UTC()
+	sf, err := e.cfg.Facts.GetFacts(ctx, c.Subject, category, now)
+	if err != nil {
+		return nil, err
+	}
+	if sf.GrantID != "" {
+		return nil, ErrNoFacts // fetched under a consent, for another purpose
+	}
+	objected := false
+	if _, noopo := p.onLaw(); noopo {
+		if e.cfg.Objected == nil {
+			return nil, errors.New("exchange: no objections to ask")
+		}
+		if objected, err = e.cfg.Objected(ctx, c.Subject, purpose); err != nil {
+			return nil, err
+		}
+	}
+	vals, entry, err := e.open(ctx, c, category, purpose, sf, now, func(in *policy.Input) {
+		in.LegalBasis, in.Objected = p.LegalBasis, objected
+	})
+	if err != nil {
+		return nil, err
+	}
+	entry.LegalBasis = p.LegalBasis
+	if err := e.cfg.Audit.Record(ctx, entry); err != nil {
+		return nil, err
+	}
+	return vals, nil
+}
+
 // release opens sf and asks the guard which of its fields purpose may use
 // under grant g. It returns those values and the audit entry that must be
 // committed before they are used.
 func (e *Exchanger) release(ctx context.Context, c Citizen, category, purpose string, g consent.Grant, sf SealedFacts, now time.Time) (map[string]any, audit.Entry, error) {
+	vals, entry, err := e.open(ctx, c, category, purpose, sf, now, func(in *policy.Input) {
+		in.Consent = &policy.Consent{ID: g.ID, Category: g.Category, Purpose: g.Purpose, Requester: g.Requester,
+			Source: g.Source, LegalBasis: g.LegalBasis, Active: true, ExpiresAt: g.ExpiresAt.Unix()}
+	})
+	entry.ConsentID, entry.LegalBasis = g.ID, g.LegalBasis
+	return vals, entry, err
+}
+
+// open opens sf and asks the guard, on the input basis sets, which of its
+// fields purpose may use; it returns those values and the entry to commit
+// before they are used.
+func (e *Exchanger) open(ctx context.Context, c Citizen, category, purpose string, sf SealedFacts, now time.Time, basis func(*policy.Input)) (map[string]any, audit.Entry, error) {
 	plain, err := e.cfg.Sealer.Open(sf.Sealed, factsContext(c.Subject, category))
 	if err != nil {
 		return nil, audit.Entry{}, err
@@ -95,13 +145,12 @@ func (e *Exchanger) release(ctx context.Context, c Citizen, category, purpose st
 		fields = append(fields, k)
 	}
 	slices.Sort(fields)
-	dec, err := e.cfg.Guard.Decide(ctx, policy.Input{
+	in := policy.Input{
 		Subject: c.Subject, LoA: c.LoA, Purpose: purpose, Requester: e.cfg.Requester.ID,
-		Connector: d.ID, Category: category, Source: d.Source, RequestedField: fields,
-		Consent: &policy.Consent{ID: g.ID, Category: g.Category, Purpose: g.Purpose, Requester: g.Requester,
-			Source: g.Source, LegalBasis: g.LegalBasis, Active: true, ExpiresAt: g.ExpiresAt.Unix()},
-		Now: now.Unix(),
-	})
+		Connector: d.ID, Category: category, Source: d.Source, RequestedField: fields, Now: now.Unix(),
+	}
+	basis(&in)
+	dec, err := e.cfg.Guard.Decide(ctx, in)
 	if err != nil {
 		return nil, audit.Entry{}, err
 	}
@@ -111,7 +160,7 @@ func (e *Exchanger) release(ctx context.Context, c Citizen, category, purpose st
 	entry := audit.Entry{
 		ID: e.cfg.NewID(), Time: now, Kind: KindFactsUse, Subject: c.Subject, OnBehalfOf: c.OnBehalfOf, Representative: c.Representative,
 		Requester: e.cfg.Requester.ID, Source: d.Source, Connector: d.ID, Category: category,
-		Purpose: purpose, Fields: dec.Fields, ConsentID: g.ID, LegalBasis: g.LegalBasis,
+		Purpose: purpose, Fields: dec.Fields,
 		DecisionID: dec.ID, PolicyVersion: dec.PolicyVersion, InputHash: dec.InputHash, Outcome: "ok",
 	}
 	vals := map[string]any{}

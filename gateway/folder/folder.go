@@ -233,6 +233,10 @@ type Options struct {
 	Places catalogue.Places
 	// LifeEvents are the life events the folder groups things by.
 	LifeEvents []catalogue.LifeEvent
+	// Purposes and Categories are the catalogue's: what runs on a law
+	// rather than on consent is told, not asked.
+	Purposes   []catalogue.Purpose
+	Categories []catalogue.Category
 	Now        func() time.Time
 }
 

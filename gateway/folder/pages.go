@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/obert-gov/obert/audit"
+	"github.com/obert-gov/obert/catalogue"
 	"github.com/obert-gov/obert/connectors"
 	"github.com/obert-gov/obert/consent"
 	"github.com/obert-gov/obert/gateway/exchange"
@@ -123,7 +124,13 @@ func (h *Handler) consentShow(w http.ResponseWriter, r *http.Request) {
 			open = append(open, o)
 		}
 	}
-	h.render(w, r, http.StatusOK, "consent", "consent.title", map[string]any{"Offers": open, "Active": active, "Past": past})
+	objections, err := h.deps.Rights.Objections(r.Context(), v.Subject)
+	if err != nil {
+		h.unavailable(w, r, "objections", err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "consent", "consent.title", map[string]any{"Offers": open, "Active": active, "Past": past,
+		"OnLaw": h.onLaw(lang, v, objections)})
 }
 
 // consentReceipt downloads the signed receipt of one of the citizen's grants.
@@ -223,6 +230,17 @@ func (h *Handler) consentWithdraw(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// purposeOnBasis is the purpose that runs on a law basis.
+func (h *Handler) purposeOnBasis(basis string) (catalogue.Purpose, bool) {
+	i := slices.IndexFunc(h.opts.Purposes, func(p catalogue.Purpose) bool {
+		return p.LegalBasis == basis && p.Kind() != catalogue.BasisConsent
+	})
+	if i < 0 {
+		return catalogue.Purpose{}, false
+	}
+	return h.opts.Purposes[i], true
+}
+
 // short is the start of a digest, enough to tell it apart on a page (the
 // proof carries it whole).
 func short(digest string) string {
@@ -235,8 +253,8 @@ func short(digest string) string {
 // returnTo is where an action taken from another page goes back to: the
 // access log, or the action's own page.
 func returnTo(r *http.Request, own string) string {
-	if r.PostFormValue("return") == "/folder/access" {
-		return "/folder/access"
+	if ret := r.PostFormValue("return"); ret == "/folder/access" || ret == "/folder/consent" {
+		return ret
 	}
 	return own
 }
@@ -326,6 +344,7 @@ type entryView struct {
 	// page holds the form; older ones point to it (WithdrawAt).
 	Withdraw, Object bool
 	WithdrawAt       string
+	ObjectTo         string // a purpose on a law unless the citizen objects
 	// OnBehalfOf is the company acted for; ActedBy who acted for it, in
 	// words.
 	OnBehalfOf, ActedBy string
@@ -457,6 +476,12 @@ func (h *Handler) accessShow(w http.ResponseWriter, r *http.Request) {
 			ev.Basis, ev.ConsentID = c.T(lang, "access.consent_basis"), e.ConsentID
 		default:
 			ev.Basis = e.LegalBasis
+			if p, ok := h.purposeOnBasis(e.LegalBasis); ok {
+				ev.Basis = c.T(lang, "access.basis_"+p.Kind(), p.Law[lang])
+				if _, objected := objections[objectionTo(p.ID)]; p.Kind() == catalogue.BasisNoOpo && !objected {
+					ev.ObjectTo = p.ID
+				}
+			}
 		}
 		if e.OnBehalfOf != "" {
 			ev.OnBehalfOf = e.OnBehalfOf

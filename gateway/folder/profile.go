@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/obert-gov/obert/catalogue"
 	"github.com/obert-gov/obert/consent"
@@ -57,35 +59,24 @@ func (h *Handler) profileShow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx, lang := r.Context(), web.Lang(r)
-	grants, err := h.deps.Consents.List(ctx, v.Self.Subject)
-	if err != nil {
-		h.unavailable(w, r, "consents", err)
-		return
-	}
-	consented := slices.ContainsFunc(grants, func(g consent.Grant) bool {
-		return g.Category == representation && g.Purpose == actingPurpose && g.ActiveAt(h.opts.Now())
-	})
 	var companies []companyView
 	checked := false
-	if consented {
-		cs, err := h.deps.Profiles.Companies(ctx, v)
-		switch {
-		case errors.Is(err, exchange.ErrNoFacts):
-		case err != nil:
-			h.unavailable(w, r, "companies", err)
-			return
-		default:
-			checked = true
-			for _, c := range cs {
-				companies = append(companies, companyView{Company: c, Current: v.Acting.Kind == ActingCompany && v.Acting.NIF == c.NIF})
-			}
+	cs, err := h.deps.Profiles.Companies(ctx, v)
+	switch {
+	case errors.Is(err, exchange.ErrNoFacts):
+	case err != nil:
+		h.unavailable(w, r, "companies", err)
+		return
+	default:
+		checked = true
+		for _, c := range cs {
+			companies = append(companies, companyView{Company: c, Current: v.Acting.Kind == ActingCompany && v.Acting.NIF == c.NIF})
 		}
 	}
-	data := map[string]any{"Consented": consented, "Checked": checked, "Companies": companies,
+	data := map[string]any{"Checked": checked, "Companies": companies,
 		"Employer": employerName(h, lang, v.Employer), "CheckedNote": h.checkedNote(lang, r.URL.Query())}
-	if o, ok := h.offerOf(representation, actingPurpose); ok {
-		data["Offer"] = askView{Category: representation, CategoryName: h.named(lang, "category.", representation),
-			Version: o.TextVersion, Text: o.Texts[lang]}
+	if p, ok := h.purpose(actingPurpose); ok {
+		data["Law"] = p.Law[lang]
 	}
 	h.render(w, r, http.StatusOK, "profile_switch", "profile.switch_title", data)
 }
@@ -97,36 +88,78 @@ func employerName(h *Handler, lang, id string) string {
 	return h.administrationName(lang, id)
 }
 
-// profileCheck gives the consent to consult the register of
-// representations (its text was on the page) if not given, asks the
-// register and returns to the profiles.
+// profileCheck asks the register of representations now. It runs on a
+// law (the administration checks a representation), so nobody is asked to
+// consent; the page cites the law and each check is in the person's log.
 func (h *Handler) profileCheck(w http.ResponseWriter, r *http.Request) {
 	v, ok := h.viewer(w, r)
 	if !ok || !h.form(w, r, &v) {
 		return
 	}
-	o, known := h.offerOf(representation, actingPurpose)
-	if !known || r.PostFormValue("version") != o.TextVersion {
-		h.Error(w, r, http.StatusBadRequest, "error.invalid_consent")
-		return
-	}
-	ctx := r.Context()
-	grants, err := h.deps.Consents.List(ctx, v.Self.Subject)
-	if err != nil {
-		h.unavailable(w, r, "consents", err)
-		return
-	}
-	if !slices.ContainsFunc(grants, func(g consent.Grant) bool {
-		return g.Category == representation && g.Purpose == actingPurpose && g.ActiveAt(h.opts.Now())
-	}) {
-		if _, err := h.deps.Consents.Grant(ctx, v.Self.Subject, representation, actingPurpose, o.TextVersion, web.Lang(r)); err != nil {
-			h.unavailable(w, r, "grant consent", err)
-			return
-		}
-	}
-	res := h.deps.Profiles.Check(ctx, v)
+	res := h.deps.Profiles.Check(r.Context(), v)
 	http.Redirect(w, r, "/folder/profile?checked="+representation+"&status="+string(res.Status), http.StatusSeeOther)
 }
+
+// purpose is the catalogue's purpose id.
+func (h *Handler) purpose(id string) (catalogue.Purpose, bool) {
+	i := slices.IndexFunc(h.opts.Purposes, func(p catalogue.Purpose) bool { return p.ID == id })
+	if i < 0 {
+		return catalogue.Purpose{}, false
+	}
+	return h.opts.Purposes[i], true
+}
+
+// holderOf is whose data the profile's pages show: a company's acting for
+// one, a person's otherwise.
+func holderOf(v Viewer) string {
+	if v.Acting.Kind == ActingCompany {
+		return consent.HolderCompany
+	}
+	return ""
+}
+
+// lawView is a purpose that runs on a law, as the consent page tells it.
+type lawView struct {
+	ID, Title, Law, Categories string
+	NoOpo                      bool
+	ObjectedSince              string // "" while not objected
+}
+
+// onLaw lists the purposes that run on a law for the data of the profile's
+// holder, with the citizen's objections to those they may object to.
+func (h *Handler) onLaw(lang string, v Viewer, objections map[string]time.Time) []lawView {
+	var out []lawView
+	for _, p := range h.opts.Purposes {
+		if p.Kind() != catalogue.BasisLaw && p.Kind() != catalogue.BasisNoOpo {
+			continue
+		}
+		var cats []string
+		for _, c := range h.opts.Categories {
+			if _, serves := c.Purposes[p.ID]; serves && c.Holder == holderOf(v) {
+				cats = append(cats, h.named(lang, "category.", c.ID))
+			}
+		}
+		if len(cats) == 0 {
+			continue
+		}
+		lv := lawView{ID: p.ID, Title: h.deps.Catalogue.T(lang, "purpose."+p.ID), Law: p.Law[lang],
+			Categories: strings.Join(cats, ", "), NoOpo: p.Kind() == catalogue.BasisNoOpo}
+		if at, ok := objections[objectionTo(p.ID)]; ok {
+			lv.ObjectedSince = dateIn(lang, at.In(madrid))
+		}
+		out = append(out, lv)
+	}
+	return out
+}
+
+// onLawFor is the law view of purpose id for v's holder, if it is one
+// (for checks, the objections do not matter).
+func (h *Handler) onLawFor(v Viewer, id string) []lawView {
+	return slices.DeleteFunc(h.onLaw("en", v, nil), func(l lawView) bool { return l.ID != id })
+}
+
+// objectionTo is the kind of an objection to a purpose.
+func objectionTo(purpose string) string { return "purpose:" + purpose }
 
 // profileSwitch changes the session's profile.
 func (h *Handler) profileSwitch(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,7 @@ package folder
 
 import (
 	"encoding/json"
+	"github.com/obert-gov/obert/catalogue"
 	"net/http"
 	"sort"
 	"time"
@@ -119,7 +120,7 @@ func (h *Handler) exportJSON(w http.ResponseWriter, r *http.Request) {
 
 // objection sets or lifts the objection to proactive profiling.
 func (h *Handler) objection(w http.ResponseWriter, r *http.Request) {
-	v, ok := h.person(w, r)
+	v, ok := h.viewer(w, r)
 	if !ok || !h.form(w, r, &v) {
 		return
 	}
@@ -128,7 +129,23 @@ func (h *Handler) objection(w http.ResponseWriter, r *http.Request) {
 		h.Error(w, r, http.StatusBadRequest, "error.bad_request")
 		return
 	}
-	if err := h.deps.Rights.Object(r.Context(), v, ObjectionProfiling, on); err != nil {
+	// An objection to proactive profiling is a person's; one to a purpose
+	// that runs on a law unless the citizen objects is the profile's
+	// holder's (a company's, acting for one).
+	kind, back := ObjectionProfiling, "/folder/rights"
+	if id := r.PostFormValue("purpose"); id != "" {
+		p, known := h.purpose(id)
+		if !known || p.Kind() != catalogue.BasisNoOpo || len(h.onLawFor(v, id)) == 0 {
+			h.Error(w, r, http.StatusBadRequest, "error.bad_request")
+			return
+		}
+		kind, back = objectionTo(id), "/folder/consent"
+	} else if v.Acting.Kind == ActingCompany {
+		h.render(w, r, http.StatusForbidden, "error", "error.title", map[string]string{"MessageKey": "profile.person_only",
+			"Action": "/folder/profile"})
+		return
+	}
+	if err := h.deps.Rights.Object(WithActor(r.Context(), v), v, kind, on); err != nil {
 		h.deps.Logger.Error("objection", "err", err)
 		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
 		return
@@ -137,7 +154,7 @@ func (h *Handler) objection(w http.ResponseWriter, r *http.Request) {
 	if !on {
 		done = "unobjected"
 	}
-	http.Redirect(w, r, returnTo(r, "/folder/rights")+"?done="+done, http.StatusSeeOther)
+	http.Redirect(w, r, returnTo(r, back)+"?done="+done, http.StatusSeeOther)
 }
 
 // erase deletes the citizen's account and data, after an explicit

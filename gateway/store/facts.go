@@ -13,7 +13,8 @@ import (
 var _ exchange.FactStore = (*Store)(nil)
 
 // PutFacts implements exchange.FactStore: the newest fetch replaces the
-// last, if the grant it was fetched under is still in force. The grant's
+// last, if the grant it was fetched under is still in force (facts
+// fetched on a law have none). The grant's
 // row is read under a share lock (on SQLite, the write lock) in the same
 // transaction, so a withdrawal either commits first, and nothing is
 // stored, or waits for this one, and its deletion of the grant's facts
@@ -24,14 +25,17 @@ func (s *Store) PutFacts(ctx context.Context, f exchange.SealedFacts) error {
 		lock = " FOR SHARE"
 	}
 	return s.inTx(ctx, func(q querier) error {
-		var withdrawn int64
-		err := q.QueryRowContext(ctx, `SELECT withdrawn_at FROM consent_grants WHERE id = ? AND subject = ?`+lock,
-			f.GrantID, f.Subject).Scan(&withdrawn)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && withdrawn != 0) {
-			return exchange.ErrGrantWithdrawn
-		}
-		if err != nil {
-			return fmt.Errorf("store: put facts: %w", err)
+		// Facts fetched on a law rather than on consent have no grant.
+		if f.GrantID != "" {
+			var withdrawn int64
+			err := q.QueryRowContext(ctx, `SELECT withdrawn_at FROM consent_grants WHERE id = ? AND subject = ?`+lock,
+				f.GrantID, f.Subject).Scan(&withdrawn)
+			if errors.Is(err, sql.ErrNoRows) || (err == nil && withdrawn != 0) {
+				return exchange.ErrGrantWithdrawn
+			}
+			if err != nil {
+				return fmt.Errorf("store: put facts: %w", err)
+			}
 		}
 		if _, err := q.ExecContext(ctx, `INSERT INTO facts (subject, category, grant_id, sealed, fetched_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?)

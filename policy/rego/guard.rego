@@ -30,12 +30,26 @@ consent_matches if {
 	c.expires_at > input.now
 }
 
-law_allows if {
+# A law allows the exchange: one that obliges or allows it ("law", SCSP
+# Ley), or one that allows it unless the citizen objected ("noopo", SCSP
+# NoOpo).
+law_applies contains law if {
 	some law in data.obert.laws
 	law.id == input.legal_basis
 	input.requester in law.requesters
 	input.category in law.categories
 	input.purpose in law.purposes
+}
+
+law_allows if {
+	some law in law_applies
+	law.kind == "law"
+}
+
+law_allows if {
+	some law in law_applies
+	law.kind == "noopo"
+	not input.objected
 }
 
 # The minimal field set: what was asked and the purpose allows. Both are
@@ -90,6 +104,13 @@ reasons contains "loa-too-low" if {
 reasons contains "no-consent" if {
 	not input.consent
 	not law_allows
+	count(law_applies) == 0
+}
+
+reasons contains "objected" if {
+	some law in law_applies
+	law.kind == "noopo"
+	input.objected
 }
 
 reasons contains "consent-withdrawn-or-expired" if {

@@ -88,11 +88,30 @@ test_deny_fields_not_a_set if {
 }
 
 test_law_basis if {
-	law := {"id": "law:test", "requesters": ["gencat-drets-socials"], "categories": ["census"], "purposes": ["aid-recommendation"]}
+	law := {"id": "law:test", "kind": "law", "requesters": ["gencat-drets-socials"], "categories": ["census"], "purposes": ["aid-recommendation"]}
 	inp := object.union(object.remove(base, ["consent"]), {"legal_basis": "law:test"})
 	d := guard.decision with input as inp with data.obert.laws as [law]
 	d.allow
 	"legal-basis" in d.reasons
+	# An objection does not stop what a law obliges.
+	guard.decision.allow with input as object.union(inp, {"objected": true}) with data.obert.laws as [law]
+}
+
+test_noopo_basis_stops_at_an_objection if {
+	law := {"id": "noopo:test", "kind": "noopo", "requesters": ["gencat-drets-socials"], "categories": ["census"], "purposes": ["aid-recommendation"]}
+	inp := object.union(object.remove(base, ["consent"]), {"legal_basis": "noopo:test", "objected": false})
+	guard.decision.allow with input as inp with data.obert.laws as [law]
+	d := guard.decision with input as object.union(inp, {"objected": true}) with data.obert.laws as [law]
+	not d.allow
+	d.reasons == ["objected"]
+}
+
+test_law_basis_only_for_its_purposes if {
+	law := {"id": "law:test", "kind": "law", "requesters": ["gencat-drets-socials"], "categories": ["census"], "purposes": ["proactive-alerts"]}
+	inp := object.union(object.remove(base, ["consent"]), {"legal_basis": "law:test"})
+	d := guard.decision with input as inp with data.obert.laws as [law]
+	not d.allow
+	d.reasons == ["no-consent"]
 }
 
 test_deny_names_only_what_failed if {
