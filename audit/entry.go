@@ -56,4 +56,9 @@ type Entry struct {
 	// of a company's data says who acted for it.
 	OnBehalfOf     string `json:"on_behalf_of,omitempty"`
 	Representative string `json:"representative,omitempty"`
+	// Officer is who made an exchange's request: an official, or the
+	// automated action of the purpose; CaseFile the case file
+	// (IdExpediente) it belongs to.
+	Officer  string `json:"officer,omitempty"`
+	CaseFile string `json:"case_file,omitempty"`
 }

@@ -20,6 +20,10 @@ type Purpose struct {
 	ID        string `json:"id"`
 	Finalidad string `json:"finalidad"` // SCSP Finalidad
 	Procedure string `json:"procedure"` // SCSP procedure code
+	// AutomatedAction names the automated administrative action (Law
+	// 40/2015, art. 41) that makes the purpose's requests: no official
+	// decides them, and each request names it instead of one.
+	AutomatedAction string `json:"automated_action"`
 	// Reuses names the purpose whose stored facts this one may use, when
 	// the citizen consented to both, rather than asking the sources again.
 	Reuses string `json:"reuses,omitempty"`
@@ -183,6 +187,9 @@ func (s Snapshot) Validate() error {
 		}
 		if !codeLike.MatchString(p.Procedure) {
 			bad("purpose %s: procedure: a code of letters, digits, _, . and -", p.ID)
+		}
+		if strings.TrimSpace(p.AutomatedAction) == "" {
+			bad("purpose %s: automated_action: the automated action that makes its requests is required", p.ID)
 		}
 		switch p.Kind() {
 		case "":

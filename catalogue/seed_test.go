@@ -15,8 +15,8 @@ const testRegister = `[
 const testSeed = `{
  "version": 3,
  "purposes": [
-  {"id": "aid-recommendation", "finalidad": "Recomanació", "procedure": "OBERT-AJUTS", "legal_basis": "gdpr-6-1-a"},
-  {"id": "proactive-alerts", "finalidad": "Avís", "procedure": "OBERT-AVISOS", "reuses": "aid-recommendation", "legal_basis": "gdpr-6-1-a"}
+  {"id": "aid-recommendation", "finalidad": "Recomanació", "procedure": "OBERT-AJUTS", "automated_action": "AA", "legal_basis": "gdpr-6-1-a"},
+  {"id": "proactive-alerts", "finalidad": "Avís", "procedure": "OBERT-AVISOS", "automated_action": "AA", "reuses": "aid-recommendation", "legal_basis": "gdpr-6-1-a"}
  ],
  "categories": [
   {"id": "census", "source": "padro-municipal", "service": "PADRO", "fields": ["municipality", "birth_date"],
@@ -124,8 +124,8 @@ func TestParseSeedReuseReadsOnlyWhatWasFetched(t *testing.T) {
 	_, err = catalogue.ParseSeed([]byte(`{
 	 "version": 1,
 	 "purposes": [
-	  {"id": "aid-recommendation", "finalidad": "R", "procedure": "R", "legal_basis": "gdpr-6-1-a"},
-	  {"id": "proactive-alerts", "finalidad": "A", "procedure": "A", "reuses": "aid-recommendation", "legal_basis": "gdpr-6-1-a"}
+	  {"id": "aid-recommendation", "finalidad": "R", "procedure": "R", "automated_action": "AA", "legal_basis": "gdpr-6-1-a"},
+	  {"id": "proactive-alerts", "finalidad": "A", "procedure": "A", "automated_action": "AA", "reuses": "aid-recommendation", "legal_basis": "gdpr-6-1-a"}
 	 ],
 	 "categories": [
 	  {"id": "census", "source": "padro-municipal", "service": "PADRO", "fields": ["municipality", "birth_date"],

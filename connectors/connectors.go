@@ -58,8 +58,11 @@ type Requester struct {
 	Name      string // NombreSolicitante
 	Unit      string // UnidadTramitadora
 	Procedure string // Procedimiento code
-	Officer   string // Funcionario (name or system)
-	CaseID    string // IdExpediente
+	Officer   string // Funcionario: the official's name, or the automated action's
+	// OfficerNIF is NifFuncionario: the official's, or for an automated
+	// action the body's.
+	OfficerNIF string
+	CaseID     string // IdExpediente
 }
 
 // Request is one authorised fetch: everything a connector needs, and nothing

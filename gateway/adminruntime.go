@@ -138,6 +138,8 @@ func (a adminRuntime) TestCall(ctx context.Context, s adminapi.Spec) error {
 	svc, _ := s.Service()
 	requester := Requester
 	requester.Procedure = "OBERT-PROVA-CONNECTOR"
+	requester.Officer = "Actuació administrativa automatitzada d'Obert, OBERT-PROVA-CONNECTOR (prova de connexió)"
+	requester.CaseID = "OBERT-PROVA-CONNECTOR-" + s.ID
 	_, err = c.Fetch(ctx, connectors.Request{RequestID: "TEST-" + rand.Text(), Category: connectors.Category(s.Category),
 		Titular:   connectors.Titular{DocType: s.Sandbox.DocType, DocNumber: s.Sandbox.DocNumber},
 		Requester: requester, Purpose: "Prova de connexió del connector " + s.ID + " (entorn de proves)",

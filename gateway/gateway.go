@@ -57,8 +57,10 @@ import (
 )
 
 // Requester is the administration on whose behalf Obert consults data.
+// Its requests are made by the automated action of each purpose, which
+// they name with the body's NIF (the Generalitat's) as NifFuncionario.
 var Requester = connectors.Requester{ID: "gencat-drets-socials", Name: "Departament de Drets Socials",
-	Unit: "Obert", Officer: "Obert (consulta automatitzada)"}
+	Unit: "Obert", OfficerNIF: "S0811001G"}
 
 // ConnectorPolicy protects every connector: a timeout per attempt, one
 // retry of a transient failure with the same IdPeticion, a circuit breaker.
@@ -76,7 +78,7 @@ func purposesOf(snap catalogue.Snapshot) map[string]exchange.Purpose {
 	for _, p := range snap.Purposes {
 		retention, _ := time.ParseDuration(p.Retention) // the seed's check makes it a duration off consent
 		out[p.ID] = exchange.Purpose{Finalidad: p.Finalidad, Procedure: p.Procedure, Reuses: p.Reuses, LegalBasis: p.LegalBasis,
-			Retention: retention}
+			Retention: retention, AutomatedAction: p.AutomatedAction}
 	}
 	return out
 }

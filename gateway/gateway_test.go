@@ -244,6 +244,12 @@ func TestWalkingSkeleton(t *testing.T) {
 		gen.Solicitante.Finalidad == "" || gen.Solicitante.IdentificadorSolicitante == "" {
 		t.Fatalf("SCSP request lacks titular, consent, purpose or requester: %+v", gen)
 	}
+	// It names the automated action that made it (no official decides
+	// it) and the case file, which the access log shows.
+	if f := gen.Solicitante.Funcionario; f.NifFuncionario != "S0811001G" || !strings.Contains(f.NombreCompletoFuncionario, "automatitzada") ||
+		!strings.HasPrefix(gen.Solicitante.IdExpediente, "OBERT-AJUTS-") {
+		t.Fatalf("SCSP request lacks the official or the case file: %+v", gen.Solicitante)
+	}
 	u.mustSee(c.Municipality)
 
 	// The census data makes tele-assistance eligible.
@@ -255,7 +261,8 @@ func TestWalkingSkeleton(t *testing.T) {
 
 	// The access page shows the exchange; its proof verifies offline.
 	u.get(d.URL + "/folder/access")
-	u.mustSee("Census", "Department of Social Rights (Government of Catalonia) → Your city council's municipal register", "Date of birth")
+	u.mustSee("Census", "Department of Social Rights (Government of Catalonia) → Your city council's municipal register", "Date of birth",
+		"<dt>Case file</dt><dd>"+gen.Solicitante.IdExpediente+"</dd>", "<dt>Done by</dt><dd>An automated action of Obert, decided by no person (OBERT-AJUTS")
 	m := regexp.MustCompile(`href="(/folder/access/[^"/]+/proof)"`).FindAllStringSubmatch(u.page, -1)
 	if len(m) == 0 {
 		t.Fatalf("no proof links on the access page:\n%s", u.page)

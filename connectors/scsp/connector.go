@@ -118,6 +118,10 @@ func (c *Connector) Build(req connectors.Request) (*Peticion, error) {
 		return nil, fmt.Errorf("scsp: Consentimiento must be Si, Ley or NoOpo, got %q", req.Consent)
 	case req.Titular.DocNumber == "":
 		return nil, fmt.Errorf("scsp: request without Titular")
+	case strings.TrimSpace(req.Requester.Officer) == "" || req.Requester.OfficerNIF == "":
+		return nil, fmt.Errorf("scsp: request without the official or automated action that makes it")
+	case req.Requester.CaseID == "":
+		return nil, fmt.Errorf("scsp: request without IdExpediente")
 	}
 	now := c.cfg.Now().UTC()
 	var p Peticion
@@ -131,6 +135,7 @@ func (c *Connector) Build(req connectors.Request) (*Peticion, error) {
 		IdExpediente: req.Requester.CaseID}
 	g.Solicitante.Procedimiento.CodProcedimiento = req.Requester.Procedure
 	g.Solicitante.Funcionario.NombreCompletoFuncionario = req.Requester.Officer
+	g.Solicitante.Funcionario.NifFuncionario = req.Requester.OfficerNIF
 	t := req.Titular
 	g.Titular = Titular{TipoDocumentacion: t.DocType, Documentacion: t.DocNumber, Nombre: t.Name,
 		Apellido1: t.Surname1, Apellido2: t.Surname2,

@@ -70,9 +70,10 @@ func newRigRemembering(t *testing.T, requesterSigns bool, remember time.Duration
 func request(c sim.Citizen) connectors.Request {
 	return connectors.Request{
 		RequestID: "REQ-" + c.DocNumber, Category: connectors.Census,
-		Titular:   connectors.Titular{DocType: c.DocType, DocNumber: c.DocNumber, Name: c.Name, Surname1: c.Surname1},
-		Requester: connectors.Requester{ID: "S0811001H", Name: "Departament de Drets Socials", Procedure: "OBERT-AJUTS"},
-		Purpose:   "Recomanació d'ajuts socials", Consent: connectors.ConsentYes,
+		Titular: connectors.Titular{DocType: c.DocType, DocNumber: c.DocNumber, Name: c.Name, Surname1: c.Surname1},
+		Requester: connectors.Requester{ID: "S0811001H", Name: "Departament de Drets Socials", Procedure: "OBERT-AJUTS",
+			Officer: "Actuació administrativa automatitzada", OfficerNIF: "S0811001G", CaseID: "OBERT-AJUTS-1"},
+		Purpose: "Recomanació d'ajuts socials", Consent: connectors.ConsentYes,
 		Fields: []string{"municipality", "household_size", "minors_in_household", "lives_alone"},
 	}
 }

@@ -10,6 +10,8 @@ package exchange
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -90,6 +92,17 @@ type Purpose struct {
 	// guard's law decides, and the facts are kept for Retention.
 	LegalBasis string
 	Retention  time.Duration
+	// AutomatedAction makes the purpose's requests (Law 40/2015, art.
+	// 41): each request and its entries name it, and the case file.
+	AutomatedAction string
+}
+
+// CaseFile is the case file (SCSP IdExpediente) of a citizen's exchanges
+// for a purpose: the procedure's code and a digest of the pseudonym and
+// the purpose, the same for all of them and telling nothing of who.
+func CaseFile(procedure, subject, purpose string) string {
+	sum := sha256.Sum256([]byte(subject + "\x00" + purpose))
+	return procedure + "-" + strings.ToUpper(hex.EncodeToString(sum[:5]))
 }
 
 // onLaw reports whether p runs on a law rather than on consent, and
@@ -407,6 +420,7 @@ func (e *Exchanger) decide(ctx context.Context, c Citizen, category, purpose str
 	}
 	dec, derr := e.cfg.Guard.Decide(ctx, in)
 	entry := audit.Entry{
+		Officer: p.AutomatedAction, CaseFile: CaseFile(p.Procedure, c.Subject, purpose),
 		Time: now, Subject: c.Subject, OnBehalfOf: c.OnBehalfOf, Representative: c.Representative, Requester: e.cfg.Requester.ID, Source: d.Source,
 		Connector: d.ID, Category: category, Purpose: purpose, Fields: dec.Fields,
 		DecisionID: dec.ID, PolicyVersion: dec.PolicyVersion, InputHash: dec.InputHash,
@@ -443,6 +457,10 @@ func (e *Exchanger) send(ctx context.Context, c Citizen, p plan) Result {
 	}
 	requester := e.cfg.Requester
 	requester.Procedure = p.purpose.Procedure
+	requester.Officer, requester.CaseID = intent.Officer, intent.CaseFile
+	if requester.OfficerNIF == "" {
+		requester.OfficerNIF = requester.ID
+	}
 	start := time.Now()
 	facts, ferr := p.conn.Fetch(ctx, connectors.Request{
 		RequestID: intent.RequestID, Category: connectors.Category(res.Category), Titular: c.Titular,

@@ -155,7 +155,8 @@ func newRig(t *testing.T, o options) *rig {
 	}
 	ex, err := exchange.New(exchange.Config{Connectors: conns, Consents: consents, Guard: decider,
 		Audit: rec, Facts: st, Sealer: k, Requester: connectors.Requester{ID: "gencat-drets-socials", Name: "Drets Socials"},
-		Purposes: map[string]exchange.Purpose{"aid-recommendation": {Finalidad: "Recomanació d'ajuts", Procedure: "OBERT-AJUTS"}},
+		Purposes: map[string]exchange.Purpose{"aid-recommendation": {Finalidad: "Recomanació d'ajuts", Procedure: "OBERT-AJUTS",
+			AutomatedAction: "Actuació administrativa automatitzada OBERT-AJUTS"}},
 		Deadline: 3 * time.Second})
 	if err != nil {
 		t.Fatal(err)

@@ -60,8 +60,9 @@ func BenchmarkFanOut(b *testing.B) {
 	k, _ := keys.New(bytes.Repeat([]byte{5}, 32))
 	ex, err := exchange.New(exchange.Config{Connectors: conns, Consents: cs, Guard: guard, Audit: &faultyRecorder{log: log, failAt: map[int]bool{}}, Facts: st, Sealer: k,
 		Requester: connectors.Requester{ID: "gencat-drets-socials", Name: "Drets Socials"},
-		Purposes:  map[string]exchange.Purpose{"aid-recommendation": {Finalidad: "Recomanació d'ajuts", Procedure: "OBERT-AJUTS"}},
-		Deadline:  3 * time.Second})
+		Purposes: map[string]exchange.Purpose{"aid-recommendation": {Finalidad: "Recomanació d'ajuts", Procedure: "OBERT-AJUTS",
+			AutomatedAction: "Actuació administrativa automatitzada OBERT-AJUTS"}},
+		Deadline: 3 * time.Second})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -342,9 +342,10 @@ type entryView struct {
 	// active), or object to the processing it belongs to (proactive
 	// profiling, while not objected). The newest entry of a consent on the
 	// page holds the form; older ones point to it (WithdrawAt).
-	Withdraw, Object bool
-	WithdrawAt       string
-	ObjectTo         string // a purpose on a law unless the citizen objects
+	Withdraw, Object  bool
+	WithdrawAt        string
+	ObjectTo          string // a purpose on a law unless the citizen objects
+	Officer, CaseFile string
 	// OnBehalfOf is the company acted for; ActedBy who acted for it, in
 	// words.
 	OnBehalfOf, ActedBy string
@@ -482,6 +483,10 @@ func (h *Handler) accessShow(w http.ResponseWriter, r *http.Request) {
 					ev.ObjectTo = p.ID
 				}
 			}
+		}
+		ev.Officer, ev.CaseFile = e.Officer, e.CaseFile
+		if i := slices.IndexFunc(h.opts.Purposes, func(p catalogue.Purpose) bool { return p.AutomatedAction == e.Officer }); e.Officer != "" && i >= 0 {
+			ev.Officer = c.T(lang, "access.automated_action", h.opts.Purposes[i].Procedure)
 		}
 		if e.OnBehalfOf != "" {
 			ev.OnBehalfOf = e.OnBehalfOf
