@@ -42,10 +42,11 @@ type Entry struct {
 	DecisionID    string    `json:"decision_id,omitempty"`
 	PolicyVersion string    `json:"policy_version,omitempty"`
 	InputHash     string    `json:"input_hash,omitempty"`
-	RequestID     string    `json:"request_id,omitempty"` // SCSP IdPeticion
-	IntentID      string    `json:"intent_id,omitempty"`  // an outcome points at its intent
-	Outcome       string    `json:"outcome,omitempty"`    // "pending" | "ok" | "error" | "denied"
-	Error         string    `json:"error,omitempty"`      // error class, never personal data
+	RequestID     string    `json:"request_id,omitempty"`   // SCSP IdPeticion
+	IntentID      string    `json:"intent_id,omitempty"`    // an outcome points at its intent
+	Outcome       string    `json:"outcome,omitempty"`      // "pending" | "ok" | "error" | "denied"
+	Error         string    `json:"error,omitempty"`        // error class, never personal data
+	SourceState   string    `json:"source_state,omitempty"` // the state code a source answered (SCSP CodigoEstado)
 	LatencyMS     int64     `json:"latency_ms,omitempty"`
 	// Client is where a sign-in came from, as its citizen sees it: the
 	// browser and system families and a network prefix, never the

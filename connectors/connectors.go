@@ -65,6 +65,19 @@ type Requester struct {
 	CaseID     string // IdExpediente
 }
 
+// StateCoder is a source's refusal that carries the state code the
+// source answered (SCSP CodigoEstado, e.g. 0233).
+type StateCoder interface{ StateCode() string }
+
+// StateOf is the state code err carries, or "".
+func StateOf(err error) string {
+	var sc StateCoder
+	if errors.As(err, &sc) {
+		return sc.StateCode()
+	}
+	return ""
+}
+
 // Request is one authorised fetch: everything a connector needs, and nothing
 // it should decide by itself. Purpose and Consent come from the consent
 // record and the purpose catalogue, never from defaults.
@@ -117,4 +130,7 @@ var (
 	ErrUnavailable = errors.New("connectors: source unavailable")
 	ErrRejected    = errors.New("connectors: source rejected the request")
 	ErrBadResponse = errors.New("connectors: malformed or unverifiable response")
+	// ErrPending is a source still processing the request when the
+	// exchange stopped waiting (SCSP 0002).
+	ErrPending = errors.New("connectors: the source is still processing the request")
 )

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/obert-gov/obert/audit"
+	"github.com/obert-gov/obert/connectors/sim"
 )
 
 var withdrawFromEntry = regexp.MustCompile(`<form method="post" action="(/folder/consent/[^"]+/withdraw)"><input type="hidden" name="csrf" value="([^"]+)"><input type="hidden" name="return" value="/folder/access">`)
@@ -71,4 +74,39 @@ func TestDataInTheCitizensTerms(t *testing.T) {
 	u.mustSee("idCAT (AOC Consortium)")
 	u.get(d.URL + "/lang/ca?return=/folder/export")
 	u.mustSee(c.RegisteredSince.Format("02/01/2006"), ">Sí<")
+}
+
+// TestSourceStatesInTheCitizensTerms: a source's refusal reaches the
+// citizen as what they can do about it (the source does not know them,
+// is still at it, refused the request), and the entry keeps the state
+// code the source answered.
+func TestSourceStatesInTheCitizensTerms(t *testing.T) {
+	d := startDev(t)
+	u := newUser(t)
+	u.get(d.URL + "/lang/en?return=/")
+	u.signIn(d.URL, d.citizenOf(t, "older-alone"))
+	u.grantCensus(d.URL)
+	for _, c := range []struct{ state, says string }{
+		{"0233", "The source administration does not know you: check that your document number is right"},
+		{"0226", "It is nothing you did"},
+		{"0301", "the administration has to authorise it"},
+	} {
+		d.Dev.Sim.SetFault(sim.FaultState + c.state)
+		u.fetchData(d.URL)
+		u.mustSee(c.says)
+	}
+	d.Dev.Sim.SetFault(sim.FaultNone)
+	es, err := d.Audit.EntriesOf(context.Background(), subjectOf(t, d, u), audit.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	states := map[string]string{}
+	for _, e := range es {
+		if e.Kind == audit.KindExchangeOutcome {
+			states[e.SourceState] = e.Error
+		}
+	}
+	if states["0233"] != "source-not-found" || states["0226"] != "source-refused-request" || states["0301"] != "source-not-authorised" {
+		t.Fatalf("the entries do not keep the source's state: %v", states)
+	}
 }

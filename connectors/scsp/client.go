@@ -55,13 +55,15 @@ func (c *Client) Do(ctx context.Context, p *Peticion) (*Respuesta, error) {
 		max = 20
 	}
 	for i := 0; r.Atributos.Estado != nil && r.Atributos.Estado.CodigoEstado == StatePending; i++ {
+		// Still in process when the exchange stops waiting: the source
+		// has the request, and asking again later gets the answer.
 		if i >= max {
-			return nil, fmt.Errorf("scsp: %w: no answer after %d polls", connectors.ErrUnavailable, max)
+			return nil, &StatusError{StatePending, fmt.Sprintf("no answer after %d polls", max), connectors.ErrPending}
 		}
 		select {
 		case <-time.After(interval):
 		case <-ctx.Done():
-			return nil, fmt.Errorf("scsp: %w: %w", connectors.ErrUnavailable, ctx.Err())
+			return nil, fmt.Errorf("%w (%w)", &StatusError{StatePending, "no answer before the deadline", connectors.ErrPending}, ctx.Err())
 		}
 		poll := &SolicitudRespuesta{Atributos: Atributos{IdPeticion: p.Atributos.IdPeticion, NumElementos: p.Atributos.NumElementos,
 			TimeStamp: c.now().UTC().Format("2006-01-02T15:04:05.000-07:00"), CodigoCertificado: p.Atributos.CodigoCertificado}}

@@ -153,6 +153,9 @@ func (e *StatusError) Error() string {
 
 func (e *StatusError) Unwrap() error { return e.kind }
 
+// StateCode implements connectors.StateCoder.
+func (e *StatusError) StateCode() string { return e.Code }
+
 // Error codes the simulator emits and the client maps: the subset of the
 // SCSP catalogue Obert distinguishes.
 const (
@@ -175,6 +178,8 @@ func StateError(e *Estado) error {
 		return &StatusError{c, e.LiteralError, connectors.ErrNotFound}
 	case c == CodeUnavailable:
 		return &StatusError{c, e.LiteralError, connectors.ErrUnavailable}
+	case c == StatePending:
+		return &StatusError{c, e.LiteralError, connectors.ErrPending}
 	default:
 		return &StatusError{c, e.LiteralError, connectors.ErrRejected}
 	}

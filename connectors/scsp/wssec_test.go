@@ -23,7 +23,7 @@ func signed(t testing.TB) ([]byte, Signer) {
 	s := Signer{Key: k, Cert: c}
 	conn, _ := NewConnector(ConnectorConfig{ID: "c", Category: connectors.Census, Service: Census, Client: &Client{}, Now: func() time.Time { return now }})
 	p, err := conn.Build(connectors.Request{RequestID: "R1", Titular: connectors.Titular{DocType: "NIF", DocNumber: "12345678Z"},
-		Purpose: "Recomanació d'ajuts", Consent: connectors.ConsentYes})
+		Purpose: "Recomanació d'ajuts", Consent: connectors.ConsentYes, Requester: testRequester})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func BenchmarkSCSPSignBuild(b *testing.B) {
 	s := Signer{Key: k, Cert: c}
 	conn, _ := NewConnector(ConnectorConfig{ID: "c", Category: connectors.Census, Service: Census, Client: &Client{}})
 	req := connectors.Request{RequestID: "R1", Titular: connectors.Titular{DocType: "NIF", DocNumber: "12345678Z"},
-		Purpose: "Recomanació d'ajuts", Consent: connectors.ConsentYes}
+		Purpose: "Recomanació d'ajuts", Consent: connectors.ConsentYes, Requester: testRequester}
 	b.ReportAllocs()
 	for b.Loop() {
 		p, _ := conn.Build(req)
@@ -121,6 +121,42 @@ func BenchmarkSCSPParseVerify(b *testing.B) {
 		var p Peticion
 		if err := UnmarshalElement(el, &p); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// testRequester names who makes the tests' requests, as every request
+// must.
+var testRequester = connectors.Requester{ID: "gencat-drets-socials", Procedure: "OBERT-AJUTS",
+	Officer: "Actuació administrativa automatitzada", OfficerNIF: "S0811001G", CaseID: "OBERT-AJUTS-TEST"}
+
+// TestEveryRequestNamesItsMakerAndCaseFile: no request leaves without the
+// official or automated action that makes it and its case file, and both
+// travel in the request.
+func TestEveryRequestNamesItsMakerAndCaseFile(t *testing.T) {
+	conn, err := NewConnector(ConnectorConfig{ID: "c", Category: connectors.Census, Service: Census, Client: &Client{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := connectors.Request{RequestID: "R1", Titular: connectors.Titular{DocType: "NIF", DocNumber: "12345678Z"},
+		Purpose: "Recomanació d'ajuts", Consent: connectors.ConsentYes, Requester: testRequester}
+	p, err := conn.Build(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sol := p.Solicitudes.SolicitudTransmision[0].DatosGenericos.Solicitante
+	if sol.Funcionario.NifFuncionario != "S0811001G" || sol.Funcionario.NombreCompletoFuncionario == "" || sol.IdExpediente != "OBERT-AJUTS-TEST" {
+		t.Fatalf("the request does not name its maker and case file: %+v", sol)
+	}
+	for name, change := range map[string]func(*connectors.Request){
+		"no officer":     func(r *connectors.Request) { r.Requester.Officer = "" },
+		"no officer NIF": func(r *connectors.Request) { r.Requester.OfficerNIF = "" },
+		"no case file":   func(r *connectors.Request) { r.Requester.CaseID = "" },
+	} {
+		req := base
+		change(&req)
+		if _, err := conn.Build(req); err == nil {
+			t.Errorf("%s: built", name)
 		}
 	}
 }

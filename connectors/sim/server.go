@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,6 +31,9 @@ const (
 	FaultSOAP      = "soap-fault"    // a SOAP Server fault
 	FaultSignature = "bad-signature" // an answer whose body changed after signing
 	FaultMalformed = "malformed-xml" // an answer that is not XML
+	// FaultState is a prefix: "state-0233" answers, signed, with that SCSP
+	// state (the holder unknown, here) instead of the data.
+	FaultState = "state-"
 )
 
 // Config configures a simulator.
@@ -286,6 +290,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, svc service) {
 		s.seen = append(s.seen, seenRequest{at: time.Now(), p: p})
 		s.mu.Unlock()
 		resp = s.answer(p, svc)
+		if code, ok := strings.CutPrefix(fault, FaultState); ok && len(code) == 4 {
+			resp.Atributos.Estado = &scsp.Estado{CodigoEstado: code, LiteralError: "Estat simulat"}
+			resp.Transmisiones.TransmisionDatos = nil
+		}
 		waits := s.cfg.Async[svc.code]
 		if n, err := strconv.Atoi(r.Header.Get("X-Sim-Async")); s.cfg.HeaderFaults && err == nil {
 			waits = n

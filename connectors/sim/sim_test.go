@@ -407,7 +407,9 @@ func TestAsynchronousMode(t *testing.T) {
 		t.Fatalf("%d polls, want 3", n)
 	}
 	hc.Transport = headerTransport{"X-Sim-Async", "50"}
-	if _, err := r.conn.Fetch(context.Background(), request(c)); !errors.Is(err, connectors.ErrUnavailable) {
+	// Past the poll bound the source is still at it: pending, with its
+	// state code, for the citizen to be told to try again later.
+	if _, err := r.conn.Fetch(context.Background(), request(c)); !errors.Is(err, connectors.ErrPending) || connectors.StateOf(err) != "0002" {
 		t.Fatalf("past the poll bound: %v", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/obert-gov/obert/connectors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -217,8 +218,16 @@ func (a *API) testCall(w http.ResponseWriter, r *http.Request, s Spec) bool {
 	return true
 }
 
-// classify names a test-call failure without echoing what the source sent.
+// classify names a test-call failure without echoing what the source sent,
+// with the SCSP state the source answered when it answered one.
 func classify(err error) string {
+	if code := connectors.StateOf(err); code != "" {
+		return classifyText(err) + " (SCSP state " + code + ")"
+	}
+	return classifyText(err)
+}
+
+func classifyText(err error) string {
 	msg := err.Error()
 	for _, c := range []struct{ key, text string }{
 		{"signature", "the answer's signature does not verify with the registered certificate"},

@@ -471,7 +471,7 @@ func (e *Exchanger) send(ctx context.Context, c Citizen, p plan) Result {
 	outcome.LatencyMS = time.Since(start).Milliseconds()
 	outcome.Time = e.cfg.Now().UTC()
 	if ferr != nil {
-		outcome.Outcome, outcome.Error = "error", errorClass(ferr)
+		outcome.Outcome, outcome.Error, outcome.SourceState = "error", errorClass(ferr), connectors.StateOf(ferr)
 	} else {
 		outcome.Outcome = "ok"
 	}
@@ -535,7 +535,16 @@ func firstReason(reasons []string, err error) string {
 // errorClass names what went wrong without any of the source's detail,
 // which may carry personal data.
 func errorClass(err error) string {
+	// The state a source answered says more than its kind of refusal.
+	switch connectors.StateOf(err) {
+	case "0226":
+		return "source-refused-request"
+	case "0301":
+		return "source-not-authorised"
+	}
 	switch {
+	case errors.Is(err, connectors.ErrPending):
+		return "source-pending"
 	case errors.Is(err, connectors.ErrNotFound):
 		return "source-not-found"
 	case errors.Is(err, connectors.ErrRejected):

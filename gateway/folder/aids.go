@@ -184,7 +184,7 @@ func (h *Handler) aidShow(w http.ResponseWriter, r *http.Request) {
 // checkedNote is what the page says after a one-step check: the data came
 // and the aids are decided on it, or why it did not come and what to do.
 func (h *Handler) checkedNote(lang string, q url.Values) string {
-	cat, status := q.Get("checked"), q.Get("status")
+	cat, status, reason := q.Get("checked"), q.Get("status"), q.Get("reason")
 	if cat == "" || !h.deps.Catalogue.Has("data.status."+status) {
 		return ""
 	}
@@ -193,7 +193,11 @@ func (h *Handler) checkedNote(lang string, q url.Values) string {
 	if status == string(exchange.StatusOK) {
 		return c.T(lang, "aids.checked", name)
 	}
-	return c.T(lang, "data.status."+status) + " (" + name + "). " + c.T(lang, "data.what_to_do."+status)
+	todo := "data.what_to_do." + status
+	if reason != "" && c.Has("data.what_to_do."+reason) {
+		todo = "data.what_to_do." + reason
+	}
+	return c.T(lang, "data.status."+status) + " (" + name + "). " + c.T(lang, todo)
 }
 
 // aidOf is one aid's card in lang.
@@ -268,7 +272,8 @@ func (h *Handler) aidsCheck(w http.ResponseWriter, r *http.Request) {
 	if recommendAid(aid) {
 		to += "/" + aid
 	}
-	http.Redirect(w, r, to+"?checked="+url.QueryEscape(cat)+"&status="+url.QueryEscape(string(res.Status)), http.StatusSeeOther)
+	http.Redirect(w, r, to+"?checked="+url.QueryEscape(cat)+"&status="+url.QueryEscape(string(res.Status))+
+		"&reason="+url.QueryEscape(res.Reason), http.StatusSeeOther)
 }
 
 // recommendAid reports whether id may name an aid in a fragment.

@@ -276,7 +276,13 @@ func (h *Handler) dataFetch(w http.ResponseWriter, r *http.Request) {
 		rv := resultView{Category: res.Category, Status: string(res.Status), CategoryKey: "category." + res.Category,
 			StatusKey: "data.status." + string(res.Status)}
 		if res.Status != exchange.StatusOK {
+			// What the citizen can do, for the reason when it says more
+			// (the source does not know them, is still at it, they
+			// objected) than the status.
 			rv.WhatToDoKey = "data.what_to_do." + string(res.Status)
+			if res.Reason != "" && h.deps.Catalogue.Has("data.what_to_do."+res.Reason) {
+				rv.WhatToDoKey = "data.what_to_do." + res.Reason
+			}
 		}
 		for _, k := range sortedKeys(res.Facts) {
 			rv.Facts = append(rv.Facts, factView{h.named(web.Lang(r), "field.", k), h.factValue(web.Lang(r), k, res.Facts[k])})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -97,7 +98,8 @@ func (h *Handler) profileCheck(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res := h.deps.Profiles.Check(r.Context(), v)
-	http.Redirect(w, r, "/folder/profile?checked="+representation+"&status="+string(res.Status), http.StatusSeeOther)
+	http.Redirect(w, r, "/folder/profile?checked="+representation+"&status="+string(res.Status)+"&reason="+url.QueryEscape(res.Reason),
+		http.StatusSeeOther)
 }
 
 // purpose is the catalogue's purpose id.
