@@ -135,7 +135,7 @@ func (l *Log) AppendAll(ctx context.Context, entries []Entry) (int64, error) {
 			return 0, fmt.Errorf("audit: entry %s: %w", e.ID, err)
 		}
 		leaves[i] = Leaf{EntryID: e.ID, Subject: e.Subject, Time: e.Time.UnixMicro(), Commitment: Commitment(e, salt),
-			Sealed: l.cfg.Sealer.Seal(plain, sealContext(e.ID))}
+			Sealed: l.cfg.Sealer.Seal(plain, sealContext(e.ID)), Usage: UsageOf(e)}
 	}
 	req := appendReq{ctx: ctx, leaves: leaves, res: make(chan appendRes, 1)}
 	select {

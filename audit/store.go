@@ -23,6 +23,35 @@ type Leaf struct {
 	Time       int64  // Unix microseconds, for filtering
 	Commitment []byte // SHA-256(salt ‖ canonical entry): the public leaf data
 	Sealed     []byte // entry and salt, sealed for the subject
+	// Usage is what the entry adds to the sources' usage reports, nil for
+	// an entry that is not a use of a source's data. It holds nothing
+	// that says who.
+	Usage *Usage
+}
+
+// Usage is one use of a source's data, as usage reports count it.
+type Usage struct {
+	Day                                  string // YYYY-MM-DD, UTC
+	Source, Requester, Purpose, Category string
+	Kind, Outcome, State                 string
+}
+
+// UsageOf is e's usage: exchanges (their outcomes, and refusals before
+// any request) and uses of stored facts; nil for any other entry.
+func UsageOf(e Entry) *Usage {
+	switch {
+	case e.Source == "":
+		return nil
+	case e.Kind == KindExchangeOutcome, e.Kind == KindExchangeIntent && e.Outcome == "denied", e.Kind == "facts.use":
+	default:
+		return nil
+	}
+	state := e.SourceState
+	if state == "" && e.Error != "" {
+		state = e.Error // a refusal before any request: the guard's reason
+	}
+	return &Usage{Day: e.Time.UTC().Format("2006-01-02"), Source: e.Source, Requester: e.Requester, Purpose: e.Purpose,
+		Category: e.Category, Kind: e.Kind, Outcome: e.Outcome, State: state}
 }
 
 // Integrator turns a batch appended at size n into the tree's new stored

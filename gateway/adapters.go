@@ -14,6 +14,7 @@ import (
 	"github.com/obert-gov/obert/audit"
 	"github.com/obert-gov/obert/connectors"
 	"github.com/obert-gov/obert/consent"
+	"github.com/obert-gov/obert/gateway/adminapi"
 	"github.com/obert-gov/obert/gateway/alerts"
 	"github.com/obert-gov/obert/gateway/exchange"
 	"github.com/obert-gov/obert/gateway/folder"
@@ -418,4 +419,21 @@ func (p profilesAdapter) Act(ctx context.Context, r *http.Request, v folder.View
 		sealed, _ = json.Marshal(a)
 	}
 	return p.si.SetActing(ctx, r, sealed)
+}
+
+// usageAdapter reads the usage counts the store keeps with the audit
+// entries.
+type usageAdapter struct{ store *store.Store }
+
+func (u usageAdapter) UsageOf(ctx context.Context, sources []string, from, to string) ([]adminapi.UsageRow, error) {
+	rows, err := u.store.UsageOf(ctx, sources, from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]adminapi.UsageRow, len(rows))
+	for i, r := range rows {
+		out[i] = adminapi.UsageRow{Day: r.Day, Source: r.Source, Requester: r.Requester, Purpose: r.Purpose, Category: r.Category,
+			Kind: r.Kind, Outcome: r.Outcome, State: r.State, Count: r.Count}
+	}
+	return out, nil
 }

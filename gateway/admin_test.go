@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -223,6 +224,38 @@ func TestAdminRegistersAFourthConnector(t *testing.T) {
 	}
 	u.get(d.URL + "/folder/access?category=dependency")
 	u.mustSee("dependency-gencat")
+
+	// The administration sees how its source's data was used: counts by
+	// day, purpose and outcome, nothing about who; another administration
+	// sees none of it, and a bad period is a problem document.
+	s, rep := call(t, gencat, http.MethodGet, d.URL+"/admin/v1/usage", nil)
+	if s != http.StatusOK || fmt.Sprint(rep["sources"]) != "[gencat-sisaad]" {
+		t.Fatalf("usage: %d %v", s, rep)
+	}
+	var exchanges float64
+	for _, row := range rep["usage"].([]any) {
+		r := row.(map[string]any)
+		if r["source"] != "gencat-sisaad" || r["purpose"] == "" || r["day"] == "" {
+			t.Fatalf("usage row %v", r)
+		}
+		for k := range r {
+			if !slices.Contains([]string{"day", "source", "requester", "purpose", "category", "kind", "outcome", "state", "count"}, k) {
+				t.Fatalf("a usage row says %s", k)
+			}
+		}
+		if r["kind"] == "exchange.outcome" && r["outcome"] == "ok" && r["purpose"] == "aid-recommendation" {
+			exchanges += r["count"].(float64)
+		}
+	}
+	if exchanges < 1 {
+		t.Fatalf("the citizen's exchange is not counted: %v", rep["usage"])
+	}
+	if s, rep := call(t, ajbcn, http.MethodGet, d.URL+"/admin/v1/usage", nil); s != http.StatusOK || len(rep["usage"].([]any)) != 0 {
+		t.Fatalf("another administration's usage: %d %v", s, rep)
+	}
+	if s, _ := call(t, gencat, http.MethodGet, d.URL+"/admin/v1/usage?from=2026-13-01", nil); s != http.StatusBadRequest {
+		t.Fatalf("a bad period: %d", s)
+	}
 
 	// Every change is in the audit log, under the administration.
 	es, _ := d.Audit.EntriesOf(ctx, "admin:gencat-dsf", audit.Filter{})

@@ -614,7 +614,7 @@ func (g *Gateway) adminAPI(ctx context.Context, cfg config.Config, snap catalogu
 	}
 	dev := cfg.DevMode()
 	api, err := adminapi.New(adminapi.Config{Store: g.Store, Runtime: rt, Audit: rec, Verifier: verifier, Logger: log,
-		Register: snap.Administrations, Sync: follower.Sync,
+		Register: snap.Administrations, Sync: follower.Sync, Usage: usageAdapter{g.Store},
 		Rules: func() adminapi.Rules {
 			return adminapi.Rules{Purposes: purposes, LegalBases: []string{consent.BasisConsent},
 				Reserved: reserved, ReservedSources: builtinActivitySources,

@@ -65,7 +65,10 @@ type Config struct {
 	// be in it, and it says which levels each may publish aids at.
 	Register catalogue.Register
 	// Sync brings this process to the catalogue's newest version.
-	Sync   func(context.Context) error
+	Sync func(context.Context) error
+	// Usage reads the sources' usage counts (optional: without it
+	// /admin/v1/usage answers 404).
+	Usage  UsageReader
 	Now    func() time.Time
 	Logger *slog.Logger
 }
@@ -97,6 +100,7 @@ func New(cfg Config) (*API, error) {
 	a.mux.Handle("PUT /admin/v1/connectors/{id}", a.auth(a.update))
 	a.mux.Handle("DELETE /admin/v1/connectors/{id}", a.auth(a.deactivate))
 	a.mux.Handle("POST /admin/v1/connectors/{id}/test", a.auth(a.test))
+	a.mux.Handle("GET /admin/v1/usage", a.auth(a.usage))
 	a.mux.HandleFunc("/admin/v1/", func(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusNotFound, "Not found", "No such resource in the administrations' API; see /admin/v1/openapi.json.", nil)
 	})

@@ -47,9 +47,66 @@ func (s *Store) AppendBatch(ctx context.Context, leaves []audit.Leaf, integrate 
 			first+int64(len(leaves)), cp); err != nil {
 			return fmt.Errorf("store: audit checkpoint: %w", err)
 		}
-		return nil
+		return countUsage(ctx, q, leaves)
 	})
 	return first, err
+}
+
+// countUsage adds the batch's uses of sources' data to the usage counts,
+// in the transaction of their entries: a use is counted exactly when its
+// entry is committed.
+func countUsage(ctx context.Context, q querier, leaves []audit.Leaf) error {
+	counts := map[audit.Usage]int64{}
+	for _, l := range leaves {
+		if l.Usage != nil {
+			counts[*l.Usage]++
+		}
+	}
+	for u, n := range counts {
+		if _, err := q.ExecContext(ctx, `INSERT INTO usage_counts (day, source, requester, purpose, category, kind, outcome, state, count)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (day, source, requester, purpose, category, kind, outcome, state) DO UPDATE SET count = usage_counts.count + excluded.count`,
+			u.Day, u.Source, u.Requester, u.Purpose, u.Category, u.Kind, u.Outcome, u.State, n); err != nil {
+			return fmt.Errorf("store: usage counts: %w", err)
+		}
+	}
+	return nil
+}
+
+// UsageRow is one count of a usage report.
+type UsageRow struct {
+	audit.Usage
+	Count int64
+}
+
+// UsageOf returns the usage counts of sources, from day from to day to
+// (YYYY-MM-DD, both included), by day and then the rest.
+func (s *Store) UsageOf(ctx context.Context, sources []string, from, to string) ([]UsageRow, error) {
+	if len(sources) == 0 {
+		return nil, nil
+	}
+	args := []any{from, to}
+	marks := make([]string, len(sources))
+	for i, src := range sources {
+		marks[i] = "?"
+		args = append(args, src)
+	}
+	rows, err := s.q().QueryContext(ctx, `SELECT day, source, requester, purpose, category, kind, outcome, state, count FROM usage_counts
+		WHERE day >= ? AND day <= ? AND source IN (`+strings.Join(marks, ", ")+`)
+		ORDER BY day, source, purpose, category, kind, outcome, state, requester`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: usage: %w", err)
+	}
+	defer rows.Close()
+	var out []UsageRow
+	for rows.Next() {
+		var r UsageRow
+		if err := rows.Scan(&r.Day, &r.Source, &r.Requester, &r.Purpose, &r.Category, &r.Kind, &r.Outcome, &r.State, &r.Count); err != nil {
+			return nil, fmt.Errorf("store: usage: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 // insertLeaves writes a batch of leaves numbered from first in multi-row
