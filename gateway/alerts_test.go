@@ -86,6 +86,41 @@ func (u *user) subscribe(base string, form url.Values) int {
 	return u.post(base+"/folder/alerts", form)
 }
 
+var confirmLink = regexp.MustCompile(`https?://\S+/alerts/confirm\?t=[A-Za-z0-9]+`)
+
+// confirmAddress follows the confirmation link last e-mailed to address:
+// the page, then its button.
+func confirmAddress(t *testing.T, d *devGateway, address string) {
+	t.Helper()
+	confirmIn(t, d.Dev.Mail, address)
+}
+
+// confirmIn confirms address from the last link the sink received for it.
+func confirmIn(t *testing.T, sink *notify.Sink, address string) {
+	t.Helper()
+	var link string
+	for _, m := range sink.Messages() {
+		if len(m.To) == 1 && m.To[0] == address {
+			if l := confirmLink.FindString(textOf(t, string(m.Raw))); l != "" {
+				link = l
+			}
+		}
+	}
+	if link == "" {
+		t.Fatalf("no confirmation link was sent to %s", address)
+	}
+	u := newUser(t)
+	u.get(link)
+	if s := u.post(link, url.Values{}); s != http.StatusOK {
+		t.Fatalf("confirm %s: %d %s", address, s, u.page)
+	}
+}
+
+// isConfirmation reports whether m is a confirmation e-mail.
+func isConfirmation(t *testing.T, m notify.Received) bool {
+	return confirmLink.MatchString(textOf(t, string(m.Raw)))
+}
+
 // idle waits until no alert job is waiting to run or running (scheduled
 // ones, snoozed for quiet hours, do not count).
 func idle(t *testing.T, d *devGateway) {
@@ -188,6 +223,13 @@ func proactiveAlerts(t *testing.T, d *devGateway) {
 		t.Fatalf("push subscription: %d %s", s, users[0].page)
 	}
 	users[0].mustSee("citizen0@example.org", push.srv.Listener.Addr().String())
+	// Each address is sent a link to confirm it; until then nothing else.
+	confirmations := d.Dev.Mail.Wait(4, 30*time.Second)
+	if len(confirmations) != 4 {
+		t.Fatalf("%d confirmation e-mails, want 4", len(confirmations))
+	}
+	confirmAddress(t, d, "citizen0@example.org")
+	confirmAddress(t, d, "citizen3@example.org")
 	// What the citizen gets of everything held includes the subscriptions.
 	users[0].get(d.URL + "/folder/export.json")
 	var x struct {
@@ -232,7 +274,7 @@ func proactiveAlerts(t *testing.T, d *devGateway) {
 		t.Fatalf("publish: %d %v", s, p)
 	}
 	idle(t, d)
-	mail := d.Dev.Mail.Wait(1, 30*time.Second)
+	mail := d.Dev.Mail.Wait(5, 30*time.Second)[4:]
 	if len(mail) != 1 || mail[0].To[0] != "citizen0@example.org" {
 		for _, m := range mail {
 			t.Logf("to %v", m.To)
@@ -267,7 +309,7 @@ func proactiveAlerts(t *testing.T, d *devGateway) {
 	}
 	users[0].fetchData(d.URL)
 	idle(t, d)
-	if n := len(d.Dev.Mail.Messages()); n != 1 || push.count("/push/0") != 1 {
+	if n := len(d.Dev.Mail.Messages()) - 4; n != 1 || push.count("/push/0") != 1 {
 		t.Fatalf("after re-evaluations: %d e-mails, %d pushes; want 1 and 1", n, push.count("/push/0"))
 	}
 	// Citizen 3's alert waits for the end of the quiet hours.
@@ -369,4 +411,72 @@ func textOf(t *testing.T, raw string) string {
 		t.Fatal(err)
 	}
 	return text
+}
+
+// TestAlertsOnlyToConfirmedAddresses: an address gets nothing but its
+// confirmation link until its owner follows it; following the link shows a
+// button and confirms nothing by itself; the link works once; a new link
+// replaces the old; a changed address is confirmed again.
+func TestAlertsOnlyToConfirmedAddresses(t *testing.T) {
+	d := startDev(t)
+	c := olderAlone(d, 1)[0]
+	u := newUser(t)
+	u.get(d.URL + "/lang/en?return=/")
+	u.signIn(d.URL, c)
+	u.grant(d.URL, "census.aid-recommendation")
+	u.fetchData(d.URL)
+	u.grant(d.URL, "census.proactive-alerts")
+	if s := u.subscribe(d.URL, url.Values{"channel": {"email"}, "email": {"me@example.org"}, "quiet_from": {""}, "quiet_to": {""}}); s != http.StatusOK {
+		t.Fatalf("subscribe: %d", s)
+	}
+	u.mustSee("You have not confirmed this address yet")
+	idle(t, d)
+	if s, p := call(t, adminClient(t, d, "sandbox-gencat"), http.MethodPost, d.URL+"/admin/v1/aids", alertTestAid("Una prova.")); s != http.StatusCreated {
+		t.Fatalf("publish: %d %v", s, p)
+	}
+	idle(t, d)
+	time.Sleep(500 * time.Millisecond)
+	if ms := d.Dev.Mail.Messages(); len(ms) != 1 || !isConfirmation(t, ms[0]) {
+		t.Fatalf("an unconfirmed address got %d messages", len(ms))
+	}
+	first := confirmLink.FindString(textOf(t, string(d.Dev.Mail.Messages()[0].Raw)))
+	// A new link replaces the old one.
+	u.get(d.URL + "/folder/alerts")
+	if s := u.post(d.URL+"/folder/alerts/resend", url.Values{"csrf": {u.hidden("csrf")}}); s != http.StatusOK {
+		t.Fatalf("resend: %d", s)
+	}
+	second := confirmLink.FindString(textOf(t, string(d.Dev.Mail.Wait(2, 30*time.Second)[1].Raw)))
+	v := newUser(t)
+	v.get(d.URL + "/lang/en?return=/")
+	v.get(first)
+	if s := v.post(first, url.Values{}); s != http.StatusGone {
+		t.Fatalf("the replaced link: %d", s)
+	}
+	// Opening the link confirms nothing; its button does, once.
+	if s := v.get(second); s != http.StatusOK {
+		t.Fatalf("the link's page: %d", s)
+	}
+	u.get(d.URL + "/folder/alerts")
+	u.mustSee("You have not confirmed this address yet")
+	if s := v.post(second, url.Values{}); s != http.StatusOK {
+		t.Fatalf("confirm: %d", s)
+	}
+	v.mustSee("Address confirmed")
+	if s := v.post(second, url.Values{}); s != http.StatusGone {
+		t.Fatalf("the link used twice: %d", s)
+	}
+	u.get(d.URL + "/folder/alerts")
+	if strings.Contains(u.page, "You have not confirmed this address yet") {
+		t.Fatal("the confirmed address is still said to be unconfirmed")
+	}
+	// The same address again stays confirmed; another is asked anew.
+	u.subscribe(d.URL, url.Values{"channel": {"email"}, "email": {"me@example.org"}, "quiet_from": {""}, "quiet_to": {""}})
+	if strings.Contains(u.page, "You have not confirmed this address yet") || len(d.Dev.Mail.Messages()) != 2 {
+		t.Fatal("re-subscribing the confirmed address asked to confirm it again")
+	}
+	u.subscribe(d.URL, url.Values{"channel": {"email"}, "email": {"other@example.org"}, "quiet_from": {""}, "quiet_to": {""}})
+	u.mustSee("You have not confirmed this address yet")
+	if ms := d.Dev.Mail.Wait(3, 30*time.Second); len(ms) != 3 || ms[2].To[0] != "other@example.org" || !isConfirmation(t, ms[2]) {
+		t.Fatal("the new address was not sent its confirmation")
+	}
 }

@@ -122,13 +122,22 @@ func TestE2ECitizenJourney(t *testing.T) {
 	b.do(chromedp.SetValue(chromedp.CSS(`#quiet_from`), ""), chromedp.SetValue(chromedp.CSS(`#quiet_to`), ""),
 		chromedp.SendKeys(chromedp.CSS(`#email`), "avis@example.org"))
 	b.submit(`button[name="channel"][value="email"]`)
-	b.mustSee("Fet: us avisarem", "avis@example.org")
+	b.mustSee("Fet: us avisarem", "avis@example.org", "Encara no heu confirmat aquesta adreça")
 	b.check("alerts-subscribed")
+	// The address is confirmed from the link e-mailed to it.
+	confirmation := d.Dev.Mail.Wait(1, 30*time.Second)
+	if len(confirmation) != 1 {
+		t.Fatalf("mail box: %d messages, want the confirmation", len(confirmation))
+	}
+	b.open(confirmLink.FindString(textOf(t, string(confirmation[0].Raw))))
+	b.check("confirm")
+	b.submit(`main form button`)
+	b.mustSee("Adreça confirmada")
 	idle(t, d)
 	if s, p := call(t, adminClient(t, d, "sandbox-gencat"), http.MethodPost, d.URL+"/admin/v1/aids", alertTestAid("Una prova.")); s != http.StatusCreated {
 		t.Fatalf("publish: %d %v", s, p)
 	}
-	mail := d.Dev.Mail.Wait(1, 30*time.Second)
+	mail := d.Dev.Mail.Wait(2, 30*time.Second)[1:]
 	if len(mail) != 1 || mail[0].To[0] != "avis@example.org" {
 		t.Fatalf("mail box: %d messages", len(mail))
 	}

@@ -17,8 +17,10 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -345,13 +347,111 @@ func (s *Service) Subscribe(ctx context.Context, r SubscribeRequest) error {
 		Purpose: Purpose, Fields: []string{r.Channel}, Outcome: "ok"}); err != nil {
 		return err
 	}
-	if err := s.cfg.Store.PutSubscription(ctx, Subscription{Subject: r.Subject, Channel: r.Channel,
+	sub := Subscription{Subject: r.Subject, Channel: r.Channel,
 		Target: s.cfg.Sealer.Seal([]byte(target), targetContext(r.Subject, r.Channel)), Lang: r.Lang, LoA: r.LoA,
-		QuietFrom: r.QuietFrom, QuietTo: r.QuietTo, CreatedAt: now}); err != nil {
+		QuietFrom: r.QuietFrom, QuietTo: r.QuietTo, CreatedAt: now}
+	// A browser's subscription is its own proof; an address is confirmed
+	// by its owner, through a link sent to it, before anything else is.
+	// The same address already confirmed stays so.
+	var token string
+	switch {
+	case r.Channel == Push:
+		sub.ConfirmedAt = now
+	case s.confirmedAlready(ctx, r.Subject, target):
+		sub.ConfirmedAt = now
+	default:
+		token = rand.Text() + rand.Text()
+		sub.ConfirmHash, sub.ConfirmUntil = hashToken(token), now.Add(ConfirmFor)
+	}
+	if err := s.cfg.Store.PutSubscription(ctx, sub); err != nil {
 		return err
+	}
+	if token != "" {
+		if err := s.sendConfirmation(ctx, sub, target, token); err != nil {
+			return err
+		}
 	}
 	_, err := s.client.Insert(ctx, EvaluateArgs{Subject: r.Subject, Baseline: true}, nil)
 	return err
+}
+
+// ConfirmFor is how long a confirmation link works.
+const ConfirmFor = 24 * time.Hour
+
+// KindConfirm is the audit kind of a confirmed address.
+const KindConfirm = "alerts.confirm"
+
+// ErrLinkUsed is a confirmation link that is unknown, used or expired.
+var ErrLinkUsed = errors.New("alerts: the link is unknown, used or expired")
+
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// confirmedAlready reports whether subject's e-mail subscription already
+// confirmed target.
+func (s *Service) confirmedAlready(ctx context.Context, subject, target string) bool {
+	subs, err := s.cfg.Store.Subscriptions(ctx, subject)
+	if err != nil {
+		return false
+	}
+	for _, sub := range subs {
+		if sub.Channel == Email && sub.Confirmed() {
+			t, err := s.cfg.Sealer.Open(sub.Target, targetContext(subject, Email))
+			return err == nil && string(t) == target
+		}
+	}
+	return false
+}
+
+// sendConfirmation e-mails the link that confirms the address; it says
+// only that alerts were asked for it, and how to ignore it.
+func (s *Service) sendConfirmation(ctx context.Context, sub Subscription, to, token string) error {
+	T, l := s.cfg.Texts, sub.Lang
+	link := s.cfg.PublicURL + "/alerts/confirm?t=" + token
+	return s.cfg.Mailer.Send(ctx, notify.Message{To: to, Subject: T(l, "alerts.mail.confirm.subject"),
+		Text: T(l, "alerts.mail.confirm.body", link) + "\n", MessageID: hashToken(token)[:32] + "@obert"})
+}
+
+// Confirm confirms the address whose link carries token, once and before
+// it expires, and records it.
+func (s *Service) Confirm(ctx context.Context, token string) error {
+	now := s.cfg.Now().UTC()
+	subject, channel, ok, err := s.cfg.Store.ConfirmSubscription(ctx, hashToken(token), now)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrLinkUsed
+	}
+	return s.cfg.Audit.Record(ctx, audit.Entry{ID: s.newID(), Time: now, Kind: KindConfirm, Subject: subject,
+		Purpose: Purpose, Fields: []string{channel}, Outcome: "ok"})
+}
+
+// Resend sends a new confirmation link for subject's unconfirmed address
+// (the old one stops working).
+func (s *Service) Resend(ctx context.Context, subject string) error {
+	subs, err := s.cfg.Store.Subscriptions(ctx, subject)
+	if err != nil {
+		return err
+	}
+	for _, sub := range subs {
+		if sub.Channel != Email || sub.Confirmed() {
+			continue
+		}
+		target, err := s.cfg.Sealer.Open(sub.Target, targetContext(subject, Email))
+		if err != nil {
+			return err
+		}
+		token := rand.Text() + rand.Text()
+		sub.ConfirmHash, sub.ConfirmUntil = hashToken(token), s.cfg.Now().UTC().Add(ConfirmFor)
+		if err := s.cfg.Store.PutSubscription(ctx, sub); err != nil {
+			return err
+		}
+		return s.sendConfirmation(ctx, sub, string(target), token)
+	}
+	return ErrLinkUsed
 }
 
 // Unsubscribe ends a channel's subscription; ok reports whether there was
@@ -400,6 +500,7 @@ type SubscriptionView struct {
 	Channel, Target, Lang string
 	QuietFrom, QuietTo    int
 	Since                 time.Time
+	Confirmed             bool
 }
 
 // Subscriptions lists the subject's subscriptions, opened.
@@ -423,7 +524,7 @@ func (s *Service) Subscriptions(ctx context.Context, subject string) ([]Subscrip
 			}
 		}
 		out = append(out, SubscriptionView{Channel: sub.Channel, Target: target, Lang: sub.Lang,
-			QuietFrom: sub.QuietFrom, QuietTo: sub.QuietTo, Since: sub.CreatedAt})
+			QuietFrom: sub.QuietFrom, QuietTo: sub.QuietTo, Since: sub.CreatedAt, Confirmed: sub.Confirmed()})
 	}
 	return out, nil
 }

@@ -360,8 +360,8 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	now := s.cfg.Now()
 	var errs []error
 	for _, sub := range subs {
-		if !slices.Contains(s.Channels(), sub.Channel) {
-			continue
+		if !slices.Contains(s.Channels(), sub.Channel) || !sub.Confirmed() {
+			continue // an address its owner has not confirmed gets nothing
 		}
 		if until := s.quietUntil(now, sub.QuietFrom, sub.QuietTo); !until.IsZero() {
 			return river.JobSnooze(until.Sub(now))

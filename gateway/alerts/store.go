@@ -35,7 +35,16 @@ type Subscription struct {
 	// means none.
 	QuietFrom, QuietTo int
 	CreatedAt          time.Time
+	// ConfirmedAt is when the owner of an e-mail address confirmed it
+	// (zero: not yet, and nothing is sent to it); ConfirmHash and
+	// ConfirmUntil are the pending link's (SHA-256 of its token, hex).
+	ConfirmedAt  time.Time
+	ConfirmHash  string
+	ConfirmUntil time.Time
 }
+
+// Confirmed reports whether alerts may be sent on s.
+func (s Subscription) Confirmed() bool { return !s.ConfirmedAt.IsZero() }
 
 // Subscriber is a subscribed citizen as a sweep sees them.
 type Subscriber struct {
@@ -53,6 +62,11 @@ type Store interface {
 	// DeleteSubscription reports whether there was one.
 	DeleteSubscription(ctx context.Context, subject, channel string) (bool, error)
 	DeleteSubscriptions(ctx context.Context, subject string) error
+	// ConfirmSubscription confirms, at, the subscription whose pending
+	// link has the hash, if the link has not expired or been used; it
+	// returns the subscription's subject and channel, and whether one was
+	// confirmed.
+	ConfirmSubscription(ctx context.Context, hash string, at time.Time) (subject, channel string, ok bool, err error)
 	// Subscribers lists subscribed citizens after the subject after and up
 	// to upto (no bound if empty), in subject order, at most limit of them,
 	// leaving out those who object to objection.

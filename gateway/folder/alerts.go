@@ -20,10 +20,15 @@ type Alerts interface {
 	Subscribe(ctx context.Context, r alerts.SubscribeRequest) error
 	Unsubscribe(ctx context.Context, subject, channel string) (bool, error)
 	ParseToken(token string) (subject, channel string, ok bool)
+	// Confirm confirms an address by its link's token (alerts.ErrLinkUsed
+	// when unknown, used or expired); Resend sends a new link.
+	Confirm(ctx context.Context, token string) error
+	Resend(ctx context.Context, subject string) error
 }
 
 type subscriptionView struct {
 	Channel, ChannelKey, Target, Quiet, Since string
+	Confirmed                                 bool
 }
 
 // alertsShow is the alerts page: what the citizen consented to, their
@@ -66,7 +71,7 @@ func (h *Handler) alertsPage(w http.ResponseWriter, r *http.Request, status int,
 	var views []subscriptionView
 	for _, s := range subs {
 		sv := subscriptionView{Channel: s.Channel, ChannelKey: "alerts.channel." + s.Channel, Target: s.Target,
-			Since: dateIn(lang, s.Since)}
+			Since: dateIn(lang, s.Since), Confirmed: s.Confirmed}
 		if s.QuietFrom != s.QuietTo {
 			sv.Quiet = h.deps.Catalogue.T(lang, "alerts.quiet_from_to", alerts.Clock(s.QuietFrom), alerts.Clock(s.QuietTo))
 		}
@@ -184,6 +189,46 @@ func (h *Handler) unsubscribeLink(w http.ResponseWriter, r *http.Request) {
 	}
 	data["Done"] = true
 	h.render(w, r, http.StatusOK, "unsubscribe", "alerts.unsubscribe_title", data)
+}
+
+// confirmLink confirms an e-mail address from the link sent to it: the
+// link shows a page with a button (a mail scanner that follows links does
+// not confirm), whose POST confirms once.
+func (h *Handler) confirmLink(w http.ResponseWriter, r *http.Request) {
+	token := r.URL.Query().Get("t")
+	if len(token) < 20 || len(token) > 100 {
+		h.Error(w, r, http.StatusBadRequest, "alerts.error.link")
+		return
+	}
+	data := map[string]any{"Action": r.URL.RequestURI()}
+	if r.Method == http.MethodGet {
+		h.render(w, r, http.StatusOK, "confirm", "alerts.confirm_title", data)
+		return
+	}
+	switch err := h.deps.Alerts.Confirm(r.Context(), token); {
+	case errors.Is(err, alerts.ErrLinkUsed):
+		h.Error(w, r, http.StatusGone, "alerts.confirm_used")
+	case err != nil:
+		h.deps.Logger.Error("confirm address", "err", err)
+		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
+	default:
+		data["Done"] = true
+		h.render(w, r, http.StatusOK, "confirm", "alerts.confirm_title", data)
+	}
+}
+
+// alertsResend sends a new confirmation link.
+func (h *Handler) alertsResend(w http.ResponseWriter, r *http.Request) {
+	v, ok := h.person(w, r)
+	if !ok || !h.form(w, r, &v) {
+		return
+	}
+	if err := h.deps.Alerts.Resend(r.Context(), v.Subject); err != nil && !errors.Is(err, alerts.ErrLinkUsed) {
+		h.deps.Logger.Error("resend confirmation", "err", err)
+		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
+		return
+	}
+	http.Redirect(w, r, "/folder/alerts?done=confirm_sent", http.StatusSeeOther)
 }
 
 // serviceWorker is the web push service worker; it must be served from the

@@ -248,7 +248,7 @@ type Handler struct {
 	mux   *http.ServeMux
 }
 
-var pageNames = []string{"home", "folder", "consent", "data", "aids", "access", "privacy", "error", "post", "rights", "export", "questionnaire", "profile", "alerts", "unsubscribe", "signins", "documents", "verify", "activity", "whatif", "life", "lifeevent", "aid", "profile_switch", "profile_home"}
+var pageNames = []string{"home", "folder", "consent", "data", "aids", "access", "privacy", "error", "post", "rights", "export", "questionnaire", "profile", "alerts", "unsubscribe", "signins", "documents", "verify", "activity", "whatif", "life", "lifeevent", "aid", "profile_switch", "profile_home", "confirm"}
 
 // New parses and checks every template, so a broken page or a missing
 // translation stops the start.

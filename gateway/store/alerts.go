@@ -23,10 +23,13 @@ var (
 // the newest replacing the last.
 func (s *Store) PutSubscription(ctx context.Context, sub alerts.Subscription) error {
 	_, err := s.q().ExecContext(ctx, `INSERT INTO alert_subscriptions
-		(subject, channel, target, language, loa, quiet_from, quiet_to, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		(subject, channel, target, language, loa, quiet_from, quiet_to, created_at, confirmed_at, confirm_hash, confirm_until)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (subject, channel) DO UPDATE SET target = excluded.target, language = excluded.language,
-			loa = excluded.loa, quiet_from = excluded.quiet_from, quiet_to = excluded.quiet_to, created_at = excluded.created_at`,
-		sub.Subject, sub.Channel, sub.Target, sub.Lang, sub.LoA, sub.QuietFrom, sub.QuietTo, micros(sub.CreatedAt))
+			loa = excluded.loa, quiet_from = excluded.quiet_from, quiet_to = excluded.quiet_to, created_at = excluded.created_at,
+			confirmed_at = excluded.confirmed_at, confirm_hash = excluded.confirm_hash, confirm_until = excluded.confirm_until`,
+		sub.Subject, sub.Channel, sub.Target, sub.Lang, sub.LoA, sub.QuietFrom, sub.QuietTo, micros(sub.CreatedAt),
+		micros(sub.ConfirmedAt), sub.ConfirmHash, micros(sub.ConfirmUntil))
 	if err != nil {
 		return fmt.Errorf("store: put subscription: %w", err)
 	}
@@ -35,8 +38,8 @@ func (s *Store) PutSubscription(ctx context.Context, sub alerts.Subscription) er
 
 // Subscriptions implements alerts.Store.
 func (s *Store) Subscriptions(ctx context.Context, subject string) ([]alerts.Subscription, error) {
-	rows, err := s.q().QueryContext(ctx, `SELECT channel, target, language, loa, quiet_from, quiet_to, created_at
-		FROM alert_subscriptions WHERE subject = ? ORDER BY channel`, subject)
+	rows, err := s.q().QueryContext(ctx, `SELECT channel, target, language, loa, quiet_from, quiet_to, created_at,
+		confirmed_at, confirm_hash, confirm_until FROM alert_subscriptions WHERE subject = ? ORDER BY channel`, subject)
 	if err != nil {
 		return nil, fmt.Errorf("store: subscriptions: %w", err)
 	}
@@ -44,11 +47,12 @@ func (s *Store) Subscriptions(ctx context.Context, subject string) ([]alerts.Sub
 	var out []alerts.Subscription
 	for rows.Next() {
 		sub := alerts.Subscription{Subject: subject}
-		var created int64
-		if err := rows.Scan(&sub.Channel, &sub.Target, &sub.Lang, &sub.LoA, &sub.QuietFrom, &sub.QuietTo, &created); err != nil {
+		var created, confirmed, until int64
+		if err := rows.Scan(&sub.Channel, &sub.Target, &sub.Lang, &sub.LoA, &sub.QuietFrom, &sub.QuietTo, &created,
+			&confirmed, &sub.ConfirmHash, &until); err != nil {
 			return nil, fmt.Errorf("store: subscriptions: %w", err)
 		}
-		sub.CreatedAt = fromMicros(created)
+		sub.CreatedAt, sub.ConfirmedAt, sub.ConfirmUntil = fromMicros(created), fromMicros(confirmed), fromMicros(until)
 		out = append(out, sub)
 	}
 	return out, rows.Err()
@@ -62,6 +66,25 @@ func (s *Store) DeleteSubscription(ctx context.Context, subject, channel string)
 	}
 	n, err := res.RowsAffected()
 	return n > 0, err
+}
+
+// ConfirmSubscription implements alerts.Store: one statement, so that a
+// link used twice at once confirms once.
+func (s *Store) ConfirmSubscription(ctx context.Context, hash string, at time.Time) (string, string, bool, error) {
+	if hash == "" {
+		return "", "", false, nil
+	}
+	var subject, channel string
+	err := s.q().QueryRowContext(ctx, `UPDATE alert_subscriptions SET confirmed_at = ?, confirm_hash = ''
+		WHERE confirm_hash = ? AND confirm_until > ? AND confirmed_at = 0 RETURNING subject, channel`,
+		micros(at), hash, micros(at)).Scan(&subject, &channel)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", false, nil
+	}
+	if err != nil {
+		return "", "", false, fmt.Errorf("store: confirm subscription: %w", err)
+	}
+	return subject, channel, true, nil
 }
 
 // DeleteSubscriptions implements alerts.Store.

@@ -164,3 +164,43 @@ func TestAlertsStore(t *testing.T) {
 		})
 	}
 }
+
+// TestConfirmSubscription: a confirmation link works once and before it
+// expires, on both stores.
+func TestConfirmSubscription(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			s := b.Open(t)
+			put := func(subject, hash string) {
+				if err := s.PutSubscription(ctx, alerts.Subscription{Subject: subject, Channel: alerts.Email, Target: []byte("x"),
+					Lang: "ca", LoA: "substantial", CreatedAt: t0, ConfirmHash: hash, ConfirmUntil: t0.Add(24 * time.Hour)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			put("alice", "h1")
+			put("bob", "h2")
+			if _, _, ok, _ := s.ConfirmSubscription(ctx, "h2", t0.Add(25*time.Hour)); ok {
+				t.Fatal("an expired link confirmed")
+			}
+			subject, channel, ok, err := s.ConfirmSubscription(ctx, "h1", t0.Add(time.Hour))
+			if err != nil || !ok || subject != "alice" || channel != alerts.Email {
+				t.Fatalf("confirm: %q %q %v %v", subject, channel, ok, err)
+			}
+			if _, _, ok, _ := s.ConfirmSubscription(ctx, "h1", t0.Add(time.Hour)); ok {
+				t.Fatal("a link confirmed twice")
+			}
+			if _, _, ok, _ := s.ConfirmSubscription(ctx, "", t0); ok {
+				t.Fatal("an empty hash confirmed")
+			}
+			subs, _ := s.Subscriptions(ctx, "alice")
+			if len(subs) != 1 || !subs[0].Confirmed() || subs[0].ConfirmHash != "" {
+				t.Fatalf("alice's subscription: %+v", subs)
+			}
+			if subs, _ := s.Subscriptions(ctx, "bob"); subs[0].Confirmed() {
+				t.Fatal("bob's expired link confirmed him")
+			}
+		})
+	}
+}
