@@ -47,13 +47,30 @@ func TestActivity(t *testing.T) {
 	if !strings.HasSuffix(u.url, "/folder/activity") {
 		t.Fatalf("after sign-in at %s", u.url)
 	}
-	u.mustSee("My activity", "Applications", "Notifications", "Sign in again at a higher level", "/signin/idcat?return=%2Ffolder%2Factivity")
+	u.mustSee("My activity", "Applications", "Notifications", "Sign in again at a higher level",
+		"/signin/idcat?loa=substantial&return=%2Ffolder%2Factivity")
 	if decideForm.MatchString(u.page) {
 		t.Fatal("accept offered at level low")
 	}
 	notes := sim.NotificationsOf(c, activityStart(d))
 	if s := u.post(d.URL+"/folder/activity/enotum/"+notes[0].Id+"/accept", url.Values{"csrf": {u.hidden("csrf")}}); s != http.StatusForbidden {
 		t.Fatalf("accept at level low: %d", s)
+	}
+
+	// The step-up asks the provider for substantial: it offers nothing
+	// lower, and an answer lower is refused anyway.
+	u.get(d.URL + "/signin/idcat?loa=substantial&return=" + url.QueryEscape("/folder/activity"))
+	if strings.Contains(u.page, `value="low"`) || !strings.Contains(u.url, "acr_values=substantial") {
+		t.Fatalf("the step-up did not ask for substantial: %s", u.url)
+	}
+	auth := u.hidden("auth")
+	idp := u.url[:strings.Index(u.url, "/authorize")]
+	if s := u.post(idp+"/authorize", url.Values{"auth": {auth}, "acr": {"low"}, "citizen": {c.DocNumber}}); s != http.StatusOK ||
+		!strings.HasSuffix(u.url, "/folder/activity") {
+		t.Fatalf("step-up: %d %s", s, u.url)
+	}
+	if !decideForm.MatchString(u.page) {
+		t.Fatal("after the step-up, accept is not offered")
 	}
 
 	// Signed in again at substantial.

@@ -101,7 +101,7 @@ func (s sessionsAdapter) Lookup(r *http.Request) (folder.Viewer, error) {
 	self := exchange.Citizen{Subject: sess.Subject, LoA: id.LoA, Titular: connectors.Titular{DocType: id.DocType,
 		DocNumber: id.DocNumber, Name: id.Name, Surname1: id.Surname1, Surname2: id.Surname2}}
 	v := folder.Viewer{Subject: sess.Subject, Provider: id.Provider, Name: id.Name, LoA: id.LoA, CSRFSecret: sess.CSRFSecret,
-		Citizen: self, Self: self, Employer: id.Employer}
+		Citizen: self, Self: self, Employer: id.Employer, SignedInAt: sess.CreatedAt}
 	var a folder.Acting
 	if sess.Acting != nil && json.Unmarshal(sess.Acting, &a) == nil {
 		switch {

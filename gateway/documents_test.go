@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"encoding/json"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"github.com/obert-gov/obert/gateway/credentials"
 	"github.com/obert-gov/obert/gateway/documents"
 	"github.com/obert-gov/obert/gateway/documents/documentstest"
+	"github.com/obert-gov/obert/gateway/store"
 )
 
 var documentCSV = regexp.MustCompile(`action="/folder/documents/([A-Z2-7]{20})/revoke"`)
@@ -255,7 +257,7 @@ func credentialRevoked(t *testing.T, base string, key *ecdsa.PublicKey, v creden
 // its credential holds that claim alone, the citizen sees each
 // verification and the share in "who accessed my data", and once they
 // revoke the share its code and credential say so, while the certificate
-// itself stands.
+// itself stands. Sharing asks for a recent sign-in.
 func TestShareADocument(t *testing.T) {
 	d := startDev(t)
 	c := d.citizenOf(t, "older-alone")
@@ -279,6 +281,17 @@ func TestShareADocument(t *testing.T) {
 			t.Errorf("%s: %d", name, s)
 		}
 	}
+	// A sign-in older than ten minutes shares nothing: the citizen signs
+	// in again first.
+	if _, err := d.Store.DB().ExecContext(context.Background(), rebindFor(d, `UPDATE sessions SET created_at = created_at - ?`),
+		int64(11*time.Minute/time.Microsecond)); err != nil {
+		t.Fatal(err)
+	}
+	if s := share([]string{"municipality"}, "ajbcn", "Ajut de menjador escolar", until); s != http.StatusForbidden {
+		t.Fatalf("share on an old sign-in: %d", s)
+	}
+	u.mustSee("For your safety, sign in again before sharing a document", "/signin/idcat?loa=substantial&return=%2Ffolder%2Fdocuments%23doc-"+original)
+	u.signIn(d.URL, c)
 	if s := share([]string{"municipality"}, "ajbcn", "Ajut de menjador escolar", until); s != http.StatusOK {
 		t.Fatalf("share: %d %s", s, u.page)
 	}
@@ -332,4 +345,12 @@ func TestShareADocument(t *testing.T) {
 	if s := city.get(d.URL + "/verify?csv=" + original); s != http.StatusOK {
 		t.Fatalf("the certificate itself after its share was revoked: %d", s)
 	}
+}
+
+// rebindFor writes a query with ? placeholders for the dev gateway's store.
+func rebindFor(d *devGateway, q string) string {
+	if d.Store.Flavor() == store.Postgres {
+		return strings.Replace(q, "?", "$1", 1)
+	}
+	return q
 }

@@ -145,3 +145,32 @@ func TestE2EProfiles(t *testing.T) {
 	b.mustSee("My folder as public staff")
 	b.check("staff-folder")
 }
+
+// TestE2EStepUp: in Chromium, a session at level low that meets data
+// needing substantial is offered to sign in again at that level; the
+// provider offers nothing lower; back in the folder the same action works.
+func TestE2EStepUp(t *testing.T) {
+	b := newBrowser(t)
+	d := startDev(t)
+	c := d.citizenOf(t, "older-alone")
+	b.open(d.URL + "/lang/en?return=/")
+	b.submit(`a.button[href^="/signin/idcat"]`)
+	b.do(chromedp.Click(chromedp.CSS(`input[name="acr"][value="low"]`)))
+	b.submit(`button[value="` + c.DocNumber + `"]`)
+	b.open(d.URL + "/folder/consent")
+	b.do(chromedp.Click(chromedp.CSS(`input[name="grant"][value="census.aid-recommendation"]`)))
+	b.submit(`form[action="/folder/consent"] button[type="submit"]`)
+	b.open(d.URL + "/folder")
+	b.submit(`form[action="/folder/data"] button`)
+	b.mustSee("This consultation needs you to sign in with a higher level of assurance.")
+	b.check("data-step-up")
+	b.submit(`a.button[href^="/signin/idcat?loa=substantial"]`)
+	if n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll('input[name="acr"][value="low"]').length`)); err != nil || n != 0 {
+		t.Fatalf("the provider still offers level low (%d, %v)", n, err)
+	}
+	b.submit(`button[value="` + c.DocNumber + `"]`)
+	b.waitFor("/folder")
+	b.submit(`form[action="/folder/data"] button`)
+	b.mustSee(c.Municipality)
+	b.check("data-after-step-up")
+}

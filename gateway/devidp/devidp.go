@@ -82,7 +82,24 @@ type authRequest struct {
 	clientID, redirectURI, state, nonce, challenge string
 	citizen                                        Citizen
 	acr                                            string
-	expires                                        time.Time
+	// minACR is the weakest level the client asked for (acr_values): the
+	// login page offers nothing below it.
+	minACR  string
+	expires time.Time
+}
+
+var acrRank = map[string]int{"low": 1, "substantial": 2, "high": 3}
+
+// weakestOf is the weakest known level among acr_values (space-separated),
+// or "" for none.
+func weakestOf(values string) string {
+	out := ""
+	for _, v := range strings.Fields(values) {
+		if acrRank[v] > 0 && (out == "" || acrRank[v] < acrRank[out]) {
+			out = v
+		}
+	}
+	return out
 }
 
 // New makes a provider whose issuer is issuer (its own base URL).
@@ -159,9 +176,9 @@ var loginPage = template.Must(template.New("login").Parse(`<!DOCTYPE html>
 <form method="post" action="/authorize">
 <input type="hidden" name="auth" value="{{.Auth}}">
 <fieldset><legend>Nivell de seguretat / Level of assurance</legend>
-<label><input type="radio" name="acr" value="substantial" checked> Substancial (codi d'un sol ús)</label>
-<label><input type="radio" name="acr" value="high"> Alt (certificat)</label>
-<label><input type="radio" name="acr" value="low"> Baix (usuari i contrasenya)</label>
+{{if le .Min 2}}<label><input type="radio" name="acr" value="substantial" checked> Substancial (codi d'un sol ús)</label>{{end}}
+<label><input type="radio" name="acr" value="high"{{if ge .Min 3}} checked{{end}}> Alt (certificat)</label>
+{{if le .Min 1}}<label><input type="radio" name="acr" value="low"> Baix (usuari i contrasenya)</label>{{end}}
 </fieldset>
 <h2>Tria una persona / Choose a person</h2>
 <ul>{{range .Citizens}}
@@ -198,11 +215,12 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	id := rand.Text()
 	p.mu.Lock()
+	min := weakestOf(q.Get("acr_values"))
 	p.auths[id] = &authRequest{clientID: q.Get("client_id"), redirectURI: q.Get("redirect_uri"), state: q.Get("state"),
-		nonce: q.Get("nonce"), challenge: q.Get("code_challenge"), expires: p.cfg.Now().Add(10 * time.Minute)}
+		nonce: q.Get("nonce"), challenge: q.Get("code_challenge"), minACR: min, expires: p.cfg.Now().Add(10 * time.Minute)}
 	p.mu.Unlock()
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	loginPage.Execute(w, map[string]any{"Auth": id, "Citizens": p.cfg.Citizens})
+	loginPage.Execute(w, map[string]any{"Auth": id, "Citizens": p.cfg.Citizens, "Min": acrRank[min]})
 }
 
 func (p *Provider) complete(w http.ResponseWriter, r *http.Request) {
@@ -223,6 +241,9 @@ func (p *Provider) complete(w http.ResponseWriter, r *http.Request) {
 	ar.citizen, ar.acr = p.cfg.Citizens[i], r.PostFormValue("acr")
 	if ar.acr != "low" && ar.acr != "high" {
 		ar.acr = "substantial"
+	}
+	if acrRank[ar.acr] < acrRank[ar.minACR] {
+		ar.acr = ar.minACR // a level below the one asked for is not given
 	}
 	code := rand.Text()
 	ar.expires = p.cfg.Now().Add(time.Minute)

@@ -108,7 +108,7 @@ func (h *Handler) activityShow(w http.ResponseWriter, r *http.Request) {
 	}
 	h.render(w, r, http.StatusOK, "activity", "activity.title", map[string]any{"Applications": apps, "Notifications": notes,
 		"Failed": failed, "Substantial": v.LoA == "substantial" || v.LoA == "high", "Done": done,
-		"SignInAgain": "/signin/idcat?return=" + url.QueryEscape("/folder/activity"), "Notices": h.deps.Notices != nil, "Notice": notice})
+		"SignInAgain": StepUp(v, "substantial", "/folder/activity"), "Notices": h.deps.Notices != nil, "Notice": notice})
 }
 
 // activityNotice handles POST /folder/activity/notice: tell me by e-mail

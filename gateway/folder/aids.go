@@ -138,7 +138,7 @@ func (h *Handler) aidsShow(w http.ResponseWriter, r *http.Request) {
 		decide = append(decide, *asks[c])
 	}
 	c := h.deps.Catalogue
-	data := map[string]any{"Groups": out, "Decide": decide,
+	data := map[string]any{"Groups": out, "Decide": decide, "StepUp": h.stepUpFor(v, r, "/folder/aids"),
 		"Summary": c.T(lang, "aids.summary", groups[recommend.Eligible].Count, groups[recommend.Maybe].Count),
 		"Checked": h.checkedNote(lang, r.URL.Query()), "Children": []int{0, 1, 2, 3}}
 	h.render(w, r, http.StatusOK, "aids", "aids.title", data)
@@ -178,7 +178,17 @@ func (h *Handler) aidShow(w http.ResponseWriter, r *http.Request) {
 			av.Missing = append(av.Missing, askView{Category: c, CategoryName: h.named(lang, "category.", c), Version: o.TextVersion, Text: o.Texts[lang]})
 		}
 	}
-	h.render(w, r, http.StatusOK, "aid", "aids.title", map[string]any{"Aid": av, "Checked": h.checkedNote(lang, r.URL.Query())})
+	h.render(w, r, http.StatusOK, "aid", "aids.title", map[string]any{"Aid": av, "Checked": h.checkedNote(lang, r.URL.Query()),
+		"StepUp": h.stepUpFor(v, r, "/folder/aids/"+av.ID)})
+}
+
+// stepUpFor is the sign-in at a higher level a check refused for the
+// session's level offers, back to ret ("" when it was not refused so).
+func (h *Handler) stepUpFor(v Viewer, r *http.Request, ret string) string {
+	if r.URL.Query().Get("reason") != "loa-too-low" {
+		return ""
+	}
+	return StepUp(v, nextLevel(v.LoA), ret)
 }
 
 // checkedNote is what the page says after a one-step check: the data came

@@ -85,6 +85,9 @@ func (h *Handler) administrationName(lang, id string) string {
 	return id
 }
 
+// ReauthWithin is how recent a sign-in must be to share a document.
+const ReauthWithin = 10 * time.Minute
+
 // documentsShare handles POST /folder/documents/{csv}/share: some fields of
 // one of the citizen's documents, for an administration of the register,
 // for a purpose, until a date.
@@ -95,6 +98,17 @@ func (h *Handler) documentsShare(w http.ResponseWriter, r *http.Request) {
 	}
 	if h.deps.Documents == nil {
 		h.Error(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	// Sharing a document with an administration asks for a recent
+	// sign-in: a session left open on a shared computer shares nothing.
+	if h.opts.Now().Sub(v.SignedInAt) > ReauthWithin {
+		loa := v.LoA
+		if loa == "low" {
+			loa = "substantial"
+		}
+		h.render(w, r, http.StatusForbidden, "error", "error.title", map[string]string{"MessageKey": "documents.reauth",
+			"Action": StepUp(v, loa, "/folder/documents#doc-"+r.PathValue("csv")), "ActionKey": "documents.reauth_button"})
 		return
 	}
 	recipient := r.PostFormValue("recipient")

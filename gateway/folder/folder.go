@@ -48,6 +48,27 @@ type Viewer struct {
 	// Employer is the administration (the register's id) whose public
 	// employee signed in, if the provider said so.
 	Employer string
+	// SignedInAt is when this session's sign-in happened.
+	SignedInAt time.Time
+}
+
+// StepUp is the address that signs the viewer in again with the same
+// provider at level loa, and comes back to ret: what a page offers when
+// the session's level is below what an action needs.
+func StepUp(v Viewer, loa, ret string) string {
+	provider := v.Provider
+	if provider != "clave" {
+		provider = "idcat"
+	}
+	return "/signin/" + provider + "?loa=" + url.QueryEscape(loa) + "&return=" + url.QueryEscape(ret)
+}
+
+// nextLevel is the level above loa (high stays high).
+func nextLevel(loa string) string {
+	if loa == "low" {
+		return "substantial"
+	}
+	return "high"
 }
 
 // Acting is the profile a session acts in.

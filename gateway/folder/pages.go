@@ -264,6 +264,7 @@ type factView struct{ Name, Value string }
 type resultView struct {
 	Category, Status, CategoryKey, StatusKey, WhatToDoKey string
 	Facts                                                 []factView
+	StepUp                                                string // sign in again at a higher level, and back
 }
 
 func (h *Handler) dataFetch(w http.ResponseWriter, r *http.Request) {
@@ -282,6 +283,9 @@ func (h *Handler) dataFetch(w http.ResponseWriter, r *http.Request) {
 			rv.WhatToDoKey = "data.what_to_do." + string(res.Status)
 			if res.Reason != "" && h.deps.Catalogue.Has("data.what_to_do."+res.Reason) {
 				rv.WhatToDoKey = "data.what_to_do." + res.Reason
+			}
+			if res.Reason == "loa-too-low" {
+				rv.StepUp = StepUp(v, nextLevel(v.LoA), "/folder")
 			}
 		}
 		for _, k := range sortedKeys(res.Facts) {

@@ -65,12 +65,19 @@ func (s *Service) IdCATStart(w http.ResponseWriter, r *http.Request) {
 	}
 	f := flow{Provider: ProviderIdCAT, State: randomToken(), Nonce: randomToken(), Verifier: oauth2.GenerateVerifier(),
 		Return: web.LocalPath(r.URL.Query().Get("return"), "/folder")}
+	opts := []oauth2.AuthCodeOption{oidc.Nonce(f.Nonce), oauth2.S256ChallengeOption(f.Verifier)}
+	// A page that needs a higher level asks for it (step-up): the provider
+	// is asked for it (acr_values), and an answer below it is refused.
+	if loa := r.URL.Query().Get("loa"); rank(loa) > rank(LoALow) {
+		f.LoA = loa
+		opts = append(opts, oauth2.SetAuthURLParam("acr_values", loa))
+	}
 	if err := s.putFlow(r.Context(), w, f); err != nil {
 		s.cfg.Logger.Error("sign-in flow not stored", "err", err)
 		s.cfg.Fail(w, r, http.StatusServiceUnavailable, "unavailable")
 		return
 	}
-	http.Redirect(w, r, s.idcat.oauth.AuthCodeURL(f.State, oidc.Nonce(f.Nonce), oauth2.S256ChallengeOption(f.Verifier)), http.StatusFound)
+	http.Redirect(w, r, s.idcat.oauth.AuthCodeURL(f.State, opts...), http.StatusFound)
 }
 
 // IdCATCallback handles GET /signin/idcat/callback.
@@ -173,6 +180,10 @@ func (s *Service) IdCATCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	if id.Surname1 == "" {
 		id.Surname1 = c.FamilyName
+	}
+	if f.LoA != "" && rank(id.LoA) < rank(f.LoA) {
+		fail(http.StatusForbidden, "loa-too-low")
+		return
 	}
 	s.finish(w, r, ProviderIdCAT, id, f.Return)
 }

@@ -222,6 +222,29 @@ func TestIdcatAttackCorpus(t *testing.T) {
 	}
 }
 
+// TestIdcatStepUp: a sign-in that asks for a level (a page's step-up)
+// sends acr_values to the provider and refuses an answer below it.
+func TestIdcatStepUp(t *testing.T) {
+	op := newHostileOP(t, "s")
+	op.craft = func(op *hostileOP, n string) string { return op.signRS256(op.claims(n), op.key) } // acr substantial
+	_, rp, ev, client := newIdcatRig(t, op)
+	client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if strings.Contains(req.URL.Path, "/authorize") && req.URL.Query().Get("acr_values") != "high" {
+			t.Errorf("the provider was not asked for high: %s", req.URL)
+		}
+		return nil
+	}
+	resp, err := client.Get(rp.URL + "/signin/idcat?loa=high&return=/whoami")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "loa-too-low") || len(ev.signedIn) != 0 {
+		t.Fatalf("an answer below the level asked for: %d %s", resp.StatusCode, body)
+	}
+}
+
 // TestIdcatCodeReuse: a callback replayed, even right after the real one,
 // finds no flow, and the provider would refuse the used code anyway.
 func TestIdcatCodeReuse(t *testing.T) {
