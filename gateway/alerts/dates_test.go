@@ -192,7 +192,7 @@ func TestNoNewsOfAnAidOlderThanTheSubscription(t *testing.T) {
 			for _, subj := range []string{"sub0000002", "sub0000003"} {
 				if err := h.st.PutSubscription(ctx, alerts.Subscription{Subject: subj, Channel: alerts.Email,
 					Target: h.k.Seal([]byte(subj+"@example.org"), []byte("alerts/email/"+subj)), Lang: "ca", LoA: "substantial",
-					CreatedAt: time.Now().Add(time.Minute)}); err != nil {
+					CreatedAt: time.Now().Add(time.Minute), ConfirmedAt: time.Now().Add(time.Minute)}); err != nil {
 					t.Fatal(err)
 				}
 			}

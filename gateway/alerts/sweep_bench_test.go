@@ -195,12 +195,13 @@ func newHarness(tb testing.TB, st *store.Store, citizens int) *harness {
 			facts = append(facts, []any{subj, cat, "g-aid-recommendation-" + cat + "-" + subj,
 				k.Seal(plain, []byte("facts/"+subj+"/"+cat)), us(now), us(now.Add(30 * 24 * time.Hour))})
 		}
+		// Addresses their owners confirmed.
 		subs = append(subs, []any{subj, alerts.Email, k.Seal([]byte(subj+"@example.org"), []byte("alerts/email/"+subj)),
-			"ca", "substantial", 0, 0, us(now)})
+			"ca", "substantial", 0, 0, us(now), us(now)})
 	}
 	insertRows(tb, st, "consent_grants", "id, subject, category, purpose, requester, source, legal_basis, text_version, language, granted_at, expires_at, withdrawn_at", grants)
 	insertRows(tb, st, "facts", "subject, category, grant_id, sealed, fetched_at, expires_at", facts)
-	insertRows(tb, st, "alert_subscriptions", "subject, channel, target, language, loa, quiet_from, quiet_to, created_at", subs)
+	insertRows(tb, st, "alert_subscriptions", "subject, channel, target, language, loa, quiet_from, quiet_to, created_at, confirmed_at", subs)
 	// The shipped catalogue was swept long ago.
 	for _, a := range rc.Aids() {
 		if _, err := st.QueueSweep(ctx, a.ID, rc.Version(a.ID), now); err != nil {
