@@ -34,11 +34,33 @@ type Grant struct {
 	GrantedAt   time.Time
 	ExpiresAt   time.Time
 	WithdrawnAt time.Time // zero while not withdrawn
+	// PausedAt is when the citizen paused the grant (zero: not paused).
+	// Paused, it authorises nothing until resumed.
+	PausedAt time.Time
 }
 
 // ActiveAt reports whether the grant authorises processing at t.
 func (g Grant) ActiveAt(t time.Time) bool {
+	return g.WithdrawnAt.IsZero() && g.PausedAt.IsZero() && !t.Before(g.GrantedAt) && t.Before(g.ExpiresAt)
+}
+
+// InForceAt reports whether the grant still stands at t, paused or not:
+// neither withdrawn nor expired.
+func (g Grant) InForceAt(t time.Time) bool {
 	return g.WithdrawnAt.IsZero() && !t.Before(g.GrantedAt) && t.Before(g.ExpiresAt)
+}
+
+// State is the grant's state at t: active, paused, withdrawn or expired.
+func (g Grant) State(t time.Time) string {
+	switch {
+	case !g.WithdrawnAt.IsZero():
+		return "withdrawn"
+	case !t.Before(g.ExpiresAt):
+		return "expired"
+	case !g.PausedAt.IsZero():
+		return "paused"
+	}
+	return "active"
 }
 
 // Errors of the consent domain.
@@ -70,4 +92,11 @@ type Store interface {
 	// WithdrawGrant stamps withdrawn_at on subject's grant id. ErrNotFound if
 	// no such grant of subject; ErrAlreadyWithdrawn if already withdrawn.
 	WithdrawGrant(ctx context.Context, subject, id string, at time.Time) (Grant, error)
+	// PauseGrant pauses (pause) or resumes subject's grant id at at.
+	// ErrNotFound if no such grant of subject; ErrAlreadyWithdrawn if
+	// withdrawn; ErrInvalid if it already is as asked.
+	PauseGrant(ctx context.Context, subject, id string, at time.Time, pause bool) (Grant, error)
+	// GrantByID returns the grant id whoever it belongs to (its id is the
+	// receipt's, which its holder knows), or ErrNotFound.
+	GrantByID(ctx context.Context, id string) (Grant, error)
 }

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
+	"time"
 
 	"github.com/go-jose/go-jose/v4"
 )
@@ -45,9 +47,10 @@ type Receipt struct {
 	// ISO/IEC TS 27560 additions.
 	LegalBasis         string `json:"legalBasis"`
 	TextVersion        string `json:"noticeVersion"`
-	Status             string `json:"status"` // "active" or "withdrawn"
+	Status             string `json:"status"` // "active", "paused" or "withdrawn"
 	ExpiresTimestamp   int64  `json:"expiryTimestamp"`
 	WithdrawnTimestamp int64  `json:"withdrawalTimestamp,omitempty"`
+	PausedTimestamp    int64  `json:"pauseTimestamp,omitempty"`
 	Source             string `json:"dataSource"`
 }
 
@@ -79,9 +82,12 @@ type SignedReceipt struct {
 // the grant id plus its state, so a withdrawal gets a receipt of its own.
 func ReceiptOf(g Grant, o Offer, c Controller, policyURL string) Receipt {
 	status, id, ts := "active", g.ID, g.GrantedAt.Unix()
-	var withdrawn int64
-	if !g.WithdrawnAt.IsZero() {
+	var withdrawn, paused int64
+	switch {
+	case !g.WithdrawnAt.IsZero():
 		status, id, withdrawn = "withdrawn", g.ID+".withdrawn", g.WithdrawnAt.Unix()
+	case !g.PausedAt.IsZero():
+		status, id, paused = "paused", g.ID+".paused."+strconv.FormatInt(g.PausedAt.Unix(), 10), g.PausedAt.Unix()
 	}
 	text := o.Texts[g.Language]
 	return Receipt{
@@ -93,7 +99,7 @@ func ReceiptOf(g Grant, o Offer, c Controller, policyURL string) Receipt {
 			Termination: "withdrawal at any time in the folder, or expiry", ThirdPartyDisclosure: false,
 		}}}},
 		LegalBasis: g.LegalBasis, TextVersion: g.TextVersion, Status: status, ExpiresTimestamp: g.ExpiresAt.Unix(),
-		WithdrawnTimestamp: withdrawn, Source: text.Source,
+		WithdrawnTimestamp: withdrawn, PausedTimestamp: paused, Source: text.Source,
 	}
 }
 
@@ -176,4 +182,61 @@ func VerifyReceipt(doc []byte, keys jose.JSONWebKeySet) (Receipt, error) {
 		return Receipt{}, fmt.Errorf("%w: the readable receipt differs from what was signed", ErrBadReceipt)
 	}
 	return signed, nil
+}
+
+// ReceiptStatus is what a receipt's grant is now: a verifier who holds a
+// receipt learns whether it still stands, or which receipt superseded it.
+// Signed like receipts, with the same keys.
+type ReceiptStatus struct {
+	ReceiptID string `json:"consentReceiptID"` // the receipt asked about
+	Grant     string `json:"grant"`
+	Status    string `json:"status"` // active, paused, withdrawn or expired
+	// Current is the receipt id that states the grant as it is now; when
+	// it is not ReceiptID, that receipt is superseded.
+	Current    string `json:"currentReceiptID"`
+	Superseded bool   `json:"superseded"`
+	AsOf       int64  `json:"asOf"`
+}
+
+// StatusOf is the status of receipt id (a grant's id, or one of its
+// receipts' ids) given the grant as it is at now.
+func StatusOf(receiptID string, g Grant, now time.Time) ReceiptStatus {
+	current := ReceiptOf(g, Offer{}, Controller{}, "").ReceiptID
+	st := g.State(now)
+	return ReceiptStatus{ReceiptID: receiptID, Grant: g.ID, Status: st, Current: current,
+		Superseded: receiptID != current || st == "expired", AsOf: now.Unix()}
+}
+
+// SignStatus signs a status as a compact JWS whose payload is its JSON.
+func (s *ReceiptSigner) SignStatus(st ReceiptStatus) (string, error) {
+	payload, err := json.Marshal(st)
+	if err != nil {
+		return "", err
+	}
+	obj, err := s.signer.Sign(payload)
+	if err != nil {
+		return "", err
+	}
+	return obj.CompactSerialize()
+}
+
+// VerifyStatus checks a signed status against the published keys.
+func VerifyStatus(jws string, keys jose.JSONWebKeySet) (ReceiptStatus, error) {
+	obj, err := jose.ParseSignedCompact(jws, []jose.SignatureAlgorithm{jose.EdDSA})
+	if err != nil || len(obj.Signatures) != 1 {
+		return ReceiptStatus{}, fmt.Errorf("%w: status: %v", ErrBadReceipt, err)
+	}
+	found := keys.Key(obj.Signatures[0].Header.KeyID)
+	if len(found) != 1 {
+		return ReceiptStatus{}, fmt.Errorf("%w: status signed by an unpublished key", ErrBadReceipt)
+	}
+	payload, err := obj.Verify(found[0].Key)
+	if err != nil {
+		return ReceiptStatus{}, fmt.Errorf("%w: status: %v", ErrBadReceipt, err)
+	}
+	var st ReceiptStatus
+	if err := json.Unmarshal(payload, &st); err != nil {
+		return ReceiptStatus{}, fmt.Errorf("%w: status: %v", ErrBadReceipt, err)
+	}
+	return st, nil
 }

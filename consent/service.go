@@ -129,6 +129,22 @@ func (s *Service) Withdraw(ctx context.Context, subject, id string) (Grant, erro
 	return s.store.WithdrawGrant(ctx, subject, id, s.now().UTC())
 }
 
+// Pause pauses the subject's grant id: it authorises nothing until resumed.
+func (s *Service) Pause(ctx context.Context, subject, id string) (Grant, error) {
+	return s.store.PauseGrant(ctx, subject, id, s.now().UTC(), true)
+}
+
+// Resume resumes the subject's paused grant id.
+func (s *Service) Resume(ctx context.Context, subject, id string) (Grant, error) {
+	return s.store.PauseGrant(ctx, subject, id, s.now().UTC(), false)
+}
+
+// ByID returns the grant id, whoever it belongs to: for the status of a
+// receipt, which names it.
+func (s *Service) ByID(ctx context.Context, id string) (Grant, error) {
+	return s.store.GrantByID(ctx, id)
+}
+
 // Get returns the subject's grant id; ErrNotFound also for someone else's.
 func (s *Service) Get(ctx context.Context, subject, id string) (Grant, error) {
 	return s.store.GetGrant(ctx, subject, id)

@@ -84,6 +84,38 @@ func (m *memStore) WithdrawGrant(_ context.Context, subject, id string, at time.
 	return consent.Grant{}, consent.ErrNotFound
 }
 
+func (m *memStore) PauseGrant(_ context.Context, subject, id string, at time.Time, pause bool) (consent.Grant, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, g := range m.grants {
+		if g.ID == id && g.Subject == subject {
+			switch {
+			case !g.WithdrawnAt.IsZero():
+				return consent.Grant{}, consent.ErrAlreadyWithdrawn
+			case pause == !g.PausedAt.IsZero():
+				return consent.Grant{}, consent.ErrInvalid
+			case pause:
+				m.grants[i].PausedAt = at
+			default:
+				m.grants[i].PausedAt = time.Time{}
+			}
+			return m.grants[i], nil
+		}
+	}
+	return consent.Grant{}, consent.ErrNotFound
+}
+
+func (m *memStore) GrantByID(_ context.Context, id string) (consent.Grant, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, g := range m.grants {
+		if g.ID == id {
+			return g, nil
+		}
+	}
+	return consent.Grant{}, consent.ErrNotFound
+}
+
 func newService(t *testing.T, now *time.Time) *consent.Service {
 	t.Helper()
 	offers, err := consent.DefaultOffers()

@@ -167,6 +167,37 @@ func (c consentsAdapter) Grant(ctx context.Context, subject, category, purpose, 
 	return g, nil
 }
 
+// Pause pauses a grant, recorded first: paused, it authorises nothing (its
+// data is kept, unused, until it is resumed or ends).
+func (c consentsAdapter) Pause(ctx context.Context, subject, id string) (consent.Grant, error) {
+	return c.pauseOrResume(ctx, subject, id, true)
+}
+
+// Resume resumes a paused grant, recorded first.
+func (c consentsAdapter) Resume(ctx context.Context, subject, id string) (consent.Grant, error) {
+	return c.pauseOrResume(ctx, subject, id, false)
+}
+
+func (c consentsAdapter) pauseOrResume(ctx context.Context, subject, id string, pause bool) (consent.Grant, error) {
+	g, err := c.svc.Get(ctx, subject, id)
+	if err != nil {
+		return g, err
+	}
+	kind := "consent.resume"
+	if pause {
+		kind = "consent.pause"
+	}
+	if err := c.rec.Record(ctx, actedBy(ctx, grantEntry(kind, g))); err != nil {
+		return consent.Grant{}, err
+	}
+	// Alerts check the consent when they are sent: a paused one sends
+	// nothing, and the subscriptions wait for it to resume.
+	if pause {
+		return c.svc.Pause(ctx, subject, id)
+	}
+	return c.svc.Resume(ctx, subject, id)
+}
+
 // Withdraw never waits on the log: withdrawal takes effect first, then the
 // facts it covered are deleted, then both are recorded.
 func (c consentsAdapter) Withdraw(ctx context.Context, subject, id string) (consent.Grant, error) {

@@ -554,6 +554,31 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 		w.Header().Set("Access-Control-Allow-Origin", "*")
 		w.Write(receiptKeys)
 	})
+	// A receipt's status: whether it still states its grant as it is, or
+	// which receipt superseded it (a withdrawal, a pause), signed.
+	mux.Handle("GET /consent/receipts/{id}/status", limited("public", byIP, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		grantID, _, _ := strings.Cut(id, ".")
+		g, err := consents.ByID(r.Context(), grantID)
+		if errors.Is(err, consent.ErrNotFound) || len(id) > 120 {
+			problemJSON(w, http.StatusNotFound, "Unknown receipt", "No consent receipt has this id.")
+			return
+		}
+		if err != nil {
+			problemJSON(w, http.StatusServiceUnavailable, "Unavailable", "Try again later.")
+			return
+		}
+		st := consent.StatusOf(id, g, now())
+		jws, err := receipts.SignStatus(st)
+		if err != nil {
+			problemJSON(w, http.StatusServiceUnavailable, "Unavailable", "Try again later.")
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		json.NewEncoder(w).Encode(map[string]any{"status": st, "jws": jws})
+	})))
 	ackKeys, _ := json.Marshal(acks.PublicKeys())
 	mux.HandleFunc("GET /activity/ack-keys", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/jwk-set+json")
@@ -825,4 +850,11 @@ func (g *Gateway) Close(ctx context.Context) error {
 	}
 	g.closers = nil
 	return errors.Join(errs...)
+}
+
+// problemJSON writes an RFC 9457 problem document.
+func problemJSON(w http.ResponseWriter, status int, title, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"type": "about:blank", "title": title, "status": status, "detail": detail})
 }

@@ -202,3 +202,71 @@ func TestPrivacyRecord(t *testing.T) {
 	u.mustSee("Controller", "Departament de Drets Socials", "Data subjects", "Transfers outside the European Union",
 		"Security measures", "census-viaoberta", "Consent (GDPR Art. 6(1)(a))")
 }
+
+var pauseForm = regexp.MustCompile(`action="(/folder/consent/[^"]+/pause)"`)
+
+// TestPauseResumeAndReceiptStatus: a paused consent fetches and uses
+// nothing until resumed, each step recorded; a receipt's status says
+// whether it still stands, and a withdrawal supersedes the receipt given
+// while the consent was active.
+func TestPauseResumeAndReceiptStatus(t *testing.T) {
+	d := startDev(t)
+	u := consentAndFetch(t, d, d.citizenOf(t, "older-alone"))
+	u.get(d.URL + "/folder/consent")
+	m := pauseForm.FindStringSubmatch(u.page)
+	if m == nil {
+		t.Fatalf("no pause button:\n%s", u.page)
+	}
+	grant := strings.TrimSuffix(strings.TrimPrefix(m[1], "/folder/consent/"), "/pause")
+	status := func(id string) map[string]any {
+		t.Helper()
+		resp, err := http.Get(d.URL + "/consent/receipts/" + id + "/status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var doc struct {
+			Status map[string]any `json:"status"`
+		}
+		json.NewDecoder(resp.Body).Decode(&doc)
+		return doc.Status
+	}
+	if st := status(grant); st["status"] != "active" || st["superseded"] != false {
+		t.Fatalf("status of the active receipt: %v", st)
+	}
+	if s := u.post(d.URL+m[1], url.Values{"csrf": {u.hidden("csrf")}}); s != http.StatusOK {
+		t.Fatalf("pause: %d", s)
+	}
+	u.mustSee("Consent paused", "Paused since")
+	sent := len(d.Dev.Sim.Received())
+	u.fetchData(d.URL)
+	if len(d.Dev.Sim.Received()) != sent {
+		t.Fatal("a paused consent fetched")
+	}
+	u.get(d.URL + "/folder/aids")
+	if strings.Contains(u.page, "You live in Catalonia: <strong>Met") {
+		t.Fatal("a paused consent's data was used")
+	}
+	if st := status(grant); st["status"] != "paused" || st["superseded"] != true {
+		t.Fatalf("status while paused: %v", st)
+	}
+	u.get(d.URL + "/folder/consent")
+	if s := u.post(d.URL+"/folder/consent/"+grant+"/resume", url.Values{"csrf": {u.hidden("csrf")}}); s != http.StatusOK {
+		t.Fatalf("resume: %d", s)
+	}
+	u.fetchData(d.URL)
+	if len(d.Dev.Sim.Received()) != sent+1 {
+		t.Fatal("a resumed consent did not fetch")
+	}
+	u.get(d.URL + "/folder/access")
+	u.mustSee("Consent paused", "Consent resumed")
+	// Withdrawn: the receipt of the active consent is superseded.
+	u.get(d.URL + "/folder/consent")
+	u.post(d.URL+"/folder/consent/"+grant+"/withdraw", url.Values{"csrf": {u.hidden("csrf")}})
+	if st := status(grant); st["status"] != "withdrawn" || st["superseded"] != true || st["currentReceiptID"] != grant+".withdrawn" {
+		t.Fatalf("status after withdrawal: %v", st)
+	}
+	if resp, _ := http.Get(d.URL + "/consent/receipts/cg_nobody/status"); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("an unknown receipt: %d", resp.StatusCode)
+	}
+}

@@ -25,6 +25,7 @@ func runConsent(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs := flag.NewFlagSet("consent verify-receipt", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	keys := fs.String("keys", "", "the published receipt keys: a URL (https://obert.example/consent/receipt-keys) or a file")
+	status := fs.String("status", "", "where to ask whether the receipt still stands: Obert's base URL (default: the keys URL's, when it is one; \"none\" not to ask)")
 	files, ok := parseWithFiles(fs, args[1:])
 	if !ok {
 		return 2
@@ -55,7 +56,54 @@ func runConsent(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stdout, ", withdrawn %s", time.Unix(r.WithdrawnTimestamp, 0).UTC().Format(time.RFC3339))
 	}
 	fmt.Fprintln(stdout)
+	// A receipt verifies for ever; whether it still states its grant as it
+	// is, Obert says (signed): a later withdrawal or pause supersedes it.
+	base := *status
+	if base == "" && (strings.HasPrefix(*keys, "http://") || strings.HasPrefix(*keys, "https://")) {
+		base = strings.TrimSuffix(*keys, "/consent/receipt-keys")
+	}
+	if base == "" || base == "none" {
+		return 0
+	}
+	st, err := receiptStatus(ctx, strings.TrimSuffix(base, "/")+"/consent/receipts/"+r.ReceiptID+"/status", set)
+	if err != nil {
+		fmt.Fprintf(stderr, "gatewayctl consent verify-receipt: status: %v\n", err)
+		return 2
+	}
+	if st.ReceiptID != r.ReceiptID {
+		fmt.Fprintf(stderr, "gatewayctl consent verify-receipt: the status answers for another receipt (%s)\n", st.ReceiptID)
+		return 1
+	}
+	if st.Superseded {
+		fmt.Fprintf(stdout, "superseded: the consent is now %s (receipt %s), as of %s\n", st.Status, st.Current,
+			time.Unix(st.AsOf, 0).UTC().Format(time.RFC3339))
+		return 1
+	}
+	fmt.Fprintf(stdout, "current: the consent is still %s, as of %s\n", st.Status, time.Unix(st.AsOf, 0).UTC().Format(time.RFC3339))
 	return 0
+}
+
+// receiptStatus asks Obert for a receipt's status and checks its signature.
+func receiptStatus(ctx context.Context, url string, keys jose.JSONWebKeySet) (consent.ReceiptStatus, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return consent.ReceiptStatus{}, err
+	}
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		return consent.ReceiptStatus{}, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return consent.ReceiptStatus{}, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	var doc struct {
+		JWS string `json:"jws"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&doc); err != nil {
+		return consent.ReceiptStatus{}, err
+	}
+	return consent.VerifyStatus(doc.JWS, keys)
 }
 
 // parseWithFiles parses flags that may come before or after the file

@@ -21,6 +21,7 @@ func RunStore(t *testing.T, newStore func(t testing.TB) consent.Store) {
 	t.Run("ActiveGrants", func(t *testing.T) { testActiveGrants(t, newStore(t)) })
 	t.Run("Withdraw", func(t *testing.T) { testWithdraw(t, newStore(t)) })
 	t.Run("WithdrawRace", func(t *testing.T) { testWithdrawRace(t, newStore(t)) })
+	t.Run("PauseResume", func(t *testing.T) { testPauseResume(t, newStore(t)) })
 }
 
 var t0 = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
@@ -238,4 +239,48 @@ func ids(gs []consent.Grant) []string {
 		out = append(out, g.ID)
 	}
 	return out
+}
+
+// testPauseResume: a paused grant authorises nothing until resumed, pausing
+// twice or a withdrawn grant is refused, and GrantByID finds it by id.
+func testPauseResume(t *testing.T, s consent.Store) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	g := grant("g1", "alice", "census", t0)
+	if err := s.CreateGrant(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.PauseGrant(ctx, "alice", "g1", t0.Add(time.Hour), true)
+	if err != nil || p.PausedAt.IsZero() || p.State(t0.Add(2*time.Hour)) != "paused" {
+		t.Fatalf("pause: %+v %v", p, err)
+	}
+	if _, err := s.ActiveGrant(ctx, "alice", "census", "aid-recommendation", t0.Add(2*time.Hour)); !errors.Is(err, consent.ErrNotFound) {
+		t.Fatalf("a paused grant is active: %v", err)
+	}
+	if got, _ := s.ActiveGrants(ctx, "alice", "aid-recommendation", []string{"census"}, t0.Add(2*time.Hour)); len(got) != 0 {
+		t.Fatalf("a paused grant is active: %v", got)
+	}
+	if _, err := s.PauseGrant(ctx, "alice", "g1", t0.Add(time.Hour), true); !errors.Is(err, consent.ErrInvalid) {
+		t.Fatalf("paused twice: %v", err)
+	}
+	if _, err := s.PauseGrant(ctx, "bob", "g1", t0.Add(time.Hour), false); !errors.Is(err, consent.ErrNotFound) {
+		t.Fatalf("someone else resumed it: %v", err)
+	}
+	r, err := s.PauseGrant(ctx, "alice", "g1", t0.Add(3*time.Hour), false)
+	if err != nil || !r.PausedAt.IsZero() {
+		t.Fatalf("resume: %+v %v", r, err)
+	}
+	if _, err := s.ActiveGrant(ctx, "alice", "census", "aid-recommendation", t0.Add(4*time.Hour)); err != nil {
+		t.Fatalf("a resumed grant is not active: %v", err)
+	}
+	s.WithdrawGrant(ctx, "alice", "g1", t0.Add(5*time.Hour))
+	if _, err := s.PauseGrant(ctx, "alice", "g1", t0.Add(6*time.Hour), true); !errors.Is(err, consent.ErrAlreadyWithdrawn) {
+		t.Fatalf("paused a withdrawn grant: %v", err)
+	}
+	if b, err := s.GrantByID(ctx, "g1"); err != nil || b.Subject != "alice" || b.State(t0.Add(6*time.Hour)) != "withdrawn" {
+		t.Fatalf("by id: %+v %v", b, err)
+	}
+	if _, err := s.GrantByID(ctx, "nope"); !errors.Is(err, consent.ErrNotFound) {
+		t.Fatalf("an unknown id: %v", err)
+	}
 }

@@ -102,6 +102,10 @@ type Consents interface {
 	List(ctx context.Context, subject string) ([]consent.Grant, error)
 	Grant(ctx context.Context, subject, category, purpose, textVersion, lang string) (consent.Grant, error)
 	Withdraw(ctx context.Context, subject, id string) (consent.Grant, error)
+	// Pause and Resume pause a grant (it authorises nothing meanwhile) and
+	// resume it.
+	Pause(ctx context.Context, subject, id string) (consent.Grant, error)
+	Resume(ctx context.Context, subject, id string) (consent.Grant, error)
 	// Receipt is the signed receipt of the subject's grant id, as a file.
 	Receipt(ctx context.Context, subject, id string) ([]byte, error)
 }

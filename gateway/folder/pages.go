@@ -75,7 +75,7 @@ func (h *Handler) offers(lang string, grants []consent.Grant) []offerView {
 
 type grantView struct {
 	ID, CategoryKey, PurposeKey, GrantedText, StateText string
-	Active                                              bool
+	Active, Paused                                      bool
 }
 
 func dateIn(lang string, t time.Time) string {
@@ -101,15 +101,18 @@ func (h *Handler) consentShow(w http.ResponseWriter, r *http.Request) {
 	for _, g := range grants {
 		x := grantView{ID: g.ID, CategoryKey: "category." + g.Category, PurposeKey: "purpose." + g.Purpose,
 			GrantedText: c.T(lang, "consent.granted_on", dateIn(lang, g.GrantedAt)), Active: g.ActiveAt(now)}
-		switch {
-		case !g.WithdrawnAt.IsZero():
+		switch g.State(now) {
+		case "withdrawn":
 			x.StateText = c.T(lang, "consent.withdrawn", dateIn(lang, g.WithdrawnAt))
-		case !now.Before(g.ExpiresAt):
+		case "expired":
 			x.StateText = c.T(lang, "consent.expired", dateIn(lang, g.ExpiresAt))
+		case "paused":
+			x.Paused = true
+			x.StateText = c.T(lang, "consent.paused", dateIn(lang, g.PausedAt.In(madrid)), dateIn(lang, g.ExpiresAt))
 		default:
 			x.StateText = c.T(lang, "consent.active", dateIn(lang, g.ExpiresAt))
 		}
-		if x.Active {
+		if g.InForceAt(now) {
 			active = append(active, x)
 		} else {
 			past = append(past, x)
@@ -209,6 +212,33 @@ func (h *Handler) offerOf(cat, purpose string) (consent.Offer, bool) {
 		}
 	}
 	return consent.Offer{}, false
+}
+
+// consentPause pauses or resumes a grant.
+func (h *Handler) consentPause(w http.ResponseWriter, r *http.Request) {
+	v, ok := h.viewer(w, r)
+	if !ok || !h.form(w, r, &v) {
+		return
+	}
+	pause := strings.HasSuffix(r.URL.Path, "/pause")
+	var err error
+	if pause {
+		_, err = h.deps.Consents.Pause(WithActor(r.Context(), v), v.Subject, r.PathValue("id"))
+	} else {
+		_, err = h.deps.Consents.Resume(WithActor(r.Context(), v), v.Subject, r.PathValue("id"))
+	}
+	switch {
+	case errors.Is(err, consent.ErrNotFound):
+		h.Error(w, r, http.StatusNotFound, "error.consent_not_found")
+	case errors.Is(err, consent.ErrAlreadyWithdrawn), errors.Is(err, consent.ErrInvalid):
+		h.Error(w, r, http.StatusConflict, "error.already_withdrawn")
+	case err != nil:
+		h.unavailable(w, r, "pause consent", err)
+	case pause:
+		http.Redirect(w, r, "/folder/consent?done=paused_done", http.StatusSeeOther)
+	default:
+		http.Redirect(w, r, "/folder/consent?done=resumed_done", http.StatusSeeOther)
+	}
 }
 
 func (h *Handler) consentWithdraw(w http.ResponseWriter, r *http.Request) {

@@ -21,6 +21,8 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /folder/consent", h.consentShow)
 	m.HandleFunc("POST /folder/consent", h.consentGrant)
 	m.HandleFunc("POST /folder/consent/{id}/withdraw", h.consentWithdraw)
+	m.HandleFunc("POST /folder/consent/{id}/pause", h.consentPause)
+	m.HandleFunc("POST /folder/consent/{id}/resume", h.consentPause)
 	m.HandleFunc("GET /folder/consent/{id}/receipt", h.consentReceipt)
 	m.HandleFunc("POST /folder/data", h.dataFetch)
 	m.HandleFunc("GET /folder/aids", h.aidsShow)

@@ -13,14 +13,14 @@ import (
 var _ consent.Store = (*Store)(nil)
 
 const grantColumns = `id, subject, category, purpose, requester, source, legal_basis,
-	text_version, language, granted_at, expires_at, withdrawn_at`
+	text_version, language, granted_at, expires_at, withdrawn_at, paused_at`
 
 // CreateGrant implements consent.Store.
 func (s *Store) CreateGrant(ctx context.Context, g consent.Grant) error {
 	_, err := s.q().ExecContext(ctx, `INSERT INTO consent_grants (`+grantColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		g.ID, g.Subject, g.Category, g.Purpose, g.Requester, g.Source, g.LegalBasis,
-		g.TextVersion, g.Language, micros(g.GrantedAt), micros(g.ExpiresAt), micros(g.WithdrawnAt))
+		g.TextVersion, g.Language, micros(g.GrantedAt), micros(g.ExpiresAt), micros(g.WithdrawnAt), micros(g.PausedAt))
 	if isUniqueViolation(err) {
 		return fmt.Errorf("store: grant %s: %w", g.ID, consent.ErrAlreadyExists)
 	}
@@ -70,7 +70,7 @@ func (s *Store) ListGrants(ctx context.Context, subject string) ([]consent.Grant
 // at an instant, with its four arguments: subject, purpose, and the
 // instant twice. ActiveGrant and ActiveGrants narrow it by category.
 const activeGrants = `SELECT ` + grantColumns + ` FROM consent_grants
-	WHERE subject = ? AND purpose = ? AND withdrawn_at = 0 AND granted_at <= ? AND expires_at > ?`
+	WHERE subject = ? AND purpose = ? AND withdrawn_at = 0 AND paused_at = 0 AND granted_at <= ? AND expires_at > ?`
 
 // ActiveGrant implements consent.Store.
 func (s *Store) ActiveGrant(ctx context.Context, subject, category, purpose string, at time.Time) (consent.Grant, error) {
@@ -146,16 +146,60 @@ func (s *Store) WithdrawGrant(ctx context.Context, subject, id string, at time.T
 	return out, err
 }
 
+// PauseGrant implements consent.Store: one conditional UPDATE, so a pause
+// races neither a withdrawal nor another pause.
+func (s *Store) PauseGrant(ctx context.Context, subject, id string, at time.Time, pause bool) (consent.Grant, error) {
+	var out consent.Grant
+	err := s.inTx(ctx, func(q querier) error {
+		stmt := `UPDATE consent_grants SET paused_at = ? WHERE id = ? AND subject = ? AND withdrawn_at = 0 AND paused_at = 0`
+		arg := micros(at)
+		if !pause {
+			stmt = `UPDATE consent_grants SET paused_at = ? WHERE id = ? AND subject = ? AND withdrawn_at = 0 AND paused_at <> 0`
+			arg = 0
+		}
+		res, err := q.ExecContext(ctx, stmt, arg, id, subject)
+		if err != nil {
+			return fmt.Errorf("store: pause grant: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		g, err := getGrant(ctx, q, subject, id)
+		if err != nil {
+			return err
+		}
+		switch {
+		case n == 0 && !g.WithdrawnAt.IsZero():
+			return consent.ErrAlreadyWithdrawn
+		case n == 0:
+			return fmt.Errorf("%w: the grant is already %s", consent.ErrInvalid, map[bool]string{true: "paused", false: "in force"}[pause])
+		}
+		out = g
+		return nil
+	})
+	return out, err
+}
+
+// GrantByID implements consent.Store.
+func (s *Store) GrantByID(ctx context.Context, id string) (consent.Grant, error) {
+	g, err := scanGrant(s.q().QueryRowContext(ctx, `SELECT `+grantColumns+` FROM consent_grants WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return consent.Grant{}, consent.ErrNotFound
+	}
+	if err != nil {
+		return consent.Grant{}, fmt.Errorf("store: grant by id: %w", err)
+	}
+	return g, nil
+}
+
 type rowScanner interface{ Scan(dest ...any) error }
 
 func scanGrant(r rowScanner) (consent.Grant, error) {
 	var g consent.Grant
-	var granted, expires, withdrawn int64
+	var granted, expires, withdrawn, paused int64
 	err := r.Scan(&g.ID, &g.Subject, &g.Category, &g.Purpose, &g.Requester, &g.Source, &g.LegalBasis,
-		&g.TextVersion, &g.Language, &granted, &expires, &withdrawn)
+		&g.TextVersion, &g.Language, &granted, &expires, &withdrawn, &paused)
 	if err != nil {
 		return consent.Grant{}, err
 	}
-	g.GrantedAt, g.ExpiresAt, g.WithdrawnAt = fromMicros(granted), fromMicros(expires), fromMicros(withdrawn)
+	g.GrantedAt, g.ExpiresAt, g.WithdrawnAt, g.PausedAt = fromMicros(granted), fromMicros(expires), fromMicros(withdrawn), fromMicros(paused)
 	return g, nil
 }
