@@ -37,6 +37,13 @@ type Grant struct {
 	// PausedAt is when the citizen paused the grant (zero: not paused).
 	// Paused, it authorises nothing until resumed.
 	PausedAt time.Time
+	// Limits the citizen set, as a consent artefact carries them:
+	// MinInterval is the least time between two requests to the source
+	// (0: none); DataLife how long fetched data may be kept (0: until
+	// the grant ends).
+	MinInterval, DataLife time.Duration
+	// LastRequest is when the source was last asked under the grant.
+	LastRequest time.Time
 }
 
 // ActiveAt reports whether the grant authorises processing at t.
@@ -96,6 +103,10 @@ type Store interface {
 	// ErrNotFound if no such grant of subject; ErrAlreadyWithdrawn if
 	// withdrawn; ErrInvalid if it already is as asked.
 	PauseGrant(ctx context.Context, subject, id string, at time.Time, pause bool) (Grant, error)
+	// ClaimRequest records a request to the source under grant id at at,
+	// unless one was made less than minInterval before: it reports
+	// whether the request may go. Atomic across processes.
+	ClaimRequest(ctx context.Context, id string, at time.Time, minInterval time.Duration) (bool, error)
 	// GrantByID returns the grant id whoever it belongs to (its id is the
 	// receipt's, which its holder knows), or ErrNotFound.
 	GrantByID(ctx context.Context, id string) (Grant, error)

@@ -51,7 +51,11 @@ type Receipt struct {
 	ExpiresTimestamp   int64  `json:"expiryTimestamp"`
 	WithdrawnTimestamp int64  `json:"withdrawalTimestamp,omitempty"`
 	PausedTimestamp    int64  `json:"pauseTimestamp,omitempty"`
-	Source             string `json:"dataSource"`
+	// The citizen's limits: the least seconds between two requests to the
+	// source, and how long fetched data may be kept, in seconds.
+	FetchInterval int64  `json:"fetchIntervalSeconds,omitempty"`
+	DataLife      int64  `json:"dataRetentionSeconds,omitempty"`
+	Source        string `json:"dataSource"`
 }
 
 // ReceiptService is one service of a receipt and the purposes consented for it.
@@ -100,6 +104,7 @@ func ReceiptOf(g Grant, o Offer, c Controller, policyURL string) Receipt {
 		}}}},
 		LegalBasis: g.LegalBasis, TextVersion: g.TextVersion, Status: status, ExpiresTimestamp: g.ExpiresAt.Unix(),
 		WithdrawnTimestamp: withdrawn, PausedTimestamp: paused, Source: text.Source,
+		FetchInterval: int64(g.MinInterval / time.Second), DataLife: int64(g.DataLife / time.Second),
 	}
 }
 

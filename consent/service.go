@@ -98,6 +98,26 @@ func (s *Service) RemoveOffer(category, purpose string) {
 // as shown in textVersion and lang. A stale text version is refused: the
 // citizen must have seen the text that is current.
 func (s *Service) Grant(ctx context.Context, subject, category, purpose, textVersion, lang string) (Grant, error) {
+	return s.GrantWithLimits(ctx, subject, category, purpose, textVersion, lang, Limits{})
+}
+
+// Limits are what a citizen may set on a grant: how often the source may
+// be asked and how long fetched data may be kept (zero: no limit beyond
+// the offer's).
+type Limits struct{ MinInterval, DataLife time.Duration }
+
+// Intervals and DataLives are the limits the consent page offers.
+var (
+	Intervals = []time.Duration{0, time.Hour, 24 * time.Hour, 7 * 24 * time.Hour}
+	DataLives = []time.Duration{0, 24 * time.Hour, 7 * 24 * time.Hour}
+)
+
+// GrantWithLimits is Grant with the citizen's limits, which must be among
+// those offered (a data life shorter than the offer's retention).
+func (s *Service) GrantWithLimits(ctx context.Context, subject, category, purpose, textVersion, lang string, l Limits) (Grant, error) {
+	if !slices.Contains(Intervals, l.MinInterval) || !slices.Contains(DataLives, l.DataLife) {
+		return Grant{}, fmt.Errorf("%w: limits not offered", ErrInvalid)
+	}
 	if subject == "" {
 		return Grant{}, fmt.Errorf("%w: no subject", ErrInvalid)
 	}
@@ -117,6 +137,10 @@ func (s *Service) Grant(ctx context.Context, subject, category, purpose, textVer
 		Requester: o.Requester, Source: o.Source, LegalBasis: BasisConsent,
 		TextVersion: o.TextVersion, Language: lang,
 		GrantedAt: now, ExpiresAt: now.Add(time.Duration(o.Retention)),
+		MinInterval: l.MinInterval, DataLife: l.DataLife,
+	}
+	if g.DataLife >= time.Duration(o.Retention) {
+		g.DataLife = 0 // no shorter than the offer's: none
 	}
 	if err := s.store.CreateGrant(ctx, g); err != nil {
 		return Grant{}, err
@@ -137,6 +161,16 @@ func (s *Service) Pause(ctx context.Context, subject, id string) (Grant, error) 
 // Resume resumes the subject's paused grant id.
 func (s *Service) Resume(ctx context.Context, subject, id string) (Grant, error) {
 	return s.store.PauseGrant(ctx, subject, id, s.now().UTC(), false)
+}
+
+// ClaimRequest reports whether the source may be asked now under g: always
+// when g sets no interval; otherwise once per interval, whichever process
+// asks.
+func (s *Service) ClaimRequest(ctx context.Context, g Grant) (bool, error) {
+	if g.MinInterval <= 0 {
+		return true, nil
+	}
+	return s.store.ClaimRequest(ctx, g.ID, s.now().UTC(), g.MinInterval)
 }
 
 // ByID returns the grant id, whoever it belongs to: for the status of a

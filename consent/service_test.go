@@ -105,6 +105,21 @@ func (m *memStore) PauseGrant(_ context.Context, subject, id string, at time.Tim
 	return consent.Grant{}, consent.ErrNotFound
 }
 
+func (m *memStore) ClaimRequest(_ context.Context, id string, at time.Time, minInterval time.Duration) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, g := range m.grants {
+		if g.ID == id {
+			if !g.LastRequest.IsZero() && at.Sub(g.LastRequest) < minInterval {
+				return false, nil
+			}
+			m.grants[i].LastRequest = at
+			return true, nil
+		}
+	}
+	return false, consent.ErrNotFound
+}
+
 func (m *memStore) GrantByID(_ context.Context, id string) (consent.Grant, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -151,10 +151,16 @@ func (c consentsAdapter) List(ctx context.Context, subject string) ([]consent.Gr
 // Grant stores the grant, then its audit entry; a grant that cannot be
 // recorded is withdrawn at once, so none exists unrecorded.
 func (c consentsAdapter) Grant(ctx context.Context, subject, category, purpose, version, lang string) (consent.Grant, error) {
+	return c.GrantLimited(ctx, subject, category, purpose, version, lang, consent.Limits{})
+}
+
+// GrantLimited records a grant with the citizen's limits, recorded in the
+// log as Grant's are.
+func (c consentsAdapter) GrantLimited(ctx context.Context, subject, category, purpose, version, lang string, l consent.Limits) (consent.Grant, error) {
 	if !c.served(category) {
 		return consent.Grant{}, fmt.Errorf("%w: no connector serves %q", consent.ErrInvalid, category)
 	}
-	g, err := c.svc.Grant(ctx, subject, category, purpose, version, lang)
+	g, err := c.svc.GrantWithLimits(ctx, subject, category, purpose, version, lang, l)
 	if err != nil {
 		return g, err
 	}

@@ -165,7 +165,7 @@ func TestE2ECitizenJourney(t *testing.T) {
 	b.submit(`button[value="` + c.DocNumber + `"]`)
 	b.mustSee("Les meves gestions", "Sol·licituds")
 	b.check("activity-low")
-	b.submit(`a[href^="/signin/idcat?return="]`)
+	b.submit(`a[href^="/signin/idcat?loa=substantial"]`)
 	b.do(chromedp.Click(chromedp.CSS(`input[name="acr"][value="substantial"]`)))
 	b.submit(`button[value="` + c.DocNumber + `"]`)
 	b.mustSee("Les meves gestions", "Sol·licituds", "Obriu-la com a tard")

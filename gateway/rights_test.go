@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -268,5 +269,59 @@ func TestPauseResumeAndReceiptStatus(t *testing.T) {
 	}
 	if resp, _ := http.Get(d.URL + "/consent/receipts/cg_nobody/status"); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("an unknown receipt: %d", resp.StatusCode)
+	}
+}
+
+// TestConsentLimits: a consent given "at most once a day" and "kept one
+// day" asks the source once however many fetches race, refuses the next
+// saying why, keeps the data a day, and its receipt states both limits.
+func TestConsentLimits(t *testing.T) {
+	d := startDev(t)
+	u := newUser(t)
+	u.get(d.URL + "/lang/en?return=/")
+	u.signIn(d.URL, d.citizenOf(t, "older-alone"))
+	u.get(d.URL + "/folder/consent")
+	if s := u.post(d.URL+"/folder/consent", url.Values{"csrf": {u.hidden("csrf")}, "grant": {"census.aid-recommendation"},
+		"version.census.aid-recommendation":  {u.hidden("version.census.aid-recommendation")},
+		"interval.census.aid-recommendation": {"24h0m0s"}, "life.census.aid-recommendation": {"24h0m0s"}}); s != http.StatusOK {
+		t.Fatalf("grant: %d", s)
+	}
+	u.mustSee("Consulted: At most once a day", "Data kept: One day")
+	if s := u.post(d.URL+"/folder/consent", url.Values{"csrf": {u.hidden("csrf")}, "grant": {"tax.aid-recommendation"},
+		"version.tax.aid-recommendation": {u.hidden("version.tax.aid-recommendation")}, "interval.tax.aid-recommendation": {"5m"}}); s != http.StatusBadRequest {
+		t.Fatalf("a limit not offered: %d", s)
+	}
+	// Eight fetches at once: the census is asked once.
+	u.get(d.URL + "/folder")
+	csrf := u.hidden("csrf")
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			req, _ := http.NewRequest(http.MethodPost, d.URL+"/folder/data", strings.NewReader(url.Values{"csrf": {csrf}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Origin", d.URL)
+			resp, err := u.c.Do(req)
+			if err == nil {
+				resp.Body.Close()
+			}
+		})
+	}
+	wg.Wait()
+	if n := len(d.Dev.Sim.Received()); n != 1 {
+		t.Fatalf("the census was asked %d times, want once", n)
+	}
+	u.fetchData(d.URL)
+	u.mustSee("You limited how often this data may be consulted")
+	var fetched, expires int64
+	d.Store.DB().QueryRowContext(context.Background(), `SELECT fetched_at, expires_at FROM facts`).Scan(&fetched, &expires)
+	if expires-fetched != int64(24*time.Hour/time.Microsecond) {
+		t.Fatalf("the data is kept %v, want a day", time.Duration(expires-fetched)*time.Microsecond)
+	}
+	u.get(d.URL + "/folder/consent")
+	grant := pauseForm.FindStringSubmatch(u.page)[1]
+	grant = strings.TrimSuffix(strings.TrimPrefix(grant, "/folder/consent/"), "/pause")
+	u.get(d.URL + "/folder/consent/" + grant + "/receipt")
+	if !strings.Contains(u.page, `"fetchIntervalSeconds": 86400`) || !strings.Contains(u.page, `"dataRetentionSeconds": 86400`) {
+		t.Fatalf("the receipt does not state the limits:\n%s", u.page)
 	}
 }

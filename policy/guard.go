@@ -397,7 +397,7 @@ var keyAllow, keyReasons, keyDecisionFields = ast.StringTerm("allow"), ast.Strin
 var (
 	keySubject, keyLoA, keyPurpose, keyRequester, keyConnector, keyCategory = ast.StringTerm("subject"), ast.StringTerm("loa"), ast.StringTerm("purpose"), ast.StringTerm("requester"), ast.StringTerm("connector"), ast.StringTerm("category")
 	keySource, keyFields, keyNow, keyConsent, keyLegalBasis, keyID          = ast.StringTerm("source"), ast.StringTerm("requested_fields"), ast.StringTerm("now"), ast.StringTerm("consent"), ast.StringTerm("legal_basis"), ast.StringTerm("id")
-	keyObjected                                                             = ast.StringTerm("objected")
+	keyObjected, keyLastFetch, keyMinInterval                               = ast.StringTerm("objected"), ast.StringTerm("last_fetch"), ast.StringTerm("min_interval")
 	keyActive, keyExpiresAt                                                 = ast.StringTerm("active"), ast.StringTerm("expires_at")
 )
 
@@ -427,7 +427,7 @@ func (in Input) value() ast.Value {
 		ast.Item(keyNow, unixTerm(in.Now)),
 	)
 	if c := in.Consent; c != nil {
-		items = append(items, ast.Item(keyConsent, ast.ObjectTerm(
+		citems := [][2]*ast.Term{
 			ast.Item(keyID, str(c.ID)),
 			ast.Item(keyCategory, cfg(c.Category)),
 			ast.Item(keyPurpose, cfg(c.Purpose)),
@@ -436,13 +436,20 @@ func (in Input) value() ast.Value {
 			ast.Item(keyLegalBasis, cfg(c.LegalBasis)),
 			ast.Item(keyActive, ast.BooleanTerm(c.Active)),
 			ast.Item(keyExpiresAt, unixTerm(c.ExpiresAt)),
-		)))
+		}
+		if c.MinInterval != 0 {
+			citems = append(citems, ast.Item(keyMinInterval, unixTerm(c.MinInterval)))
+		}
+		items = append(items, ast.Item(keyConsent, ast.ObjectTerm(citems...)))
 	}
 	if in.LegalBasis != "" {
 		items = append(items, ast.Item(keyLegalBasis, cfg(in.LegalBasis)))
 	}
 	if in.Objected {
 		items = append(items, ast.Item(keyObjected, ast.BooleanTerm(true)))
+	}
+	if in.LastFetch != 0 {
+		items = append(items, ast.Item(keyLastFetch, unixTerm(in.LastFetch)))
 	}
 	return ast.NewObject(items...)
 }

@@ -202,7 +202,10 @@ func TestInputHashIsOverItsJSON(t *testing.T) {
 	noFields.RequestedField = nil
 	emptyFields := validInput()
 	emptyFields.RequestedField = []string{}
-	for name, in := range map[string]Input{"full": validInput(), "odd": odd, "law": law, "no fields": noFields, "empty fields": emptyFields, "zero": {}} {
+	limited := validInput()
+	limited.Consent.MinInterval, limited.LastFetch, limited.Objected = 86400, 1_700_000_000, true
+	for name, in := range map[string]Input{"full": validInput(), "odd": odd, "law": law, "no fields": noFields, "empty fields": emptyFields,
+		"limited": limited, "zero": {}} {
 		want, err := json.Marshal(in)
 		if err != nil {
 			t.Fatal(err)

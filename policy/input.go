@@ -39,6 +39,9 @@ func (in Input) appendJSON(b []byte) []byte {
 		b = appendField(b, `,"legal_basis":`, c.LegalBasis)
 		b = strconv.AppendBool(append(b, `,"active":`...), c.Active)
 		b = strconv.AppendInt(append(b, `,"expires_at":`...), c.ExpiresAt, 10)
+		if c.MinInterval != 0 {
+			b = strconv.AppendInt(append(b, `,"min_interval":`...), c.MinInterval, 10)
+		}
 		b = append(b, '}')
 	}
 	if in.LegalBasis != "" {
@@ -46,6 +49,9 @@ func (in Input) appendJSON(b []byte) []byte {
 	}
 	if in.Objected {
 		b = append(b, `,"objected":true`...)
+	}
+	if in.LastFetch != 0 {
+		b = strconv.AppendInt(append(b, `,"last_fetch":`...), in.LastFetch, 10)
 	}
 	b = strconv.AppendInt(append(b, `,"now":`...), in.Now, 10)
 	return append(b, '}')

@@ -22,8 +22,11 @@ type Input struct {
 	LegalBasis     string   `json:"legal_basis,omitempty"`
 	// Objected: the citizen objected to the purpose (a "noopo" law then
 	// allows nothing).
-	Objected bool  `json:"objected,omitempty"`
-	Now      int64 `json:"now"` // Unix time, in seconds
+	Objected bool `json:"objected,omitempty"`
+	// LastFetch is when the source was last asked under the consent (Unix
+	// seconds; 0: never).
+	LastFetch int64 `json:"last_fetch,omitempty"`
+	Now       int64 `json:"now"` // Unix time, in seconds
 }
 
 // Consent is the part of the consent record the policy reads.
@@ -36,6 +39,9 @@ type Consent struct {
 	LegalBasis string `json:"legal_basis"`
 	Active     bool   `json:"active"`
 	ExpiresAt  int64  `json:"expires_at"` // Unix time, in seconds
+	// MinInterval is the citizen's limit on how often the source may be
+	// asked under this consent, in seconds (0: none).
+	MinInterval int64 `json:"min_interval,omitempty"`
 }
 
 // Decision is the guard's answer. Allow is false unless the policy said so.

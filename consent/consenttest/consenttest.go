@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ func RunStore(t *testing.T, newStore func(t testing.TB) consent.Store) {
 	t.Run("Withdraw", func(t *testing.T) { testWithdraw(t, newStore(t)) })
 	t.Run("WithdrawRace", func(t *testing.T) { testWithdrawRace(t, newStore(t)) })
 	t.Run("PauseResume", func(t *testing.T) { testPauseResume(t, newStore(t)) })
+	t.Run("ClaimRequestRace", func(t *testing.T) { testClaimRequestRace(t, newStore(t)) })
 }
 
 var t0 = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
@@ -282,5 +284,39 @@ func testPauseResume(t *testing.T, s consent.Store) {
 	}
 	if _, err := s.GrantByID(ctx, "nope"); !errors.Is(err, consent.ErrNotFound) {
 		t.Fatalf("an unknown id: %v", err)
+	}
+}
+
+// testClaimRequestRace: of requests racing on one grant with an interval,
+// one is claimed; the next is claimed only once the interval has passed.
+func testClaimRequestRace(t *testing.T, s consent.Store) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	g := grant("g1", "alice", "census", t0)
+	g.MinInterval = 24 * time.Hour
+	if err := s.CreateGrant(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var won atomic.Int32
+	for range 8 {
+		wg.Go(func() {
+			if ok, err := s.ClaimRequest(ctx, "g1", t0.Add(time.Hour), g.MinInterval); err == nil && ok {
+				won.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if won.Load() != 1 {
+		t.Fatalf("%d racing requests claimed, want 1", won.Load())
+	}
+	if ok, _ := s.ClaimRequest(ctx, "g1", t0.Add(23*time.Hour), g.MinInterval); ok {
+		t.Fatal("claimed within the interval")
+	}
+	if ok, _ := s.ClaimRequest(ctx, "g1", t0.Add(25*time.Hour), g.MinInterval); !ok {
+		t.Fatal("not claimed once the interval passed")
+	}
+	if got, _ := s.GetGrant(ctx, "alice", "g1"); !got.LastRequest.Equal(t0.Add(25*time.Hour)) || got.MinInterval != g.MinInterval {
+		t.Fatalf("the grant after claims: %+v", got)
 	}
 }

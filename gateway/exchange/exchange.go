@@ -50,6 +50,13 @@ type Consents interface {
 	ActiveAll(ctx context.Context, subject, purpose string, categories []string) (map[string]consent.Grant, error)
 }
 
+// RequestClaimer is a consent service that enforces a grant's limit on how
+// often the source may be asked: ClaimRequest reports whether a request
+// may go now, atomically across processes.
+type RequestClaimer interface {
+	ClaimRequest(ctx context.Context, g consent.Grant) (bool, error)
+}
+
 // Recorder commits one audit entry; it returns only once the entry is
 // durable, or an error.
 type Recorder interface {
@@ -406,14 +413,21 @@ func (e *Exchanger) decide(ctx context.Context, c Citizen, category, purpose str
 		// The guard decides and says why; a law may still allow it.
 	default:
 		cons = &policy.Consent{ID: g.ID, Category: g.Category, Purpose: g.Purpose, Requester: g.Requester,
-			Source: g.Source, LegalBasis: g.LegalBasis, Active: true, ExpiresAt: g.ExpiresAt.Unix()}
+			Source: g.Source, LegalBasis: g.LegalBasis, Active: true, ExpiresAt: g.ExpiresAt.Unix(),
+			MinInterval: int64(g.MinInterval / time.Second)}
 	}
 
 	now := e.cfg.Now().UTC()
+	// The citizen limited how often the source may be asked under this
+	// consent: the guard weighs the last request made under it.
+	var lastFetch int64
+	if cons != nil && !g.LastRequest.IsZero() {
+		lastFetch = g.LastRequest.Unix()
+	}
 	in := policy.Input{
 		Subject: c.Subject, LoA: c.LoA, Purpose: purpose, Requester: e.cfg.Requester.ID,
 		Connector: d.ID, Category: category, Source: d.Source, RequestedField: d.Fields,
-		Consent: cons, Now: now.Unix(), Objected: objected,
+		Consent: cons, Now: now.Unix(), Objected: objected, LastFetch: lastFetch,
 	}
 	if law {
 		in.LegalBasis = p.LegalBasis
@@ -438,6 +452,19 @@ func (e *Exchanger) decide(ctx context.Context, c Citizen, category, purpose str
 		}
 		entry.ID, entry.Kind, entry.Outcome, entry.Error = e.cfg.NewID(), audit.KindExchangeIntent, "denied", res.Reason
 		return plan{res: res, entry: &entry}
+	}
+	// Allowed: the request is claimed against the limit, atomically, so
+	// requests racing on any replica send one.
+	if rc, ok := e.cfg.Consents.(RequestClaimer); ok && cons != nil {
+		claimed, err := rc.ClaimRequest(ctx, g)
+		if err != nil || !claimed {
+			res.Status, res.Reason = StatusDenied, "too-frequent"
+			if err != nil {
+				res.Status, res.Reason = StatusFailed, "consent-unavailable"
+			}
+			entry.ID, entry.Kind, entry.Outcome, entry.Error = e.cfg.NewID(), audit.KindExchangeIntent, "denied", res.Reason
+			return plan{res: res, entry: &entry}
+		}
 	}
 	reqID := e.cfg.NewID()
 	entry.ID, entry.Kind, entry.Outcome, entry.RequestID = e.cfg.NewID(), audit.KindExchangeIntent, "pending", reqID
@@ -511,10 +538,15 @@ func (e *Exchanger) store(ctx context.Context, subject, category string, g conse
 	if err != nil {
 		return err
 	}
+	// Kept while the grant stands, or less if the citizen said so.
+	expires := g.ExpiresAt
+	if g.DataLife > 0 && f.FetchedAt.Add(g.DataLife).Before(expires) {
+		expires = f.FetchedAt.Add(g.DataLife)
+	}
 	return e.cfg.Facts.PutFacts(ctx, SealedFacts{
 		Subject: subject, Category: category, GrantID: g.ID,
 		Sealed:    e.cfg.Sealer.Seal(b, factsContext(subject, category)),
-		FetchedAt: f.FetchedAt, ExpiresAt: g.ExpiresAt,
+		FetchedAt: f.FetchedAt, ExpiresAt: expires,
 	})
 }
 

@@ -101,6 +101,9 @@ type Consents interface {
 	Offers() []consent.Offer
 	List(ctx context.Context, subject string) ([]consent.Grant, error)
 	Grant(ctx context.Context, subject, category, purpose, textVersion, lang string) (consent.Grant, error)
+	// GrantLimited is Grant with the citizen's limits (how often the
+	// source may be asked, how long the data may be kept).
+	GrantLimited(ctx context.Context, subject, category, purpose, textVersion, lang string, l consent.Limits) (consent.Grant, error)
 	Withdraw(ctx context.Context, subject, id string) (consent.Grant, error)
 	// Pause and Resume pause a grant (it authorises nothing meanwhile) and
 	// resume it.

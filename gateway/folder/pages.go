@@ -112,6 +112,12 @@ func (h *Handler) consentShow(w http.ResponseWriter, r *http.Request) {
 		default:
 			x.StateText = c.T(lang, "consent.active", dateIn(lang, g.ExpiresAt))
 		}
+		if g.MinInterval > 0 {
+			x.StateText += ". " + c.T(lang, "consent.limit_interval", c.T(lang, "consent.every."+g.MinInterval.String()))
+		}
+		if g.DataLife > 0 {
+			x.StateText += ". " + c.T(lang, "consent.limit_life", c.T(lang, "consent.life."+g.DataLife.String()))
+		}
 		if g.InForceAt(now) {
 			active = append(active, x)
 		} else {
@@ -179,20 +185,37 @@ func (h *Handler) consentGrant(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Check every ticked offer before writing any, so a bad one writes none.
-	type want struct{ cat, purpose, version string }
+	type want struct {
+		cat, purpose, version string
+		limits                consent.Limits
+	}
 	var wants []want
 	for _, p := range picked {
 		cat, purpose, _ := strings.Cut(p, ".")
 		version := r.PostFormValue("version." + p)
+		var l consent.Limits
+		for _, f := range []struct {
+			name string
+			dst  *time.Duration
+		}{{"interval.", &l.MinInterval}, {"life.", &l.DataLife}} {
+			if v := r.PostFormValue(f.name + p); v != "" {
+				d, err := time.ParseDuration(v)
+				if err != nil {
+					h.Error(w, r, http.StatusBadRequest, "error.invalid_consent")
+					return
+				}
+				*f.dst = d
+			}
+		}
 		o, known := h.offerOf(cat, purpose)
 		if !known || version != o.TextVersion || len(offersFor(v, []consent.Offer{o})) == 0 {
 			h.Error(w, r, http.StatusBadRequest, "error.invalid_consent")
 			return
 		}
-		wants = append(wants, want{cat, purpose, version})
+		wants = append(wants, want{cat, purpose, version, l})
 	}
 	for _, x := range wants {
-		if _, err := h.deps.Consents.Grant(WithActor(r.Context(), v), v.Subject, x.cat, x.purpose, x.version, web.Lang(r)); err != nil {
+		if _, err := h.deps.Consents.GrantLimited(WithActor(r.Context(), v), v.Subject, x.cat, x.purpose, x.version, web.Lang(r), x.limits); err != nil {
 			if errors.Is(err, consent.ErrInvalid) {
 				h.Error(w, r, http.StatusBadRequest, "error.invalid_consent")
 				return

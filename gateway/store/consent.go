@@ -13,14 +13,15 @@ import (
 var _ consent.Store = (*Store)(nil)
 
 const grantColumns = `id, subject, category, purpose, requester, source, legal_basis,
-	text_version, language, granted_at, expires_at, withdrawn_at, paused_at`
+	text_version, language, granted_at, expires_at, withdrawn_at, paused_at, min_interval, data_life, last_request`
 
 // CreateGrant implements consent.Store.
 func (s *Store) CreateGrant(ctx context.Context, g consent.Grant) error {
 	_, err := s.q().ExecContext(ctx, `INSERT INTO consent_grants (`+grantColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		g.ID, g.Subject, g.Category, g.Purpose, g.Requester, g.Source, g.LegalBasis,
-		g.TextVersion, g.Language, micros(g.GrantedAt), micros(g.ExpiresAt), micros(g.WithdrawnAt), micros(g.PausedAt))
+		g.TextVersion, g.Language, micros(g.GrantedAt), micros(g.ExpiresAt), micros(g.WithdrawnAt), micros(g.PausedAt),
+		int64(g.MinInterval/time.Second), int64(g.DataLife/time.Second), micros(g.LastRequest))
 	if isUniqueViolation(err) {
 		return fmt.Errorf("store: grant %s: %w", g.ID, consent.ErrAlreadyExists)
 	}
@@ -178,6 +179,18 @@ func (s *Store) PauseGrant(ctx context.Context, subject, id string, at time.Time
 	return out, err
 }
 
+// ClaimRequest implements consent.Store: one conditional UPDATE, so that
+// of requests racing on any replica only one within the interval wins.
+func (s *Store) ClaimRequest(ctx context.Context, id string, at time.Time, minInterval time.Duration) (bool, error) {
+	res, err := s.q().ExecContext(ctx, `UPDATE consent_grants SET last_request = ?
+		WHERE id = ? AND (last_request = 0 OR last_request <= ?)`, micros(at), id, micros(at.Add(-minInterval)))
+	if err != nil {
+		return false, fmt.Errorf("store: claim request: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
 // GrantByID implements consent.Store.
 func (s *Store) GrantByID(ctx context.Context, id string) (consent.Grant, error) {
 	g, err := scanGrant(s.q().QueryRowContext(ctx, `SELECT `+grantColumns+` FROM consent_grants WHERE id = ?`, id))
@@ -194,12 +207,13 @@ type rowScanner interface{ Scan(dest ...any) error }
 
 func scanGrant(r rowScanner) (consent.Grant, error) {
 	var g consent.Grant
-	var granted, expires, withdrawn, paused int64
+	var granted, expires, withdrawn, paused, interval, life, last int64
 	err := r.Scan(&g.ID, &g.Subject, &g.Category, &g.Purpose, &g.Requester, &g.Source, &g.LegalBasis,
-		&g.TextVersion, &g.Language, &granted, &expires, &withdrawn, &paused)
+		&g.TextVersion, &g.Language, &granted, &expires, &withdrawn, &paused, &interval, &life, &last)
 	if err != nil {
 		return consent.Grant{}, err
 	}
 	g.GrantedAt, g.ExpiresAt, g.WithdrawnAt, g.PausedAt = fromMicros(granted), fromMicros(expires), fromMicros(withdrawn), fromMicros(paused)
+	g.MinInterval, g.DataLife, g.LastRequest = time.Duration(interval)*time.Second, time.Duration(life)*time.Second, fromMicros(last)
 	return g, nil
 }

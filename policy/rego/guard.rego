@@ -28,6 +28,15 @@ consent_matches if {
 	c.legal_basis == "gdpr-6-1-a"
 	c.source == input.source
 	c.expires_at > input.now
+	not too_soon
+}
+
+# The citizen limited how often the source may be asked under this
+# consent (min_interval, in seconds): a request sooner after the last one
+# (input.last_fetch, Unix seconds; absent when none) is refused.
+too_soon if {
+	input.consent.min_interval > 0
+	input.now - input.last_fetch < input.consent.min_interval
 }
 
 # A law allows the exchange: one that obliges or allows it ("law", SCSP
@@ -79,6 +88,7 @@ decision := {"allow": true, "reasons": ["consent-active"], "fields": allowed} if
 	c.legal_basis == "gdpr-6-1-a"
 	c.source == input.source
 	c.expires_at > input.now
+	not too_soon
 	allowed := input.requested_fields & rules.fields
 	allowed != set()
 } else := {"allow": true, "reasons": ["legal-basis"], "fields": fields} if {
@@ -116,6 +126,13 @@ reasons contains "objected" if {
 reasons contains "consent-withdrawn-or-expired" if {
 	input.consent
 	not consent_matches
+	not too_soon
+	not law_allows
+}
+
+reasons contains "too-frequent" if {
+	input.consent
+	too_soon
 	not law_allows
 }
 

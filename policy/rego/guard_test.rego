@@ -87,6 +87,17 @@ test_deny_fields_not_a_set if {
 	d.reasons == ["no-fields"]
 }
 
+# A consent that limits how often the source may be asked: sooner is
+# refused, saying why; later, or the first time, is allowed.
+test_too_frequent if {
+	limited := object.union(base, {"consent": object.union(base.consent, {"min_interval": 86400})})
+	d := guard.decision with input as object.union(limited, {"last_fetch": base.now - 3600})
+	not d.allow
+	d.reasons == ["too-frequent"]
+	guard.decision.allow with input as object.union(limited, {"last_fetch": base.now - 86401})
+	guard.decision.allow with input as limited
+}
+
 test_law_basis if {
 	law := {"id": "law:test", "kind": "law", "requesters": ["gencat-drets-socials"], "categories": ["census"], "purposes": ["aid-recommendation"]}
 	inp := object.union(object.remove(base, ["consent"]), {"legal_basis": "law:test"})
@@ -148,6 +159,9 @@ variations := [
 	object.union(base, {"consent": object.union(base.consent, {"source": "aeat"})}),
 	object.union(base, {"consent": object.union(base.consent, {"legal_basis": "law:test"})}),
 	object.union(base, {"consent": object.union(base.consent, {"expires_at": t_nov24})}),
+	object.union(base, {"consent": object.union(base.consent, {"min_interval": 3600}), "last_fetch": base.now - 60}),
+	object.union(base, {"consent": object.union(base.consent, {"min_interval": 3600}), "last_fetch": base.now - 7200}),
+	object.union(base, {"consent": object.union(base.consent, {"min_interval": 3600})}),
 ]
 
 default by_consent := false
