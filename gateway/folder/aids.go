@@ -106,11 +106,11 @@ func (h *Handler) aidsShow(w http.ResponseWriter, r *http.Request) {
 		for _, c := range res.Missing {
 			ask, ok := asks[c]
 			if !ok {
-				o, known := h.offerOf(c, aidPurpose)
+				a, known := h.askFor(lang, c)
 				if !known {
 					continue
 				}
-				ask = &askView{Category: c, CategoryName: h.named(lang, "category.", c), Version: o.TextVersion, Text: o.Texts[lang]}
+				ask = &a
 				asks[c] = ask
 			}
 			ask.Decides++
@@ -144,6 +144,16 @@ func (h *Handler) aidsShow(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "aids", "aids.title", data)
 }
 
+// askFor is the one-step consent for category's data, for
+// recommendations, in lang (false when nothing offers it).
+func (h *Handler) askFor(lang, category string) (askView, bool) {
+	o, known := h.offerOf(category, aidPurpose)
+	if !known {
+		return askView{}, false
+	}
+	return askView{Category: category, CategoryName: h.named(lang, "category.", category), Version: o.TextVersion, Text: o.Texts[lang]}, true
+}
+
 func isFavourite(favs []Favourite, kind, ref string) bool {
 	return slices.ContainsFunc(favs, func(f Favourite) bool { return f.Kind == kind && f.Ref == ref })
 }
@@ -174,8 +184,8 @@ func (h *Handler) aidShow(w http.ResponseWriter, r *http.Request) {
 	av := h.aidOf(lang, rs[i])
 	av.Favourite = isFavourite(favs, FavouriteAid, av.ID)
 	for _, c := range rs[i].Missing {
-		if o, known := h.offerOf(c, aidPurpose); known {
-			av.Missing = append(av.Missing, askView{Category: c, CategoryName: h.named(lang, "category.", c), Version: o.TextVersion, Text: o.Texts[lang]})
+		if a, known := h.askFor(lang, c); known {
+			av.Missing = append(av.Missing, a)
 		}
 	}
 	h.render(w, r, http.StatusOK, "aid", "aids.title", map[string]any{"Aid": av, "Checked": h.checkedNote(lang, r.URL.Query()),
