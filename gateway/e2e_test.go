@@ -51,7 +51,7 @@ func TestE2ECitizenJourney(t *testing.T) {
 		b.do(chromedp.Click(chromedp.CSS(`input[name="grant"][value="` + k + `.aid-recommendation"]`)))
 	}
 	b.submit(`form[action="/folder/consent"] button[type="submit"]`)
-	b.mustSee("Retira")
+	b.mustSee("Retirar")
 	b.check("consent-granted")
 
 	b.open(d.URL + "/folder")

@@ -167,7 +167,7 @@ func TestRightsExportObjectErase(t *testing.T) {
 	}
 	// The other citizen still has everything.
 	other.get(d.URL + "/folder/consent")
-	other.mustSee("Retira") // Catalan, the default
+	other.mustSee("Retirar") // Catalan, the default
 }
 
 // TestRetentionPurgesExpiredFacts: at the end of their retention the facts

@@ -234,8 +234,8 @@ func TestRegisteredNames(t *testing.T) {
 // register uses.
 func TestOneRegister(t *testing.T) {
 	informal := map[string]*regexp.Regexp{
-		"ca": regexp.MustCompile(`(?i)\b(teu|teva|teus|teves|pots|vulguis|donis|has (autoritzat|obtingut)|identifica't|obtén|autoritza la|revoca'l)\b|^(comparteix|descarrega)\b`),
-		"es": regexp.MustCompile(`(?i)\b(tu|tus|tuyo|tuya|puedes|quieras|des|has (autorizado|obtenido)|identifícate|obtén|autoriza la|descarga el)\b`),
+		"ca": regexp.MustCompile(`(?i)\b(teu|teva|teus|teves|pots|vulguis|donis|has (autoritzat|obtingut)|identifica't|obtén|autoritza la|revoca'l)\b|^(comparteix|descarrega|baixa el|retira|desa|tanca|torna|esborra|filtra)\b`),
+		"es": regexp.MustCompile(`(?i)\b(tu|tus|tuyo|tuya|puedes|quieras|des|has (autorizado|obtenido)|identifícate|obtén|autoriza la|descarga el)\b|^(borra|retira|filtra) `),
 	}
 	for lang, re := range informal {
 		b, err := os.ReadFile("i18n/" + lang + ".json")
