@@ -268,6 +268,11 @@ type exchangerAdapter struct {
 // queues their re-evaluation for alerts.
 func (e exchangerAdapter) FetchAll(ctx context.Context, v folder.Viewer) []exchange.Result {
 	if v.Acting.Kind == folder.ActingCompany {
+		// The representation is checked again before the company's data
+		// is asked for: one revoked since the switch asks nothing.
+		if !e.stillRepresents(ctx, v) {
+			return []exchange.Result{{Category: "company", Status: exchange.StatusDenied, Reason: "not-represented"}}
+		}
 		return e.ex.FetchAll(ctx, v.Citizen, "company-folder")
 	}
 	rs := e.ex.FetchAll(ctx, v.Citizen, "aid-recommendation")
@@ -280,6 +285,16 @@ func (e exchangerAdapter) FetchAll(ctx context.Context, v folder.Viewer) []excha
 		}
 	}
 	return rs
+}
+
+// stillRepresents reports whether the register, asked now, still names the
+// person as the company's representative.
+func (e exchangerAdapter) stillRepresents(ctx context.Context, v folder.Viewer) bool {
+	res := e.ex.Fetch(ctx, v.Self, "representation", "acting-for")
+	if res.Status != exchange.StatusOK {
+		return false
+	}
+	return slices.ContainsFunc(companiesOf(res.Facts), func(c folder.Company) bool { return c.NIF == v.Acting.NIF })
 }
 
 // Fetch fetches one category, as FetchAll does.

@@ -84,10 +84,11 @@ func TestActingForACompany(t *testing.T) {
 		t.Fatalf("fetch the company's data: %d", s)
 	}
 	u.mustSee(company.Name)
+	// The register is asked again first, then the company's data.
 	got := d.Dev.Sim.Received()[before:]
-	if len(got) != 1 || got[0].Atributos.CodigoCertificado != "AEAT_CORRIENT_PJ" ||
-		got[0].Solicitudes.SolicitudTransmision[0].DatosGenericos.Titular.Documentacion != company.NIF ||
-		got[0].Solicitudes.SolicitudTransmision[0].DatosGenericos.Solicitante.Consentimiento != "NoOpo" {
+	if len(got) != 2 || got[0].Atributos.CodigoCertificado != "RERE_REPRESENTACIONS" || got[1].Atributos.CodigoCertificado != "AEAT_CORRIENT_PJ" ||
+		got[1].Solicitudes.SolicitudTransmision[0].DatosGenericos.Titular.Documentacion != company.NIF ||
+		got[1].Solicitudes.SolicitudTransmision[0].DatosGenericos.Solicitante.Consentimiento != "NoOpo" {
 		t.Fatalf("the company's fetch sent %d requests", len(got))
 	}
 	// An objection stops it, and is recorded as the company's.
@@ -99,8 +100,10 @@ func TestActingForACompany(t *testing.T) {
 	u.mustSee("You objected on ")
 	before = len(d.Dev.Sim.Received())
 	u.fetchData(d.URL)
-	if len(d.Dev.Sim.Received()) != before {
-		t.Fatal("the company's data was asked for after its objection")
+	for _, p := range d.Dev.Sim.Received()[before:] {
+		if p.Atributos.CodigoCertificado == "AEAT_CORRIENT_PJ" {
+			t.Fatal("the company's data was asked for after its objection")
+		}
 	}
 	u.get(d.URL + "/folder/consent")
 	u.post(d.URL+"/folder/objection", url.Values{"csrf": {u.hidden("csrf")}, "purpose": {"company-folder"}, "object": {"0"},
@@ -108,6 +111,17 @@ func TestActingForACompany(t *testing.T) {
 	if s := u.post(d.URL+"/folder/objection", url.Values{"csrf": {u.hidden("csrf")}, "purpose": {"aid-recommendation"}, "object": {"1"}}); s != http.StatusBadRequest {
 		t.Fatalf("an objection to a purpose on consent: %d", s)
 	}
+	// A representation the register no longer gives asks for nothing.
+	d.Dev.Sim.SetFault(sim.FaultState + "0233")
+	before = len(d.Dev.Sim.Received())
+	u.fetchData(d.URL)
+	u.mustSee("The register of representations no longer says you represent this company")
+	for _, p := range d.Dev.Sim.Received()[before:] {
+		if p.Atributos.CodigoCertificado == "AEAT_CORRIENT_PJ" {
+			t.Fatal("the company's data was asked for without a representation")
+		}
+	}
+	d.Dev.Sim.SetFault(sim.FaultNone)
 	u.get(d.URL + "/folder/access")
 	text := html.UnescapeString(u.page)
 	if !strings.Contains(text, "By law, unless you object: Law 39/2015, article 28.2") || strings.Count(text, "<dt>Acted by</dt><dd>you, as its representative</dd>") < 3 {
