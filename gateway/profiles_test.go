@@ -43,7 +43,7 @@ func TestActingForACompany(t *testing.T) {
 	if s := u.post(d.URL+"/folder/profile/check", url.Values{"csrf": {u.hidden("csrf")}}); s != http.StatusOK {
 		t.Fatalf("check the register: %d", s)
 	}
-	u.mustSee("We received your “Representations” data.", company.Name, company.NIF)
+	u.mustSee("We asked the register of representations", company.Name, company.NIF)
 	sent := d.Dev.Sim.Received()
 	if last := sent[len(sent)-1]; last.Atributos.CodigoCertificado != "RERE_REPRESENTACIONS" ||
 		last.Solicitudes.SolicitudTransmision[0].DatosGenericos.Titular.Documentacion != rep.DocNumber ||

@@ -204,6 +204,12 @@ func (h *Handler) stepUpFor(v Viewer, r *http.Request, ret string) string {
 // checkedNote is what the page says after a one-step check: the data came
 // and the aids are decided on it, or why it did not come and what to do.
 func (h *Handler) checkedNote(lang string, q url.Values) string {
+	return h.checkedNoteSaying(lang, q, "aids.checked")
+}
+
+// checkedNoteSaying is checkedNote with what a page says when the data
+// came (okKey, given the category's name).
+func (h *Handler) checkedNoteSaying(lang string, q url.Values, okKey string) string {
 	cat, status, reason := q.Get("checked"), q.Get("status"), q.Get("reason")
 	if cat == "" || !h.deps.Catalogue.Has("data.status."+status) {
 		return ""
@@ -211,7 +217,7 @@ func (h *Handler) checkedNote(lang string, q url.Values) string {
 	c := h.deps.Catalogue
 	name := h.named(lang, "category.", cat)
 	if status == string(exchange.StatusOK) {
-		return c.T(lang, "aids.checked", name)
+		return c.T(lang, okKey, name)
 	}
 	todo := "data.what_to_do." + status
 	if reason != "" && c.Has("data.what_to_do."+reason) {

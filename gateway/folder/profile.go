@@ -75,7 +75,7 @@ func (h *Handler) profileShow(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	data := map[string]any{"Checked": checked, "Companies": companies,
-		"Employer": employerName(h, lang, v.Employer), "CheckedNote": h.checkedNote(lang, r.URL.Query())}
+		"Employer": employerName(h, lang, v.Employer), "CheckedNote": h.checkedNoteSaying(lang, r.URL.Query(), "profile.checked")}
 	if p, ok := h.purpose(actingPurpose); ok {
 		data["Law"] = p.Law[lang]
 	}
