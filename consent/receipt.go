@@ -136,19 +136,45 @@ func (s *ReceiptSigner) PublicKeys() jose.JSONWebKeySet {
 
 // Sign returns the signed, downloadable receipt.
 func (s *ReceiptSigner) Sign(r Receipt) ([]byte, error) {
-	payload, err := json.Marshal(r)
-	if err != nil {
-		return nil, err
-	}
-	obj, err := s.signer.Sign(payload)
-	if err != nil {
-		return nil, err
-	}
-	compact, err := obj.CompactSerialize()
+	compact, err := s.signJSON(r)
 	if err != nil {
 		return nil, err
 	}
 	return json.MarshalIndent(SignedReceipt{Receipt: r, JWS: compact}, "", "  ")
+}
+
+// signJSON signs v's JSON as a compact JWS.
+func (s *ReceiptSigner) signJSON(v any) (string, error) {
+	payload, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	obj, err := s.signer.Sign(payload)
+	if err != nil {
+		return "", err
+	}
+	return obj.CompactSerialize()
+}
+
+// verifyJWS checks a compact JWS against the published keys (one EdDSA
+// signature, by a key the set names) and returns its payload.
+func verifyJWS(jws string, keys jose.JSONWebKeySet) ([]byte, error) {
+	obj, err := jose.ParseSignedCompact(jws, []jose.SignatureAlgorithm{jose.EdDSA})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadReceipt, err)
+	}
+	if len(obj.Signatures) != 1 {
+		return nil, fmt.Errorf("%w: want one signature", ErrBadReceipt)
+	}
+	found := keys.Key(obj.Signatures[0].Header.KeyID)
+	if len(found) != 1 {
+		return nil, fmt.Errorf("%w: signed by key %q, which is not published", ErrBadReceipt, obj.Signatures[0].Header.KeyID)
+	}
+	payload, err := obj.Verify(found[0].Key)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadReceipt, err)
+	}
+	return payload, nil
 }
 
 // ErrBadReceipt is returned for a receipt that does not verify.
@@ -164,20 +190,9 @@ func VerifyReceipt(doc []byte, keys jose.JSONWebKeySet) (Receipt, error) {
 	if err := dec.Decode(&sr); err != nil {
 		return Receipt{}, fmt.Errorf("%w: not a receipt: %v", ErrBadReceipt, err)
 	}
-	obj, err := jose.ParseSignedCompact(sr.JWS, []jose.SignatureAlgorithm{jose.EdDSA})
+	payload, err := verifyJWS(sr.JWS, keys)
 	if err != nil {
-		return Receipt{}, fmt.Errorf("%w: %v", ErrBadReceipt, err)
-	}
-	if len(obj.Signatures) != 1 {
-		return Receipt{}, fmt.Errorf("%w: want one signature", ErrBadReceipt)
-	}
-	found := keys.Key(obj.Signatures[0].Header.KeyID)
-	if len(found) != 1 {
-		return Receipt{}, fmt.Errorf("%w: signed by key %q, which is not published", ErrBadReceipt, obj.Signatures[0].Header.KeyID)
-	}
-	payload, err := obj.Verify(found[0].Key)
-	if err != nil {
-		return Receipt{}, fmt.Errorf("%w: %v", ErrBadReceipt, err)
+		return Receipt{}, err
 	}
 	var signed Receipt
 	if err := json.Unmarshal(payload, &signed); err != nil {
@@ -213,31 +228,13 @@ func StatusOf(receiptID string, g Grant, now time.Time) ReceiptStatus {
 }
 
 // SignStatus signs a status as a compact JWS whose payload is its JSON.
-func (s *ReceiptSigner) SignStatus(st ReceiptStatus) (string, error) {
-	payload, err := json.Marshal(st)
-	if err != nil {
-		return "", err
-	}
-	obj, err := s.signer.Sign(payload)
-	if err != nil {
-		return "", err
-	}
-	return obj.CompactSerialize()
-}
+func (s *ReceiptSigner) SignStatus(st ReceiptStatus) (string, error) { return s.signJSON(st) }
 
 // VerifyStatus checks a signed status against the published keys.
 func VerifyStatus(jws string, keys jose.JSONWebKeySet) (ReceiptStatus, error) {
-	obj, err := jose.ParseSignedCompact(jws, []jose.SignatureAlgorithm{jose.EdDSA})
-	if err != nil || len(obj.Signatures) != 1 {
-		return ReceiptStatus{}, fmt.Errorf("%w: status: %v", ErrBadReceipt, err)
-	}
-	found := keys.Key(obj.Signatures[0].Header.KeyID)
-	if len(found) != 1 {
-		return ReceiptStatus{}, fmt.Errorf("%w: status signed by an unpublished key", ErrBadReceipt)
-	}
-	payload, err := obj.Verify(found[0].Key)
+	payload, err := verifyJWS(jws, keys)
 	if err != nil {
-		return ReceiptStatus{}, fmt.Errorf("%w: status: %v", ErrBadReceipt, err)
+		return ReceiptStatus{}, fmt.Errorf("status: %w", err)
 	}
 	var st ReceiptStatus
 	if err := json.Unmarshal(payload, &st); err != nil {
