@@ -70,6 +70,11 @@ func (g Grant) State(t time.Time) string {
 	return "active"
 }
 
+// ObjectionTo is the kind of a citizen's objection to a purpose that runs
+// on a law unless they object: what the objection is stored under, and
+// what the exchange asks for before such a purpose's requests.
+func ObjectionTo(purpose string) string { return "purpose:" + purpose }
+
 // Errors of the consent domain.
 var (
 	ErrNotFound         = errors.New("consent: not found")

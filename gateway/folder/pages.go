@@ -542,7 +542,7 @@ func (h *Handler) accessShow(w http.ResponseWriter, r *http.Request) {
 			ev.Basis = e.LegalBasis
 			if p, ok := h.purposeOnBasis(e.LegalBasis); ok {
 				ev.Basis = c.T(lang, "access.basis_"+p.Kind(), p.Law[lang])
-				if _, objected := objections[objectionTo(p.ID)]; p.Kind() == catalogue.BasisNoOpo && !objected {
+				if _, objected := objections[consent.ObjectionTo(p.ID)]; p.Kind() == catalogue.BasisNoOpo && !objected {
 					ev.ObjectTo = p.ID
 				}
 			}

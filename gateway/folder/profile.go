@@ -146,7 +146,7 @@ func (h *Handler) onLaw(lang string, v Viewer, objections map[string]time.Time) 
 		}
 		lv := lawView{ID: p.ID, Title: h.deps.Catalogue.T(lang, "purpose."+p.ID), Law: p.Law[lang],
 			Categories: strings.Join(cats, ", "), NoOpo: p.Kind() == catalogue.BasisNoOpo}
-		if at, ok := objections[objectionTo(p.ID)]; ok {
+		if at, ok := objections[consent.ObjectionTo(p.ID)]; ok {
 			lv.ObjectedSince = dateIn(lang, at.In(madrid))
 		}
 		out = append(out, lv)
@@ -159,9 +159,6 @@ func (h *Handler) onLaw(lang string, v Viewer, objections map[string]time.Time) 
 func (h *Handler) onLawFor(v Viewer, id string) []lawView {
 	return slices.DeleteFunc(h.onLaw("en", v, nil), func(l lawView) bool { return l.ID != id })
 }
-
-// objectionTo is the kind of an objection to a purpose.
-func objectionTo(purpose string) string { return "purpose:" + purpose }
 
 // profileSwitch changes the session's profile.
 func (h *Handler) profileSwitch(w http.ResponseWriter, r *http.Request) {

@@ -3,6 +3,7 @@ package folder
 import (
 	"encoding/json"
 	"github.com/obert-gov/obert/catalogue"
+	"github.com/obert-gov/obert/consent"
 	"net/http"
 	"sort"
 	"time"
@@ -139,7 +140,7 @@ func (h *Handler) objection(w http.ResponseWriter, r *http.Request) {
 			h.Error(w, r, http.StatusBadRequest, "error.bad_request")
 			return
 		}
-		kind, back = objectionTo(id), "/folder/consent"
+		kind, back = consent.ObjectionTo(id), "/folder/consent"
 	} else if v.Acting.Kind == ActingCompany {
 		h.render(w, r, http.StatusForbidden, "error", "error.title", map[string]string{"MessageKey": "profile.person_only",
 			"Action": "/folder/profile"})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/obert-gov/obert/consent"
 	"github.com/obert-gov/obert/gateway/exchange"
 )
 
@@ -65,15 +66,11 @@ func (s *Store) SessionsOf(ctx context.Context, subject string) ([]SessionInfo, 
 	return out, rows.Err()
 }
 
-// PurposeObjection is the objection kind of an objection to a purpose
-// that runs on a law unless the citizen objects.
-func PurposeObjection(purpose string) string { return "purpose:" + purpose }
-
 // ObjectedToPurpose reports whether subject objected to purpose.
 func (s *Store) ObjectedToPurpose(ctx context.Context, subject, purpose string) (bool, error) {
 	var n int
 	err := s.q().QueryRowContext(ctx, `SELECT COUNT(*) FROM objections WHERE subject = ? AND kind = ?`,
-		subject, PurposeObjection(purpose)).Scan(&n)
+		subject, consent.ObjectionTo(purpose)).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("store: objected: %w", err)
 	}
