@@ -136,10 +136,8 @@ func (h *Handler) onLaw(lang string, v Viewer, objections map[string]time.Time) 
 			continue
 		}
 		var cats []string
-		for _, c := range h.opts.Categories {
-			if _, serves := c.Purposes[p.ID]; serves && c.Holder == holderOf(v) {
-				cats = append(cats, h.named(lang, "category.", c.ID))
-			}
+		for _, c := range h.holdersCategories(v, p.ID) {
+			cats = append(cats, h.named(lang, "category.", c))
 		}
 		if len(cats) == 0 {
 			continue
@@ -154,10 +152,16 @@ func (h *Handler) onLaw(lang string, v Viewer, objections map[string]time.Time) 
 	return out
 }
 
-// onLawFor is the law view of purpose id for v's holder, if it is one
-// (for checks, the objections do not matter).
-func (h *Handler) onLawFor(v Viewer, id string) []lawView {
-	return slices.DeleteFunc(h.onLaw("en", v, nil), func(l lawView) bool { return l.ID != id })
+// holdersCategories are the categories of the profile's holder's data
+// (a person's, or a company's acting for one) that purpose serves.
+func (h *Handler) holdersCategories(v Viewer, purpose string) []string {
+	var out []string
+	for _, c := range h.opts.Categories {
+		if _, serves := c.Purposes[purpose]; serves && c.Holder == holderOf(v) {
+			out = append(out, c.ID)
+		}
+	}
+	return out
 }
 
 // profileSwitch changes the session's profile.
