@@ -290,11 +290,23 @@ func (e exchangerAdapter) FetchAll(ctx context.Context, v folder.Viewer) []excha
 // stillRepresents reports whether the register, asked now, still names the
 // person as the company's representative.
 func (e exchangerAdapter) stillRepresents(ctx context.Context, v folder.Viewer) bool {
-	res := e.ex.Fetch(ctx, v.Self, "representation", "acting-for")
+	_, ok := represented(ctx, e.ex, v, v.Acting.NIF)
+	return ok
+}
+
+// represented asks the register of representations now whether it names
+// the viewer as the representative of the company nif, and returns it.
+func represented(ctx context.Context, ex *exchange.Exchanger, v folder.Viewer, nif string) (folder.Company, bool) {
+	res := ex.Fetch(ctx, v.Self, "representation", "acting-for")
 	if res.Status != exchange.StatusOK {
-		return false
+		return folder.Company{}, false
 	}
-	return slices.ContainsFunc(companiesOf(res.Facts), func(c folder.Company) bool { return c.NIF == v.Acting.NIF })
+	cs := companiesOf(res.Facts)
+	i := slices.IndexFunc(cs, func(c folder.Company) bool { return c.NIF == nif })
+	if i < 0 {
+		return folder.Company{}, false
+	}
+	return cs[i], true
 }
 
 // Fetch fetches one category, as FetchAll does.
@@ -451,15 +463,11 @@ func (p profilesAdapter) Act(ctx context.Context, r *http.Request, v folder.View
 		}
 		entry.Requester = v.Employer
 	case folder.ActingCompany:
-		res := p.Check(ctx, v)
-		if res.Status != exchange.StatusOK {
+		c, ok := represented(ctx, p.ex, v, a.NIF)
+		if !ok {
 			return folder.ErrNotRepresented
 		}
-		i := slices.IndexFunc(companiesOf(res.Facts), func(c folder.Company) bool { return c.NIF == a.NIF })
-		if i < 0 {
-			return folder.ErrNotRepresented
-		}
-		a.Company = companiesOf(res.Facts)[i].Name
+		a.Company = c.Name
 		entry.OnBehalfOf, entry.Category, entry.Purpose = a.NIF, "representation", "acting-for"
 	}
 	// The switch is recorded before it takes effect.
