@@ -85,8 +85,7 @@ func (h *Handler) aidsShow(w http.ResponseWriter, r *http.Request) {
 	}
 	rs, err := h.deps.Recommender.Recommend(r.Context(), v)
 	if err != nil {
-		h.deps.Logger.Error("recommend", "err", err)
-		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
+		h.unavailable(w, r, "recommend", err)
 		return
 	}
 	favs, err := h.deps.Personal.Favourites(r.Context(), v.Subject)
@@ -274,8 +273,7 @@ func (h *Handler) aidsCheck(w http.ResponseWriter, r *http.Request) {
 	}
 	grants, err := h.deps.Consents.List(r.Context(), v.Subject)
 	if err != nil {
-		h.deps.Logger.Error("list consents", "err", err)
-		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
+		h.unavailable(w, r, "list consents", err)
 		return
 	}
 	now := h.opts.Now()
@@ -287,8 +285,7 @@ func (h *Handler) aidsCheck(w http.ResponseWriter, r *http.Request) {
 				h.Error(w, r, http.StatusBadRequest, "error.invalid_consent")
 				return
 			}
-			h.deps.Logger.Error("grant consent", "err", err)
-			h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
+			h.unavailable(w, r, "grant consent", err)
 			return
 		}
 	}
@@ -343,8 +340,7 @@ func (h *Handler) aidsWhatIf(w http.ResponseWriter, r *http.Request) {
 	}
 	chs, err := h.deps.Recommender.WhatIf(r.Context(), v, wi)
 	if err != nil {
-		h.deps.Logger.Error("what-if", "err", err)
-		h.Error(w, r, http.StatusServiceUnavailable, "error.unavailable")
+		h.unavailable(w, r, "what-if", err)
 		return
 	}
 	lang, c := web.Lang(r), h.deps.Catalogue
