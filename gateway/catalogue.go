@@ -56,7 +56,7 @@ func shippedParts(snap catalogue.Snapshot) (catalogue.Parts, error) {
 		RecommenderArchetypes: slices.Clone(recommend.Archetypes),
 	}
 	for cat, svc := range builtinServices {
-		p.Services[string(cat)] = catalogue.ServicePart{Code: svc.Code, Fields: slices.Clone(svc.Fields)}
+		p.Services[string(cat)] = catalogue.ServicePart{Code: svc.Code, Fields: svc.Released(cat)}
 	}
 	offers, err := consent.DefaultOffers()
 	if err != nil {

@@ -29,8 +29,9 @@ func TestCatalogueDisagreementIsNamed(t *testing.T) {
 			s.Fields = slices.DeleteFunc(s.Fields, func(f string) bool { return f == "birth_date" })
 			p.Services["census"] = s
 		}, "category census: fields differ between the catalogue (municipality_code, municipality, county_code, county, registered_since, household_size, " +
-			"minors_in_household, over_65_in_household, lives_alone, birth_date) and the SCSP service (municipality_code, municipality, " +
-			"county_code, county, registered_since, household_size, minors_in_household, over_65_in_household, lives_alone): only in the catalogue: birth_date"},
+			"minors_in_household, over_65_in_household, lives_alone, birth_date, over_65, resident_in_catalonia) and the SCSP service (municipality_code, " +
+			"municipality, county_code, county, registered_since, household_size, minors_in_household, over_65_in_household, lives_alone, " +
+			"over_65, resident_in_catalonia): only in the catalogue: birth_date"},
 		{"the guard's data", func(p *catalogue.Parts) {
 			u := p.Guard["proactive-alerts"]["tax"]
 			u.Fields = append(u.Fields, "tax_year")

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -82,11 +83,12 @@ var credentialTypes = map[documents.Type]credentials.DocType{
 	documents.Census:      credentials.CensusCertificate,
 	documents.Tax:         credentials.TaxComplianceCertificate,
 	documents.WorkingLife: credentials.WorkingLifeReport,
+	documents.Residence:   credentials.ResidenceCertificate,
 }
 
 // documentsAdapter gives the pages documents made only from facts the
-// guard releases for aid-recommendation, each use recorded (the aids
-// page's path), each also as an SD-JWT VC.
+// guard releases for each document's purpose (aid-recommendation's, or its
+// own), each use recorded, each also as an SD-JWT VC.
 type documentsAdapter struct {
 	svc    *documents.Service
 	ex     *exchange.Exchanger
@@ -130,19 +132,40 @@ func (d documentsAdapter) issueCredential(ctx context.Context, doc documents.Doc
 
 var _ folder.Documents = documentsAdapter{}
 
-func (d documentsAdapter) facts(ctx context.Context, v folder.Viewer) (map[string]map[string]any, error) {
-	facts, err := d.ex.Use(ctx, v.Citizen, "aid-recommendation")
+// facts are the facts released by the guard for purpose, each use
+// recorded.
+func (d documentsAdapter) facts(ctx context.Context, v folder.Viewer, purpose string) map[string]map[string]any {
+	facts, err := d.ex.Use(ctx, v.Citizen, purpose)
 	if err != nil {
 		// Categories that failed are left out: no document is made from
 		// data that was not released.
 		d.log.Warn("some facts not used for documents", "err", err)
 	}
-	return facts, nil
+	return facts
 }
 
+// Available implements folder.Documents: each document is weighed on
+// the facts of its own purpose.
 func (d documentsAdapter) Available(ctx context.Context, v folder.Viewer) ([]documents.Type, error) {
-	facts, err := d.facts(ctx, v)
-	return documents.Available(facts), err
+	byPurpose := map[string][]documents.Type{}
+	for _, t := range documents.Types {
+		if _, done := byPurpose[t.Purpose()]; !done {
+			byPurpose[t.Purpose()] = documents.Available(d.facts(ctx, v, t.Purpose()))
+		}
+	}
+	var out []documents.Type
+	for _, t := range documents.Types {
+		if slices.Contains(byPurpose[t.Purpose()], t) {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// Ask implements folder.Documents: the category a document is made from,
+// fetched for the document's purpose.
+func (d documentsAdapter) Ask(ctx context.Context, v folder.Viewer, t documents.Type) exchange.Result {
+	return d.ex.Fetch(ctx, v.Citizen, t.Category(), t.Purpose())
 }
 
 func (d documentsAdapter) Issued(ctx context.Context, subject string) ([]documents.Document, error) {
@@ -150,12 +173,8 @@ func (d documentsAdapter) Issued(ctx context.Context, subject string) ([]documen
 }
 
 func (d documentsAdapter) Issue(ctx context.Context, v folder.Viewer, t documents.Type) (documents.Document, error) {
-	facts, err := d.facts(ctx, v)
-	if err != nil {
-		return documents.Document{}, err
-	}
 	// Only the category this document is made from is passed on.
-	facts = map[string]map[string]any{t.Category(): facts[t.Category()]}
+	facts := map[string]map[string]any{t.Category(): d.facts(ctx, v, t.Purpose())[t.Category()]}
 	ti := v.Citizen.Titular
 	name := strings.Join(strings.Fields(strings.Join([]string{ti.Name, ti.Surname1, ti.Surname2}, " ")), " ")
 	doc, err := d.svc.Issue(ctx, v.Subject, documents.Holder{Name: name, Document: documents.MaskDocument(ti.DocNumber)}, t, facts)

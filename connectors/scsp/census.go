@@ -65,3 +65,38 @@ func (c CensusData) Values() (map[string]any, error) {
 // CensusFields are the fields the census service can release.
 var CensusFields = []string{"municipality_code", "municipality", "county_code", "county", "registered_since", "household_size",
 	"minors_in_household", "over_65_in_household", "lives_alone", "birth_date"}
+
+// CensusVerification is the census service's verification: a request's
+// specific data names the questions (Pregunta), and the answer carries one
+// Resposta for each and nothing else, as the SCSP residence verification
+// answers whether a person lives in a territory without saying where.
+type CensusVerification struct {
+	XMLName   xml.Name   `xml:"http://www.aoc.cat/via-oberta/padro/v1 Verificacio"`
+	Preguntes []string   `xml:"Pregunta,omitempty"`
+	Respostes []Resposta `xml:"Resposta,omitempty"`
+}
+
+// Resposta is the answer to one question.
+type Resposta struct {
+	Pregunta string `xml:"pregunta,attr"`
+	Valor    bool   `xml:",chardata"`
+}
+
+func askCensus(fields []string) ([]byte, error) {
+	return xml.Marshal(CensusVerification{Preguntes: fields})
+}
+
+func censusAnswers(raw []byte) (map[string]any, error) {
+	var v CensusVerification
+	if err := xml.Unmarshal(raw, &v); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if len(v.Respostes) == 0 {
+		return nil, fmt.Errorf("%w: a verification without answers", ErrMalformed)
+	}
+	out := map[string]any{}
+	for _, r := range v.Respostes {
+		out[r.Pregunta] = r.Valor
+	}
+	return out, nil
+}

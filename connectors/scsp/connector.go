@@ -18,10 +18,41 @@ type Service struct {
 	SchemaVersion int
 	// Values decodes DatosEspecificos into canonical fact values.
 	Values func(raw []byte) (map[string]any, error)
+	// Asks are the answer fields of the questions (connectors.Questions)
+	// the service answers itself, as a verification: a request for those
+	// alone carries Ask's specific data and the answer carries nothing
+	// else, decoded by Answers.
+	Asks    []string
+	Ask     func(fields []string) ([]byte, error)
+	Answers func(raw []byte) (map[string]any, error)
+}
+
+// Released lists every field the service can release: its own and the
+// answers to the questions of category it answers or that its fields
+// decide.
+func (s Service) Released(category connectors.Category) []string {
+	out := slices.Clone(s.Fields)
+	for _, f := range connectors.Answerable(category, s.Fields, s.Asks) {
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// verifies reports whether fields are all questions the service answers
+// itself.
+func (s Service) verifies(fields []string) bool {
+	return len(fields) > 0 && s.Ask != nil && s.Answers != nil &&
+		!slices.ContainsFunc(fields, func(f string) bool { return !slices.Contains(s.Asks, f) })
 }
 
 // Census is the census (padró) service.
-var Census = typed[CensusData](ServiceCensus, CensusFields)
+var Census = func() Service {
+	s := typed[CensusData](ServiceCensus, CensusFields)
+	s.Asks, s.Ask, s.Answers = []string{"resident_in_catalonia"}, askCensus, censusAnswers
+	return s
+}()
 
 // typed is a service whose specific data decodes into T, which turns itself
 // into canonical facts (schema version 1).
@@ -74,7 +105,7 @@ func (c *Connector) Category() connectors.Category { return c.cfg.Category }
 // Describe implements connectors.Describer.
 func (c *Connector) Describe() connectors.Description {
 	return connectors.Description{ID: c.cfg.ID, Category: c.cfg.Category, Source: c.cfg.Source,
-		Service: c.cfg.Service.Code, Fields: slices.Clone(c.cfg.Service.Fields)}
+		Service: c.cfg.Service.Code, Fields: c.cfg.Service.Released(c.cfg.Category)}
 }
 
 // Fetch implements connectors.Connector. Purpose and consent travel exactly
@@ -85,6 +116,18 @@ func (c *Connector) Fetch(ctx context.Context, req connectors.Request) (connecto
 	if err != nil {
 		return connectors.Facts{}, err
 	}
+	// Questions alone, which the service answers itself, are asked as
+	// such; otherwise the answers are made here from the full answer,
+	// and only what was asked for is kept.
+	decode := c.cfg.Service.Values
+	if c.cfg.Service.verifies(req.Fields) {
+		inner, err := c.cfg.Service.Ask(req.Fields)
+		if err != nil {
+			return connectors.Facts{}, err
+		}
+		p.Solicitudes.SolicitudTransmision[0].DatosEspecificos = &Raw{Inner: inner}
+		decode = c.cfg.Service.Answers
+	}
 	r, err := c.cfg.Client.Do(ctx, p)
 	if err != nil {
 		return connectors.Facts{}, err
@@ -93,18 +136,14 @@ func (c *Connector) Fetch(ctx context.Context, req connectors.Request) (connecto
 		return connectors.Facts{}, fmt.Errorf("%w: want one transmission with specific data", ErrMalformed)
 	}
 	raw := r.Transmisiones.TransmisionDatos[0].DatosEspecificos.Inner
-	vals, err := c.cfg.Service.Values(raw)
+	vals, err := decode(raw)
 	if err != nil {
 		return connectors.Facts{}, err
 	}
-	kept := map[string]any{}
-	for _, f := range req.Fields {
-		if v, ok := vals[f]; ok {
-			kept[f] = v
-		}
-	}
+	now := c.cfg.Now().UTC()
 	return connectors.Facts{Category: c.cfg.Category, SchemaVersion: c.cfg.Service.SchemaVersion,
-		Source: c.cfg.Source, RequestID: req.RequestID, FetchedAt: c.cfg.Now().UTC(), Values: kept}, nil
+		Source: c.cfg.Source, RequestID: req.RequestID, FetchedAt: now,
+		Values: connectors.Minimise(vals, req.Fields, now)}, nil
 }
 
 // Build turns an authorised request into an SCSP Peticion.

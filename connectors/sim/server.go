@@ -165,6 +165,9 @@ type service struct {
 	specific func(c Citizen, asOf time.Time) any
 	// company answers for a company instead of a person.
 	company func(c Company) any
+	// verify answers a verification request's questions, and only them;
+	// false for a question it does not answer.
+	verify func(c Citizen, raw []byte, asOf time.Time) (any, bool)
 }
 
 var censusService = service{code: scsp.ServiceCensus, noData: "El titular no consta al padró",
@@ -178,6 +181,22 @@ var censusService = service{code: scsp.ServiceCensus, noData: "El titular no con
 		d.DataNaixement = c.BirthDate.Format(time.DateOnly)
 		d.Convivents.Total, d.Convivents.Menors, d.Convivents.Majors65 = c.HouseholdSize, c.Minors, c.Over65
 		return d
+	},
+	verify: func(c Citizen, raw []byte, _ time.Time) (any, bool) {
+		var q scsp.CensusVerification
+		if xml.Unmarshal(raw, &q) != nil || len(q.Preguntes) == 0 {
+			return nil, false
+		}
+		var a scsp.CensusVerification
+		for _, p := range q.Preguntes {
+			if p != "resident_in_catalonia" {
+				return nil, false
+			}
+			// Every municipality of Catalonia's provinces (08, 17, 25, 43).
+			a.Respostes = append(a.Respostes, scsp.Resposta{Pregunta: p,
+				Valor: slices.Contains([]string{"08", "17", "25", "43"}, c.MunicipalityCode[:2])})
+		}
+		return a, true
 	}}
 
 var taxService = service{code: scsp.ServiceTax, noData: "El titular no consta a l'AEAT",
@@ -407,6 +426,18 @@ func (s *Server) answer(p scsp.Peticion, svc service) *scsp.Respuesta {
 			return &resp
 		}
 		specific = svc.specific(c, s.cfg.Now())
+		if q := sol.DatosEspecificos; q != nil && len(q.Inner) > 0 {
+			if svc.verify == nil {
+				state(scsp.CodeBadRequest, "Verificació no admesa")
+				return &resp
+			}
+			v, ok := svc.verify(c, q.Inner, s.cfg.Now())
+			if !ok {
+				state(scsp.CodeBadRequest, "Verificació no admesa")
+				return &resp
+			}
+			specific = v
+		}
 	}
 	state(scsp.StateDone, "Tramitada")
 	inner, _ := xml.Marshal(specific)

@@ -443,3 +443,75 @@ func TestMemoryIsBounded(t *testing.T) {
 		t.Fatalf("%d requests kept, want only the one within the last 300 ms", n)
 	}
 }
+
+// TestMinimisedQuestions: a question the census answers itself travels as
+// a verification and its answer is all that comes back; one it does not
+// (over 65; income and unemployment at the other sources) is answered by
+// the connector from the full answer, of which nothing else is returned.
+func TestMinimisedQuestions(t *testing.T) {
+	r := newRig(t, true)
+	ctx := context.Background()
+	c := r.pop.Citizens()[3]
+
+	req := request(c)
+	req.Fields = []string{"resident_in_catalonia"}
+	f, err := r.conn.Fetch(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(f.Values, map[string]any{"resident_in_catalonia": true}) {
+		t.Fatalf("verification answer: %v", f.Values)
+	}
+	got := r.sim.Received()
+	spec := got[len(got)-1].Solicitudes.SolicitudTransmision[0].DatosEspecificos
+	if spec == nil || !strings.Contains(string(spec.Inner), "<Pregunta>resident_in_catalonia</Pregunta>") {
+		t.Fatalf("the question did not travel as a verification: %+v", spec)
+	}
+
+	// A question the service does not verify is refused by the source if
+	// sent as one...
+	var unknown scsp.Peticion
+	if p, err := r.conn.Build(req); err != nil {
+		t.Fatal(err)
+	} else {
+		unknown = *p
+	}
+	unknown.Atributos.IdPeticion = "REQ-UNKNOWN"
+	unknown.Solicitudes.SolicitudTransmision[0].DatosEspecificos = &scsp.Raw{Inner: []byte(
+		`<Verificacio xmlns="` + scsp.NSCensus + `"><Pregunta>birth_date</Pregunta></Verificacio>`)}
+	if _, err := r.conn.Client().Do(ctx, &unknown); connectors.StateOf(err) != scsp.CodeBadRequest {
+		t.Fatalf("an unknown verification: %v", err)
+	}
+	// ...so the connector answers it from the full answer.
+	req.RequestID, req.Fields = "REQ-65-"+c.DocNumber, []string{"over_65", "household_size"}
+	f, err = r.conn.Fetch(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	over65 := !c.BirthDate.AddDate(65, 0, 0).After(f.FetchedAt)
+	if !reflect.DeepEqual(f.Values, map[string]any{"over_65": over65, "household_size": c.HouseholdSize}) {
+		t.Fatalf("over 65 and household: %v (born %s)", f.Values, c.BirthDate.Format(time.DateOnly))
+	}
+	if spec := r.sim.Received()[len(r.sim.Received())-1].Solicitudes.SolicitudTransmision[0].DatosEspecificos; spec != nil {
+		t.Fatalf("a question the census does not verify travelled as one: %s", spec.Inner)
+	}
+
+	tax := r.connector(t, "/scsp/tax", connectors.Tax, scsp.Tax)
+	treq := request(c)
+	treq.Category, treq.RequestID, treq.Fields = connectors.Tax, "REQ-TAX-"+c.DocNumber, []string{"income_below_twice_iprem"}
+	if f, err = tax.Fetch(ctx, treq); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(f.Values, map[string]any{"income_below_twice_iprem": c.IncomeAnnual < 2*connectors.IPREMAnnual}) {
+		t.Fatalf("income question: %v (income %d)", f.Values, c.IncomeAnnual)
+	}
+	emp := r.connector(t, "/scsp/employment", connectors.Employment, scsp.Employment)
+	ereq := request(c)
+	ereq.Category, ereq.RequestID, ereq.Fields = connectors.Employment, "REQ-EMP-"+c.DocNumber, []string{"registered_unemployed"}
+	if f, err = emp.Fetch(ctx, ereq); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(f.Values, map[string]any{"registered_unemployed": !c.Employed && !c.UnemployedSince.IsZero()}) {
+		t.Fatalf("unemployment question: %v", f.Values)
+	}
+}

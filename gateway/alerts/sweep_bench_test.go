@@ -192,7 +192,7 @@ func newHarness(tb testing.TB, st *store.Store, citizens int) *harness {
 		}
 		for cat, v := range map[string]map[string]any{"census": census, "tax": tax} {
 			plain, _ := json.Marshal(connectors.Facts{Category: connectors.Category(cat), SchemaVersion: 1, Source: "s", FetchedAt: now, Values: v})
-			facts = append(facts, []any{subj, cat, "g-aid-recommendation-" + cat + "-" + subj,
+			facts = append(facts, []any{subj, cat, "aid-recommendation", "g-aid-recommendation-" + cat + "-" + subj,
 				k.Seal(plain, []byte("facts/"+subj+"/"+cat)), us(now), us(now.Add(30 * 24 * time.Hour))})
 		}
 		// Addresses their owners confirmed.
@@ -200,7 +200,7 @@ func newHarness(tb testing.TB, st *store.Store, citizens int) *harness {
 			"ca", "substantial", 0, 0, us(now), us(now)})
 	}
 	insertRows(tb, st, "consent_grants", "id, subject, category, purpose, requester, source, legal_basis, text_version, language, granted_at, expires_at, withdrawn_at", grants)
-	insertRows(tb, st, "facts", "subject, category, grant_id, sealed, fetched_at, expires_at", facts)
+	insertRows(tb, st, "facts", "subject, category, purpose, grant_id, sealed, fetched_at, expires_at", facts)
 	insertRows(tb, st, "alert_subscriptions", "subject, channel, target, language, loa, quiet_from, quiet_to, created_at, confirmed_at", subs)
 	// The shipped catalogue was swept long ago.
 	for _, a := range rc.Aids() {

@@ -33,11 +33,12 @@ const (
 	CensusCertificate        DocType = "census-certificate"
 	TaxComplianceCertificate DocType = "tax-compliance-certificate"
 	WorkingLifeReport        DocType = "working-life-report"
+	ResidenceCertificate     DocType = "residence-certificate"
 )
 
 // DocTypes lists every DocType the issuer accepts.
 func DocTypes() []DocType {
-	return []DocType{CensusCertificate, TaxComplianceCertificate, WorkingLifeReport}
+	return []DocType{CensusCertificate, ResidenceCertificate, TaxComplianceCertificate, WorkingLifeReport}
 }
 
 // reserved are the claims the issuer sets itself and that SD-JWT VC forbids

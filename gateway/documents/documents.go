@@ -26,10 +26,13 @@ const (
 	Census      Type = "census-certificate"
 	Tax         Type = "tax-certificate"
 	WorkingLife Type = "working-life-report"
+	// Residence states only whether the census has the person registered
+	// in Catalonia: it is made from a minimised answer, asked for it alone.
+	Residence Type = "residence-certificate"
 )
 
 // Types are the documents in the order they are offered.
-var Types = []Type{Census, Tax, WorkingLife}
+var Types = []Type{Census, Residence, Tax, WorkingLife}
 
 // Audit entry kinds.
 const (
@@ -38,20 +41,31 @@ const (
 	KindRevoke = "document.revoke"
 )
 
-// spec says which category a document is made from and which of its
-// fields it shows, in order; a field the facts lack is left out, and the
-// document needs at least its first field.
+// spec says which category a document is made from, the facts of which
+// purpose, and which of its fields it shows, in order; a field the facts
+// lack is left out, and the document needs at least its first field.
 var specs = map[Type]struct {
-	category string
-	fields   []string
+	category, purpose string
+	fields            []string
 }{
-	Census:      {"census", []string{"municipality", "address", "registered_since", "household_size", "minors_in_household", "over_65_in_household"}},
-	Tax:         {"tax", []string{"tax_compliant", "tax_year", "filed_last_year"}},
-	WorkingLife: {"employment", []string{"employed", "months_worked_last_5y", "unemployed_since", "receives_unemployment_benefit"}},
+	Census:      {"census", recommendations, []string{"municipality", "address", "registered_since", "household_size", "minors_in_household", "over_65_in_household"}},
+	Residence:   {"census", "residence-certificate", []string{"resident_in_catalonia"}},
+	Tax:         {"tax", recommendations, []string{"tax_compliant", "tax_year", "filed_last_year"}},
+	WorkingLife: {"employment", recommendations, []string{"employed", "months_worked_last_5y", "unemployed_since", "receives_unemployment_benefit"}},
 }
+
+const recommendations = "aid-recommendation"
 
 // Category is the category of facts a document is made from.
 func (t Type) Category() string { return specs[t].category }
+
+// Purpose is the purpose whose facts a document is made from: the
+// recommendations', or one of the document's own that asks for it alone.
+func (t Type) Purpose() string { return specs[t].purpose }
+
+// OwnPurpose reports whether the document is made from facts asked for
+// it alone, under a consent of its own.
+func (t Type) OwnPurpose() bool { return t.Valid() && specs[t].purpose != recommendations }
 
 // Valid reports whether t is a document Obert issues.
 func (t Type) Valid() bool { _, ok := specs[t]; return ok }

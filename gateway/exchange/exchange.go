@@ -69,18 +69,22 @@ type Sealer interface {
 	Open(sealed, context []byte) ([]byte, error)
 }
 
-// SealedFacts is the stored form of one category's facts.
+// SealedFacts is the stored form of one category's facts, as fetched for
+// one purpose: a purpose that asks a minimised question keeps its answer
+// beside, never instead of, another purpose's full answer.
 type SealedFacts struct {
-	Subject, Category, GrantID string
-	Sealed                     []byte
-	FetchedAt, ExpiresAt       time.Time
+	Subject, Category, Purpose, GrantID string
+	Sealed                              []byte
+	FetchedAt, ExpiresAt                time.Time
 }
 
-// FactStore keeps sealed facts.
+// FactStore keeps sealed facts, one set per subject, category and purpose.
 type FactStore interface {
 	// PutFacts stores f unless its grant was withdrawn (ErrGrantWithdrawn).
 	PutFacts(ctx context.Context, f SealedFacts) error
-	GetFacts(ctx context.Context, subject, category string, at time.Time) (SealedFacts, error)
+	GetFacts(ctx context.Context, subject, category, purpose string, at time.Time) (SealedFacts, error)
+	// FactsHeld lists every unexpired set of the subject's facts.
+	FactsHeld(ctx context.Context, subject string, at time.Time) ([]SealedFacts, error)
 	DeleteFactsOfGrant(ctx context.Context, subject, grantID string) (int64, error)
 }
 
@@ -363,6 +367,7 @@ func (e *Exchanger) recordAll(ctx context.Context, entries []audit.Entry) error 
 // first (an intent, or the record of a refusal), and, for an allowed
 // request, what to send. Without a connector the result is final.
 type plan struct {
+	id       string // the purpose's
 	res      Result
 	entry    *audit.Entry
 	conn     connectors.Connector
@@ -468,7 +473,7 @@ func (e *Exchanger) decide(ctx context.Context, c Citizen, category, purpose str
 	}
 	reqID := e.cfg.NewID()
 	entry.ID, entry.Kind, entry.Outcome, entry.RequestID = e.cfg.NewID(), audit.KindExchangeIntent, "pending", reqID
-	return plan{res: res, entry: &entry, conn: conn, purpose: p, grant: g, consent: cons, decision: dec}
+	return plan{id: purpose, res: res, entry: &entry, conn: conn, purpose: p, grant: g, consent: cons, decision: dec}
 }
 
 // send makes p's request, once its intent is committed, records the
@@ -514,12 +519,12 @@ func (e *Exchanger) send(ctx context.Context, c Citizen, p plan) Result {
 	if law, _ := p.purpose.onLaw(); law {
 		// Kept for the purpose's retention, under no grant.
 		g := consent.Grant{ExpiresAt: facts.FetchedAt.Add(p.purpose.Retention)}
-		if err := e.store(ctx, c.Subject, res.Category, g, facts); err != nil {
+		if err := e.store(ctx, c.Subject, res.Category, p.id, g, facts); err != nil {
 			res.Status, res.Reason = StatusFailed, "store-unavailable"
 			return res
 		}
 	} else if p.consent != nil {
-		if err := e.store(ctx, c.Subject, res.Category, p.grant, facts); errors.Is(err, ErrGrantWithdrawn) {
+		if err := e.store(ctx, c.Subject, res.Category, p.id, p.grant, facts); errors.Is(err, ErrGrantWithdrawn) {
 			// Withdrawn while the request was out: what came back is
 			// neither kept nor shown.
 			res.Status, res.Reason = StatusDenied, "consent-withdrawn"
@@ -533,7 +538,7 @@ func (e *Exchanger) send(ctx context.Context, c Citizen, p plan) Result {
 	return res
 }
 
-func (e *Exchanger) store(ctx context.Context, subject, category string, g consent.Grant, f connectors.Facts) error {
+func (e *Exchanger) store(ctx context.Context, subject, category, purpose string, g consent.Grant, f connectors.Facts) error {
 	b, err := json.Marshal(f)
 	if err != nil {
 		return err
@@ -544,12 +549,16 @@ func (e *Exchanger) store(ctx context.Context, subject, category string, g conse
 		expires = f.FetchedAt.Add(g.DataLife)
 	}
 	return e.cfg.Facts.PutFacts(ctx, SealedFacts{
-		Subject: subject, Category: category, GrantID: g.ID,
+		Subject: subject, Category: category, Purpose: purpose, GrantID: g.ID,
 		Sealed:    e.cfg.Sealer.Seal(b, factsContext(subject, category)),
 		FetchedAt: f.FetchedAt, ExpiresAt: expires,
 	})
 }
 
+// factsContext binds sealed facts to whom and what they are about. Not to
+// the purpose, which is part of their key: facts sealed before they were
+// kept per purpose still open, and whichever set a purpose reads, the
+// guard releases only the fields the purpose may have.
 func factsContext(subject, category string) []byte {
 	return []byte("facts/" + subject + "/" + category)
 }

@@ -276,7 +276,7 @@ func (r *rig) fetch() exchange.Result {
 }
 
 func (r *rig) factsStored() bool {
-	_, err := r.store.GetFacts(context.Background(), r.citizen.Subject, "census", time.Now())
+	_, err := r.store.GetFacts(context.Background(), r.citizen.Subject, "census", "aid-recommendation", time.Now())
 	return err == nil
 }
 

@@ -46,24 +46,30 @@ func (e *Exchanger) use(ctx context.Context, c Citizen, category, purpose string
 		return nil, err
 	}
 	now := e.cfg.Now().UTC()
-	sf, err := e.cfg.Facts.GetFacts(ctx, c.Subject, category, now)
-	if err != nil {
+	sf, err := e.cfg.Facts.GetFacts(ctx, c.Subject, category, purpose, now)
+	if err != nil && !errors.Is(err, ErrNoFacts) {
 		return nil, err
 	}
-	if sf.GrantID != g.ID {
-		// Facts fetched under another grant (a different purpose) are this
-		// purpose's to use only if it reuses that purpose and the grant
-		// they were fetched under is still in force.
+	if err != nil || sf.GrantID != g.ID {
+		// None fetched under this grant: facts fetched for another purpose
+		// are this one's to use only if it reuses that purpose and the
+		// grant they were fetched under is still in force.
 		reuse := e.cfg.Purposes[purpose].Reuses
 		if reuse == "" {
 			return nil, ErrNoFacts
 		}
 		fg, err := e.cfg.Consents.Active(ctx, c.Subject, category, reuse)
-		if errors.Is(err, consent.ErrNoConsent) || (err == nil && fg.ID != sf.GrantID) {
+		if errors.Is(err, consent.ErrNoConsent) {
 			return nil, ErrNoFacts
 		}
 		if err != nil {
 			return nil, err
+		}
+		if sf, err = e.cfg.Facts.GetFacts(ctx, c.Subject, category, reuse, now); err != nil {
+			return nil, err
+		}
+		if sf.GrantID != fg.ID {
+			return nil, ErrNoFacts
 		}
 	}
 	vals, entry, err := e.release(ctx, c, category, purpose, g, sf, now)
@@ -82,7 +88,7 @@ func (e *Exchanger) use(ctx context.Context, c Citizen, category, purpose string
 func (e *Exchanger) useOnLaw(ctx context.Context, c Citizen, category, purpose string) (map[string]any, error) {
 	p := e.cfg.Purposes[purpose]
 	now := e.cfg.Now().UTC()
-	sf, err := e.cfg.Facts.GetFacts(ctx, c.Subject, category, now)
+	sf, err := e.cfg.Facts.GetFacts(ctx, c.Subject, category, purpose, now)
 	if err != nil {
 		return nil, err
 	}
@@ -179,8 +185,8 @@ type BatchStore interface {
 	// subjects (sorted) and purposes.
 	ActiveGrantsOf(ctx context.Context, subjects, purposes []string, at time.Time) ([]consent.Grant, error)
 	// FactsOf returns the unexpired facts of the subjects (sorted) in the
-	// categories.
-	FactsOf(ctx context.Context, subjects, categories []string, at time.Time) ([]SealedFacts, error)
+	// categories, fetched for any of the purposes.
+	FactsOf(ctx context.Context, subjects, categories, purposes []string, at time.Time) ([]SealedFacts, error)
 }
 
 // BatchRecorder commits many audit entries in one transaction.
@@ -220,14 +226,13 @@ func (e *Exchanger) UseMany(ctx context.Context, b BatchStore, rec BatchRecorder
 			active[k] = g
 		}
 	}
-	facts, err := b.FactsOf(ctx, subjects, categories, now)
+	facts, err := b.FactsOf(ctx, subjects, categories, purposes, now)
 	if err != nil {
 		return nil, fmt.Errorf("exchange: facts: %w", err)
 	}
-	type fkey struct{ subject, category string }
-	held := make(map[fkey]SealedFacts, len(facts))
+	held := make(map[key]SealedFacts, len(facts))
 	for _, f := range facts {
-		held[fkey{f.Subject, f.Category}] = f
+		held[key{f.Subject, f.Category, f.Purpose}] = f
 	}
 	out := map[string]map[string]map[string]any{}
 	var entries []audit.Entry
@@ -237,12 +242,12 @@ func (e *Exchanger) UseMany(ctx context.Context, b BatchStore, rec BatchRecorder
 			if !ok {
 				continue
 			}
-			sf, ok := held[fkey{c.Subject, cat}]
-			if !ok {
-				continue
-			}
-			if sf.GrantID != g.ID {
-				if fg, ok := active[key{c.Subject, cat, reuse}]; reuse == "" || !ok || fg.ID != sf.GrantID {
+			sf, ok := held[key{c.Subject, cat, purpose}]
+			if !ok || sf.GrantID != g.ID {
+				// As in Use: the reused purpose's facts, under its grant.
+				fg, fok := active[key{c.Subject, cat, reuse}]
+				sf, ok = held[key{c.Subject, cat, reuse}]
+				if reuse == "" || !fok || !ok || fg.ID != sf.GrantID {
 					continue
 				}
 			}
@@ -268,21 +273,17 @@ func (e *Exchanger) UseMany(ctx context.Context, b BatchStore, rec BatchRecorder
 	return out, nil
 }
 
-// Held returns every category of facts stored for the subject, opened, for
-// the citizen's own access request (GDPR Art. 15 and 20): it is not a use
-// for a purpose, so it does not go through the guard.
-func (e *Exchanger) Held(ctx context.Context, subject string) ([]connectors.Facts, error) {
-	var out []connectors.Facts
-	now := e.cfg.Now().UTC()
-	for _, cat := range e.categories() {
-		sf, err := e.cfg.Facts.GetFacts(ctx, subject, cat, now)
-		if errors.Is(err, ErrNoFacts) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		plain, err := e.cfg.Sealer.Open(sf.Sealed, factsContext(subject, cat))
+// Held returns every set of facts stored for the subject, opened, for the
+// citizen's own access request (GDPR Art. 15 and 20): it is not a use for
+// a purpose, so it does not go through the guard.
+func (e *Exchanger) Held(ctx context.Context, subject string) ([]HeldFacts, error) {
+	held, err := e.cfg.Facts.FactsHeld(ctx, subject, e.cfg.Now().UTC())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]HeldFacts, 0, len(held))
+	for _, sf := range held {
+		plain, err := e.cfg.Sealer.Open(sf.Sealed, factsContext(subject, sf.Category))
 		if err != nil {
 			return nil, err
 		}
@@ -290,7 +291,14 @@ func (e *Exchanger) Held(ctx context.Context, subject string) ([]connectors.Fact
 		if err := json.Unmarshal(plain, &f); err != nil {
 			return nil, err
 		}
-		out = append(out, f)
+		out = append(out, HeldFacts{Purpose: sf.Purpose, Facts: f})
 	}
 	return out, nil
+}
+
+// HeldFacts are facts kept for a citizen and the purpose they were
+// fetched for.
+type HeldFacts struct {
+	Purpose string `json:"purpose"`
+	connectors.Facts
 }

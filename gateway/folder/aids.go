@@ -271,23 +271,8 @@ func (h *Handler) aidsCheck(w http.ResponseWriter, r *http.Request) {
 		h.Error(w, r, http.StatusBadRequest, "error.invalid_consent")
 		return
 	}
-	grants, err := h.deps.Consents.List(r.Context(), v.Subject)
-	if err != nil {
-		h.unavailable(w, r, "list consents", err)
+	if !h.grantOnce(w, r, v, o) {
 		return
-	}
-	now := h.opts.Now()
-	if !slices.ContainsFunc(grants, func(g consent.Grant) bool {
-		return g.Category == cat && g.Purpose == aidPurpose && g.ActiveAt(now)
-	}) {
-		if _, err := h.deps.Consents.Grant(r.Context(), v.Subject, cat, aidPurpose, o.TextVersion, web.Lang(r)); err != nil {
-			if errors.Is(err, consent.ErrInvalid) {
-				h.Error(w, r, http.StatusBadRequest, "error.invalid_consent")
-				return
-			}
-			h.unavailable(w, r, "grant consent", err)
-			return
-		}
 	}
 	res := h.deps.Exchanger.Fetch(r.Context(), v, cat)
 	// Back to the aid's own page, decided now, or to the summary.
@@ -297,6 +282,32 @@ func (h *Handler) aidsCheck(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Redirect(w, r, to+"?checked="+url.QueryEscape(cat)+"&status="+url.QueryEscape(string(res.Status))+
 		"&reason="+url.QueryEscape(res.Reason), http.StatusSeeOther)
+}
+
+// grantOnce gives the consent of offer o, whose text the citizen saw
+// beside the button, unless it is already in force; false when it
+// answered the request itself.
+func (h *Handler) grantOnce(w http.ResponseWriter, r *http.Request, v Viewer, o consent.Offer) bool {
+	grants, err := h.deps.Consents.List(r.Context(), v.Subject)
+	if err != nil {
+		h.unavailable(w, r, "list consents", err)
+		return false
+	}
+	now := h.opts.Now()
+	if slices.ContainsFunc(grants, func(g consent.Grant) bool {
+		return g.Category == o.Category && g.Purpose == o.Purpose && g.ActiveAt(now)
+	}) {
+		return true
+	}
+	if _, err := h.deps.Consents.Grant(r.Context(), v.Subject, o.Category, o.Purpose, o.TextVersion, web.Lang(r)); err != nil {
+		if errors.Is(err, consent.ErrInvalid) {
+			h.Error(w, r, http.StatusBadRequest, "error.invalid_consent")
+			return false
+		}
+		h.unavailable(w, r, "grant consent", err)
+		return false
+	}
+	return true
 }
 
 // recommendAid reports whether id may name an aid in a fragment.

@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
+	"slices"
 	"time"
 
 	"github.com/obert-gov/obert/audit"
+	"github.com/obert-gov/obert/consent"
 	"github.com/obert-gov/obert/gateway/documents"
+	"github.com/obert-gov/obert/gateway/exchange"
 	"github.com/obert-gov/obert/gateway/web"
 )
 
@@ -33,6 +37,9 @@ type Documents interface {
 	// Share makes a document of some fields of one of the citizen's, for a
 	// recipient administration (see documents.Service.Share).
 	Share(ctx context.Context, v Viewer, r documents.ShareRequest) (documents.Document, error)
+	// Ask fetches the data a document of its own purpose is made from,
+	// for that purpose (documents.Type.OwnPurpose).
+	Ask(ctx context.Context, v Viewer, t documents.Type) exchange.Result
 }
 
 type documentView struct {
@@ -173,6 +180,24 @@ func (h *Handler) documentsShow(w http.ResponseWriter, r *http.Request) {
 		offers = append(offers, offer{Type: string(t), TypeKey: "documents.type." + string(t), AboutKey: "documents.about." + string(t),
 			Title: h.deps.Catalogue.T(lang, "documents.type."+string(t)), Favourite: isFavourite(favs, FavouriteDocument, string(t))})
 	}
+	// Documents made from data asked for them alone: the consent is given,
+	// the data asked and the document issued in one step, the consent's
+	// text shown beside the button.
+	type ask struct {
+		Type, TypeKey, AboutKey string
+		Text                    consent.OfferText
+		Version                 string
+	}
+	var asks []ask
+	for _, t := range documents.Types {
+		if !t.OwnPurpose() || slices.Contains(avail, t) {
+			continue
+		}
+		if o, ok := h.offerOf(t.Category(), t.Purpose()); ok {
+			asks = append(asks, ask{Type: string(t), TypeKey: "documents.type." + string(t), AboutKey: "documents.about." + string(t),
+				Text: o.Texts[lang], Version: o.TextVersion})
+		}
+	}
 	// How often each of the citizen's documents was verified: the
 	// verifications are entries of their own log.
 	verified := map[string]int{}
@@ -207,8 +232,9 @@ func (h *Handler) documentsShow(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Query().Has("shared"):
 		status = "documents.shared_done"
 	}
-	h.render(w, r, http.StatusOK, "documents", "documents.title", map[string]any{"Offers": offers, "Issued": views, "Shares": shares,
-		"Administrations": admins, "Today": now.In(madrid).Format(time.DateOnly), "Status": status})
+	h.render(w, r, http.StatusOK, "documents", "documents.title", map[string]any{"Offers": offers, "Asks": asks, "Issued": views, "Shares": shares,
+		"Administrations": admins, "Today": now.In(madrid).Format(time.DateOnly), "Status": status,
+		"Checked": h.checkedNoteSaying(lang, r.URL.Query(), "documents.asked"), "StepUp": h.stepUpFor(v, r, "/folder/documents")})
 }
 
 func (h *Handler) documentsIssue(w http.ResponseWriter, r *http.Request) {
@@ -225,6 +251,9 @@ func (h *Handler) documentsIssue(w http.ResponseWriter, r *http.Request) {
 		h.Error(w, r, http.StatusBadRequest, "error.bad_request")
 		return
 	}
+	if r.PostFormValue("version") != "" && !h.askForDocument(w, r, v, t) {
+		return
+	}
 	d, err := h.deps.Documents.Issue(r.Context(), v, t)
 	switch {
 	case errors.Is(err, documents.ErrNoData):
@@ -235,6 +264,28 @@ func (h *Handler) documentsIssue(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.Redirect(w, r, "/folder/documents?issued="+d.CSV+"#doc-"+d.CSV, http.StatusSeeOther)
 	}
+}
+
+// askForDocument gives the consent of a document of its own purpose, whose text
+// the citizen saw beside the button, and asks for its data; false when it
+// answered the request itself (the data did not come, and the page says
+// why).
+func (h *Handler) askForDocument(w http.ResponseWriter, r *http.Request, v Viewer, t documents.Type) bool {
+	o, known := h.offerOf(t.Category(), t.Purpose())
+	if !t.OwnPurpose() || !known || r.PostFormValue("version") != o.TextVersion {
+		h.Error(w, r, http.StatusBadRequest, "error.invalid_consent")
+		return false
+	}
+	if !h.grantOnce(w, r, v, o) {
+		return false
+	}
+	res := h.deps.Documents.Ask(r.Context(), v, t)
+	if res.Status != exchange.StatusOK {
+		http.Redirect(w, r, "/folder/documents?checked="+url.QueryEscape(t.Category())+"&status="+url.QueryEscape(string(res.Status))+
+			"&reason="+url.QueryEscape(res.Reason)+"#asks", http.StatusSeeOther)
+		return false
+	}
+	return true
 }
 
 func (h *Handler) documentsPDF(w http.ResponseWriter, r *http.Request) {

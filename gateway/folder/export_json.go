@@ -9,7 +9,7 @@ import (
 
 // ExportSchemaVersion is the version of the export's JSON schema
 // (docs/export-schema.json); a change of shape is a new version.
-const ExportSchemaVersion = 2
+const ExportSchemaVersion = 3
 
 // exportDoc is the export as JSON (GDPR Art. 20): names in snake_case,
 // lists never null, no placeholder dates, the note in the citizen's
@@ -48,6 +48,7 @@ type exportConsent struct {
 
 type exportFacts struct {
 	Category  string         `json:"category"`
+	Purpose   string         `json:"purpose"`
 	Source    string         `json:"source"`
 	RequestID string         `json:"request_id"`
 	FetchedAt time.Time      `json:"fetched_at"`
@@ -91,7 +92,7 @@ func exportDocOf(x Export, lang, note string) exportDoc {
 		if values == nil {
 			values = map[string]any{}
 		}
-		d.Facts = append(d.Facts, exportFacts{Category: string(f.Category), Source: f.Source, RequestID: f.RequestID,
+		d.Facts = append(d.Facts, exportFacts{Category: string(f.Category), Purpose: f.Purpose, Source: f.Source, RequestID: f.RequestID,
 			FetchedAt: f.FetchedAt, Values: values})
 	}
 	for to, since := range x.Objections {

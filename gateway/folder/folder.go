@@ -131,7 +131,7 @@ type Export struct {
 	GeneratedAt time.Time            `json:"generated_at"`
 	Identity    ExportIdentity       `json:"identity"`
 	Consents    []consent.Grant      `json:"consents"`
-	Facts       []connectors.Facts   `json:"facts"`
+	Facts       []exchange.HeldFacts `json:"facts"`
 	Access      []audit.Entry        `json:"access_log"`
 	Sessions    []ExportSession      `json:"sessions"`
 	Objections  map[string]time.Time `json:"objections"`

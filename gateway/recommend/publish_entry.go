@@ -120,7 +120,7 @@ var (
 	countyCode       = regexp.MustCompile(`^[0-9]{2}$`)
 	municipalityCode = regexp.MustCompile(`^[0-9]{5}$`)
 	// ObertDocuments are the documents Obert issues, which aids may ask for.
-	ObertDocuments = []string{"census-certificate", "tax-certificate", "working-life-report"}
+	ObertDocuments = []string{"census-certificate", "residence-certificate", "tax-certificate", "working-life-report"}
 )
 
 // checkHowTo checks an aid's area and how to claim it.

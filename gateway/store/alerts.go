@@ -259,16 +259,20 @@ func (s *Store) ActiveGrantsOf(ctx context.Context, subjects, purposes []string,
 }
 
 // FactsOf implements exchange.BatchStore.
-func (s *Store) FactsOf(ctx context.Context, subjects, categories []string, at time.Time) ([]exchange.SealedFacts, error) {
-	if len(subjects) == 0 || len(categories) == 0 {
+func (s *Store) FactsOf(ctx context.Context, subjects, categories, purposes []string, at time.Time) ([]exchange.SealedFacts, error) {
+	if len(subjects) == 0 || len(categories) == 0 || len(purposes) == 0 {
 		return nil, nil
 	}
 	args := []any{subjects[0], subjects[len(subjects)-1], micros(at)}
 	for _, c := range categories {
 		args = append(args, c)
 	}
-	rows, err := s.q().QueryContext(ctx, `SELECT subject, category, grant_id, sealed, fetched_at, expires_at FROM facts
-		WHERE subject >= ? AND subject <= ? AND expires_at > ? AND category IN (`+placeholders(len(categories))+`)`, args...)
+	for _, p := range purposes {
+		args = append(args, p)
+	}
+	rows, err := s.q().QueryContext(ctx, `SELECT subject, category, purpose, grant_id, sealed, fetched_at, expires_at FROM facts
+		WHERE subject >= ? AND subject <= ? AND expires_at > ? AND category IN (`+placeholders(len(categories))+`)
+		AND purpose IN (`+placeholders(len(purposes))+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: facts: %w", err)
 	}
@@ -277,7 +281,7 @@ func (s *Store) FactsOf(ctx context.Context, subjects, categories []string, at t
 	for rows.Next() {
 		var f exchange.SealedFacts
 		var fetched, expires int64
-		if err := rows.Scan(&f.Subject, &f.Category, &f.GrantID, &f.Sealed, &fetched, &expires); err != nil {
+		if err := rows.Scan(&f.Subject, &f.Category, &f.Purpose, &f.GrantID, &f.Sealed, &fetched, &expires); err != nil {
 			return nil, fmt.Errorf("store: facts: %w", err)
 		}
 		if _, ok := slices.BinarySearch(subjects, f.Subject); ok {

@@ -139,14 +139,17 @@ func TestAlertsStore(t *testing.T) {
 				{Subject: "s25", Category: "census", GrantID: "gy", ExpiresAt: t0.Add(time.Hour)},
 				{Subject: "s4", Category: "census", GrantID: "gz", ExpiresAt: t0.Add(-time.Hour)},
 			} {
-				f.Sealed, f.FetchedAt = []byte("x"), t0
+				f.Sealed, f.FetchedAt, f.Purpose = []byte("x"), t0, "aid-recommendation"
 				if err := s.PutFacts(ctx, f); err != nil {
 					t.Fatal(err)
 				}
 			}
-			fs, err := s.FactsOf(ctx, []string{"s1", "s2", "s4"}, []string{"census"}, t0)
-			if err != nil || len(fs) != 1 || fs[0].Subject != "s1" || fs[0].GrantID != "g2" {
+			fs, err := s.FactsOf(ctx, []string{"s1", "s2", "s4"}, []string{"census"}, []string{"proactive-alerts", "aid-recommendation"}, t0)
+			if err != nil || len(fs) != 1 || fs[0].Subject != "s1" || fs[0].GrantID != "g2" || fs[0].Purpose != "aid-recommendation" {
 				t.Fatalf("facts of: %+v %v", fs, err)
+			}
+			if fs, _ := s.FactsOf(ctx, []string{"s1"}, []string{"census"}, []string{"residence-certificate"}, t0); len(fs) != 0 {
+				t.Fatalf("facts of another purpose: %+v", fs)
 			}
 
 			if ok, _ := s.DeleteSubscription(ctx, "s1", alerts.Push); !ok {

@@ -12,8 +12,8 @@ import (
 
 var _ exchange.FactStore = (*Store)(nil)
 
-// PutFacts implements exchange.FactStore: the newest fetch replaces the
-// last, if the grant it was fetched under is still in force (facts
+// PutFacts implements exchange.FactStore: the newest fetch for a purpose
+// replaces its last, if the grant it was fetched under is still in force (facts
 // fetched on a law have none). The grant's
 // row is read under a share lock (on SQLite, the write lock) in the same
 // transaction, so a withdrawal either commits first, and nothing is
@@ -37,11 +37,11 @@ func (s *Store) PutFacts(ctx context.Context, f exchange.SealedFacts) error {
 				return fmt.Errorf("store: put facts: %w", err)
 			}
 		}
-		if _, err := q.ExecContext(ctx, `INSERT INTO facts (subject, category, grant_id, sealed, fetched_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (subject, category) DO UPDATE SET grant_id = excluded.grant_id,
+		if _, err := q.ExecContext(ctx, `INSERT INTO facts (subject, category, purpose, grant_id, sealed, fetched_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (subject, category, purpose) DO UPDATE SET grant_id = excluded.grant_id,
 			sealed = excluded.sealed, fetched_at = excluded.fetched_at, expires_at = excluded.expires_at`,
-			f.Subject, f.Category, f.GrantID, f.Sealed, micros(f.FetchedAt), micros(f.ExpiresAt)); err != nil {
+			f.Subject, f.Category, f.Purpose, f.GrantID, f.Sealed, micros(f.FetchedAt), micros(f.ExpiresAt)); err != nil {
 			return fmt.Errorf("store: put facts: %w", err)
 		}
 		return nil
@@ -49,11 +49,11 @@ func (s *Store) PutFacts(ctx context.Context, f exchange.SealedFacts) error {
 }
 
 // GetFacts implements exchange.FactStore; expired facts are not returned.
-func (s *Store) GetFacts(ctx context.Context, subject, category string, at time.Time) (exchange.SealedFacts, error) {
-	f := exchange.SealedFacts{Subject: subject, Category: category}
+func (s *Store) GetFacts(ctx context.Context, subject, category, purpose string, at time.Time) (exchange.SealedFacts, error) {
+	f := exchange.SealedFacts{Subject: subject, Category: category, Purpose: purpose}
 	var fetched, expires int64
 	err := s.q().QueryRowContext(ctx, `SELECT grant_id, sealed, fetched_at, expires_at FROM facts
-		WHERE subject = ? AND category = ? AND expires_at > ?`, subject, category, micros(at)).
+		WHERE subject = ? AND category = ? AND purpose = ? AND expires_at > ?`, subject, category, purpose, micros(at)).
 		Scan(&f.GrantID, &f.Sealed, &fetched, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return exchange.SealedFacts{}, exchange.ErrNoFacts
@@ -63,6 +63,27 @@ func (s *Store) GetFacts(ctx context.Context, subject, category string, at time.
 	}
 	f.FetchedAt, f.ExpiresAt = fromMicros(fetched), fromMicros(expires)
 	return f, nil
+}
+
+// FactsHeld implements exchange.FactStore.
+func (s *Store) FactsHeld(ctx context.Context, subject string, at time.Time) ([]exchange.SealedFacts, error) {
+	rows, err := s.q().QueryContext(ctx, `SELECT category, purpose, grant_id, sealed, fetched_at, expires_at FROM facts
+		WHERE subject = ? AND expires_at > ? ORDER BY category, purpose`, subject, micros(at))
+	if err != nil {
+		return nil, fmt.Errorf("store: facts held: %w", err)
+	}
+	defer rows.Close()
+	var out []exchange.SealedFacts
+	for rows.Next() {
+		f := exchange.SealedFacts{Subject: subject}
+		var fetched, expires int64
+		if err := rows.Scan(&f.Category, &f.Purpose, &f.GrantID, &f.Sealed, &fetched, &expires); err != nil {
+			return nil, fmt.Errorf("store: facts held: %w", err)
+		}
+		f.FetchedAt, f.ExpiresAt = fromMicros(fetched), fromMicros(expires)
+		out = append(out, f)
+	}
+	return out, rows.Err()
 }
 
 // DeleteFactsOfGrant implements exchange.FactStore.

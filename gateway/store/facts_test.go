@@ -9,8 +9,11 @@ import (
 
 	"github.com/obert-gov/obert/consent"
 	"github.com/obert-gov/obert/gateway/exchange"
+	"github.com/obert-gov/obert/gateway/store"
 	"github.com/obert-gov/obert/gateway/store/storetest"
 )
+
+const aids = "aid-recommendation"
 
 func TestFactStore(t *testing.T) {
 	for _, b := range storetest.Backends(t) {
@@ -27,11 +30,11 @@ func TestFactStore(t *testing.T) {
 			}
 			// Under a grant that does not exist, or another subject's,
 			// nothing is stored.
-			if err := s.PutFacts(ctx, exchange.SealedFacts{Subject: "alice", Category: "census", GrantID: "nope", Sealed: []byte{1},
+			if err := s.PutFacts(ctx, exchange.SealedFacts{Subject: "alice", Category: "census", Purpose: aids, GrantID: "nope", Sealed: []byte{1},
 				FetchedAt: t0, ExpiresAt: t0.Add(time.Hour)}); !errors.Is(err, exchange.ErrGrantWithdrawn) {
 				t.Fatalf("facts under no grant: %v", err)
 			}
-			if err := s.PutFacts(ctx, exchange.SealedFacts{Subject: "bob", Category: "census", GrantID: "g1", Sealed: []byte{1},
+			if err := s.PutFacts(ctx, exchange.SealedFacts{Subject: "bob", Category: "census", Purpose: aids, GrantID: "g1", Sealed: []byte{1},
 				FetchedAt: t0, ExpiresAt: t0.Add(time.Hour)}); !errors.Is(err, exchange.ErrGrantWithdrawn) {
 				t.Fatalf("facts under another subject's grant: %v", err)
 			}
@@ -39,26 +42,26 @@ func TestFactStore(t *testing.T) {
 			if _, err := s.WithdrawGrant(ctx, "alice", "g3", t0); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.PutFacts(ctx, exchange.SealedFacts{Subject: "alice", Category: "census", GrantID: "g3", Sealed: []byte{1},
+			if err := s.PutFacts(ctx, exchange.SealedFacts{Subject: "alice", Category: "census", Purpose: aids, GrantID: "g3", Sealed: []byte{1},
 				FetchedAt: t0, ExpiresAt: t0.Add(time.Hour)}); !errors.Is(err, exchange.ErrGrantWithdrawn) {
 				t.Fatalf("facts under a withdrawn grant: %v", err)
 			}
-			if _, err := s.GetFacts(ctx, "alice", "census", t0); !errors.Is(err, exchange.ErrNoFacts) {
+			if _, err := s.GetFacts(ctx, "alice", "census", aids, t0); !errors.Is(err, exchange.ErrNoFacts) {
 				t.Fatalf("refused facts were stored: %v", err)
 			}
-			f := exchange.SealedFacts{Subject: "alice", Category: "census", GrantID: "g1",
+			f := exchange.SealedFacts{Subject: "alice", Category: "census", Purpose: aids, GrantID: "g1",
 				Sealed: []byte{1, 2, 3}, FetchedAt: t0, ExpiresAt: t0.Add(time.Hour)}
 			if err := s.PutFacts(ctx, f); err != nil {
 				t.Fatal(err)
 			}
-			got, err := s.GetFacts(ctx, "alice", "census", t0.Add(time.Minute))
+			got, err := s.GetFacts(ctx, "alice", "census", aids, t0.Add(time.Minute))
 			if err != nil || got.GrantID != "g1" || !bytes.Equal(got.Sealed, f.Sealed) || !got.ExpiresAt.Equal(f.ExpiresAt) {
 				t.Fatalf("GetFacts = %+v, %v", got, err)
 			}
-			if _, err := s.GetFacts(ctx, "alice", "census", t0.Add(time.Hour)); !errors.Is(err, exchange.ErrNoFacts) {
+			if _, err := s.GetFacts(ctx, "alice", "census", aids, t0.Add(time.Hour)); !errors.Is(err, exchange.ErrNoFacts) {
 				t.Fatalf("expired facts returned: %v", err)
 			}
-			if _, err := s.GetFacts(ctx, "bob", "census", t0); !errors.Is(err, exchange.ErrNoFacts) {
+			if _, err := s.GetFacts(ctx, "bob", "census", aids, t0); !errors.Is(err, exchange.ErrNoFacts) {
 				t.Fatalf("another subject's facts returned: %v", err)
 			}
 			// A new fetch replaces the old one.
@@ -67,8 +70,37 @@ func TestFactStore(t *testing.T) {
 			if err := s.PutFacts(ctx, f2); err != nil {
 				t.Fatal(err)
 			}
-			if got, _ := s.GetFacts(ctx, "alice", "census", t0); got.GrantID != "g2" {
+			if got, _ := s.GetFacts(ctx, "alice", "census", aids, t0); got.GrantID != "g2" {
 				t.Fatalf("facts not replaced: %+v", got)
+			}
+			// A minimised answer for another purpose is kept beside the
+			// full one, not instead of it.
+			g4 := consent.Grant{ID: "g4", Subject: "alice", Category: "census", Purpose: "residence-certificate",
+				ExpiresAt: t0.Add(time.Hour), Requester: "r", Source: "s", LegalBasis: consent.BasisConsent,
+				TextVersion: "v", Language: "ca", GrantedAt: t0.Add(-time.Hour)}
+			if err := s.CreateGrant(ctx, g4); err != nil {
+				t.Fatal(err)
+			}
+			min := exchange.SealedFacts{Subject: "alice", Category: "census", Purpose: g4.Purpose, GrantID: "g4",
+				Sealed: []byte{4}, FetchedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+			if err := s.PutFacts(ctx, min); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := s.GetFacts(ctx, "alice", "census", aids, t0); got.GrantID != "g2" || !bytes.Equal(got.Sealed, []byte{9}) {
+				t.Fatalf("the full answer after a minimised one: %+v", got)
+			}
+			if got, _ := s.GetFacts(ctx, "alice", "census", g4.Purpose, t0); got.GrantID != "g4" || !bytes.Equal(got.Sealed, []byte{4}) {
+				t.Fatalf("the minimised answer: %+v", got)
+			}
+			held, err := s.FactsHeld(ctx, "alice", t0)
+			if err != nil || len(held) != 2 || held[0].Purpose != aids || held[1].Purpose != g4.Purpose {
+				t.Fatalf("FactsHeld = %+v, %v", held, err)
+			}
+			if held, _ := s.FactsHeld(ctx, "alice", t0.Add(time.Hour)); len(held) != 0 {
+				t.Fatalf("expired facts held: %+v", held)
+			}
+			if n, err := s.DeleteFactsOfGrant(ctx, "alice", "g4"); err != nil || n != 1 {
+				t.Fatalf("DeleteFactsOfGrant(g4) = %d, %v", n, err)
 			}
 			if n, err := s.DeleteFactsOfGrant(ctx, "bob", "g2"); err != nil || n != 0 {
 				t.Fatalf("bob deleted alice's facts: %d, %v", n, err)
@@ -76,8 +108,44 @@ func TestFactStore(t *testing.T) {
 			if n, err := s.DeleteFactsOfGrant(ctx, "alice", "g2"); err != nil || n != 1 {
 				t.Fatalf("DeleteFactsOfGrant = %d, %v", n, err)
 			}
-			if _, err := s.GetFacts(ctx, "alice", "census", t0); !errors.Is(err, exchange.ErrNoFacts) {
+			if _, err := s.GetFacts(ctx, "alice", "census", aids, t0); !errors.Is(err, exchange.ErrNoFacts) {
 				t.Fatalf("deleted facts returned: %v", err)
+			}
+		})
+	}
+}
+
+// TestFactsMigrateToPurposes writes facts under the schema of one set per
+// category, migrates, and finds each set under the purpose it was fetched
+// for: its grant's, or for facts fetched on a law, the law's purpose.
+func TestFactsMigrateToPurposes(t *testing.T) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			s := storetest.OpenUnmigrated(t, b)
+			if err := store.MigrateUpTo(ctx, s, 21); err != nil {
+				t.Fatal(err)
+			}
+			t0 := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+			g := consent.Grant{ID: "g1", Subject: "alice", Category: "tax", Purpose: aids, ExpiresAt: t0.Add(time.Hour),
+				Requester: "r", Source: "s", LegalBasis: consent.BasisConsent, TextVersion: "v", Language: "ca", GrantedAt: t0}
+			if err := s.CreateGrant(ctx, g); err != nil {
+				t.Fatal(err)
+			}
+			for _, row := range [][]any{{"alice", "tax", "g1"}, {"alice", "representation", ""}} {
+				if _, err := s.DB().ExecContext(ctx, rebind(s, `INSERT INTO facts (subject, category, grant_id, sealed, fetched_at, expires_at)
+					VALUES (?, ?, ?, ?, ?, ?)`), row[0], row[1], row[2], []byte("sealed-"+row[1].(string)), t0.UnixMicro(), t0.Add(time.Hour).UnixMicro()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := s.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for cat, purpose := range map[string]string{"tax": aids, "representation": "acting-for"} {
+				f, err := s.GetFacts(ctx, "alice", cat, purpose, t0)
+				if err != nil || string(f.Sealed) != "sealed-"+cat || !f.ExpiresAt.Equal(t0.Add(time.Hour)) {
+					t.Errorf("%s for %s after the migration: %+v, %v", cat, purpose, f, err)
+				}
 			}
 		})
 	}

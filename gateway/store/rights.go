@@ -150,14 +150,14 @@ func (s *Store) EraseSubject(ctx context.Context, subject, keep string) (Erased,
 func (s *Store) PurgeExpiredFacts(ctx context.Context, now time.Time) ([]exchange.SealedFacts, error) {
 	var out []exchange.SealedFacts
 	err := s.inTx(ctx, func(q querier) error {
-		rows, err := q.QueryContext(ctx, `SELECT subject, category, grant_id, fetched_at, expires_at FROM facts WHERE expires_at <= ?`, micros(now))
+		rows, err := q.QueryContext(ctx, `SELECT subject, category, purpose, grant_id, fetched_at, expires_at FROM facts WHERE expires_at <= ?`, micros(now))
 		if err != nil {
 			return fmt.Errorf("store: expired facts: %w", err)
 		}
 		for rows.Next() {
 			var f exchange.SealedFacts
 			var fetched, expires int64
-			if err := rows.Scan(&f.Subject, &f.Category, &f.GrantID, &fetched, &expires); err != nil {
+			if err := rows.Scan(&f.Subject, &f.Category, &f.Purpose, &f.GrantID, &fetched, &expires); err != nil {
 				rows.Close()
 				return fmt.Errorf("store: expired facts: %w", err)
 			}
@@ -169,8 +169,8 @@ func (s *Store) PurgeExpiredFacts(ctx context.Context, now time.Time) ([]exchang
 			return err
 		}
 		for _, f := range out {
-			if _, err := q.ExecContext(ctx, `DELETE FROM facts WHERE subject = ? AND category = ? AND expires_at <= ?`,
-				f.Subject, f.Category, micros(now)); err != nil {
+			if _, err := q.ExecContext(ctx, `DELETE FROM facts WHERE subject = ? AND category = ? AND purpose = ? AND expires_at <= ?`,
+				f.Subject, f.Category, f.Purpose, micros(now)); err != nil {
 				return fmt.Errorf("store: purge facts: %w", err)
 			}
 		}

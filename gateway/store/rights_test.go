@@ -32,7 +32,7 @@ func TestRights(t *testing.T) {
 					Source: "s", LegalBasis: consent.BasisConsent, TextVersion: "v", Language: "ca", GrantedAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
 					t.Fatal(err)
 				}
-				if err := s.PutFacts(ctx, exchange.SealedFacts{Subject: subj, Category: "census", GrantID: "g-" + subj, Sealed: []byte("x"),
+				if err := s.PutFacts(ctx, exchange.SealedFacts{Subject: subj, Category: "census", Purpose: "aid-recommendation", GrantID: "g-" + subj, Sealed: []byte("x"),
 					FetchedAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
 					t.Fatal(err)
 				}
@@ -98,7 +98,7 @@ func TestRights(t *testing.T) {
 			if gs, _ := s.ListGrants(ctx, "alice"); len(gs) != 0 {
 				t.Fatalf("grants left: %v", gs)
 			}
-			if _, err := s.GetFacts(ctx, "alice", "census", t0); err != exchange.ErrNoFacts {
+			if _, err := s.GetFacts(ctx, "alice", "census", "aid-recommendation", t0); err != exchange.ErrNoFacts {
 				t.Fatalf("facts left: %v", err)
 			}
 			if o, _ := s.Objections(ctx, "alice"); len(o) != 0 {

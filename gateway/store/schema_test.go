@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -64,9 +65,13 @@ func TestSchemaGate(t *testing.T) {
 	}
 }
 
+// rebind numbers q's placeholders for PostgreSQL.
 func rebind(s *store.Store, q string) string {
-	if s.Flavor() == store.Postgres {
-		return strings.Replace(strings.Replace(q, "?", "$1", 1), "?", "$2", 1)
+	if s.Flavor() != store.Postgres {
+		return q
+	}
+	for n := 1; strings.Contains(q, "?"); n++ {
+		q = strings.Replace(q, "?", "$"+strconv.Itoa(n), 1)
 	}
 	return q
 }

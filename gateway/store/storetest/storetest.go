@@ -38,6 +38,22 @@ func Backends(t testing.TB) []Backend {
 // PostgresURL is the server the PostgreSQL tests use, or "" when unset.
 func PostgresURL() string { return os.Getenv("OBERT_TEST_POSTGRES") }
 
+// OpenUnmigrated opens a fresh, empty store on b's database, for tests of
+// migrations.
+func OpenUnmigrated(t testing.TB, b Backend) *store.Store {
+	t.Helper()
+	u := "sqlite:" + filepath.Join(t.TempDir(), "obert.db")
+	if b.Name == "postgres" {
+		u, _ = SchemaURL(t, PostgresURL())
+	}
+	s, err := store.Open(context.Background(), u)
+	if err != nil {
+		t.Fatalf("open %s: %v", b.Name, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // OpenSQLite opens a migrated SQLite store in a temporary directory.
 func OpenSQLite(t testing.TB) *store.Store {
 	t.Helper()
