@@ -516,3 +516,26 @@ func (s *Server) forget(now time.Time) {
 		}
 	}
 }
+
+// Facts are the canonical facts the census, tax and working-life services
+// give of c at asOf, each answer encoded as the simulator sends it and
+// decoded by the service's connector code: what a full fetch of the three
+// would store, for tests and benchmarks that need many citizens' facts.
+func Facts(c Citizen, asOf time.Time) (map[string]map[string]any, error) {
+	out := map[string]map[string]any{}
+	for cat, s := range map[string]struct {
+		svc  service
+		code scsp.Service
+	}{"census": {censusService, scsp.Census}, "tax": {taxService, scsp.Tax}, "employment": {employmentService, scsp.Employment}} {
+		raw, err := xml.Marshal(s.svc.specific(c, asOf))
+		if err != nil {
+			return nil, err
+		}
+		v, err := s.code.Values(raw)
+		if err != nil {
+			return nil, fmt.Errorf("sim: %s facts: %w", cat, err)
+		}
+		out[cat] = v
+	}
+	return out, nil
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -19,6 +20,7 @@ type Evaluator struct {
 	aid     Aid
 	version string
 	query   rego.PreparedEvalQuery
+	native  *nativeAid // nil: OPA evaluates it
 	now     func() time.Time
 }
 
@@ -35,6 +37,15 @@ func (ev *Evaluator) Evaluate(ctx context.Context, s Situation) (Result, error) 
 	today := ev.now().UTC().Format(time.DateOnly)
 	if today < ev.aid.ValidFrom || (ev.aid.ValidUntil != "" && today > ev.aid.ValidUntil) {
 		return Result{Aid: ev.aid, Status: NotEligible}, nil
+	}
+	if ev.native != nil {
+		met, err := ev.native.criteria(s, today, make([]cached, ev.native.nRules))
+		if err == nil {
+			return verdict(ev.aid, met), nil
+		}
+		if !errors.Is(err, errFallback) {
+			return Result{}, err
+		}
 	}
 	met, err := ev.criteria(ctx, s)
 	if err != nil {
@@ -71,7 +82,7 @@ func (r *Recommender) Evaluator(ctx context.Context, id string) (*Evaluator, err
 	r.mu.RLock()
 	ev, ok := r.evaluators[id]
 	aid, found := r.find(id)
-	mods, v, caps := r.modules, r.versions[id], r.caps
+	mods, v, caps, native := r.modules, r.versions[id], r.caps, r.natives[id]
 	r.mu.RUnlock()
 	if ok {
 		return ev, nil
@@ -87,7 +98,7 @@ func (r *Recommender) Evaluator(ctx context.Context, id string) (*Evaluator, err
 	if err != nil {
 		return nil, fmt.Errorf("recommend: compile %s: %w", id, err)
 	}
-	ev = &Evaluator{aid: aid, version: v, query: q, now: r.now}
+	ev = &Evaluator{aid: aid, version: v, query: q, native: native, now: r.now}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.versions[id] == v { // the catalogue did not change meanwhile

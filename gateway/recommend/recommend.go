@@ -126,7 +126,9 @@ type Recommender struct {
 	mu      sync.RWMutex
 	aids    []Aid
 	modules map[string]string // rule modules (no tests), by file name
-	shards  []shard           // the catalogue, cut to be evaluated in parallel
+	shards  []shard           // the aids OPA evaluates, cut to be evaluated in parallel
+	// natives are the aids evaluated natively (native.go), by id.
+	natives map[string]*nativeAid
 	// versions of the aids (see Version), worked out with the shards.
 	versions map[string]string
 	now      func() time.Time
@@ -180,11 +182,18 @@ func New(ctx context.Context, catalogue []byte, modules map[string]string, now f
 // rebuild compiles aids and modules and, if they compile, makes them the
 // catalogue; r.mu must be held (or r not yet shared).
 func (r *Recommender) rebuild(ctx context.Context, aids []Aid, modules map[string]string) error {
-	shards, versions, err := compile(ctx, aids, modules, r.caps)
+	natives := compileNatives(aids, modules, r.caps)
+	var rest []Aid
+	for _, a := range aids {
+		if natives[a.ID] == nil {
+			rest = append(rest, a)
+		}
+	}
+	shards, versions, err := compile(ctx, aids, rest, modules, r.caps)
 	if err != nil {
 		return err
 	}
-	r.aids, r.modules, r.shards, r.versions = aids, modules, shards, versions
+	r.aids, r.modules, r.shards, r.versions, r.natives = aids, modules, shards, versions, natives
 	clear(r.evaluators)
 	return nil
 }
@@ -208,16 +217,17 @@ type shard struct {
 	aids       []string // the ids of its aids
 }
 
-// compile builds the shards over aids and modules: the aids are grouped by
+// compile builds the shards over the aids of opa (those of aids that are
+// not evaluated natively) and modules: they are grouped by
 // the categories they declare, and each group cut into pieces of at most a
 // processor's share of the catalogue (at most four shares), each with the
 // modules of its own aids and the shared ones, so that a recommendation
 // evaluates them in parallel. It also returns each aid's version.
-func compile(ctx context.Context, aids []Aid, modules map[string]string, caps *ast.Capabilities) ([]shard, map[string]string, error) {
-	n := min(runtime.GOMAXPROCS(0), 4, max(len(aids), 1))
-	size := max((len(aids)+n-1)/n, 1)
+func compile(ctx context.Context, aids, opa []Aid, modules map[string]string, caps *ast.Capabilities) ([]shard, map[string]string, error) {
+	n := min(runtime.GOMAXPROCS(0), 4, max(len(opa), 1))
+	size := max((len(opa)+n-1)/n, 1)
 	groups := map[string][]Aid{}
-	for _, a := range aids {
+	for _, a := range opa {
 		k := viewKey(a.Categories)
 		groups[k] = append(groups[k], a)
 	}
@@ -349,15 +359,15 @@ func (r *Recommender) Aids() []Aid {
 func (r *Recommender) Recommend(ctx context.Context, s Situation) ([]Result, error) {
 	today := r.now().UTC().Format(time.DateOnly)
 	r.mu.RLock()
-	shards, catalogue := r.shards, r.aids
+	shards, catalogue, natives := r.shards, r.aids, r.natives
 	r.mu.RUnlock()
 	inputs, err := shardInputs(shards, s, today)
 	if err != nil {
 		return nil, err
 	}
 	parts := make([]map[string]map[string]bool, len(shards))
-	slow := make([][]string, len(shards))
-	errs := make([]error, len(shards))
+	slow := make([][]string, len(shards)+1)
+	errs := make([]error, len(shards)+1)
 	var wg sync.WaitGroup
 	for i, sh := range shards {
 		wg.Go(func() {
@@ -371,6 +381,11 @@ func (r *Recommender) Recommend(ctx context.Context, s Situation) ([]Result, err
 			}
 		})
 	}
+	// Meanwhile, the aids evaluated natively, here: a few microseconds
+	// each, their verdicts made at once.
+	results := make([]Result, len(catalogue))
+	decided := make([]bool, len(catalogue))
+	slow[len(shards)], errs[len(shards)] = r.evalNative(ctx, catalogue, natives, s, today, results, decided)
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -385,41 +400,53 @@ func (r *Recommender) Recommend(ctx context.Context, s Situation) ([]Result, err
 			tooSlow[id] = true
 		}
 	}
-	var out []Result
-	for _, a := range catalogue {
+	keep := make([]bool, len(catalogue))
+	for i, a := range catalogue {
 		if today < a.ValidFrom || (a.ValidUntil != "" && today > a.ValidUntil) || tooSlow[a.ID] {
 			continue
 		}
-		res := verdict(a, all[a.ID])
-		if res.Status == Maybe {
+		if !decided[i] {
+			results[i] = verdict(a, all[a.ID])
+		}
+		if results[i].Status == Maybe {
 			for _, c := range a.Categories {
 				if len(s.Facts[c]) == 0 {
-					res.Missing = append(res.Missing, c)
+					results[i].Missing = append(results[i].Missing, c)
 				}
 			}
 		}
-		out = append(out, res)
+		keep[i] = true
 	}
-	rank := map[string]int{Eligible: 0, Maybe: 1, NotEligible: 2}
-	slices.SortStableFunc(out, func(a, b Result) int { return rank[a.Status] - rank[b.Status] })
+	// Eligible first, then maybe, then not: a stable partition, which moves
+	// each (large) result once rather than sorting them.
+	out := make([]Result, 0, len(catalogue))
+	for _, st := range []string{Eligible, Maybe, NotEligible} {
+		for i := range results {
+			if keep[i] && results[i].Status == st {
+				out = append(out, results[i])
+			}
+		}
+	}
 	return out, nil
 }
 
 // verdict is an aid's result from the criteria the data decided: eligible
 // if all are met, not eligible if one is not, maybe if one is undecided.
 func verdict(a Aid, met map[string]bool) Result {
-	res := Result{Aid: a, Status: Eligible}
-	for _, spec := range a.Criteria {
+	res := Result{Aid: a, Status: Eligible, Criteria: make([]Criterion, len(a.Criteria))}
+	vals := make([]bool, len(a.Criteria)) // what each Met points to
+	for i, spec := range a.Criteria {
 		c := Criterion{CriterionSpec: spec}
 		if v, ok := met[spec.Name]; ok {
-			c.Met = &v
+			vals[i] = v
+			c.Met = &vals[i]
 			if !v {
 				res.Status = NotEligible
 			}
 		} else if res.Status == Eligible {
 			res.Status = Maybe
 		}
-		res.Criteria = append(res.Criteria, c)
+		res.Criteria[i] = c
 	}
 	return res
 }
@@ -428,6 +455,7 @@ func verdict(a Aid, met map[string]bool) Result {
 // citizen, and one aid alone. Published rules are checked to finish with
 // no data, but data can make a rule slow; past its budget an aid is left
 // out of that recommendation (and a sweep skips it for that citizen).
+// Aids evaluated natively need none: their programs have no loops.
 const (
 	ShardBudget = 500 * time.Millisecond
 	AidBudget   = 100 * time.Millisecond
@@ -435,6 +463,50 @@ const (
 
 // ErrTooSlow is an aid whose rule did not finish within AidBudget.
 var ErrTooSlow = errors.New("recommend: the aid's rule ran past its time budget")
+
+// evalNative evaluates the aids of the catalogue that have a native
+// program, valid today, into results (decided marks them); an evaluation
+// native code leaves to OPA is done by the aid's Evaluator, within its
+// budget, and those that run past it are returned.
+func (r *Recommender) evalNative(ctx context.Context, catalogue []Aid, natives map[string]*nativeAid, s Situation, today string,
+	results []Result, decided []bool) ([]string, error) {
+	var cache []cached
+	var ev nativeEval
+	var apart []string
+	at := map[string]int{}
+	met := map[string]bool{} // one aid's criteria, reused
+	for i, a := range catalogue {
+		n := natives[a.ID]
+		if n == nil || today < a.ValidFrom || (a.ValidUntil != "" && today > a.ValidUntil) {
+			continue
+		}
+		if cache == nil {
+			cache = make([]cached, n.nRules)
+		}
+		clear(met)
+		err := n.criteriaInto(met, &ev, s, today, cache)
+		switch {
+		case errors.Is(err, errFallback):
+			apart, at[a.ID] = append(apart, a.ID), i
+		case err != nil:
+			return nil, err
+		default:
+			results[i], decided[i] = verdict(a, met), true
+		}
+	}
+	if len(apart) == 0 {
+		return nil, nil
+	}
+	more, slow, err := r.evalApart(ctx, apart, s)
+	if err != nil {
+		return nil, err
+	}
+	for id, m := range more {
+		i := at[id]
+		results[i], decided[i] = verdict(catalogue[i], m), true
+	}
+	return slow, nil
+}
 
 // evalApart evaluates ids one by one, each within AidBudget; it returns
 // the criteria decided and the aids that ran past it.

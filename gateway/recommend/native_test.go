@@ -1,0 +1,282 @@
+package recommend
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/obert-gov/obert/catalogue"
+	"github.com/obert-gov/obert/connectors/sim"
+	"github.com/obert-gov/obert/policy"
+)
+
+// TestNativeEqualsOPA is the differential test of native evaluation: on
+// every shipped aid, for every synthetic citizen of the simulator and for
+// thousands of random fact sets (fields missing, of the wrong type, dates
+// at month ends and leap days, numbers at the rules' thresholds, fractions
+// and numbers past 2^53), on several days, native code decides exactly
+// the criteria OPA decides, leaves exactly the same ones undecided, and so
+// gives the same verdicts and explanations; where it declines (errFallback)
+// OPA's answer is the one used, and it declines rarely.
+func TestNativeEqualsOPA(t *testing.T) {
+	ctx := context.Background()
+	t.Parallel()
+	mods, err := policy.AidModules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := policy.AidCatalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var aids []Aid
+	if err := json.Unmarshal(raw, &aids); err != nil {
+		t.Fatal(err)
+	}
+	r, err := New(ctx, raw, mods, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range aids {
+		if r.natives[a.ID] == nil {
+			t.Errorf("shipped aid %s is not evaluated natively", a.ID)
+		}
+	}
+	// OPA's own path over the whole catalogue: the shards recommendations
+	// used before native evaluation.
+	shards, _, err := compile(ctx, aids, aids, r.modules, r.caps)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	citizens, randoms := 1000, 2000
+	if testing.Short() {
+		citizens, randoms = 200, 300
+	}
+	asOf := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
+	var situations []Situation
+	for _, c := range sim.NewPopulation(11, citizens, asOf).Citizens() {
+		f, err := sim.Facts(c, asOf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		situations = append(situations, Situation{Facts: f})
+	}
+	rng := rand.New(rand.NewPCG(7, 22))
+	fields := categoryFields(t)
+	for range randoms {
+		situations = append(situations, randomSituation(rng, fields))
+	}
+	days := []string{"2026-11-24", "2028-02-29", "2027-03-31", "2026-01-01"}
+
+	var evaluations, fallbacks, conflicts int
+	for i, s := range situations {
+		today := days[i%len(days)]
+		inputs, err := shardInputs(shards, s, today)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]map[string]bool{}
+		opaErr := map[string]bool{}
+		for j, sh := range shards {
+			part, err := evalShard(ctx, sh.query, inputs[j])
+			if err != nil {
+				// A conflict in one aid fails its shard: ask each aid alone.
+				for _, id := range sh.aids {
+					ev, _ := r.Evaluator(ctx, id)
+					ev.now = func() time.Time { return mustDay(today) }
+					met, err := ev.criteria(ctx, s)
+					if err != nil {
+						opaErr[id] = true
+						continue
+					}
+					want[id] = met
+				}
+				continue
+			}
+			for id, met := range part {
+				want[id] = met
+			}
+		}
+		cache := make([]cached, 0)
+		for _, a := range aids {
+			n := r.natives[a.ID]
+			if len(cache) < n.nRules {
+				cache = make([]cached, n.nRules)
+			}
+			got, err := n.criteria(s, today, cache[:n.nRules])
+			evaluations++
+			switch {
+			case errors.Is(err, errFallback):
+				fallbacks++
+				if opaErr[a.ID] {
+					conflicts++
+				}
+				continue
+			case err != nil:
+				t.Fatalf("%s on %v: %v", a.ID, s.Facts, err)
+			case opaErr[a.ID]:
+				t.Fatalf("%s on %v (today %s): OPA fails, native decided %v", a.ID, describe(s), today, got)
+			}
+			w := want[a.ID]
+			if w == nil {
+				w = map[string]bool{}
+			}
+			if !reflect.DeepEqual(got, w) {
+				t.Fatalf("%s on %s (today %s):\nnative %v\nOPA    %v", a.ID, describe(s), today, got, w)
+			}
+			if vg, vw := verdict(a, got), verdict(a, w); !reflect.DeepEqual(vg, vw) {
+				t.Fatalf("%s: verdicts differ: %+v vs %+v", a.ID, vg, vw)
+			}
+		}
+	}
+	t.Logf("%d evaluations over %d aids and %d situations; %d left to OPA (%d of them conflicts OPA reports)",
+		evaluations, len(aids), len(situations), fallbacks, conflicts)
+	if fallbacks*20 > evaluations {
+		t.Fatalf("native evaluation declined %d of %d evaluations", fallbacks, evaluations)
+	}
+}
+
+func mustDay(s string) time.Time {
+	d, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+func describe(s Situation) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// categoryFields are the catalogue's fields of the categories aids read.
+func categoryFields(t *testing.T) map[string][]string {
+	snap, err := catalogue.Seed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	for _, c := range snap.Categories {
+		out[c.ID] = c.Fields
+	}
+	return out
+}
+
+// randomSituation is a fact set made to find where two evaluators part:
+// each field missing at times, usually of its kind but at times of
+// another, with values at the thresholds the shipped rules use.
+func randomSituation(rng *rand.Rand, fields map[string][]string) Situation {
+	pick := func(vs ...any) any { return vs[rng.IntN(len(vs))] }
+	date := func() any {
+		switch rng.IntN(6) {
+		case 0:
+			return pick("2000-02-29", "1961-11-24", "1958-11-25", "2026-11-24", "2026-11-25", "2008-02-29", "1961-03-31",
+				"2026-02-30", "not a date", "", "2026-1-5", "0001-01-01", "9999-12-31")
+		default:
+			return fmt.Sprintf("%04d-%02d-%02d", 1920+rng.IntN(112), 1+rng.IntN(12), 1+rng.IntN(31))
+		}
+	}
+	number := func() any {
+		switch rng.IntN(5) {
+		case 0:
+			return pick(-1, 0, 1, 2, 3, 4, 12, 18, 23, 35, 52, 65, 8639, 8640, 9000, 12000, 14999, 15000, 16800, 25200, 36000)
+		case 1:
+			return pick(2.5, 0.5, 1e16, -3.0, 9007199254740993.0, 1.0)
+		default:
+			return rng.IntN(60000)
+		}
+	}
+	code := func() any {
+		return pick("08019", "17079", "25120", "43148", "08187", "08279", "08101", "08015", "43123", "28079", "40", "13", "02",
+			"", "0", "8019", fmt.Sprintf("%05d", rng.IntN(100000)), "ÀÉ08")
+	}
+	wrong := func() any {
+		return pick(nil, true, false, "abc", "", 0, 7.5, []any{1, "a"}, map[string]any{"a": 1}, "08019", "1990-01-01")
+	}
+	s := Situation{Facts: map[string]map[string]any{}}
+	for cat, fs := range fields {
+		if rng.IntN(10) == 0 {
+			continue
+		}
+		f := map[string]any{}
+		for _, name := range fs {
+			if rng.IntN(5) == 0 {
+				continue
+			}
+			var v any
+			switch {
+			case rng.IntN(10) == 0:
+				v = wrong()
+			case strings.HasSuffix(name, "_code"), name == "municipality", name == "county":
+				v = code()
+			case strings.HasSuffix(name, "_since"), strings.HasSuffix(name, "_date"):
+				v = date()
+			case slices.Contains([]string{"employed", "lives_alone", "tax_compliant", "filed_last_year", "receives_unemployment_benefit",
+				"resident_in_catalonia", "over_65", "income_below_twice_iprem", "registered_unemployed"}, name):
+				v = pick(true, false)
+			default:
+				v = number()
+			}
+			f[name] = v
+		}
+		s.Facts[cat] = f
+	}
+	if rng.IntN(4) == 0 {
+		s.Answers = map[string]any{"children": number(), "situation": pick("unemployed", "retired", "")}
+	}
+	return s
+}
+
+// TestNativeDeclines: a rule native code does not run (a comprehension)
+// is evaluated by OPA, and a conflict between two definitions of one
+// criterion fails the recommendation as it does in OPA: native code never
+// answers where it cannot answer as OPA does.
+func TestNativeDeclines(t *testing.T) {
+	ctx := context.Background()
+	t3 := map[string]string{"ca": "x", "es": "x", "en": "x"}
+	aid := func(id string) Aid {
+		return Aid{ID: id, Level: "state", Administration: t3, Title: t3, Summary: t3, ValidFrom: "2026-01-01",
+			Categories: []string{"census"}, Criteria: []CriterionSpec{{Name: "minors", Category: "census", Text: t3}}}
+	}
+	aids := []Aid{aid("by_comprehension"), aid("in_conflict")}
+	raw, _ := json.Marshal(aids)
+	mods := map[string]string{
+		"by_comprehension.rego": "package obert.aids.by_comprehension\n\nimport rego.v1\n\n" +
+			"criteria[\"minors\"] := count([m | some m in [input.facts.census.minors_in_household]; m > 0]) > 0\n",
+		"in_conflict.rego": "package obert.aids.in_conflict\n\nimport rego.v1\n\n" +
+			"criteria[\"minors\"] := true if input.facts.census.minors_in_household > 0\n\n" +
+			"criteria[\"minors\"] := false if input.facts.census.household_size > 1\n",
+	}
+	r, err := New(ctx, raw, mods, func() time.Time { return mustDay("2026-11-24") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.natives["by_comprehension"] != nil {
+		t.Fatal("a comprehension compiled natively")
+	}
+	if r.natives["in_conflict"] == nil {
+		t.Fatal("two definitions of one criterion did not compile natively")
+	}
+	rs, err := r.Recommend(ctx, Situation{Facts: map[string]map[string]any{"census": {"minors_in_household": 2, "household_size": 1}}})
+	if err != nil || len(rs) != 2 {
+		t.Fatalf("Recommend = %v, %v", rs, err)
+	}
+	for _, res := range rs {
+		if res.Status != Eligible {
+			t.Errorf("%s: %s", res.Aid.ID, res.Status)
+		}
+	}
+	// Both definitions hold and disagree: OPA's conflict error, natively
+	// too.
+	if _, err := r.Recommend(ctx, Situation{Facts: map[string]map[string]any{"census": {"minors_in_household": 2, "household_size": 3}}}); err == nil {
+		t.Fatal("a conflict went unreported")
+	}
+}
