@@ -405,7 +405,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 			// An external Via Oberta (a simulator run on its own) with the
 			// development providers: the same synthetic population it
 			// serves, which the development mail box must not hide.
-			g.Dev.Citizens = sim.NewPopulation(2026, 60, time.Now()).Citizens()
+			g.Dev.Citizens = sim.NewPopulation(2026, cfg.DevPopulation, time.Now()).Citizens()
 		}
 		for _, c := range g.Dev.Citizens {
 			label := c.Archetype
@@ -773,7 +773,7 @@ func (g *Gateway) viaOberta(ctx context.Context, cfg config.Config, log *slog.Lo
 	if err != nil {
 		return nil, nil, nil, "", err
 	}
-	pop := sim.NewPopulation(2026, 60, now)
+	pop := sim.NewPopulation(2026, cfg.DevPopulation, now)
 	seed, err := catalogue.Seed()
 	if err != nil {
 		return nil, nil, nil, "", err

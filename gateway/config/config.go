@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -56,9 +57,14 @@ type Config struct {
 	DocumentCertFile string // its certificate
 	DevIdPAddr       string
 	SimAddr          string
-	LogLevel         string
-	LogFormat        string
-	ShutdownTimeout  time.Duration
+	// DevPopulation is how many synthetic citizens the development
+	// providers offer (and the in-process simulator holds): a simulator
+	// run apart (OBERT_VIAOBERTA_URL in dev) must hold the same
+	// (viaoberta-sim -seed 2026 -population N).
+	DevPopulation   int
+	LogLevel        string
+	LogFormat       string
+	ShutdownTimeout time.Duration
 	// TrustedProxies are the reverse proxies (CIDRs, comma-separated)
 	// whose X-Forwarded-For is believed for the client's address.
 	TrustedProxies string
@@ -131,6 +137,11 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 		shutdown = v
 	}
 	st := fs.String("shutdown-timeout", shutdown, "time to finish requests in flight [OBERT_SHUTDOWN_TIMEOUT]")
+	pop := "60"
+	if v := getenv("OBERT_DEV_POPULATION"); v != "" {
+		pop = v
+	}
+	popFlag := fs.String("dev-population", pop, "dev only: synthetic citizens of the development providers and simulator (seed 2026) [OBERT_DEV_POPULATION]")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -139,6 +150,9 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 		return Config{}, fmt.Errorf("config: OBERT_SHUTDOWN_TIMEOUT %q is not a positive duration", *st)
 	}
 	c.ShutdownTimeout = d
+	if c.DevPopulation, err = strconv.Atoi(*popFlag); err != nil || c.DevPopulation < 1 || c.DevPopulation > 100_000 {
+		return Config{}, fmt.Errorf("config: OBERT_DEV_POPULATION %q is not a number from 1 to 100000", *popFlag)
+	}
 	if c.Mode != Dev && c.Mode != Prod {
 		return Config{}, fmt.Errorf("config: OBERT_MODE must be dev or prod, not %q", c.Mode)
 	}
