@@ -89,6 +89,9 @@ type Request struct {
 	Purpose   string      // Finalidad
 	Consent   ConsentKind // Consentimiento
 	Fields    []string    // the minimal field set the policy released
+	// Period is the period (tax year) asked about, for a source with
+	// periods; 0: its default (the last).
+	Period int
 }
 
 // Facts are the canonical, versioned facts of one category about one citizen.

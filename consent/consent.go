@@ -42,8 +42,25 @@ type Grant struct {
 	// (0: none); DataLife how long fetched data may be kept (0: until
 	// the grant ends).
 	MinInterval, DataLife time.Duration
+	// FromYear and ToYear bound the periods (tax years) the source may be
+	// asked about, where it has periods (0: any).
+	FromYear, ToYear int
 	// LastRequest is when the source was last asked under the grant.
 	LastRequest time.Time
+}
+
+// Period is the period (tax year) to ask the source about under g at t:
+// the last year that has ended, or the last the grant allows if earlier;
+// 0 when the grant bounds none (the source's own default, last year).
+func (g Grant) Period(t time.Time) int {
+	if g.ToYear == 0 && g.FromYear == 0 {
+		return 0
+	}
+	y := t.Year() - 1
+	if g.ToYear != 0 {
+		y = min(y, g.ToYear)
+	}
+	return y
 }
 
 // ActiveAt reports whether the grant authorises processing at t.

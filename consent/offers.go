@@ -23,7 +23,13 @@ type Offer struct {
 	// Holder is whose data it is: a person (empty) or a company, whose
 	// offers only those acting for it see.
 	Holder string `json:"holder,omitempty"`
+	// Periods names the periods the source answers for, when it has any
+	// ("year": tax years): the citizen may bound which are asked.
+	Periods string `json:"periods,omitempty"`
 }
+
+// PeriodYear is an offer whose source answers for tax years.
+const PeriodYear = "year"
 
 // HolderCompany is the holder of a company's offers.
 const HolderCompany = "company"

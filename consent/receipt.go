@@ -53,9 +53,12 @@ type Receipt struct {
 	PausedTimestamp    int64  `json:"pauseTimestamp,omitempty"`
 	// The citizen's limits: the least seconds between two requests to the
 	// source, and how long fetched data may be kept, in seconds.
-	FetchInterval int64  `json:"fetchIntervalSeconds,omitempty"`
-	DataLife      int64  `json:"dataRetentionSeconds,omitempty"`
-	Source        string `json:"dataSource"`
+	FetchInterval int64 `json:"fetchIntervalSeconds,omitempty"`
+	DataLife      int64 `json:"dataRetentionSeconds,omitempty"`
+	// The tax years the source may be asked about (0: any).
+	FromYear int    `json:"periodFromYear,omitempty"`
+	ToYear   int    `json:"periodToYear,omitempty"`
+	Source   string `json:"dataSource"`
 }
 
 // ReceiptService is one service of a receipt and the purposes consented for it.
@@ -105,6 +108,7 @@ func ReceiptOf(g Grant, o Offer, c Controller, policyURL string) Receipt {
 		LegalBasis: g.LegalBasis, TextVersion: g.TextVersion, Status: status, ExpiresTimestamp: g.ExpiresAt.Unix(),
 		WithdrawnTimestamp: withdrawn, PausedTimestamp: paused, Source: text.Source,
 		FetchInterval: int64(g.MinInterval / time.Second), DataLife: int64(g.DataLife / time.Second),
+		FromYear: g.FromYear, ToYear: g.ToYear,
 	}
 }
 

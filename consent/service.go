@@ -102,9 +102,16 @@ func (s *Service) Grant(ctx context.Context, subject, category, purpose, textVer
 }
 
 // Limits are what a citizen may set on a grant: how often the source may
-// be asked and how long fetched data may be kept (zero: no limit beyond
-// the offer's).
-type Limits struct{ MinInterval, DataLife time.Duration }
+// be asked, how long fetched data may be kept (zero: no limit beyond the
+// offer's) and, for a source with periods, which years it may be asked
+// about (zero: any).
+type Limits struct {
+	MinInterval, DataLife time.Duration
+	FromYear, ToYear      int
+}
+
+// YearsBack is how many past tax years the consent page offers to bound.
+const YearsBack = 10
 
 // Intervals and DataLives are the limits the consent page offers.
 var (
@@ -132,12 +139,15 @@ func (s *Service) GrantWithLimits(ctx context.Context, subject, category, purpos
 		return Grant{}, fmt.Errorf("%w: unknown language %q", ErrInvalid, lang)
 	}
 	now := s.now().UTC()
+	if err := l.checkYears(o, now); err != nil {
+		return Grant{}, err
+	}
 	g := Grant{
 		ID: s.newID(), Subject: subject, Category: category, Purpose: purpose,
 		Requester: o.Requester, Source: o.Source, LegalBasis: BasisConsent,
 		TextVersion: o.TextVersion, Language: lang,
 		GrantedAt: now, ExpiresAt: now.Add(time.Duration(o.Retention)),
-		MinInterval: l.MinInterval, DataLife: l.DataLife,
+		MinInterval: l.MinInterval, DataLife: l.DataLife, FromYear: l.FromYear, ToYear: l.ToYear,
 	}
 	if g.DataLife >= time.Duration(o.Retention) {
 		g.DataLife = 0 // no shorter than the offer's: none
@@ -146,6 +156,25 @@ func (s *Service) GrantWithLimits(ctx context.Context, subject, category, purpos
 		return Grant{}, err
 	}
 	return g, nil
+}
+
+// checkYears refuses years on an offer without periods, and a range that
+// is not among the past tax years offered, or backwards.
+func (l Limits) checkYears(o Offer, now time.Time) error {
+	if l.FromYear == 0 && l.ToYear == 0 {
+		return nil
+	}
+	last, first := now.Year()-1, now.Year()-YearsBack
+	switch {
+	case o.Periods != PeriodYear:
+		return fmt.Errorf("%w: the source of %s has no periods to bound", ErrInvalid, o.Category)
+	case l.FromYear != 0 && (l.FromYear < first || l.FromYear > last),
+		l.ToYear != 0 && (l.ToYear < first || l.ToYear > last):
+		return fmt.Errorf("%w: years outside %d–%d", ErrInvalid, first, last)
+	case l.FromYear != 0 && l.ToYear != 0 && l.FromYear > l.ToYear:
+		return fmt.Errorf("%w: the first year after the last", ErrInvalid)
+	}
+	return nil
 }
 
 // Withdraw withdraws the subject's grant id at once.

@@ -3,6 +3,7 @@ package consent_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -140,7 +141,7 @@ func newService(t *testing.T, now *time.Time) *consent.Service {
 	n := 0
 	s, err := consent.NewService(&memStore{}, offers,
 		consent.WithClock(func() time.Time { return *now }),
-		consent.WithIDs(func() string { n++; return "g" + string(rune('0'+n)) }))
+		consent.WithIDs(func() string { n++; return "g" + strconv.Itoa(n) }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,5 +210,43 @@ func TestGrantRejectsBadInput(t *testing.T) {
 	}
 	if l, _ := s.List(ctx, "alice"); len(l) != 0 {
 		t.Fatalf("a refused grant was written: %+v", l)
+	}
+}
+
+func TestGrantTaxYears(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	svc := newService(t, &now)
+	tax, _ := svc.Offer("tax", "aid-recommendation")
+	census, _ := svc.Offer("census", "aid-recommendation")
+	for name, tc := range map[string]struct {
+		o  consent.Offer
+		l  consent.Limits
+		ok bool
+	}{
+		"bounded":             {tax, consent.Limits{FromYear: 2021, ToYear: 2023}, true},
+		"from only":           {tax, consent.Limits{FromYear: 2017}, true},
+		"to only":             {tax, consent.Limits{ToYear: 2025}, true},
+		"the year not ended":  {tax, consent.Limits{ToYear: 2026}, false},
+		"too far back":        {tax, consent.Limits{FromYear: 2015}, false},
+		"backwards":           {tax, consent.Limits{FromYear: 2024, ToYear: 2022}, false},
+		"data without period": {census, consent.Limits{FromYear: 2022}, false},
+	} {
+		g, err := svc.GrantWithLimits(ctx, "s-"+name, tc.o.Category, tc.o.Purpose, tc.o.TextVersion, "ca", tc.l)
+		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, consent.ErrInvalid)) {
+			t.Errorf("%s: %v", name, err)
+		}
+		if err == nil && (g.FromYear != tc.l.FromYear || g.ToYear != tc.l.ToYear) {
+			t.Errorf("%s: grant %d–%d", name, g.FromYear, g.ToYear)
+		}
+	}
+	// The year asked: the last ended, or the last allowed if earlier.
+	for _, tc := range []struct {
+		g    consent.Grant
+		want int
+	}{{consent.Grant{}, 0}, {consent.Grant{FromYear: 2021}, 2025}, {consent.Grant{FromYear: 2021, ToYear: 2023}, 2023}, {consent.Grant{ToYear: 2025}, 2025}} {
+		if got := tc.g.Period(now); got != tc.want {
+			t.Errorf("Period of %d–%d = %d, want %d", tc.g.FromYear, tc.g.ToYear, got, tc.want)
+		}
 	}
 }

@@ -3,10 +3,12 @@ package gateway_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -323,5 +325,62 @@ func TestConsentLimits(t *testing.T) {
 	u.get(d.URL + "/folder/consent/" + grant + "/receipt")
 	if !strings.Contains(u.page, `"fetchIntervalSeconds": 86400`) || !strings.Contains(u.page, `"dataRetentionSeconds": 86400`) {
 		t.Fatalf("the receipt does not state the limits:\n%s", u.page)
+	}
+}
+
+// TestConsentTaxYears: a consent to the tax data may bound the tax years
+// the AEAT is asked about. The request names the last year allowed, the
+// answer is that year's, the consent page and the receipt say the bounds;
+// years on data without periods, in the future or backwards are refused.
+func TestConsentTaxYears(t *testing.T) {
+	d := startDev(t)
+	u := newUser(t)
+	u.get(d.URL + "/lang/en?return=/")
+	u.signIn(d.URL, d.citizenOf(t, "older-alone"))
+	last := time.Now().Year() - 1
+	u.get(d.URL + "/folder/consent")
+	u.mustSee("Which tax years may be consulted")
+	version := func(k string) string { return u.hidden("version." + k) }
+	for name, form := range map[string]url.Values{
+		"years on the census": {"grant": {"census.aid-recommendation"}, "version.census.aid-recommendation": {version("census.aid-recommendation")},
+			"from_year.census.aid-recommendation": {strconv.Itoa(last - 2)}},
+		"a year to come": {"grant": {"tax.aid-recommendation"}, "version.tax.aid-recommendation": {version("tax.aid-recommendation")},
+			"to_year.tax.aid-recommendation": {strconv.Itoa(last + 1)}},
+		"backwards": {"grant": {"tax.aid-recommendation"}, "version.tax.aid-recommendation": {version("tax.aid-recommendation")},
+			"from_year.tax.aid-recommendation": {strconv.Itoa(last - 1)}, "to_year.tax.aid-recommendation": {strconv.Itoa(last - 3)}},
+	} {
+		form.Set("csrf", u.hidden("csrf"))
+		if s := u.post(d.URL+"/folder/consent", form); s != http.StatusBadRequest {
+			t.Fatalf("%s: %d", name, s)
+		}
+		u.get(d.URL + "/folder/consent")
+	}
+	from, to := last-3, last-2
+	if s := u.post(d.URL+"/folder/consent", url.Values{"csrf": {u.hidden("csrf")}, "grant": {"tax.aid-recommendation"},
+		"version.tax.aid-recommendation":   {version("tax.aid-recommendation")},
+		"from_year.tax.aid-recommendation": {strconv.Itoa(from)}, "to_year.tax.aid-recommendation": {strconv.Itoa(to)}}); s != http.StatusOK {
+		t.Fatalf("grant: %d %s", s, u.page)
+	}
+	u.mustSee(fmt.Sprintf("Tax years: %d to %d", from, to))
+	if s := u.fetchData(d.URL); s != http.StatusOK {
+		t.Fatalf("fetch: %d", s)
+	}
+	got := d.Dev.Sim.Received()
+	last1 := got[len(got)-1].Solicitudes.SolicitudTransmision[0]
+	if last1.DatosEspecificos == nil || !strings.Contains(string(last1.DatosEspecificos.Inner), fmt.Sprintf("<Exercici>%d</Exercici>", to)) {
+		t.Fatalf("the AEAT was not asked for %d: %+v", to, last1.DatosEspecificos)
+	}
+	held := heldFacts(t, u, d.URL)
+	if y, _ := held["tax/aid-recommendation"]["tax_year"].(float64); int(y) != to {
+		t.Fatalf("tax facts of %v, want %d", held["tax/aid-recommendation"]["tax_year"], to)
+	}
+	u.get(d.URL + "/folder/consent")
+	m := receiptLink.FindStringSubmatch(u.page)
+	if m == nil {
+		t.Fatal("no receipt link")
+	}
+	u.get(d.URL + m[1])
+	if !strings.Contains(u.page, fmt.Sprintf(`"periodFromYear": %d`, from)) || !strings.Contains(u.page, fmt.Sprintf(`"periodToYear": %d`, to)) {
+		t.Fatalf("the receipt does not state the years:\n%s", u.page)
 	}
 }

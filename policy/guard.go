@@ -398,6 +398,7 @@ var (
 	keySubject, keyLoA, keyPurpose, keyRequester, keyConnector, keyCategory = ast.StringTerm("subject"), ast.StringTerm("loa"), ast.StringTerm("purpose"), ast.StringTerm("requester"), ast.StringTerm("connector"), ast.StringTerm("category")
 	keySource, keyFields, keyNow, keyConsent, keyLegalBasis, keyID          = ast.StringTerm("source"), ast.StringTerm("requested_fields"), ast.StringTerm("now"), ast.StringTerm("consent"), ast.StringTerm("legal_basis"), ast.StringTerm("id")
 	keyObjected, keyLastFetch, keyMinInterval                               = ast.StringTerm("objected"), ast.StringTerm("last_fetch"), ast.StringTerm("min_interval")
+	keyPeriod, keyFromYear, keyToYear                                       = ast.StringTerm("period"), ast.StringTerm("from_year"), ast.StringTerm("to_year")
 	keyActive, keyExpiresAt                                                 = ast.StringTerm("active"), ast.StringTerm("expires_at")
 )
 
@@ -440,6 +441,12 @@ func (in Input) value() ast.Value {
 		if c.MinInterval != 0 {
 			citems = append(citems, ast.Item(keyMinInterval, unixTerm(c.MinInterval)))
 		}
+		if c.FromYear != 0 {
+			citems = append(citems, ast.Item(keyFromYear, unixTerm(c.FromYear)))
+		}
+		if c.ToYear != 0 {
+			citems = append(citems, ast.Item(keyToYear, unixTerm(c.ToYear)))
+		}
 		items = append(items, ast.Item(keyConsent, ast.ObjectTerm(citems...)))
 	}
 	if in.LegalBasis != "" {
@@ -450,6 +457,9 @@ func (in Input) value() ast.Value {
 	}
 	if in.LastFetch != 0 {
 		items = append(items, ast.Item(keyLastFetch, unixTerm(in.LastFetch)))
+	}
+	if in.Period != 0 {
+		items = append(items, ast.Item(keyPeriod, unixTerm(in.Period)))
 	}
 	return ast.NewObject(items...)
 }

@@ -204,6 +204,7 @@ func TestInputHashIsOverItsJSON(t *testing.T) {
 	emptyFields.RequestedField = []string{}
 	limited := validInput()
 	limited.Consent.MinInterval, limited.LastFetch, limited.Objected = 86400, 1_700_000_000, true
+	limited.Consent.FromYear, limited.Consent.ToYear, limited.Period = 2022, 2024, 2023
 	for name, in := range map[string]Input{"full": validInput(), "odd": odd, "law": law, "no fields": noFields, "empty fields": emptyFields,
 		"limited": limited, "zero": {}} {
 		want, err := json.Marshal(in)

@@ -42,6 +42,12 @@ func (in Input) appendJSON(b []byte) []byte {
 		if c.MinInterval != 0 {
 			b = strconv.AppendInt(append(b, `,"min_interval":`...), c.MinInterval, 10)
 		}
+		if c.FromYear != 0 {
+			b = strconv.AppendInt(append(b, `,"from_year":`...), c.FromYear, 10)
+		}
+		if c.ToYear != 0 {
+			b = strconv.AppendInt(append(b, `,"to_year":`...), c.ToYear, 10)
+		}
 		b = append(b, '}')
 	}
 	if in.LegalBasis != "" {
@@ -52,6 +58,9 @@ func (in Input) appendJSON(b []byte) []byte {
 	}
 	if in.LastFetch != 0 {
 		b = strconv.AppendInt(append(b, `,"last_fetch":`...), in.LastFetch, 10)
+	}
+	if in.Period != 0 {
+		b = strconv.AppendInt(append(b, `,"period":`...), in.Period, 10)
 	}
 	b = strconv.AppendInt(append(b, `,"now":`...), in.Now, 10)
 	return append(b, '}')

@@ -26,7 +26,10 @@ type Input struct {
 	// LastFetch is when the source was last asked under the consent (Unix
 	// seconds; 0: never).
 	LastFetch int64 `json:"last_fetch,omitempty"`
-	Now       int64 `json:"now"` // Unix time, in seconds
+	// Period is the period (tax year) the source is asked about, for a
+	// source with periods (0: its default).
+	Period int64 `json:"period,omitempty"`
+	Now    int64 `json:"now"` // Unix time, in seconds
 }
 
 // Consent is the part of the consent record the policy reads.
@@ -42,6 +45,10 @@ type Consent struct {
 	// MinInterval is the citizen's limit on how often the source may be
 	// asked under this consent, in seconds (0: none).
 	MinInterval int64 `json:"min_interval,omitempty"`
+	// FromYear and ToYear bound the periods (tax years) the source may be
+	// asked about under this consent (0: any).
+	FromYear int64 `json:"from_year,omitempty"`
+	ToYear   int64 `json:"to_year,omitempty"`
 }
 
 // Decision is the guard's answer. Allow is false unless the policy said so.

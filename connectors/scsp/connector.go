@@ -25,6 +25,9 @@ type Service struct {
 	Asks    []string
 	Ask     func(fields []string) ([]byte, error)
 	Answers func(raw []byte) (map[string]any, error)
+	// Period, for a service with periods (tax years), is the request's
+	// specific data asking for one.
+	Period func(year int) ([]byte, error)
 }
 
 // Released lists every field the service can release: its own and the
@@ -120,6 +123,16 @@ func (c *Connector) Fetch(ctx context.Context, req connectors.Request) (connecto
 	// such; otherwise the answers are made here from the full answer,
 	// and only what was asked for is kept.
 	decode := c.cfg.Service.Values
+	if req.Period != 0 {
+		if c.cfg.Service.Period == nil {
+			return connectors.Facts{}, fmt.Errorf("scsp: %s has no periods to ask for", c.cfg.Service.Code)
+		}
+		inner, err := c.cfg.Service.Period(req.Period)
+		if err != nil {
+			return connectors.Facts{}, err
+		}
+		p.Solicitudes.SolicitudTransmision[0].DatosEspecificos = &Raw{Inner: inner}
+	}
 	if c.cfg.Service.verifies(req.Fields) {
 		inner, err := c.cfg.Service.Ask(req.Fields)
 		if err != nil {

@@ -35,5 +35,19 @@ func (t TaxData) Values() (map[string]any, error) {
 // TaxFields are the fields the tax service can release.
 var TaxFields = []string{"tax_year", "income_annual", "tax_compliant", "filed_last_year"}
 
-// Tax is the tax service.
-var Tax = typed[TaxData](ServiceTax, TaxFields)
+// Tax is the tax service: it answers for the tax year a request names
+// (TaxQuery), or for the last one.
+var Tax = func() Service {
+	s := typed[TaxData](ServiceTax, TaxFields)
+	s.Period = askTaxYear
+	return s
+}()
+
+// TaxQuery is the tax service's specific data in a request for one tax
+// year.
+type TaxQuery struct {
+	XMLName  xml.Name `xml:"http://www.aoc.cat/via-oberta/aeat/v1 Consulta"`
+	Exercici int
+}
+
+func askTaxYear(year int) ([]byte, error) { return xml.Marshal(TaxQuery{Exercici: year}) }

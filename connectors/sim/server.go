@@ -165,8 +165,9 @@ type service struct {
 	specific func(c Citizen, asOf time.Time) any
 	// company answers for a company instead of a person.
 	company func(c Company) any
-	// verify answers a verification request's questions, and only them;
-	// false for a question it does not answer.
+	// verify answers a request's specific data: a verification's
+	// questions, and only them, or a period asked for; false for what it
+	// does not answer.
 	verify func(c Citizen, raw []byte, asOf time.Time) (any, bool)
 }
 
@@ -202,6 +203,18 @@ var censusService = service{code: scsp.ServiceCensus, noData: "El titular no con
 var taxService = service{code: scsp.ServiceTax, noData: "El titular no consta a l'AEAT",
 	specific: func(c Citizen, asOf time.Time) any {
 		return scsp.TaxData{Exercici: asOf.Year() - 1, Declarada: c.FiledLastYear, Renda: c.IncomeAnnual, AlCorrent: c.TaxCompliant}
+	},
+	// A request may name an earlier tax year, of the last ten: its income
+	// is the last year's, 3 % less for each year back.
+	verify: func(c Citizen, raw []byte, asOf time.Time) (any, bool) {
+		var q scsp.TaxQuery
+		last := asOf.Year() - 1
+		if xml.Unmarshal(raw, &q) != nil || q.Exercici > last || q.Exercici < last-9 {
+			return nil, false
+		}
+		back := last - q.Exercici
+		return scsp.TaxData{Exercici: q.Exercici, Declarada: back > 0 || c.FiledLastYear,
+			Renda: c.IncomeAnnual * (100 - 3*back) / 100, AlCorrent: c.TaxCompliant}, true
 	}}
 
 var employmentService = service{code: scsp.ServiceEmployment, noData: "El titular no consta a la TGSS",

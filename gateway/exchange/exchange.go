@@ -375,6 +375,7 @@ type plan struct {
 	grant    consent.Grant
 	consent  *policy.Consent
 	decision policy.Decision
+	period   int
 }
 
 // decide asks the guard, with the citizen's grants for purpose by category
@@ -419,7 +420,7 @@ func (e *Exchanger) decide(ctx context.Context, c Citizen, category, purpose str
 	default:
 		cons = &policy.Consent{ID: g.ID, Category: g.Category, Purpose: g.Purpose, Requester: g.Requester,
 			Source: g.Source, LegalBasis: g.LegalBasis, Active: true, ExpiresAt: g.ExpiresAt.Unix(),
-			MinInterval: int64(g.MinInterval / time.Second)}
+			MinInterval: int64(g.MinInterval / time.Second), FromYear: int64(g.FromYear), ToYear: int64(g.ToYear)}
 	}
 
 	now := e.cfg.Now().UTC()
@@ -429,10 +430,15 @@ func (e *Exchanger) decide(ctx context.Context, c Citizen, category, purpose str
 	if cons != nil && !g.LastRequest.IsZero() {
 		lastFetch = g.LastRequest.Unix()
 	}
+	// The period asked about: the last the citizen's bounds allow.
+	var period int
+	if cons != nil {
+		period = g.Period(now)
+	}
 	in := policy.Input{
 		Subject: c.Subject, LoA: c.LoA, Purpose: purpose, Requester: e.cfg.Requester.ID,
 		Connector: d.ID, Category: category, Source: d.Source, RequestedField: d.Fields,
-		Consent: cons, Now: now.Unix(), Objected: objected, LastFetch: lastFetch,
+		Consent: cons, Now: now.Unix(), Objected: objected, LastFetch: lastFetch, Period: int64(period),
 	}
 	if law {
 		in.LegalBasis = p.LegalBasis
@@ -473,7 +479,7 @@ func (e *Exchanger) decide(ctx context.Context, c Citizen, category, purpose str
 	}
 	reqID := e.cfg.NewID()
 	entry.ID, entry.Kind, entry.Outcome, entry.RequestID = e.cfg.NewID(), audit.KindExchangeIntent, "pending", reqID
-	return plan{id: purpose, res: res, entry: &entry, conn: conn, purpose: p, grant: g, consent: cons, decision: dec}
+	return plan{id: purpose, res: res, entry: &entry, conn: conn, purpose: p, grant: g, consent: cons, decision: dec, period: period}
 }
 
 // send makes p's request, once its intent is committed, records the
@@ -497,6 +503,7 @@ func (e *Exchanger) send(ctx context.Context, c Citizen, p plan) Result {
 	facts, ferr := p.conn.Fetch(ctx, connectors.Request{
 		RequestID: intent.RequestID, Category: connectors.Category(res.Category), Titular: c.Titular,
 		Requester: requester, Purpose: p.purpose.Finalidad, Consent: consentKind, Fields: p.decision.Fields,
+		Period: p.period,
 	})
 	outcome := intent
 	outcome.ID, outcome.Kind, outcome.IntentID = e.cfg.NewID(), audit.KindExchangeOutcome, intent.ID

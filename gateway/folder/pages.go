@@ -118,6 +118,14 @@ func (h *Handler) consentShow(w http.ResponseWriter, r *http.Request) {
 		if g.DataLife > 0 {
 			x.StateText += ". " + c.T(lang, "consent.limit_life", c.T(lang, "consent.life."+g.DataLife.String()))
 		}
+		switch {
+		case g.FromYear != 0 && g.ToYear != 0:
+			x.StateText += ". " + c.T(lang, "consent.limit_years", g.FromYear, g.ToYear)
+		case g.FromYear != 0:
+			x.StateText += ". " + c.T(lang, "consent.limit_years_from", g.FromYear)
+		case g.ToYear != 0:
+			x.StateText += ". " + c.T(lang, "consent.limit_years_to", g.ToYear)
+		}
 		if g.InForceAt(now) {
 			active = append(active, x)
 		} else {
@@ -138,8 +146,13 @@ func (h *Handler) consentShow(w http.ResponseWriter, r *http.Request) {
 		h.unavailable(w, r, "objections", err)
 		return
 	}
+	// The tax years a source with periods may be bounded to, newest first.
+	var years []int
+	for y := now.Year() - 1; y >= now.Year()-consent.YearsBack; y-- {
+		years = append(years, y)
+	}
 	h.render(w, r, http.StatusOK, "consent", "consent.title", map[string]any{"Offers": open, "Active": active, "Past": past,
-		"OnLaw": h.onLaw(lang, v, objections)})
+		"OnLaw": h.onLaw(lang, v, objections), "Years": years})
 }
 
 // consentReceipt downloads the signed receipt of one of the citizen's grants.
@@ -205,6 +218,19 @@ func (h *Handler) consentGrant(w http.ResponseWriter, r *http.Request) {
 					return
 				}
 				*f.dst = d
+			}
+		}
+		for _, f := range []struct {
+			name string
+			dst  *int
+		}{{"from_year.", &l.FromYear}, {"to_year.", &l.ToYear}} {
+			if v := r.PostFormValue(f.name + p); v != "" {
+				y, err := strconv.Atoi(v)
+				if err != nil {
+					h.Error(w, r, http.StatusBadRequest, "error.invalid_consent")
+					return
+				}
+				*f.dst = y
 			}
 		}
 		o, known := h.offerOf(cat, purpose)

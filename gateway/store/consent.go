@@ -13,15 +13,15 @@ import (
 var _ consent.Store = (*Store)(nil)
 
 const grantColumns = `id, subject, category, purpose, requester, source, legal_basis,
-	text_version, language, granted_at, expires_at, withdrawn_at, paused_at, min_interval, data_life, last_request`
+	text_version, language, granted_at, expires_at, withdrawn_at, paused_at, min_interval, data_life, last_request, from_year, to_year`
 
 // CreateGrant implements consent.Store.
 func (s *Store) CreateGrant(ctx context.Context, g consent.Grant) error {
 	_, err := s.q().ExecContext(ctx, `INSERT INTO consent_grants (`+grantColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		g.ID, g.Subject, g.Category, g.Purpose, g.Requester, g.Source, g.LegalBasis,
 		g.TextVersion, g.Language, micros(g.GrantedAt), micros(g.ExpiresAt), micros(g.WithdrawnAt), micros(g.PausedAt),
-		int64(g.MinInterval/time.Second), int64(g.DataLife/time.Second), micros(g.LastRequest))
+		int64(g.MinInterval/time.Second), int64(g.DataLife/time.Second), micros(g.LastRequest), g.FromYear, g.ToYear)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("store: grant %s: %w", g.ID, consent.ErrAlreadyExists)
 	}
@@ -207,13 +207,14 @@ type rowScanner interface{ Scan(dest ...any) error }
 
 func scanGrant(r rowScanner) (consent.Grant, error) {
 	var g consent.Grant
-	var granted, expires, withdrawn, paused, interval, life, last int64
+	var granted, expires, withdrawn, paused, interval, life, last, from, to int64
 	err := r.Scan(&g.ID, &g.Subject, &g.Category, &g.Purpose, &g.Requester, &g.Source, &g.LegalBasis,
-		&g.TextVersion, &g.Language, &granted, &expires, &withdrawn, &paused, &interval, &life, &last)
+		&g.TextVersion, &g.Language, &granted, &expires, &withdrawn, &paused, &interval, &life, &last, &from, &to)
 	if err != nil {
 		return consent.Grant{}, err
 	}
 	g.GrantedAt, g.ExpiresAt, g.WithdrawnAt, g.PausedAt = fromMicros(granted), fromMicros(expires), fromMicros(withdrawn), fromMicros(paused)
 	g.MinInterval, g.DataLife, g.LastRequest = time.Duration(interval)*time.Second, time.Duration(life)*time.Second, fromMicros(last)
+	g.FromYear, g.ToYear = int(from), int(to)
 	return g, nil
 }

@@ -127,9 +127,10 @@ func TestFactsMigrateToPurposes(t *testing.T) {
 				t.Fatal(err)
 			}
 			t0 := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
-			g := consent.Grant{ID: "g1", Subject: "alice", Category: "tax", Purpose: aids, ExpiresAt: t0.Add(time.Hour),
-				Requester: "r", Source: "s", LegalBasis: consent.BasisConsent, TextVersion: "v", Language: "ca", GrantedAt: t0}
-			if err := s.CreateGrant(ctx, g); err != nil {
+			// The grant as the schema of then holds it.
+			if _, err := s.DB().ExecContext(ctx, rebind(s, `INSERT INTO consent_grants (id, subject, category, purpose, requester, source,
+				legal_basis, text_version, language, granted_at, expires_at, withdrawn_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+				"g1", "alice", "tax", aids, "r", "s", consent.BasisConsent, "v", "ca", t0.UnixMicro(), t0.Add(time.Hour).UnixMicro(), 0); err != nil {
 				t.Fatal(err)
 			}
 			for _, row := range [][]any{{"alice", "tax", "g1"}, {"alice", "representation", ""}} {

@@ -29,7 +29,28 @@ consent_matches if {
 	c.source == input.source
 	c.expires_at > input.now
 	not too_soon
+	not outside_period
 }
+
+# The citizen bounded the periods (tax years) the source may be asked
+# about under this consent (from_year, to_year; absent: any): a request
+# for another period, or for none (the source's default) when bounded, is
+# refused.
+outside_period if {
+	input.consent.from_year > 0
+	not from_year_reached
+}
+
+outside_period if {
+	input.consent.to_year > 0
+	not to_year_kept
+}
+
+# Apart, so that a request without a period fails them: in a negated
+# comparison the period's absence would leave the whole rule undefined.
+from_year_reached if input.period >= input.consent.from_year
+
+to_year_kept if input.period <= input.consent.to_year
 
 # The citizen limited how often the source may be asked under this
 # consent (min_interval, in seconds): a request sooner after the last one
@@ -89,6 +110,7 @@ decision := {"allow": true, "reasons": ["consent-active"], "fields": allowed} if
 	c.source == input.source
 	c.expires_at > input.now
 	not too_soon
+	not outside_period
 	allowed := input.requested_fields & rules.fields
 	allowed != set()
 } else := {"allow": true, "reasons": ["legal-basis"], "fields": fields} if {
@@ -127,6 +149,13 @@ reasons contains "consent-withdrawn-or-expired" if {
 	input.consent
 	not consent_matches
 	not too_soon
+	not outside_period
+	not law_allows
+}
+
+reasons contains "outside-period" if {
+	input.consent
+	outside_period
 	not law_allows
 }
 

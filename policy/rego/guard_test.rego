@@ -87,6 +87,29 @@ test_deny_fields_not_a_set if {
 	d.reasons == ["no-fields"]
 }
 
+# A consent that bounds the tax years the source may be asked about: a year
+# inside is allowed, one outside or none at all refused, saying why.
+test_outside_period_inside if {
+	guard.decision.allow with input as object.union(bounded, {"period": 2022})
+	guard.decision.allow with input as object.union(bounded, {"period": 2024})
+	guard.decision.allow with input as object.union(base, {"period": 1990})
+}
+
+test_outside_period_outside if {
+	every p in [2021, 2025, "2023"] {
+		d := guard.decision with input as object.union(bounded, {"period": p})
+		not d.allow
+		d.reasons == ["outside-period"]
+	}
+}
+
+test_outside_period_none if {
+	d := guard.decision with input as bounded
+	d.reasons == ["outside-period"]
+}
+
+bounded := object.union(base, {"consent": object.union(base.consent, {"from_year": 2022, "to_year": 2024})})
+
 # A consent that limits how often the source may be asked: sooner is
 # refused, saying why; later, or the first time, is allowed.
 test_too_frequent if {
@@ -162,6 +185,11 @@ variations := [
 	object.union(base, {"consent": object.union(base.consent, {"min_interval": 3600}), "last_fetch": base.now - 60}),
 	object.union(base, {"consent": object.union(base.consent, {"min_interval": 3600}), "last_fetch": base.now - 7200}),
 	object.union(base, {"consent": object.union(base.consent, {"min_interval": 3600})}),
+	object.union(base, {"consent": object.union(base.consent, {"from_year": 2022, "to_year": 2024}), "period": 2024}),
+	object.union(base, {"consent": object.union(base.consent, {"from_year": 2022, "to_year": 2024}), "period": 2021}),
+	object.union(base, {"consent": object.union(base.consent, {"from_year": 2022, "to_year": 2024}), "period": 2025}),
+	object.union(base, {"consent": object.union(base.consent, {"from_year": 2022})}),
+	object.union(base, {"consent": object.union(base.consent, {"to_year": 2023}), "period": 2023}),
 ]
 
 default by_consent := false
