@@ -112,7 +112,7 @@ func benchPipeline(b *testing.B, store string) {
 	// The simulator, on its own.
 	simAddr := freeAddr(b)
 	simCmd := exec.Command(simBin, "-addr", simAddr, "-seed", "2026", "-population", strconv.Itoa(population),
-		"-trust", certFile, "-cert-out", simCertFile, "-header-faults=false")
+		"-trust", certFile, "-cert-out", simCertFile, "-header-faults=false", "-remember", "30s")
 	simLogs := &logBuffer{}
 	simCmd.Stdout, simCmd.Stderr = simLogs, simLogs
 	if err := simCmd.Start(); err != nil {
@@ -237,7 +237,7 @@ func benchPipeline(b *testing.B, store string) {
 
 	// One gateway phase: each worker takes a citizen with fetches left and
 	// POSTs /folder/data, until the phase ends.
-	var next atomic.Int64
+	var next, lost atomic.Int64
 	var mu sync.Mutex
 	gatewayPhase := func() (exchanges int, took, cpu time.Duration) {
 		var n atomic.Int64
@@ -262,11 +262,15 @@ func benchPipeline(b *testing.B, store string) {
 						return
 					}
 					page := readBody(resp)
-					if resp.StatusCode != http.StatusOK || strings.Count(page, `class="result ok"`) != 3 {
-						b.Errorf("fetch: %d, %d of 3 categories fetched", resp.StatusCode, strings.Count(page, `class="result ok"`))
+					if resp.StatusCode != http.StatusOK {
+						b.Errorf("fetch: %d", resp.StatusCode)
 						return
 					}
-					n.Add(3)
+					// A source that timed out under load is an outcome
+					// too: counted, and reported.
+					fetched := strings.Count(page, `class="result ok"`)
+					n.Add(int64(fetched))
+					lost.Add(int64(3 - fetched))
 				}
 			})
 		}
@@ -300,11 +304,16 @@ func benchPipeline(b *testing.B, store string) {
 	// Warm-up, then interleaved rounds.
 	gatewayPhase()
 	proxyPhase(sign(100))
+	lost.Store(0)
 	simWarm := rssKB(simCmd.Process.Pid) // the simulator's, after its first requests
 	var gwN, pxN int
 	var gwT, pxT, gwCPU time.Duration
 	b.ResetTimer()
-	for range rounds {
+	var simHalf int
+	for r := range rounds {
+		if r == rounds/2 {
+			simHalf = rssKB(simCmd.Process.Pid) // its memory of requests full, for longer runs
+		}
 		reqs := sign(1500) // more than a phase sends
 		b.StartTimer()
 		n, t, c := gatewayPhase()
@@ -325,9 +334,14 @@ func benchPipeline(b *testing.B, store string) {
 	// (idle), the simulator's against after warm-up.
 	rss, simRSS := rssKB(p.cmd.Process.Pid), rssKB(simCmd.Process.Pid)
 	b.ReportMetric(float64(gwN+pxN), "exchanges")
+	b.ReportMetric(float64(lost.Load()), "failed")
+	if f := lost.Load(); f*200 > int64(gwN) {
+		b.Errorf("%d of %d exchanges failed", f, int64(gwN)+f)
+	}
 	b.ReportMetric(float64(rss)/1024, "rss-MB")
 	b.ReportMetric(float64(rss)/float64(idle), "rss-x-idle")
 	b.ReportMetric(float64(simRSS)/float64(simWarm), "sim-rss-x-warm")
+	b.ReportMetric(float64(simRSS)/float64(simHalf), "sim-rss-x-half")
 	b.ReportMetric(0, "ns/op")
 }
 

@@ -26,15 +26,16 @@ func main() {
 	trust := flag.String("trust", "", "PEM file with the requester certificate to accept (required)")
 	certOut := flag.String("cert-out", "", "write the simulator's certificate (PEM) here")
 	faults := flag.Bool("header-faults", true, "let requests choose a fault with X-Sim-Fault")
+	remember := flag.Duration("remember", time.Minute, "how long requests and unpolled answers are kept (memory grows with it)")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(*addr, *seed, *n, *trust, *certOut, *faults, log); err != nil {
+	if err := run(*addr, *seed, *n, *trust, *certOut, *faults, *remember, log); err != nil {
 		fmt.Fprintln(os.Stderr, "viaoberta-sim:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr string, seed int64, n int, trust, certOut string, faults bool, log *slog.Logger) error {
+func run(addr string, seed int64, n int, trust, certOut string, faults bool, remember time.Duration, log *slog.Logger) error {
 	if trust == "" {
 		return fmt.Errorf("-trust is required: the simulator accepts only requests signed by that certificate")
 	}
@@ -64,7 +65,7 @@ func run(addr string, seed int64, n int, trust, certOut string, faults bool, log
 		return err
 	}
 	r, err := sim.Start(ctx, addr, sim.Config{Population: sim.NewPopulation(seed, n, now), Key: key, Cert: cert,
-		Trusted: []*x509.Certificate{trusted}, HeaderFaults: faults, Logger: log, Bases: cat.SCSPBases()})
+		Trusted: []*x509.Certificate{trusted}, HeaderFaults: faults, Logger: log, Bases: cat.SCSPBases(), Remember: remember})
 	if err != nil {
 		return err
 	}
