@@ -31,18 +31,7 @@ import (
 	"github.com/obert-gov/obert/gateway/store/storetest"
 )
 
-var buildSim = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "obert-sim-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "viaoberta-sim")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/obert-gov/obert/cmd/viaoberta-sim").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build viaoberta-sim: %v\n%s", err, out)
-	}
-	return bin, nil
-})
+var buildSim = sync.OnceValues(func() (string, error) { return goBuild("viaoberta-sim") })
 
 // procCPU is the CPU time (user and system) process pid has used.
 func procCPU(pid int) time.Duration {

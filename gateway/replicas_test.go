@@ -47,18 +47,21 @@ type replicaSet struct {
 }
 
 // buildGatewayd builds the gatewayd command once per test binary.
-var buildGatewayd = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "obert-gatewayd-")
+var buildGatewayd = sync.OnceValues(func() (string, error) { return goBuild("gatewayd") })
+
+// goBuild builds cmd/name into a temporary directory and returns its path.
+func goBuild(name string) (string, error) {
+	dir, err := os.MkdirTemp("", "obert-"+name+"-")
 	if err != nil {
 		return "", err
 	}
-	bin := filepath.Join(dir, "gatewayd")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/obert-gov/obert/cmd/gatewayd").CombinedOutput()
+	bin := filepath.Join(dir, name)
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/obert-gov/obert/cmd/"+name).CombinedOutput()
 	if err != nil {
-		return "", fmt.Errorf("go build gatewayd: %v\n%s", err, out)
+		return "", fmt.Errorf("go build %s: %v\n%s", name, err, out)
 	}
 	return bin, nil
-})
+}
 
 func freeAddr(t testing.TB) string {
 	t.Helper()

@@ -443,15 +443,7 @@ func (s *scope) call(terms []*ast.Term, negated bool) (step, error) {
 				}
 			}
 		}
-		slot := s.bind(v)
-		return func(f *frame) (bool, error) {
-			r, ok, err := result(f)
-			if err != nil || !ok {
-				return false, err
-			}
-			f.vars[slot] = r
-			return true, nil
-		}, nil
+		return assign(s.bind(v), result), nil
 	}
 	want, err := s.term(out)
 	if err != nil {
@@ -478,15 +470,7 @@ func (s *scope) eq(args []*ast.Term, negated bool) (step, error) {
 		if err != nil {
 			return nil, err
 		}
-		slot := s.bind(v)
-		return func(f *frame) (bool, error) {
-			r, ok, err := rhs(f)
-			if err != nil || !ok {
-				return false, err
-			}
-			f.vars[slot] = r
-			return true, nil
-		}, nil
+		return assign(s.bind(v), rhs), nil
 	}
 	lhs, err := s.term(a)
 	if err != nil {
@@ -497,6 +481,18 @@ func (s *scope) eq(args []*ast.Term, negated bool) (step, error) {
 		return nil, err
 	}
 	return equalStep(lhs, rhs, negated), nil
+}
+
+// assign binds slot to fn's value; it does not hold when fn is undefined.
+func assign(slot int, fn termFn) step {
+	return func(f *frame) (bool, error) {
+		r, ok, err := fn(f)
+		if err != nil || !ok {
+			return false, err
+		}
+		f.vars[slot] = r
+		return true, nil
+	}
 }
 
 func equalStep(a, b termFn, negated bool) step {
