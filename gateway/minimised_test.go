@@ -57,6 +57,9 @@ func TestMinimisedAnswer(t *testing.T) {
 		"census/residence-certificate": {"resident_in_catalonia": true}}) {
 		t.Fatalf("held after the question alone: %v", held)
 	}
+	// The page of everything held says what the answer was fetched for.
+	a.get(d.URL + "/folder/export")
+	a.mustSee("Census — Issuing your certificate of residence in Catalonia", "Lives in Catalonia")
 	got := d.Dev.Sim.Received()
 	last := got[len(got)-1].Solicitudes.SolicitudTransmision[0]
 	if last.DatosEspecificos == nil || !strings.Contains(string(last.DatosEspecificos.Inner), "<Pregunta>resident_in_catalonia</Pregunta>") ||

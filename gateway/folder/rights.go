@@ -29,6 +29,7 @@ func (h *Handler) rightsShow(w http.ResponseWriter, r *http.Request) {
 }
 
 type heldView struct {
+	PurposeKey  string // what it was fetched for
 	CategoryKey string
 	Source      string
 	Fetched     string
@@ -60,7 +61,7 @@ func (h *Handler) exportShow(w http.ResponseWriter, r *http.Request) {
 	lang := web.Lang(r)
 	var facts []heldView
 	for _, f := range x.Facts {
-		fv := heldView{CategoryKey: "category." + string(f.Category), Source: f.Source, Fetched: dateIn(lang, f.FetchedAt)}
+		fv := heldView{CategoryKey: "category." + string(f.Category), PurposeKey: "purpose." + f.Purpose, Source: f.Source, Fetched: dateIn(lang, f.FetchedAt)}
 		keys := make([]string, 0, len(f.Values))
 		for k := range f.Values {
 			keys = append(keys, k)
