@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -351,5 +352,102 @@ func TestAdminPublishesAnAid(t *testing.T) {
 	}
 	if kinds["admin.aid.publish"] != 1 || kinds["admin.aid.retire"] != 1 {
 		t.Errorf("audit: %v", kinds)
+	}
+}
+
+// TestAdminRegistersOnALaw: an administration registers a connector for a
+// purpose that runs on a law (a company's folder, on Law 39/2015 article
+// 28.2 unless the company objects). It must declare that law, and only
+// what its purposes run on; no consent is offered for it; the company's
+// folder names it under the law and fetches it with Consentimiento NoOpo;
+// an objection stops it; deactivation takes it from the law again.
+func TestAdminRegistersOnALaw(t *testing.T) {
+	d := startDev(t)
+	var rep sim.Citizen
+	for _, c := range d.Dev.Citizens {
+		if len(c.Represents) > 0 {
+			rep = c
+			break
+		}
+	}
+	company := rep.Represents[0].Company
+	const law = "noopo:ley-39-2015-art-28"
+	reg := dependencyRegistration(t, d.Dev.SimURL, company.NIF)
+	l3 := func(ca, es, en string) map[string]string { return map[string]string{"ca": ca, "es": es, "en": en} }
+	reg["id"], reg["category"], reg["source"], reg["service_code"] = "registry-aeat", "company_registry", "aeat-pj", scsp.ServiceCompany
+	reg["endpoint"], reg["namespace"] = d.Dev.SimURL+"/scsp/company", scsp.NSCompany
+	reg["fields"] = []scsp.FieldSpec{{Name: "registered_name", Element: "RaoSocial", Type: "string",
+		Labels: l3("Raó social registrada", "Razón social registrada", "Registered name")}}
+	reg["purposes"], reg["legal_bases"] = []string{"company-folder"}, []string{law}
+	text := reg["texts"].(map[string]any)
+	text["en"].(map[string]string)["title"] = "Company register entry"
+	gencat := adminClient(t, d, "sandbox-gencat")
+	base := d.URL + "/admin/v1/connectors"
+	for name, bases := range map[string][]string{
+		"consent for a purpose on a law": {"gdpr-6-1-a"},
+		"a law of none of its purposes":  {law, "law:ley-39-2015-art-5"},
+		"a law unknown":                  {"law:none"},
+	} {
+		body := maps.Clone(reg)
+		body["legal_bases"] = bases
+		if s, p := call(t, gencat, http.MethodPost, base, body); s != http.StatusBadRequest || !strings.Contains(fmt.Sprint(p["errors"]), "legal_bases") {
+			t.Errorf("%s: %d %v", name, s, p)
+		}
+	}
+	if s, v := call(t, gencat, http.MethodPost, base, reg); s != http.StatusCreated || v["active"] != true {
+		t.Fatalf("register: %d %v", s, v)
+	}
+
+	u := newUser(t)
+	u.get(d.URL + "/lang/en?return=/")
+	u.signIn(d.URL, rep)
+	u.get(d.URL + "/folder/profile")
+	u.post(d.URL+"/folder/profile/check", url.Values{"csrf": {u.hidden("csrf")}})
+	if s := u.post(d.URL+"/folder/profile", url.Values{"csrf": {u.hidden("csrf")}, "to": {"company"}, "nif": {company.NIF}}); s != http.StatusOK {
+		t.Fatalf("switch to the company: %d", s)
+	}
+	u.get(d.URL + "/folder/consent")
+	u.mustSee("Consultations the law allows without your consent", "Company register entry")
+	if strings.Contains(u.page, `value="company_registry.company-folder"`) {
+		t.Fatal("a consent offered for a category that runs on a law")
+	}
+	before := len(d.Dev.Sim.Received())
+	if s := u.fetchData(d.URL); s != http.StatusOK {
+		t.Fatalf("fetch: %d", s)
+	}
+	u.mustSee("Registered name", company.Name)
+	var asked int
+	for _, p := range d.Dev.Sim.Received()[before:] {
+		sol := p.Solicitudes.SolicitudTransmision[0].DatosGenericos
+		if p.Atributos.CodigoCertificado == scsp.ServiceCompany {
+			asked++
+			if sol.Solicitante.Consentimiento != "NoOpo" || sol.Titular.Documentacion != company.NIF {
+				t.Errorf("asked with %s about %s", sol.Solicitante.Consentimiento, sol.Titular.Documentacion)
+			}
+		}
+	}
+	if asked != 2 { // the built-in company connector and the registered one
+		t.Fatalf("the AEAT's company service was asked %d times, want 2", asked)
+	}
+	u.get(d.URL + "/folder/access?category=company_registry")
+	u.mustSee("By law, unless you object: Law 39/2015, article 28.2")
+
+	// An objection stops it.
+	u.get(d.URL + "/folder/consent")
+	u.post(d.URL+"/folder/objection", url.Values{"csrf": {u.hidden("csrf")}, "purpose": {"company-folder"}, "object": {"1"}, "return": {"/folder/consent"}})
+	before = len(d.Dev.Sim.Received())
+	u.fetchData(d.URL)
+	for _, p := range d.Dev.Sim.Received()[before:] {
+		if p.Atributos.CodigoCertificado == scsp.ServiceCompany {
+			t.Fatal("asked after the objection")
+		}
+	}
+	// Deactivated, the law no longer covers it.
+	if s, v := change(t, gencat, http.MethodDelete, base+"/registry-aeat", nil); s != http.StatusOK || v["active"] != false {
+		t.Fatalf("deactivate: %d %v", s, v)
+	}
+	u.get(d.URL + "/folder/consent")
+	if strings.Contains(u.page, "Company register entry") {
+		t.Error("a deactivated connector is still named under the law")
 	}
 }

@@ -31,6 +31,10 @@ type adminRuntime struct {
 	cert     *x509.Certificate
 	signers  func(context.Context) (scsp.Signer, error) // from Vault, when configured
 	purposes []string
+	// bases are the legal basis each purpose runs on (see
+	// adminapi.Rules.Bases): on a law, no consent is offered, and the
+	// law is made to cover the category.
+	bases    map[string]string
 	tel      *telemetry
 	activity *activity.Service
 }
@@ -83,6 +87,14 @@ func (a adminRuntime) Activate(ctx context.Context, s adminapi.Spec) error {
 		if err := a.guard.AllowCategory(ctx, o.Purpose, s.Category, s.MinLoA, names); err != nil {
 			return err
 		}
+		if law := a.law(o.Purpose); law != "" {
+			// Nobody is asked: the law covers the category.
+			a.consents.RemoveOffer(s.Category, o.Purpose)
+			if err := a.guard.AllowLaw(ctx, law, s.Category); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := a.consents.PutOffer(o); err != nil {
 			return err
 		}
@@ -91,6 +103,9 @@ func (a adminRuntime) Activate(ctx context.Context, s adminapi.Spec) error {
 		if !slices.Contains(s.Purposes, p) {
 			a.consents.RemoveOffer(s.Category, p)
 			a.guard.RemoveCategory(ctx, p, s.Category)
+			if law := a.law(p); law != "" {
+				a.guard.RemoveLaw(ctx, law, s.Category)
+			}
 		}
 	}
 	a.ex.Register(a.tel.connector(connectors.Resilient(c, ConnectorPolicy)))
@@ -108,8 +123,21 @@ func (a adminRuntime) Deactivate(ctx context.Context, s adminapi.Spec) error {
 		if err := a.guard.RemoveCategory(ctx, p, s.Category); err != nil {
 			return err
 		}
+		if law := a.law(p); law != "" {
+			if err := a.guard.RemoveLaw(ctx, law, s.Category); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
+}
+
+// law is the law purpose runs on, or "" when it runs on consent.
+func (a adminRuntime) law(purpose string) string {
+	if b := a.bases[purpose]; b != "" && b != consent.BasisConsent {
+		return b
+	}
+	return ""
 }
 
 // TestCall asks the endpoint for the sandbox person with a signed request

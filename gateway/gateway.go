@@ -83,6 +83,31 @@ func purposesOf(snap catalogue.Snapshot) map[string]exchange.Purpose {
 	return out
 }
 
+// basesOf is the legal basis each of the catalogue's purposes runs on.
+func basesOf(snap catalogue.Snapshot) map[string]string {
+	out := map[string]string{}
+	for _, p := range snap.Purposes {
+		out[p.ID] = p.LegalBasis
+		if out[p.ID] == "" {
+			out[p.ID] = consent.BasisConsent
+		}
+	}
+	return out
+}
+
+// legalBases are the bases a registered connector may declare: consent
+// and the laws the catalogue's purposes run on.
+func legalBases(snap catalogue.Snapshot) []string {
+	out := []string{consent.BasisConsent}
+	for _, b := range basesOf(snap) {
+		if !slices.Contains(out, b) {
+			out = append(out, b)
+		}
+	}
+	slices.Sort(out[1:])
+	return out
+}
+
 // Limits are the request rates each client (by address) or citizen (for
 // fetches) is allowed, in each replica.
 var Limits = map[string]web.Rate{
@@ -338,7 +363,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 	if err != nil {
 		return nil, err
 	}
-	rt := adminRuntime{ex: ex, consents: consents, guard: guard, key: scspKey, cert: scspCert, signers: g.signers, purposes: purposes,
+	rt := adminRuntime{ex: ex, consents: consents, guard: guard, key: scspKey, cert: scspCert, signers: g.signers, purposes: purposes, bases: basesOf(snap),
 		tel: tel, activity: act}
 	// E-mails that tell a citizen who asked that a notification waits.
 	g.notices = activityNotices{store: g.Store, sealer: k, act: act, mailer: mailer, texts: cat.T,
@@ -470,7 +495,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 		Profiles:      profilesAdapter{ex: ex, si: si, rec: rec, now: now},
 	}, folder.Options{DevMode: cfg.DevMode(), ClaveEnabled: si.ClaveEnabled(), SecureCookies: u.Scheme == "https",
 		Administrations: snap.Administrations.All(), Controller: Controller, Connectors: ex.Connectors(), Places: places, LifeEvents: lifeEvents,
-		Purposes: snap.Purposes, Categories: snap.Categories})
+		Purposes: snap.Purposes, Categories: snap.Categories, Serves: guard.Categories})
 	if err != nil {
 		return nil, err
 	}
@@ -641,7 +666,7 @@ func (g *Gateway) adminAPI(ctx context.Context, cfg config.Config, snap catalogu
 	api, err := adminapi.New(adminapi.Config{Store: g.Store, Runtime: rt, Audit: rec, Verifier: verifier, Logger: log,
 		Register: snap.Administrations, Sync: follower.Sync, Usage: usageAdapter{g.Store},
 		Rules: func() adminapi.Rules {
-			return adminapi.Rules{Purposes: purposes, LegalBases: []string{consent.BasisConsent},
+			return adminapi.Rules{Purposes: purposes, LegalBases: legalBases(snap), Bases: basesOf(snap),
 				Reserved: reserved, ReservedSources: builtinActivitySources,
 				Requester: Requester.ID, AllowPlainHTTP: dev, Now: time.Now()}
 		}})

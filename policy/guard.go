@@ -265,6 +265,95 @@ func (g *Guard) change(ctx context.Context, purpose, category string, rule map[s
 	return nil
 }
 
+// AllowLaw lets the law (its id, "law:…" or "noopo:…") cover category too:
+// a connector an administration registered for a purpose that runs on it.
+func (g *Guard) AllowLaw(ctx context.Context, law, category string) error {
+	return g.changeLaw(ctx, law, category, true)
+}
+
+// RemoveLaw stops the law covering category.
+func (g *Guard) RemoveLaw(ctx context.Context, law, category string) error {
+	return g.changeLaw(ctx, law, category, false)
+}
+
+func (g *Guard) changeLaw(ctx context.Context, law, category string, add bool) error {
+	if category == "" || strings.Contains(category, "/") {
+		return fmt.Errorf("policy: bad category")
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	laws := storage.MustParsePath("/obert/laws")
+	changed := false
+	err := storage.Txn(ctx, g.store, storage.WriteParams, func(txn storage.Transaction) error {
+		v, err := g.store.Read(ctx, txn, laws)
+		if err != nil {
+			return fmt.Errorf("policy: laws: %w", err)
+		}
+		list, err := ast.JSON(toValue(v))
+		if err != nil {
+			return err
+		}
+		items, _ := list.([]any)
+		for i, it := range items {
+			l, _ := it.(map[string]any)
+			if l["id"] != law {
+				continue
+			}
+			cats, _ := l["categories"].([]any)
+			has := slices.Contains(cats, any(category))
+			switch {
+			case add && !has:
+				cats = append(cats, category)
+			case !add && has:
+				cats = slices.DeleteFunc(cats, func(c any) bool { return c == category })
+			default:
+				return nil
+			}
+			changed = true
+			path := storage.MustParsePath("/obert/laws/" + strconv.Itoa(i) + "/categories")
+			return g.store.Write(ctx, txn, storage.ReplaceOp, path, cats)
+		}
+		return fmt.Errorf("policy: unknown law %q", law)
+	})
+	if err != nil || !changed {
+		return err
+	}
+	sum := sha256.Sum256([]byte(g.Version() + "\x00" + law + "/" + category + "\x00" + strconv.FormatBool(add)))
+	g.version.Store(hex.EncodeToString(sum[:])[:16])
+	return nil
+}
+
+// toValue is a value read from the store as an AST value.
+func toValue(v any) ast.Value {
+	if av, ok := v.(ast.Value); ok {
+		return av
+	}
+	av, _ := ast.InterfaceToValue(v)
+	return av
+}
+
+// Laws lists the laws that cover category, sorted.
+func (g *Guard) Laws(ctx context.Context, category string) []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	v, err := storage.ReadOne(ctx, g.store, storage.MustParsePath("/obert/laws"))
+	if err != nil {
+		return nil
+	}
+	list, _ := ast.JSON(toValue(v))
+	items, _ := list.([]any)
+	var out []string
+	for _, it := range items {
+		l, _ := it.(map[string]any)
+		if cats, _ := l["categories"].([]any); slices.Contains(cats, any(category)) {
+			id, _ := l["id"].(string)
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Categories lists the categories purpose may receive (none for an
 // unknown purpose), sorted.
 func (g *Guard) Categories(ctx context.Context, purpose string) []string {

@@ -284,6 +284,59 @@ func TestAllowCategoryAtRuntime(t *testing.T) {
 	}
 }
 
+// TestAllowLawAtRuntime: a category registered for a purpose that runs on
+// a law is allowed once the law covers it too, refused once objected to,
+// and no longer once removed; an unknown law is an error.
+func TestAllowLawAtRuntime(t *testing.T) {
+	ctx := context.Background()
+	g, err := NewGuard(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const law = "noopo:ley-39-2015-art-28"
+	in := Input{Subject: "s", LoA: "substantial", Purpose: "company-folder", Requester: "gencat-drets-socials",
+		Connector: "registry", Category: "company_registry", Source: "registre-mercantil", RequestedField: []string{"company_name"},
+		LegalBasis: law, Now: time.Now().Unix()}
+	if err := g.AllowCategory(ctx, "company-folder", "company_registry", "substantial", []string{"company_name"}); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := g.Decide(ctx, in); d.Allow {
+		t.Fatal("a category the law does not cover was allowed")
+	}
+	v0 := g.Version()
+	if err := g.AllowLaw(ctx, law, "company_registry"); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.AllowLaw(ctx, law, "company_registry"); err != nil {
+		t.Fatal("twice:", err)
+	}
+	if got := g.Laws(ctx, "company_registry"); !slices.Equal(got, []string{law}) {
+		t.Fatalf("Laws = %v", got)
+	}
+	d, err := g.Decide(ctx, in)
+	if err != nil || !d.Allow || d.Reasons[0] != "legal-basis" || d.PolicyVersion == v0 {
+		t.Fatalf("covered by the law: %+v %v", d, err)
+	}
+	in.Objected = true
+	if d, _ := g.Decide(ctx, in); d.Allow || !slices.Contains(d.Reasons, "objected") {
+		t.Fatalf("objected: %+v", d)
+	}
+	in.Objected = false
+	if err := g.RemoveLaw(ctx, law, "company_registry"); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := g.Decide(ctx, in); d.Allow {
+		t.Fatal("allowed after the law stopped covering it")
+	}
+	if err := g.AllowLaw(ctx, "law:none", "company_registry"); err == nil {
+		t.Fatal("an unknown law was accepted")
+	}
+	// The law's own categories are untouched.
+	if got := g.Laws(ctx, "company"); !slices.Equal(got, []string{law}) {
+		t.Fatalf("Laws(company) = %v", got)
+	}
+}
+
 // TestMalformedDecisionDenies: a decision document not exactly of its
 // shape is malformed, whatever part is wrong.
 func TestMalformedDecisionDenies(t *testing.T) {

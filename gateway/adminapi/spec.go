@@ -61,12 +61,24 @@ var (
 type Rules struct {
 	Purposes   []string // known purposes
 	LegalBases []string // legal bases a connector may declare
-	Reserved   []string // categories the gateway's own connectors serve
+	// Bases are the legal basis each purpose runs on: consent, or a law
+	// (the consent basis when absent). A registration declares, for each
+	// of its purposes, that purpose's basis, and no other.
+	Bases    map[string]string
+	Reserved []string // categories the gateway's own connectors serve
 	// ReservedSources are Obert's own activity sources' codes.
 	ReservedSources []string
 	Requester       string    // the administration Obert consults on behalf of
 	AllowPlainHTTP  bool      // dev mode only: http:// endpoints on loopback
 	Now             time.Time // for certificate validity
+}
+
+// BasisOf is the legal basis purpose runs on.
+func (r Rules) BasisOf(purpose string) string {
+	if b := r.Bases[purpose]; b != "" {
+		return b
+	}
+	return consent.BasisConsent
 }
 
 // Problem is one invalid part of a registration.
@@ -129,6 +141,13 @@ func (s Spec) Validate(r Rules) []Problem {
 	for _, b := range s.LegalBases {
 		if !slices.Contains(r.LegalBases, b) {
 			bad("legal_bases", "legal basis %q is not one this gateway can rely on (%s)", b, strings.Join(r.LegalBases, ", "))
+		} else if !slices.ContainsFunc(s.Purposes, func(p string) bool { return r.BasisOf(p) == b }) {
+			bad("legal_bases", "legal basis %q is the basis of none of the purposes", b)
+		}
+	}
+	for _, p := range s.Purposes {
+		if b := r.BasisOf(p); slices.Contains(r.Purposes, p) && !slices.Contains(s.LegalBases, b) {
+			bad("legal_bases", "purpose %q runs on %q: declare it", p, b)
 		}
 	}
 	switch s.MinLoA {

@@ -265,7 +265,10 @@ type Options struct {
 	// rather than on consent is told, not asked.
 	Purposes   []catalogue.Purpose
 	Categories []catalogue.Category
-	Now        func() time.Time
+	// Serves, if set, lists the categories a purpose may receive now,
+	// those administrations registered included.
+	Serves func(ctx context.Context, purpose string) []string
+	Now    func() time.Time
 }
 
 // Handler serves the pages.

@@ -156,9 +156,19 @@ func (h *Handler) onLaw(lang string, v Viewer, objections map[string]time.Time) 
 // (a person's, or a company's acting for one) that purpose serves.
 func (h *Handler) holdersCategories(v Viewer, purpose string) []string {
 	var out []string
+	holds := false // the purpose serves the holder's data
 	for _, c := range h.opts.Categories {
 		if _, serves := c.Purposes[purpose]; serves && c.Holder == holderOf(v) {
-			out = append(out, c.ID)
+			out, holds = append(out, c.ID), true
+		}
+	}
+	// Categories administrations registered for the purpose hold the same
+	// holder's data as the catalogue's it serves.
+	if holds && h.opts.Serves != nil {
+		for _, c := range h.opts.Serves(context.Background(), purpose) {
+			if !slices.Contains(out, c) && !slices.ContainsFunc(h.opts.Categories, func(k catalogue.Category) bool { return k.ID == c }) {
+				out = append(out, c)
+			}
 		}
 	}
 	return out
