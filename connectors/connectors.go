@@ -112,6 +112,34 @@ type Connector interface {
 	Fetch(ctx context.Context, req Request) (Facts, error)
 }
 
+// Preparer is an optional capability: the connector builds and signs the
+// request before it may leave, so that the signature's cost overlaps the
+// commit of the exchange's intent. Nothing leaves until Send.
+type Preparer interface {
+	Prepare(ctx context.Context, req Request) (Prepared, error)
+}
+
+// Prepared is a request ready to go. Send sends it; sent again (a retry),
+// it is the same signed request, with the same IdPeticion.
+type Prepared interface {
+	Send(ctx context.Context) (Facts, error)
+}
+
+// SendFunc is a function as a Prepared.
+type SendFunc func(ctx context.Context) (Facts, error)
+
+// Send implements Prepared.
+func (f SendFunc) Send(ctx context.Context) (Facts, error) { return f(ctx) }
+
+// Prepare prepares req with c when c can, or returns a Prepared that
+// fetches it with c when sent.
+func Prepare(ctx context.Context, c Connector, req Request) (Prepared, error) {
+	if p, ok := c.(Preparer); ok {
+		return p.Prepare(ctx, req)
+	}
+	return SendFunc(func(ctx context.Context) (Facts, error) { return c.Fetch(ctx, req) }), nil
+}
+
 // Describer is an optional capability: the connector names the administration
 // that holds the data and the fields it can release.
 type Describer interface {

@@ -60,7 +60,25 @@ func transient(err error) bool {
 	return errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)
 }
 
+// Fetch implements Connector, under the policy.
 func (r *resilient) Fetch(ctx context.Context, req Request) (Facts, error) {
+	return r.run(ctx, func(ctx context.Context) (Facts, error) { return r.c.Fetch(ctx, req) })
+}
+
+// Prepare implements Preparer: the inner connector prepares (signs) the
+// request once; sending it runs under the policy, a retry sending the
+// same request again.
+func (r *resilient) Prepare(ctx context.Context, req Request) (Prepared, error) {
+	p, err := Prepare(ctx, r.c, req)
+	if err != nil {
+		return nil, err
+	}
+	return SendFunc(func(ctx context.Context) (Facts, error) { return r.run(ctx, p.Send) }), nil
+}
+
+// run makes call under the policy: the circuit, a timeout per attempt,
+// retries of transient failures.
+func (r *resilient) run(ctx context.Context, call func(context.Context) (Facts, error)) (Facts, error) {
 	if err := r.admit(); err != nil {
 		return Facts{}, err
 	}
@@ -68,7 +86,7 @@ func (r *resilient) Fetch(ctx context.Context, req Request) (Facts, error) {
 	var err error
 	for attempt := 0; ; attempt++ {
 		var f Facts
-		f, err = r.attempt(ctx, req)
+		f, err = r.attempt(ctx, call)
 		if err == nil {
 			r.record(nil)
 			return f, nil
@@ -88,21 +106,20 @@ func (r *resilient) Fetch(ctx context.Context, req Request) (Facts, error) {
 	return Facts{}, err
 }
 
-func (r *resilient) attempt(ctx context.Context, req Request) (Facts, error) {
+// attempt makes one call within the policy's timeout.
+func (r *resilient) attempt(ctx context.Context, call func(context.Context) (Facts, error)) (Facts, error) {
 	if r.p.Timeout <= 0 {
-		return r.c.Fetch(ctx, req)
+		return call(ctx)
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.p.Timeout)
 	defer cancel()
-	f, err := r.c.Fetch(ctx, req)
+	f, err := call(ctx)
 	if err != nil && ctx.Err() == context.DeadlineExceeded && !errors.Is(err, ErrUnavailable) {
 		err = fmt.Errorf("%w: no answer within %s: %w", ErrUnavailable, r.p.Timeout, err)
 	}
 	return f, err
 }
 
-// admit lets a call through unless the circuit is open; once OpenFor has
-// passed, one trial call goes through (half-open).
 func (r *resilient) admit() error {
 	if r.p.BreakAfter <= 0 {
 		return nil

@@ -106,8 +106,23 @@ func (m *measuredConnector) Describe() connectors.Description {
 }
 
 func (m *measuredConnector) Fetch(ctx context.Context, req connectors.Request) (connectors.Facts, error) {
+	return m.measure(func() (connectors.Facts, error) { return m.c.Fetch(ctx, req) })
+}
+
+// Prepare implements connectors.Preparer: the sending is measured.
+func (m *measuredConnector) Prepare(ctx context.Context, req connectors.Request) (connectors.Prepared, error) {
+	p, err := connectors.Prepare(ctx, m.c, req)
+	if err != nil {
+		return nil, err
+	}
+	return connectors.SendFunc(func(ctx context.Context) (connectors.Facts, error) {
+		return m.measure(func() (connectors.Facts, error) { return p.Send(ctx) })
+	}), nil
+}
+
+func (m *measuredConnector) measure(call func() (connectors.Facts, error)) (connectors.Facts, error) {
 	start := time.Now()
-	f, err := m.c.Fetch(ctx, req)
+	f, err := call()
 	id := m.Describe().ID
 	outcome := outcomeOf(err)
 	m.t.sourceRequests.WithLabelValues(id, string(m.c.Category()), outcome).Inc()

@@ -43,7 +43,22 @@ type Poll struct {
 // error state is an error wrapping a connectors sentinel. An asynchronous
 // answer ("in process") is polled for, bounded by Poll and ctx.
 func (c *Client) Do(ctx context.Context, p *Peticion) (*Respuesta, error) {
-	r, err := c.send(ctx, p, "peticionSincrona", p.Atributos.IdPeticion)
+	env, err := c.Sign(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return c.DoSigned(ctx, p, env)
+}
+
+// Sign marshals p and signs it: the envelope DoSigned sends.
+func (c *Client) Sign(ctx context.Context, p *Peticion) ([]byte, error) {
+	return c.sign(ctx, p)
+}
+
+// DoSigned is Do with p already signed as env (see Sign): what Do does
+// after signing. Sent again, env is the same request.
+func (c *Client) DoSigned(ctx context.Context, p *Peticion, env []byte) (*Respuesta, error) {
+	r, err := c.post(ctx, env, "peticionSincrona", p.Atributos.IdPeticion)
 	if err != nil {
 		return nil, err
 	}
@@ -83,6 +98,14 @@ func (c *Client) now() time.Time {
 
 // send signs and posts one message and checks the signed answer.
 func (c *Client) send(ctx context.Context, msg any, action, id string) (*Respuesta, error) {
+	env, err := c.sign(ctx, msg)
+	if err != nil {
+		return nil, err
+	}
+	return c.post(ctx, env, action, id)
+}
+
+func (c *Client) sign(ctx context.Context, msg any) ([]byte, error) {
 	body, err := xml.Marshal(msg)
 	if err != nil {
 		return nil, fmt.Errorf("scsp: marshal: %w", err)
@@ -93,10 +116,11 @@ func (c *Client) send(ctx context.Context, msg any, action, id string) (*Respues
 			return nil, fmt.Errorf("scsp: signing key: %w", err)
 		}
 	}
-	env, err := signer.Envelope(body, c.now())
-	if err != nil {
-		return nil, err
-	}
+	return signer.Envelope(body, c.now())
+}
+
+// post sends a signed envelope and checks the signed answer to id.
+func (c *Client) post(ctx context.Context, env []byte, action, id string) (*Respuesta, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Endpoint, bytes.NewReader(env))
 	if err != nil {
 		return nil, fmt.Errorf("scsp: %w", err)

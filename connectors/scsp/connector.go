@@ -115,48 +115,64 @@ func (c *Connector) Describe() connectors.Description {
 // as the gateway decided them; a request without them is refused here, before
 // anything leaves.
 func (c *Connector) Fetch(ctx context.Context, req connectors.Request) (connectors.Facts, error) {
-	p, err := c.Build(req)
+	p, err := c.Prepare(ctx, req)
 	if err != nil {
 		return connectors.Facts{}, err
 	}
-	// Questions alone, which the service answers itself, are asked as
-	// such; otherwise the answers are made here from the full answer,
-	// and only what was asked for is kept.
+	return p.Send(ctx)
+}
+
+// Prepare implements connectors.Preparer: the request is built and signed
+// now, and leaves only when sent.
+func (c *Connector) Prepare(ctx context.Context, req connectors.Request) (connectors.Prepared, error) {
+	p, err := c.Build(req)
+	if err != nil {
+		return nil, err
+	}
+	// A period asked for, and questions alone that the service answers
+	// itself, travel in the request's specific data; otherwise the
+	// answers are made here from the full answer, and only what was asked
+	// for is kept.
 	decode := c.cfg.Service.Values
 	if req.Period != 0 {
 		if c.cfg.Service.Period == nil {
-			return connectors.Facts{}, fmt.Errorf("scsp: %s has no periods to ask for", c.cfg.Service.Code)
+			return nil, fmt.Errorf("scsp: %s has no periods to ask for", c.cfg.Service.Code)
 		}
 		inner, err := c.cfg.Service.Period(req.Period)
 		if err != nil {
-			return connectors.Facts{}, err
+			return nil, err
 		}
 		p.Solicitudes.SolicitudTransmision[0].DatosEspecificos = &Raw{Inner: inner}
 	}
 	if c.cfg.Service.verifies(req.Fields) {
 		inner, err := c.cfg.Service.Ask(req.Fields)
 		if err != nil {
-			return connectors.Facts{}, err
+			return nil, err
 		}
 		p.Solicitudes.SolicitudTransmision[0].DatosEspecificos = &Raw{Inner: inner}
 		decode = c.cfg.Service.Answers
 	}
-	r, err := c.cfg.Client.Do(ctx, p)
+	env, err := c.cfg.Client.Sign(ctx, p)
 	if err != nil {
-		return connectors.Facts{}, err
+		return nil, err
 	}
-	if len(r.Transmisiones.TransmisionDatos) != 1 || r.Transmisiones.TransmisionDatos[0].DatosEspecificos == nil {
-		return connectors.Facts{}, fmt.Errorf("%w: want one transmission with specific data", ErrMalformed)
-	}
-	raw := r.Transmisiones.TransmisionDatos[0].DatosEspecificos.Inner
-	vals, err := decode(raw)
-	if err != nil {
-		return connectors.Facts{}, err
-	}
-	now := c.cfg.Now().UTC()
-	return connectors.Facts{Category: c.cfg.Category, SchemaVersion: c.cfg.Service.SchemaVersion,
-		Source: c.cfg.Source, RequestID: req.RequestID, FetchedAt: now,
-		Values: connectors.Minimise(vals, req.Fields, now)}, nil
+	return connectors.SendFunc(func(ctx context.Context) (connectors.Facts, error) {
+		r, err := c.cfg.Client.DoSigned(ctx, p, env)
+		if err != nil {
+			return connectors.Facts{}, err
+		}
+		if len(r.Transmisiones.TransmisionDatos) != 1 || r.Transmisiones.TransmisionDatos[0].DatosEspecificos == nil {
+			return connectors.Facts{}, fmt.Errorf("%w: want one transmission with specific data", ErrMalformed)
+		}
+		vals, err := decode(r.Transmisiones.TransmisionDatos[0].DatosEspecificos.Inner)
+		if err != nil {
+			return connectors.Facts{}, err
+		}
+		now := c.cfg.Now().UTC()
+		return connectors.Facts{Category: c.cfg.Category, SchemaVersion: c.cfg.Service.SchemaVersion,
+			Source: c.cfg.Source, RequestID: req.RequestID, FetchedAt: now,
+			Values: connectors.Minimise(vals, req.Fields, now)}, nil
+	}), nil
 }
 
 // Build turns an authorised request into an SCSP Peticion.

@@ -327,7 +327,19 @@ func (e *Exchanger) fetch(ctx context.Context, c Citizen, cats []string, purpose
 			entries = append(entries, *p.entry)
 		}
 	}
+	// While the intents commit, the allowed requests are built and signed
+	// (a signature is the costliest step of an exchange); none leaves
+	// before its intent is committed, and if that fails none leaves.
+	ready := make([]connectors.Prepared, len(plans))
+	readyErr := make([]error, len(plans))
+	var pw sync.WaitGroup
+	for i, p := range plans {
+		if p.conn != nil {
+			pw.Go(func() { ready[i], readyErr[i] = connectors.Prepare(ctx, p.conn, e.request(c, p)) })
+		}
+	}
 	err = e.recordAll(ctx, entries)
+	pw.Wait()
 	out := make([]Result, len(cats))
 	var wg sync.WaitGroup
 	for i, p := range plans {
@@ -339,11 +351,33 @@ func (e *Exchanger) fetch(ctx context.Context, c Citizen, cats []string, purpose
 		case p.conn == nil:
 			out[i] = p.res
 		default:
-			wg.Go(func() { out[i] = e.send(ctx, c, p) })
+			wg.Go(func() { out[i] = e.send(ctx, p, ready[i], readyErr[i]) })
 		}
 	}
 	wg.Wait()
 	return out
+}
+
+// request is what p asks of its connector for c.
+func (e *Exchanger) request(c Citizen, p plan) connectors.Request {
+	consentKind := connectors.ConsentYes
+	switch law, noopo := p.purpose.onLaw(); {
+	case noopo:
+		consentKind = connectors.ConsentNoOpo
+	case law || p.consent == nil:
+		consentKind = connectors.ConsentLaw
+	}
+	requester := e.cfg.Requester
+	requester.Procedure = p.purpose.Procedure
+	requester.Officer, requester.CaseID = p.entry.Officer, p.entry.CaseFile
+	if requester.OfficerNIF == "" {
+		requester.OfficerNIF = requester.ID
+	}
+	return connectors.Request{
+		RequestID: p.entry.RequestID, Category: connectors.Category(p.res.Category), Titular: c.Titular,
+		Requester: requester, Purpose: p.purpose.Finalidad, Consent: consentKind, Fields: p.decision.Fields,
+		Period: p.period,
+	}
 }
 
 // recordAll commits entries in one batch when the recorder can, or one by
@@ -482,29 +516,16 @@ func (e *Exchanger) decide(ctx context.Context, c Citizen, category, purpose str
 	return plan{id: purpose, res: res, entry: &entry, conn: conn, purpose: p, grant: g, consent: cons, decision: dec, period: period}
 }
 
-// send makes p's request, once its intent is committed, records the
-// outcome and keeps the facts.
-func (e *Exchanger) send(ctx context.Context, c Citizen, p plan) Result {
+// send sends p's prepared request (or reports why it could not be
+// prepared), once its intent is committed, records the outcome and keeps
+// the facts.
+func (e *Exchanger) send(ctx context.Context, p plan, ready connectors.Prepared, readyErr error) Result {
 	res, intent := p.res, *p.entry
-	consentKind := connectors.ConsentYes
-	switch law, noopo := p.purpose.onLaw(); {
-	case noopo:
-		consentKind = connectors.ConsentNoOpo
-	case law || p.consent == nil:
-		consentKind = connectors.ConsentLaw
-	}
-	requester := e.cfg.Requester
-	requester.Procedure = p.purpose.Procedure
-	requester.Officer, requester.CaseID = intent.Officer, intent.CaseFile
-	if requester.OfficerNIF == "" {
-		requester.OfficerNIF = requester.ID
-	}
 	start := time.Now()
-	facts, ferr := p.conn.Fetch(ctx, connectors.Request{
-		RequestID: intent.RequestID, Category: connectors.Category(res.Category), Titular: c.Titular,
-		Requester: requester, Purpose: p.purpose.Finalidad, Consent: consentKind, Fields: p.decision.Fields,
-		Period: p.period,
-	})
+	facts, ferr := connectors.Facts{}, readyErr
+	if ferr == nil {
+		facts, ferr = ready.Send(ctx)
+	}
 	outcome := intent
 	outcome.ID, outcome.Kind, outcome.IntentID = e.cfg.NewID(), audit.KindExchangeOutcome, intent.ID
 	outcome.LatencyMS = time.Since(start).Milliseconds()
@@ -526,12 +547,12 @@ func (e *Exchanger) send(ctx context.Context, c Citizen, p plan) Result {
 	if law, _ := p.purpose.onLaw(); law {
 		// Kept for the purpose's retention, under no grant.
 		g := consent.Grant{ExpiresAt: facts.FetchedAt.Add(p.purpose.Retention)}
-		if err := e.store(ctx, c.Subject, res.Category, p.id, g, facts); err != nil {
+		if err := e.store(ctx, intent.Subject, res.Category, p.id, g, facts); err != nil {
 			res.Status, res.Reason = StatusFailed, "store-unavailable"
 			return res
 		}
 	} else if p.consent != nil {
-		if err := e.store(ctx, c.Subject, res.Category, p.id, p.grant, facts); errors.Is(err, ErrGrantWithdrawn) {
+		if err := e.store(ctx, intent.Subject, res.Category, p.id, p.grant, facts); errors.Is(err, ErrGrantWithdrawn) {
 			// Withdrawn while the request was out: what came back is
 			// neither kept nor shown.
 			res.Status, res.Reason = StatusDenied, "consent-withdrawn"
