@@ -62,4 +62,7 @@ type Entry struct {
 	// (IdExpediente) it belongs to.
 	Officer  string `json:"officer,omitempty"`
 	CaseFile string `json:"case_file,omitempty"`
+	// Period is the period (tax year) a source with periods was asked
+	// about, when the citizen bounded them.
+	Period int `json:"period,omitempty"`
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -373,6 +374,24 @@ func TestConsentTaxYears(t *testing.T) {
 	held := heldFacts(t, u, d.URL)
 	if y, _ := held["tax/aid-recommendation"]["tax_year"].(float64); int(y) != to {
 		t.Fatalf("tax facts of %v, want %d", held["tax/aid-recommendation"]["tax_year"], to)
+	}
+	// The access entry says which year was asked about, and the export
+	// carries it as its schema says.
+	u.get(d.URL + "/folder/access?category=tax")
+	u.mustSee("Tax year asked about", strconv.Itoa(to))
+	u.get(d.URL + "/folder/export.json")
+	var doc any
+	if err := json.Unmarshal([]byte(u.page), &doc); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile("../docs/export-schema.json")
+	var schema map[string]any
+	json.Unmarshal(raw, &schema)
+	for _, p := range conforms(schema, doc, "$") {
+		t.Error(p)
+	}
+	if !strings.Contains(u.page, fmt.Sprintf(`"period": %d`, to)) {
+		t.Errorf("the export's access log lacks the tax year asked about")
 	}
 	u.get(d.URL + "/folder/consent")
 	m := receiptLink.FindStringSubmatch(u.page)

@@ -513,6 +513,7 @@ func (e *Exchanger) decide(ctx context.Context, c Citizen, category, purpose str
 	}
 	reqID := e.cfg.NewID()
 	entry.ID, entry.Kind, entry.Outcome, entry.RequestID = e.cfg.NewID(), audit.KindExchangeIntent, "pending", reqID
+	entry.Period = period
 	return plan{id: purpose, res: res, entry: &entry, conn: conn, purpose: p, grant: g, consent: cons, decision: dec, period: period}
 }
 

@@ -435,6 +435,7 @@ type entryView struct {
 	WithdrawAt        string
 	ObjectTo          string // a purpose on a law unless the citizen objects
 	Officer, CaseFile string
+	Period            int // the tax year asked about, when bounded
 	// OnBehalfOf is the company acted for; ActedBy who acted for it, in
 	// words.
 	OnBehalfOf, ActedBy string
@@ -573,7 +574,7 @@ func (h *Handler) accessShow(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 		}
-		ev.Officer, ev.CaseFile = e.Officer, e.CaseFile
+		ev.Officer, ev.CaseFile, ev.Period = e.Officer, e.CaseFile, e.Period
 		if i := slices.IndexFunc(h.opts.Purposes, func(p catalogue.Purpose) bool { return p.AutomatedAction == e.Officer }); e.Officer != "" && i >= 0 {
 			ev.Officer = c.T(lang, "access.automated_action", h.opts.Purposes[i].Procedure)
 		}
