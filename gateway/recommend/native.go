@@ -188,6 +188,19 @@ type nativeCompiler struct {
 	rules  map[string][]*nativeRule // nullary rules and functions, by path
 	index  map[string]int           // nullary rules' cache slots, by path
 	active map[string]bool          // paths being compiled
+	// An aid's rule reaches, as OPA evaluates it, its own package and the
+	// shared helpers only (the others are not in its shard): own is the
+	// package of the aid being compiled, helpers the shared ones.
+	own     ast.Ref
+	helpers []ast.Ref
+}
+
+// reaches reports whether the aid being compiled may read path.
+func (nc *nativeCompiler) reaches(path ast.Ref) bool {
+	if path.HasPrefix(nc.own) {
+		return true
+	}
+	return slices.ContainsFunc(nc.helpers, func(h ast.Ref) bool { return path.HasPrefix(h) })
 }
 
 // errUnsupported is a construct native code does not run.
@@ -214,6 +227,15 @@ func compileNatives(aids []Aid, modules map[string]string, caps *ast.Capabilitie
 		return nil
 	}
 	nc := &nativeCompiler{c: c, rules: map[string][]*nativeRule{}, index: map[string]int{}, active: map[string]bool{}}
+	isAid := map[string]bool{}
+	for _, a := range aids {
+		isAid[a.ID] = true
+	}
+	for _, m := range parsed {
+		if id := aidOf(m.Package.String() + "\n"); id != "" && !isAid[id] {
+			nc.helpers = append(nc.helpers, m.Package.Path)
+		}
+	}
 	out := map[string]*nativeAid{}
 	for _, a := range aids {
 		if n, err := nc.aid(a); err == nil {
@@ -228,6 +250,7 @@ func compileNatives(aids []Aid, modules map[string]string, caps *ast.Capabilitie
 
 func (nc *nativeCompiler) aid(a Aid) (*nativeAid, error) {
 	pkg := ast.MustParseRef("data.obert.aids." + a.ID)
+	nc.own = pkg
 	byName := map[string][]*ast.Rule{}
 	for _, m := range nc.c.Modules {
 		if !m.Package.Path.Equal(pkg) {
@@ -384,7 +407,7 @@ func (s *scope) call(terms []*ast.Term, negated bool) (step, error) {
 	arity := 0
 	if b, ok := builtins[op]; ok {
 		fn, arity = b.fn, b.arity
-	} else if ref, ok := terms[0].Value.(ast.Ref); ok && ref.HasPrefix(ast.MustParseRef("data.obert.aids")) {
+	} else if ref, ok := terms[0].Value.(ast.Ref); ok && ref.HasPrefix(ast.MustParseRef("data.obert.aids")) && s.nc.reaches(ref) {
 		rules, n, err := s.nc.function(ref)
 		if err != nil {
 			return nil, err
@@ -613,7 +636,7 @@ func (s *scope) ref(r ast.Ref) (termFn, error) {
 				break
 			}
 		}
-		if n <= 1 {
+		if n <= 1 || !s.nc.reaches(r[:n]) {
 			return nil, unsupported("reference %v", r)
 		}
 		fn, err := s.nc.nullary(r[:n])
@@ -809,6 +832,10 @@ func (nc *nativeCompiler) compileRules(path ast.Ref, fn bool) ([]*nativeRule, er
 	defer delete(nc.active, key)
 	var out []*nativeRule
 	for _, r := range nc.c.GetRulesExact(path) {
+		if len(r.Head.Ref()) != 1 {
+			// A rule of an object (criteria["x"]) read whole.
+			return nil, unsupported("object rule %v", path)
+		}
 		nr, err := nc.rule(r, fn)
 		if err != nil {
 			return nil, err

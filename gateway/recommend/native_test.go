@@ -246,7 +246,7 @@ func TestNativeDeclines(t *testing.T) {
 		return Aid{ID: id, Level: "state", Administration: t3, Title: t3, Summary: t3, ValidFrom: "2026-01-01",
 			Categories: []string{"census"}, Criteria: []CriterionSpec{{Name: "minors", Category: "census", Text: t3}}}
 	}
-	aids := []Aid{aid("by_comprehension"), aid("in_conflict")}
+	aids := []Aid{aid("by_comprehension"), aid("in_conflict"), aid("reads_another"), aid("with_helper"), aid("reads_helper")}
 	raw, _ := json.Marshal(aids)
 	mods := map[string]string{
 		"by_comprehension.rego": "package obert.aids.by_comprehension\n\nimport rego.v1\n\n" +
@@ -254,6 +254,16 @@ func TestNativeDeclines(t *testing.T) {
 		"in_conflict.rego": "package obert.aids.in_conflict\n\nimport rego.v1\n\n" +
 			"criteria[\"minors\"] := true if input.facts.census.minors_in_household > 0\n\n" +
 			"criteria[\"minors\"] := false if input.facts.census.household_size > 1\n",
+		// Another aid's criteria read whole: an object, which native code
+		// does not build.
+		"reads_another.rego": "package obert.aids.reads_another\n\nimport rego.v1\n\n" +
+			"criteria[\"minors\"] := count(data.obert.aids.by_comprehension.criteria) > 0\n",
+		// A helper of its own, and another aid reading it: what OPA's
+		// shard of the reader may not hold, so native code declines.
+		"with_helper.rego": "package obert.aids.with_helper\n\nimport rego.v1\n\nlimit := 2\n\n" +
+			"criteria[\"minors\"] := input.facts.census.minors_in_household >= limit\n",
+		"reads_helper.rego": "package obert.aids.reads_helper\n\nimport rego.v1\n\n" +
+			"criteria[\"minors\"] := input.facts.census.minors_in_household >= data.obert.aids.with_helper.limit\n",
 	}
 	r, err := New(ctx, raw, mods, func() time.Time { return mustDay("2026-11-24") })
 	if err != nil {
@@ -262,16 +272,25 @@ func TestNativeDeclines(t *testing.T) {
 	if r.natives["by_comprehension"] != nil {
 		t.Fatal("a comprehension compiled natively")
 	}
+	if r.natives["reads_another"] != nil || r.natives["reads_helper"] != nil {
+		t.Fatal("a rule reading another aid's package compiled natively")
+	}
+	if r.natives["with_helper"] == nil {
+		t.Fatal("a rule with a helper of its own did not compile natively")
+	}
 	if r.natives["in_conflict"] == nil {
 		t.Fatal("two definitions of one criterion did not compile natively")
 	}
 	rs, err := r.Recommend(ctx, Situation{Facts: map[string]map[string]any{"census": {"minors_in_household": 2, "household_size": 1}}})
-	if err != nil || len(rs) != 2 {
+	if err != nil || len(rs) != 5 {
 		t.Fatalf("Recommend = %v, %v", rs, err)
 	}
+	// As OPA decides them (what a reader of another aid's package gets
+	// depends on OPA's shards, which the publication cage forbids).
+	want := map[string]string{"by_comprehension": Eligible, "in_conflict": Eligible, "with_helper": Eligible}
 	for _, res := range rs {
-		if res.Status != Eligible {
-			t.Errorf("%s: %s", res.Aid.ID, res.Status)
+		if w, ok := want[res.Aid.ID]; ok && res.Status != w {
+			t.Errorf("%s: %s, want %s", res.Aid.ID, res.Status, want[res.Aid.ID])
 		}
 	}
 	// Both definitions hold and disagree: OPA's conflict error, natively
