@@ -327,31 +327,41 @@ func (e *Exchanger) fetch(ctx context.Context, c Citizen, cats []string, purpose
 			entries = append(entries, *p.entry)
 		}
 	}
-	// While the intents commit, the allowed requests are built and signed
-	// (a signature is the costliest step of an exchange); none leaves
-	// before its intent is committed, and if that fails none leaves.
-	ready := make([]connectors.Prepared, len(plans))
-	readyErr := make([]error, len(plans))
-	var pw sync.WaitGroup
-	for i, p := range plans {
-		if p.conn != nil {
-			pw.Go(func() { ready[i], readyErr[i] = connectors.Prepare(ctx, p.conn, e.request(c, p)) })
-		}
-	}
-	err = e.recordAll(ctx, entries)
-	pw.Wait()
+	// While the intents commit, each allowed request is built and signed
+	// (a signature is the costliest step of an exchange) and leaves as
+	// soon as it is ready and the intents are committed: none leaves
+	// before, and if the commit fails none leaves.
 	out := make([]Result, len(cats))
+	committed := make(chan struct{})
+	var commitErr error
 	var wg sync.WaitGroup
 	for i, p := range plans {
+		if p.conn == nil {
+			continue
+		}
+		wg.Go(func() {
+			ready, readyErr := connectors.Prepare(ctx, p.conn, e.request(c, p))
+			<-committed
+			if commitErr != nil {
+				out[i] = p.res
+				out[i].Status, out[i].Reason = StatusAuditUnavailable, "audit-unavailable"
+				return
+			}
+			out[i] = e.send(ctx, p, ready, readyErr)
+		})
+	}
+	commitErr = e.recordAll(ctx, entries)
+	close(committed)
+	for i, p := range plans {
 		switch {
-		case p.entry != nil && err != nil:
-			// A refusal stands either way; nothing leaves without its intent.
+		case p.conn != nil:
+		case p.entry != nil && commitErr != nil:
+			// A refusal stands either way, and the page says the log
+			// could not take it.
 			out[i] = p.res
 			out[i].Status, out[i].Reason = StatusAuditUnavailable, "audit-unavailable"
-		case p.conn == nil:
-			out[i] = p.res
 		default:
-			wg.Go(func() { out[i] = e.send(ctx, p, ready[i], readyErr[i]) })
+			out[i] = p.res
 		}
 	}
 	wg.Wait()

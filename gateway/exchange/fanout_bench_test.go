@@ -111,6 +111,23 @@ func (t *timed) Fetch(ctx context.Context, req connectors.Request) (connectors.F
 	return f, err
 }
 
+// Prepare implements connectors.Preparer, as the gateway's connectors do:
+// the connector's own time is its signing and its sending, apart.
+func (t *timed) Prepare(ctx context.Context, req connectors.Request) (connectors.Prepared, error) {
+	start := time.Now()
+	p, err := connectors.Prepare(ctx, t.Connector, req)
+	if err != nil {
+		return nil, err
+	}
+	signing := time.Since(start)
+	return connectors.SendFunc(func(ctx context.Context) (connectors.Facts, error) {
+		start := time.Now()
+		f, err := p.Send(ctx)
+		t.slot.observe(signing + time.Since(start))
+		return f, err
+	}), nil
+}
+
 func (t *timed) Describe() connectors.Description {
 	return t.Connector.(connectors.Describer).Describe()
 }
