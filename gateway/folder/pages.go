@@ -152,7 +152,7 @@ func (h *Handler) consentShow(w http.ResponseWriter, r *http.Request) {
 		years = append(years, y)
 	}
 	h.render(w, r, http.StatusOK, "consent", "consent.title", map[string]any{"Offers": open, "Active": active, "Past": past,
-		"OnLaw": h.onLaw(lang, v, objections), "Years": years})
+		"OnLaw": h.onLaw(r.Context(), lang, v, objections), "Years": years})
 }
 
 // consentReceipt downloads the signed receipt of one of the citizen's grants.

@@ -129,14 +129,14 @@ type lawView struct {
 
 // onLaw lists the purposes that run on a law for the data of the profile's
 // holder, with the citizen's objections to those they may object to.
-func (h *Handler) onLaw(lang string, v Viewer, objections map[string]time.Time) []lawView {
+func (h *Handler) onLaw(ctx context.Context, lang string, v Viewer, objections map[string]time.Time) []lawView {
 	var out []lawView
 	for _, p := range h.opts.Purposes {
 		if p.Kind() != catalogue.BasisLaw && p.Kind() != catalogue.BasisNoOpo {
 			continue
 		}
 		var cats []string
-		for _, c := range h.holdersCategories(v, p.ID) {
+		for _, c := range h.holdersCategories(ctx, v, p.ID) {
 			cats = append(cats, h.named(lang, "category.", c))
 		}
 		if len(cats) == 0 {
@@ -154,7 +154,7 @@ func (h *Handler) onLaw(lang string, v Viewer, objections map[string]time.Time) 
 
 // holdersCategories are the categories of the profile's holder's data
 // (a person's, or a company's acting for one) that purpose serves.
-func (h *Handler) holdersCategories(v Viewer, purpose string) []string {
+func (h *Handler) holdersCategories(ctx context.Context, v Viewer, purpose string) []string {
 	var out []string
 	holds := false // the purpose serves the holder's data
 	for _, c := range h.opts.Categories {
@@ -165,7 +165,7 @@ func (h *Handler) holdersCategories(v Viewer, purpose string) []string {
 	// Categories administrations registered for the purpose hold the same
 	// holder's data as the catalogue's it serves.
 	if holds && h.opts.Serves != nil {
-		for _, c := range h.opts.Serves(context.Background(), purpose) {
+		for _, c := range h.opts.Serves(ctx, purpose) {
 			if !slices.Contains(out, c) && !slices.ContainsFunc(h.opts.Categories, func(k catalogue.Category) bool { return k.ID == c }) {
 				out = append(out, c)
 			}

@@ -137,7 +137,7 @@ func (h *Handler) objection(w http.ResponseWriter, r *http.Request) {
 	kind, back := ObjectionProfiling, "/folder/rights"
 	if id := r.PostFormValue("purpose"); id != "" {
 		p, known := h.purpose(id)
-		if !known || p.Kind() != catalogue.BasisNoOpo || len(h.holdersCategories(v, id)) == 0 {
+		if !known || p.Kind() != catalogue.BasisNoOpo || len(h.holdersCategories(r.Context(), v, id)) == 0 {
 			h.Error(w, r, http.StatusBadRequest, "error.bad_request")
 			return
 		}
