@@ -386,7 +386,7 @@ func (e *Exchanger) request(c Citizen, p plan) connectors.Request {
 	return connectors.Request{
 		RequestID: p.entry.RequestID, Category: connectors.Category(p.res.Category), Titular: c.Titular,
 		Requester: requester, Purpose: p.purpose.Finalidad, Consent: consentKind, Fields: p.decision.Fields,
-		Period: p.period,
+		Period: p.entry.Period,
 	}
 }
 
@@ -411,7 +411,6 @@ func (e *Exchanger) recordAll(ctx context.Context, entries []audit.Entry) error 
 // first (an intent, or the record of a refusal), and, for an allowed
 // request, what to send. Without a connector the result is final.
 type plan struct {
-	id       string // the purpose's
 	res      Result
 	entry    *audit.Entry
 	conn     connectors.Connector
@@ -419,7 +418,6 @@ type plan struct {
 	grant    consent.Grant
 	consent  *policy.Consent
 	decision policy.Decision
-	period   int
 }
 
 // decide asks the guard, with the citizen's grants for purpose by category
@@ -524,7 +522,7 @@ func (e *Exchanger) decide(ctx context.Context, c Citizen, category, purpose str
 	reqID := e.cfg.NewID()
 	entry.ID, entry.Kind, entry.Outcome, entry.RequestID = e.cfg.NewID(), audit.KindExchangeIntent, "pending", reqID
 	entry.Period = period
-	return plan{id: purpose, res: res, entry: &entry, conn: conn, purpose: p, grant: g, consent: cons, decision: dec, period: period}
+	return plan{res: res, entry: &entry, conn: conn, purpose: p, grant: g, consent: cons, decision: dec}
 }
 
 // send sends p's prepared request (or reports why it could not be
@@ -558,12 +556,12 @@ func (e *Exchanger) send(ctx context.Context, p plan, ready connectors.Prepared,
 	if law, _ := p.purpose.onLaw(); law {
 		// Kept for the purpose's retention, under no grant.
 		g := consent.Grant{ExpiresAt: facts.FetchedAt.Add(p.purpose.Retention)}
-		if err := e.store(ctx, intent.Subject, res.Category, p.id, g, facts); err != nil {
+		if err := e.store(ctx, intent.Subject, res.Category, intent.Purpose, g, facts); err != nil {
 			res.Status, res.Reason = StatusFailed, "store-unavailable"
 			return res
 		}
 	} else if p.consent != nil {
-		if err := e.store(ctx, intent.Subject, res.Category, p.id, p.grant, facts); errors.Is(err, ErrGrantWithdrawn) {
+		if err := e.store(ctx, intent.Subject, res.Category, intent.Purpose, p.grant, facts); errors.Is(err, ErrGrantWithdrawn) {
 			// Withdrawn while the request was out: what came back is
 			// neither kept nor shown.
 			res.Status, res.Reason = StatusDenied, "consent-withdrawn"
