@@ -1124,20 +1124,37 @@ func count(_ *frame, _ *nativeEval, in []any) (any, bool, error) {
 
 func substring(_ *frame, _ *nativeEval, in []any) (any, bool, error) {
 	s, ok := in[0].(string)
-	start, okS := in[1].(float64)
-	length, okL := in[2].(float64)
-	if !ok || !okS || !okL || start != math.Trunc(start) || length != math.Trunc(length) || start < 0 {
+	start, okS := intOperand(in[1])
+	length, okL := intOperand(in[2])
+	if !ok || !okS || !okL || start < 0 {
 		return nil, false, nil
 	}
 	runes := []rune(s)
-	st := int(start)
-	if st >= len(runes) {
+	if start >= len(runes) {
 		return "", true, nil
 	}
 	if length < 0 {
-		return string(runes[st:]), true, nil
+		return string(runes[start:]), true, nil
 	}
-	return string(runes[st : st+min(int(length), len(runes)-st)]), true, nil
+	return string(runes[start : start+min(length, len(runes)-start)]), true, nil
+}
+
+// intOperand is a number as OPA's built-ins take an integer operand: an
+// integer that fits an int64, as the input's numbers reach a rule after
+// their JSON round trip (the per-aid Evaluator's path), so that a
+// fraction or a number past int64 is a type error (undefined), as in OPA,
+// and never an index out of range here.
+func intOperand(v any) (int, bool) {
+	switch x := v.(type) {
+	case float64:
+		if x != math.Trunc(x) || x >= math.MaxInt64 || x < math.MinInt64 {
+			return 0, false
+		}
+		return int(x), true
+	case ast.Number:
+		return x.Int()
+	}
+	return 0, false
 }
 
 func strs(op func(a, b string) bool) callFn {
