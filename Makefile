@@ -30,7 +30,17 @@ ZITADEL_OP  := github.com/zitadel/oidc/v3/example/server@v3.52.0
 CREWJAM_IDP := github.com/crewjam/saml/example/idp@v0.6.3
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 TEST_FLAGS  ?= -race -count=1 -timeout 15m
-FUZZTIME    ?= 10s
+# Each fuzz target runs a number of executions rather than a duration: Go
+# 1.26's fuzzing coordinator can fail a run that ends on a deadline with
+# "context deadline exceeded" and no failing input (go.dev/issue/75804,
+# fixed in Go 1.27), and a count has no deadline to race. The counts take
+# about ten seconds each on two cores; FUZZTIME overrides them all (a count
+# such as 5000000x, or a duration).
+FUZZTIME    ?=
+FUZZ_CLAVE  ?= 8000x
+FUZZ_TILES  ?= 50000x
+FUZZ_BUNDLE ?= 300000x
+FUZZ_SCSP   ?= 40000x
 # Shrinking a large new XML input may otherwise take a minute of a short run.
 FUZZMIN     ?= 2s
 
@@ -54,7 +64,7 @@ help:
 	@echo "make e2e     run only the browser tests (journeys and Lighthouse)"
 	@echo "make bench   run the benchmarks"
 	@echo "make soak    mixed citizen traffic on gatewayd for SOAKTIME (default 5m, at most 5m)"
-	@echo "make fuzz    run every fuzz target for FUZZTIME each (default 10s)"
+	@echo "make fuzz    run every fuzz target (about 10s each; FUZZTIME=5000000x for longer)"
 	@echo "make lint    gofmt, go vet and staticcheck"
 	@echo "make build   build the commands into ./bin"
 	@echo "make migrate apply migrations to OBERT_DATABASE_URL"
@@ -71,15 +81,15 @@ test: deps
 	OBERT_E2E=1 OBERT_CHROMIUM=$(CHROMIUM) OBERT_AXE=$(AXE) OBERT_LIGHTHOUSE=$(LIGHTHOUSE) $(GO) test $(TEST_FLAGS) ./...
 	$(MAKE) --no-print-directory fuzz
 
-## fuzz: every fuzz target for FUZZTIME each (FUZZTIME=10m for a long run),
-## one after the other, since go test fuzzes one target at a time: the SAML
+## fuzz: every fuzz target for its count of executions, or FUZZTIME each
+## (FUZZTIME=5000000x for a long run), one after the other, since go test fuzzes one target at a time: the SAML
 ## response, the public log's tile paths, the citizen's proof bundle and the
 ## SCSP response. Each corpus is committed under its package's testdata/fuzz.
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzClaveVerify$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./gateway/signin/
-	$(GO) test -run '^$$' -fuzz '^FuzzTilePath$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./gateway/transparency/
-	$(GO) test -run '^$$' -fuzz '^FuzzProofBundle$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./audit/
-	$(GO) test -run '^$$' -fuzz '^FuzzSCSPParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./connectors/scsp/
+	$(GO) test -run '^$$' -fuzz '^FuzzClaveVerify$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_CLAVE)) -fuzzminimizetime $(FUZZMIN) ./gateway/signin/
+	$(GO) test -run '^$$' -fuzz '^FuzzTilePath$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_TILES)) -fuzzminimizetime $(FUZZMIN) ./gateway/transparency/
+	$(GO) test -run '^$$' -fuzz '^FuzzProofBundle$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_BUNDLE)) -fuzzminimizetime $(FUZZMIN) ./audit/
+	$(GO) test -run '^$$' -fuzz '^FuzzSCSPParse$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_SCSP)) -fuzzminimizetime $(FUZZMIN) ./connectors/scsp/
 
 ## unit: tests that need no browser (PostgreSQL still required).
 unit: deps-pg deps-interop deps-xmlsec deps-vault deps-sdjwt deps-poppler
