@@ -27,6 +27,7 @@ import (
 	"log/slog"
 	"net/mail"
 	"net/url"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -137,7 +138,10 @@ type Config struct {
 	AllowHTTPPush bool
 	// PageSize is how many citizens one sweep job evaluates (default 1000).
 	PageSize int
-	// Workers run evaluation jobs at once in this process (default 2);
+	// Workers run evaluation jobs at once in this process (default one
+	// more than the processors: a sweep page waits for its batch of audit
+	// entries to commit in the log's one sequence, and another page keeps
+	// the processor busy meanwhile);
 	// DeliverWorkers run deliveries (default 2). A negative number leaves
 	// that queue to other processes.
 	Workers, DeliverWorkers int
@@ -174,7 +178,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.PageSize = 1000
 	}
 	if cfg.Workers == 0 {
-		cfg.Workers = 2
+		cfg.Workers = runtime.GOMAXPROCS(0) + 1
 	}
 	if cfg.DeliverWorkers == 0 {
 		cfg.DeliverWorkers = 2
