@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
-	dsig "github.com/russellhaering/goxmldsig"
 	"github.com/russellhaering/goxmldsig/etreeutils"
 )
 
@@ -250,13 +249,7 @@ func detach(el *etree.Element) (*etree.Element, error) {
 }
 
 // canon returns the exclusive canonical form of el in its namespace context.
-func canon(el *etree.Element) ([]byte, error) {
-	d, err := detach(el)
-	if err != nil {
-		return nil, err
-	}
-	return dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("").Canonicalize(d)
-}
+func canon(el *etree.Element) ([]byte, error) { return excC14N(el) }
 
 func digestOf(el *etree.Element) ([]byte, error) {
 	c, err := canon(el)
