@@ -82,6 +82,11 @@ type SealedFacts struct {
 type FactStore interface {
 	// PutFacts stores f unless its grant was withdrawn (ErrGrantWithdrawn).
 	PutFacts(ctx context.Context, f SealedFacts) error
+	// PutFactsAll stores the sets of one fetch in one transaction, each
+	// unless its grant was withdrawn: errs[i] is ErrGrantWithdrawn for a
+	// set not stored for that reason; err, when the transaction failed,
+	// means none was stored.
+	PutFactsAll(ctx context.Context, fs []SealedFacts) (errs []error, err error)
 	GetFacts(ctx context.Context, subject, category, purpose string, at time.Time) (SealedFacts, error)
 	// FactsHeld lists every unexpired set of the subject's facts.
 	FactsHeld(ctx context.Context, subject string, at time.Time) ([]SealedFacts, error)
@@ -332,6 +337,7 @@ func (e *Exchanger) fetch(ctx context.Context, c Citizen, cats []string, purpose
 	// soon as it is ready and the intents are committed: none leaves
 	// before, and if the commit fails none leaves.
 	out := make([]Result, len(cats))
+	keep := make([]*SealedFacts, len(cats))
 	committed := make(chan struct{})
 	var commitErr error
 	var wg sync.WaitGroup
@@ -347,7 +353,7 @@ func (e *Exchanger) fetch(ctx context.Context, c Citizen, cats []string, purpose
 				out[i].Status, out[i].Reason = StatusAuditUnavailable, "audit-unavailable"
 				return
 			}
-			out[i] = e.send(ctx, p, ready, readyErr)
+			out[i], keep[i] = e.send(ctx, p, ready, readyErr)
 		})
 	}
 	commitErr = e.recordAll(ctx, entries)
@@ -365,7 +371,35 @@ func (e *Exchanger) fetch(ctx context.Context, c Citizen, cats []string, purpose
 		}
 	}
 	wg.Wait()
+	e.keep(ctx, out, keep)
 	return out
+}
+
+// keep stores the facts each answer brought (keep[i] for out[i]) in one
+// transaction, once every answer is in: a result whose facts could not be
+// kept shows none.
+func (e *Exchanger) keep(ctx context.Context, out []Result, keep []*SealedFacts) {
+	var fs []SealedFacts
+	var at []int
+	for i, f := range keep {
+		if f != nil {
+			fs, at = append(fs, *f), append(at, i)
+		}
+	}
+	if len(fs) == 0 {
+		return
+	}
+	errs, err := e.cfg.Facts.PutFactsAll(ctx, fs)
+	for j, i := range at {
+		switch {
+		case err != nil || (errs[j] != nil && !errors.Is(errs[j], ErrGrantWithdrawn)):
+			out[i].Status, out[i].Reason, out[i].Facts = StatusFailed, "store-unavailable", nil
+		case errs[j] != nil:
+			// Withdrawn while the request was out: what came back is
+			// neither kept nor shown.
+			out[i].Status, out[i].Reason, out[i].Facts = StatusDenied, "consent-withdrawn", nil
+		}
+	}
 }
 
 // request is what p asks of its connector for c.
@@ -528,7 +562,10 @@ func (e *Exchanger) decide(ctx context.Context, c Citizen, category, purpose str
 // send sends p's prepared request (or reports why it could not be
 // prepared), once its intent is committed, records the outcome and keeps
 // the facts.
-func (e *Exchanger) send(ctx context.Context, p plan, ready connectors.Prepared, readyErr error) Result {
+// send sends p's prepared request and commits its outcome. It returns the
+// result and, when the answer is to be kept, the sealed facts to store
+// before the result is shown (see keep).
+func (e *Exchanger) send(ctx context.Context, p plan, ready connectors.Prepared, readyErr error) (Result, *SealedFacts) {
 	res, intent := p.res, *p.entry
 	start := time.Now()
 	facts, ferr := connectors.Facts{}, readyErr
@@ -547,49 +584,46 @@ func (e *Exchanger) send(ctx context.Context, p plan, ready connectors.Prepared,
 	if err := e.cfg.Audit.Record(ctx, outcome); err != nil {
 		// Without a committed outcome the facts are neither kept nor shown.
 		res.Status, res.Reason = StatusAuditUnavailable, "audit-unavailable"
-		return res
+		return res, nil
 	}
 	if ferr != nil {
 		res.Status, res.Reason = StatusFailed, outcome.Error
-		return res
+		return res, nil
 	}
+	var under *consent.Grant
 	if law, _ := p.purpose.onLaw(); law {
 		// Kept for the purpose's retention, under no grant.
-		g := consent.Grant{ExpiresAt: facts.FetchedAt.Add(p.purpose.Retention)}
-		if err := e.store(ctx, intent.Subject, res.Category, intent.Purpose, g, facts); err != nil {
-			res.Status, res.Reason = StatusFailed, "store-unavailable"
-			return res
-		}
+		under = &consent.Grant{ExpiresAt: facts.FetchedAt.Add(p.purpose.Retention)}
 	} else if p.consent != nil {
-		if err := e.store(ctx, intent.Subject, res.Category, intent.Purpose, p.grant, facts); errors.Is(err, ErrGrantWithdrawn) {
-			// Withdrawn while the request was out: what came back is
-			// neither kept nor shown.
-			res.Status, res.Reason = StatusDenied, "consent-withdrawn"
-			return res
-		} else if err != nil {
+		under = &p.grant
+	}
+	var keep *SealedFacts
+	if under != nil {
+		if keep = e.seal(intent.Subject, res.Category, intent.Purpose, *under, facts); keep == nil {
 			res.Status, res.Reason = StatusFailed, "store-unavailable"
-			return res
+			return res, nil
 		}
 	}
 	res.Status, res.Facts = StatusOK, facts.Values
-	return res
+	return res, keep
 }
 
-func (e *Exchanger) store(ctx context.Context, subject, category, purpose string, g consent.Grant, f connectors.Facts) error {
+// seal is f sealed to be kept under g, nil if it does not encode.
+func (e *Exchanger) seal(subject, category, purpose string, g consent.Grant, f connectors.Facts) *SealedFacts {
 	b, err := json.Marshal(f)
 	if err != nil {
-		return err
+		return nil
 	}
 	// Kept while the grant stands, or less if the citizen said so.
 	expires := g.ExpiresAt
 	if g.DataLife > 0 && f.FetchedAt.Add(g.DataLife).Before(expires) {
 		expires = f.FetchedAt.Add(g.DataLife)
 	}
-	return e.cfg.Facts.PutFacts(ctx, SealedFacts{
+	return &SealedFacts{
 		Subject: subject, Category: category, Purpose: purpose, GrantID: g.ID,
 		Sealed:    e.cfg.Sealer.Seal(b, factsContext(subject, category)),
 		FetchedAt: f.FetchedAt, ExpiresAt: expires,
-	})
+	}
 }
 
 // factsContext binds sealed facts to whom and what they are about. Not to

@@ -546,3 +546,42 @@ func TestWithdrawalKeepsNothingInFlight(t *testing.T) {
 		}
 	}
 }
+
+// TestWithdrawnInFlightIsNotShown: the facts of one fetch are kept in one
+// transaction once every answer is in. A grant withdrawn while its request
+// was out has its answer neither kept nor shown, and says so; the other
+// categories of the same fetch are kept and shown.
+func TestWithdrawnInFlightIsNotShown(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, options{all: true})
+	r.grantFor(t, "census")
+	tax := r.grantFor(t, "tax")
+	r.grantFor(t, "employment")
+	done := make(chan []exchange.Result, 1)
+	go func() { done <- r.ex.FetchAll(ctx, r.citizen, "aid-recommendation") }()
+	// The simulator answers after 50 ms: withdraw once the three are out.
+	for deadline := time.Now().Add(5 * time.Second); r.hits.Load() < 3; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the requests did not leave")
+		}
+	}
+	if _, err := r.consents.Withdraw(ctx, r.citizen.Subject, tax.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, res := range <-done {
+		switch res.Category {
+		case "tax":
+			if res.Status != exchange.StatusDenied || res.Reason != "consent-withdrawn" || res.Facts != nil {
+				t.Errorf("tax, withdrawn in flight: %s %s %v", res.Status, res.Reason, res.Facts)
+			}
+		default:
+			if res.Status != exchange.StatusOK || len(res.Facts) == 0 {
+				t.Errorf("%s: %s %s", res.Category, res.Status, res.Reason)
+			}
+		}
+		_, err := r.store.GetFacts(ctx, r.citizen.Subject, res.Category, "aid-recommendation", time.Now())
+		if kept := err == nil; kept != (res.Category != "tax") {
+			t.Errorf("%s: kept %v (%v)", res.Category, kept, err)
+		}
+	}
+}

@@ -26,13 +26,13 @@ import (
 // three categories, against the simulator answering each service after
 // 50 ms: consent lookups, three guard decisions, six audit entries, three
 // signed SCSP round trips in parallel, three verified answers, facts sealed
-// and stored.
+// and stored in one transaction.
 //
 // x-slowest is the exchange's total time as a multiple of its slowest
 // connector's: each connector's Fetch (signing, the round trip, verifying
 // the answer) is timed inside the same exchange, and the ratio is the sum
 // of the totals over the sum of the slowest Fetch of each; the goal is
-// ≤ 1.1. x-source is the total as a multiple of the source's 50 ms, which
+// ≤ 1.05. x-source is the total as a multiple of the source's 50 ms, which
 // also counts the connectors' own signing and verifying.
 // BenchmarkConnectorsOnly is the floor of x-source: the three connectors
 // alone, in parallel, with nothing of the gateway around them.

@@ -20,32 +20,50 @@ var _ exchange.FactStore = (*Store)(nil)
 // stored, or waits for this one, and its deletion of the grant's facts
 // follows it.
 func (s *Store) PutFacts(ctx context.Context, f exchange.SealedFacts) error {
+	errs, err := s.PutFactsAll(ctx, []exchange.SealedFacts{f})
+	if err != nil {
+		return err
+	}
+	return errs[0]
+}
+
+// PutFactsAll implements exchange.FactStore: the sets of one fetch in one
+// transaction.
+func (s *Store) PutFactsAll(ctx context.Context, fs []exchange.SealedFacts) ([]error, error) {
 	lock := ""
 	if s.flavor == Postgres {
 		lock = " FOR SHARE"
 	}
-	return s.inTx(ctx, func(q querier) error {
-		// Facts fetched on a law rather than on consent have no grant.
-		if f.GrantID != "" {
-			var withdrawn int64
-			err := q.QueryRowContext(ctx, `SELECT withdrawn_at FROM consent_grants WHERE id = ? AND subject = ?`+lock,
-				f.GrantID, f.Subject).Scan(&withdrawn)
-			if errors.Is(err, sql.ErrNoRows) || (err == nil && withdrawn != 0) {
-				return exchange.ErrGrantWithdrawn
+	errs := make([]error, len(fs))
+	err := s.inTx(ctx, func(q querier) error {
+		for i, f := range fs {
+			// Facts fetched on a law rather than on consent have no grant.
+			if f.GrantID != "" {
+				var withdrawn int64
+				err := q.QueryRowContext(ctx, `SELECT withdrawn_at FROM consent_grants WHERE id = ? AND subject = ?`+lock,
+					f.GrantID, f.Subject).Scan(&withdrawn)
+				if errors.Is(err, sql.ErrNoRows) || (err == nil && withdrawn != 0) {
+					errs[i] = exchange.ErrGrantWithdrawn
+					continue
+				}
+				if err != nil {
+					return fmt.Errorf("store: put facts: %w", err)
+				}
 			}
-			if err != nil {
+			if _, err := q.ExecContext(ctx, `INSERT INTO facts (subject, category, purpose, grant_id, sealed, fetched_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (subject, category, purpose) DO UPDATE SET grant_id = excluded.grant_id,
+				sealed = excluded.sealed, fetched_at = excluded.fetched_at, expires_at = excluded.expires_at`,
+				f.Subject, f.Category, f.Purpose, f.GrantID, f.Sealed, micros(f.FetchedAt), micros(f.ExpiresAt)); err != nil {
 				return fmt.Errorf("store: put facts: %w", err)
 			}
 		}
-		if _, err := q.ExecContext(ctx, `INSERT INTO facts (subject, category, purpose, grant_id, sealed, fetched_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (subject, category, purpose) DO UPDATE SET grant_id = excluded.grant_id,
-			sealed = excluded.sealed, fetched_at = excluded.fetched_at, expires_at = excluded.expires_at`,
-			f.Subject, f.Category, f.Purpose, f.GrantID, f.Sealed, micros(f.FetchedAt), micros(f.ExpiresAt)); err != nil {
-			return fmt.Errorf("store: put facts: %w", err)
-		}
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return errs, nil
 }
 
 // GetFacts implements exchange.FactStore; expired facts are not returned.

@@ -111,6 +111,35 @@ func TestFactStore(t *testing.T) {
 			if _, err := s.GetFacts(ctx, "alice", "census", aids, t0); !errors.Is(err, exchange.ErrNoFacts) {
 				t.Fatalf("deleted facts returned: %v", err)
 			}
+			// One fetch's sets go in one transaction: each is kept unless
+			// its grant was withdrawn, and a set on a law has no grant.
+			batch := []exchange.SealedFacts{
+				{Subject: "alice", Category: "census", Purpose: aids, GrantID: "g1", Sealed: []byte{11}, FetchedAt: t0, ExpiresAt: t0.Add(time.Hour)},
+				{Subject: "alice", Category: "tax", Purpose: aids, GrantID: "g3", Sealed: []byte{12}, FetchedAt: t0, ExpiresAt: t0.Add(time.Hour)},
+				{Subject: "alice", Category: "representation", Purpose: "representation", Sealed: []byte{13}, FetchedAt: t0, ExpiresAt: t0.Add(time.Hour)},
+			}
+			errs, err := s.PutFactsAll(ctx, batch)
+			if err != nil || len(errs) != 3 || errs[0] != nil || !errors.Is(errs[1], exchange.ErrGrantWithdrawn) || errs[2] != nil {
+				t.Fatalf("PutFactsAll = %v, %v", errs, err)
+			}
+			for i, want := range []bool{true, false, true} {
+				f := batch[i]
+				got, err := s.GetFacts(ctx, f.Subject, f.Category, f.Purpose, t0)
+				if want != (err == nil) || (want && !bytes.Equal(got.Sealed, f.Sealed)) {
+					t.Errorf("set %d (%s) after the batch: %+v, %v", i, f.Category, got, err)
+				}
+			}
+			// A batch that fails keeps none of its sets.
+			bad := []exchange.SealedFacts{
+				{Subject: "alice", Category: "employment", Purpose: aids, GrantID: "g1", Sealed: []byte{14}, FetchedAt: t0, ExpiresAt: t0.Add(time.Hour)},
+				{Subject: "alice", Category: "census", Purpose: aids, GrantID: "g1", Sealed: nil, FetchedAt: t0, ExpiresAt: t0.Add(time.Hour)},
+			}
+			if _, err := s.PutFactsAll(ctx, bad); err == nil {
+				t.Fatal("a set without its sealed facts was stored")
+			}
+			if _, err := s.GetFacts(ctx, "alice", "employment", aids, t0); !errors.Is(err, exchange.ErrNoFacts) {
+				t.Fatalf("a failed batch kept a set: %v", err)
+			}
 		})
 	}
 }
