@@ -560,11 +560,9 @@ func (e *Exchanger) decide(ctx context.Context, c Citizen, category, purpose str
 }
 
 // send sends p's prepared request (or reports why it could not be
-// prepared), once its intent is committed, records the outcome and keeps
-// the facts.
-// send sends p's prepared request and commits its outcome. It returns the
-// result and, when the answer is to be kept, the sealed facts to store
-// before the result is shown (see keep).
+// prepared), once its intent is committed, and records the outcome. It
+// returns the result and, when the answer is to be kept, the sealed facts
+// to store before the result is shown (see keep).
 func (e *Exchanger) send(ctx context.Context, p plan, ready connectors.Prepared, readyErr error) (Result, *SealedFacts) {
 	res, intent := p.res, *p.entry
 	start := time.Now()
