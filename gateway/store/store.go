@@ -74,10 +74,9 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 	// A multi-row statement inside a transaction keeps a statement journal
 	// to undo itself alone; in memory (temp_store) rather than a temporary
 	// file, whose writes were a quarter of an audit commit (durability is
-	// the WAL's, not this journal's). 16 MiB of page cache a connection
-	// (2 MiB by default) keeps the audit log's and the facts' hot pages.
+	// the WAL's, not this journal's).
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
-		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-16384)&_txlock=immediate"
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: sqlite: %w", err)
