@@ -206,6 +206,20 @@ type noBaseCache struct{}
 func (noBaseCache) Get(ast.Ref) ast.Value  { return nil }
 func (noBaseCache) Put(ast.Ref, ast.Value) {}
 
+// noVirtualCache keeps nothing either. OPA memoises each rule's value
+// within an evaluation; on the path nearly every decision takes (consent,
+// with its conditions inline) each rule is evaluated once, so the memo
+// was only its cost: a fifth of the bytes a decision allocated, and with
+// them the collections that made the slowest decisions slow. A deny, which
+// works out every reason, evaluates some rules again.
+type noVirtualCache struct{}
+
+func (noVirtualCache) Push()                         {}
+func (noVirtualCache) Pop()                          {}
+func (noVirtualCache) Get(ast.Ref) (*ast.Term, bool) { return nil, false }
+func (noVirtualCache) Put(ast.Ref, *ast.Term)        {}
+func (noVirtualCache) Keys() []ast.Ref               { return nil }
+
 // AllowCategory adds, or replaces, what purpose may receive of category:
 // the minimum level of assurance and the fields (data minimisation). An
 // administration's newly registered connector comes in this way; the
@@ -393,7 +407,8 @@ func (g *Guard) Decide(ctx context.Context, in Input) (Decision, error) {
 	// The input goes in as an AST value built directly from the struct, and
 	// the decision is read from the result without a JSON round trip: both
 	// were a third of a decision's cost.
-	rs, err := EvalWithin(ctx, g.timeout, g.query, rego.EvalParsedInput(in.value()), rego.EvalMetrics(noMetrics), rego.EvalBaseCache(noBaseCache{}))
+	rs, err := EvalWithin(ctx, g.timeout, g.query, rego.EvalParsedInput(in.value()), rego.EvalMetrics(noMetrics), rego.EvalBaseCache(noBaseCache{}),
+		rego.EvalVirtualCache(noVirtualCache{}))
 	if err != nil {
 		d.Reasons = []string{"evaluation-error"}
 		return d, fmt.Errorf("%w: %v", ErrEvaluation, err)
