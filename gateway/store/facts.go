@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/obert-gov/obert/gateway/exchange"
@@ -28,26 +30,62 @@ func (s *Store) PutFacts(ctx context.Context, f exchange.SealedFacts) error {
 }
 
 // PutFactsAll implements exchange.FactStore: the sets of one fetch in one
-// transaction.
+// transaction. Their grants are read in one statement, in the order of
+// their ids, and on PostgreSQL locked (FOR SHARE) until the commit: a
+// withdrawal waits for the sets stored under its grant, or they for it,
+// and it deletes them after.
 func (s *Store) PutFactsAll(ctx context.Context, fs []exchange.SealedFacts) ([]error, error) {
-	lock := ""
-	if s.flavor == Postgres {
-		lock = " FOR SHARE"
+	var ids []string
+	for _, f := range fs {
+		// Facts fetched on a law rather than on consent have no grant.
+		if f.GrantID != "" && !slices.Contains(ids, f.GrantID) {
+			ids = append(ids, f.GrantID)
+		}
 	}
+	slices.Sort(ids)
 	errs := make([]error, len(fs))
 	err := s.inTx(ctx, func(q querier) error {
+		type grant struct {
+			subject   string
+			withdrawn int64
+		}
+		grants := map[string]grant{}
+		if len(ids) > 0 {
+			lock := ""
+			if s.flavor == Postgres {
+				lock = " FOR SHARE"
+			}
+			args := make([]any, len(ids))
+			for i, id := range ids {
+				args[i] = id
+			}
+			rows, err := q.QueryContext(ctx, `SELECT id, subject, withdrawn_at FROM consent_grants WHERE id IN (?`+
+				strings.Repeat(", ?", len(ids)-1)+`) ORDER BY id`+lock, args...)
+			if err != nil {
+				return fmt.Errorf("store: put facts: %w", err)
+			}
+			for rows.Next() {
+				var id string
+				var g grant
+				if err := rows.Scan(&id, &g.subject, &g.withdrawn); err != nil {
+					rows.Close()
+					return fmt.Errorf("store: put facts: %w", err)
+				}
+				grants[id] = g
+			}
+			if err := rows.Close(); err != nil {
+				return fmt.Errorf("store: put facts: %w", err)
+			}
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("store: put facts: %w", err)
+			}
+		}
 		for i, f := range fs {
-			// Facts fetched on a law rather than on consent have no grant.
 			if f.GrantID != "" {
-				var withdrawn int64
-				err := q.QueryRowContext(ctx, `SELECT withdrawn_at FROM consent_grants WHERE id = ? AND subject = ?`+lock,
-					f.GrantID, f.Subject).Scan(&withdrawn)
-				if errors.Is(err, sql.ErrNoRows) || (err == nil && withdrawn != 0) {
+				// Under a grant withdrawn, or that is not the subject's.
+				if g, ok := grants[f.GrantID]; !ok || g.subject != f.Subject || g.withdrawn != 0 {
 					errs[i] = exchange.ErrGrantWithdrawn
 					continue
-				}
-				if err != nil {
-					return fmt.Errorf("store: put facts: %w", err)
 				}
 			}
 			if _, err := q.ExecContext(ctx, `INSERT INTO facts (subject, category, purpose, grant_id, sealed, fetched_at, expires_at)
