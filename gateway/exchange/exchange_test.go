@@ -102,6 +102,9 @@ type options struct {
 	failAt   []int
 	// all registers tax and employment connectors beside census.
 	all bool
+	// hold, when set, keeps every request at the source until it is
+	// closed.
+	hold chan struct{}
 }
 
 func newRig(t *testing.T, o options) *rig {
@@ -132,6 +135,9 @@ func newRig(t *testing.T, o options) *rig {
 	hits := &atomic.Int32{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
+		if o.hold != nil {
+			<-o.hold
+		}
 		s.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
@@ -553,21 +559,25 @@ func TestWithdrawalKeepsNothingInFlight(t *testing.T) {
 // categories of the same fetch are kept and shown.
 func TestWithdrawnInFlightIsNotShown(t *testing.T) {
 	ctx := context.Background()
-	r := newRig(t, options{all: true})
+	hold := make(chan struct{})
+	r := newRig(t, options{all: true, hold: hold})
 	r.grantFor(t, "census")
 	tax := r.grantFor(t, "tax")
 	r.grantFor(t, "employment")
 	done := make(chan []exchange.Result, 1)
 	go func() { done <- r.ex.FetchAll(ctx, r.citizen, "aid-recommendation") }()
-	// The simulator answers after 50 ms: withdraw once the three are out.
+	// The source holds the three requests: withdraw, then let it answer.
 	for deadline := time.Now().Add(5 * time.Second); r.hits.Load() < 3; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
+			close(hold)
 			t.Fatal("the requests did not leave")
 		}
 	}
 	if _, err := r.consents.Withdraw(ctx, r.citizen.Subject, tax.ID); err != nil {
+		close(hold)
 		t.Fatal(err)
 	}
+	close(hold)
 	for _, res := range <-done {
 		switch res.Category {
 		case "tax":
