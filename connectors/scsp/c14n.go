@@ -64,7 +64,7 @@ func (c *c14n) declare(el *etree.Element) error {
 	for _, a := range el.Attr {
 		switch {
 		case a.Space == "xmlns":
-			if a.Key == "xmlns" || (a.Key == "xml" && a.Value != nsXML) || a.Value == nsXML && a.Key != "xml" {
+			if a.Key == "xmlns" || (a.Key == "xml" && a.Value != nsXML) || (a.Value == nsXML && a.Key != "xml") || a.Value == nsXMLNS {
 				return fmt.Errorf("%w: reserved namespace declared: xmlns:%s", ErrMalformed, a.Key)
 			}
 			if a.Value == "" {

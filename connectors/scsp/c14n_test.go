@@ -163,12 +163,14 @@ func TestC14NFollowsTheRecommendation(t *testing.T) {
 
 // TestC14NStricter: what goxmldsig let through and the namespaces
 // recommendation forbids is refused, where the library rendered a guess:
-// an attribute twice, a prefix undeclared or bound to the xml namespace.
+// an attribute twice, a prefix undeclared or bound to the xml or the xmlns
+// namespace.
 func TestC14NStricter(t *testing.T) {
 	for _, x := range []string{
 		`<r xmlns:p="urn:p" xmlns:q="urn:p" p:a="1" q:a="2"/>`,
 		`<r xmlns:p="urn:p"><x xmlns:p=""/></r>`,
 		`<r xmlns:p="http://www.w3.org/XML/1998/namespace"/>`,
+		`<r xmlns:p="http://www.w3.org/2000/xmlns/"/>`,
 		`<r xmlns="http://www.w3.org/XML/1998/namespace"/>`,
 		`<xmlns:r/>`,
 		`<r><!x></r>`,
@@ -210,7 +212,7 @@ func deviates(doc *etree.Document) bool {
 			case a.Space == "" && a.Key == "xmlns":
 				bad = bad || a.Value == "" || a.Value == nsXML
 			case a.Space == "xmlns":
-				bad = bad || a.Value == "" || a.Value == nsXML
+				bad = bad || a.Value == "" || a.Value == nsXML || a.Value == nsXMLNS
 			case a.Space != "":
 				prefixes[a.Space] = true
 			}
