@@ -110,8 +110,18 @@ type Limits struct {
 	FromYear, ToYear      int
 }
 
-// YearsBack is how many past tax years the consent page offers to bound.
+// YearsBack is how many past tax years a consent may be bounded to.
 const YearsBack = 10
+
+// TaxYears are the tax years a consent may bound a source with periods
+// to, newest first: the last YearsBack that have ended by now.
+func TaxYears(now time.Time) []int {
+	years := make([]int, YearsBack)
+	for i := range years {
+		years[i] = now.Year() - 1 - i
+	}
+	return years
+}
 
 // Intervals and DataLives are the limits the consent page offers.
 var (
@@ -164,7 +174,8 @@ func (l Limits) checkYears(o Offer, now time.Time) error {
 	if l.FromYear == 0 && l.ToYear == 0 {
 		return nil
 	}
-	last, first := now.Year()-1, now.Year()-YearsBack
+	years := TaxYears(now)
+	last, first := years[0], years[len(years)-1]
 	switch {
 	case o.Periods != PeriodYear:
 		return fmt.Errorf("%w: the source of %s has no periods to bound", ErrInvalid, o.Category)

@@ -146,13 +146,23 @@ func (h *Handler) consentShow(w http.ResponseWriter, r *http.Request) {
 		h.unavailable(w, r, "objections", err)
 		return
 	}
-	// The tax years a source with periods may be bounded to, newest first.
-	var years []int
-	for y := now.Year() - 1; y >= now.Year()-consent.YearsBack; y-- {
-		years = append(years, y)
-	}
 	h.render(w, r, http.StatusOK, "consent", "consent.title", map[string]any{"Offers": open, "Active": active, "Past": past,
-		"OnLaw": h.onLaw(r.Context(), lang, v, objections), "Years": years})
+		"OnLaw": h.onLaw(r.Context(), lang, v, objections), "Years": consent.TaxYears(now)})
+}
+
+// formField parses the form field name into dst when it is given; it
+// reports false for a value that does not parse.
+func formField[T any](r *http.Request, name string, parse func(string) (T, error), dst *T) bool {
+	v := r.PostFormValue(name)
+	if v == "" {
+		return true
+	}
+	x, err := parse(v)
+	if err != nil {
+		return false
+	}
+	*dst = x
+	return true
 }
 
 // consentReceipt downloads the signed receipt of one of the citizen's grants.
@@ -207,31 +217,10 @@ func (h *Handler) consentGrant(w http.ResponseWriter, r *http.Request) {
 		cat, purpose, _ := strings.Cut(p, ".")
 		version := r.PostFormValue("version." + p)
 		var l consent.Limits
-		for _, f := range []struct {
-			name string
-			dst  *time.Duration
-		}{{"interval.", &l.MinInterval}, {"life.", &l.DataLife}} {
-			if v := r.PostFormValue(f.name + p); v != "" {
-				d, err := time.ParseDuration(v)
-				if err != nil {
-					h.Error(w, r, http.StatusBadRequest, "error.invalid_consent")
-					return
-				}
-				*f.dst = d
-			}
-		}
-		for _, f := range []struct {
-			name string
-			dst  *int
-		}{{"from_year.", &l.FromYear}, {"to_year.", &l.ToYear}} {
-			if v := r.PostFormValue(f.name + p); v != "" {
-				y, err := strconv.Atoi(v)
-				if err != nil {
-					h.Error(w, r, http.StatusBadRequest, "error.invalid_consent")
-					return
-				}
-				*f.dst = y
-			}
+		if !formField(r, "interval."+p, time.ParseDuration, &l.MinInterval) || !formField(r, "life."+p, time.ParseDuration, &l.DataLife) ||
+			!formField(r, "from_year."+p, strconv.Atoi, &l.FromYear) || !formField(r, "to_year."+p, strconv.Atoi, &l.ToYear) {
+			h.Error(w, r, http.StatusBadRequest, "error.invalid_consent")
+			return
 		}
 		o, known := h.offerOf(cat, purpose)
 		if !known || version != o.TextVersion || len(offersFor(v, []consent.Offer{o})) == 0 {
