@@ -80,8 +80,6 @@ type SealedFacts struct {
 
 // FactStore keeps sealed facts, one set per subject, category and purpose.
 type FactStore interface {
-	// PutFacts stores f unless its grant was withdrawn (ErrGrantWithdrawn).
-	PutFacts(ctx context.Context, f SealedFacts) error
 	// PutFactsAll stores the sets of one fetch in one transaction, each
 	// unless its grant was withdrawn: errs[i] is ErrGrantWithdrawn for a
 	// set not stored for that reason; err, when the transaction failed,

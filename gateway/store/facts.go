@@ -14,13 +14,8 @@ import (
 
 var _ exchange.FactStore = (*Store)(nil)
 
-// PutFacts implements exchange.FactStore: the newest fetch for a purpose
-// replaces its last, if the grant it was fetched under is still in force (facts
-// fetched on a law have none). The grant's
-// row is read under a share lock (on SQLite, the write lock) in the same
-// transaction, so a withdrawal either commits first, and nothing is
-// stored, or waits for this one, and its deletion of the grant's facts
-// follows it.
+// PutFacts is PutFactsAll of one set: ErrGrantWithdrawn when its grant is
+// no longer in force.
 func (s *Store) PutFacts(ctx context.Context, f exchange.SealedFacts) error {
 	errs, err := s.PutFactsAll(ctx, []exchange.SealedFacts{f})
 	if err != nil {
@@ -30,10 +25,13 @@ func (s *Store) PutFacts(ctx context.Context, f exchange.SealedFacts) error {
 }
 
 // PutFactsAll implements exchange.FactStore: the sets of one fetch in one
-// transaction. Their grants are read in one statement, in the order of
-// their ids, and on PostgreSQL locked (FOR SHARE) until the commit: a
-// withdrawal waits for the sets stored under its grant, or they for it,
-// and it deletes them after.
+// transaction, each replacing the last fetched for its purpose if the
+// grant it was fetched under is still in force (facts fetched on a law
+// have none). Their grants are read in one statement, in the order of
+// their ids, under a share lock on PostgreSQL (on SQLite, the write lock)
+// until the commit: a withdrawal either commits first, and nothing is
+// stored under its grant, or waits for this one, and its deletion of the
+// grant's facts follows it.
 func (s *Store) PutFactsAll(ctx context.Context, fs []exchange.SealedFacts) ([]error, error) {
 	var ids []string
 	for _, f := range fs {
