@@ -51,6 +51,8 @@ export OBERT_REQUIRE_XMLSEC := 1
 export OBERT_SDJWT_NODE_MODULES := $(CACHE)/npm/node_modules
 export OBERT_REQUIRE_SDJWT := 1
 export OBERT_REQUIRE_PDFSIG := 1
+# SCSP requests are signed through the system's libcrypto (OpenSSL 3).
+export OBERT_REQUIRE_LIBCRYPTO := 1
 # Vault (BUSL-1.1) is built from the module proxy for tests only, never
 # shipped; a cold build takes about 11 minutes, then it is cached.
 VAULT_BIN   ?= $(HOME)/.cache/obert/bin/vault

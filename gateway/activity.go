@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/hkdf"
-	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"time"
@@ -18,8 +17,7 @@ import (
 type activityDeps struct {
 	root      []byte
 	viaOberta string // the built-in sources answer there (the simulator in dev)
-	key       *rsa.PrivateKey
-	cert      *x509.Certificate
+	signer    scsp.Signer
 	certs     []*x509.Certificate // the sources' answers are signed with these
 	store     activity.Store
 	rec       recorder
@@ -41,7 +39,7 @@ func newActivity(d activityDeps) (*activity.Service, *activity.AckSigner, error)
 	hc := scsp.NewHTTPClient(8 * time.Second)
 	src := func(id, kind string) activity.Source {
 		return activity.Source{ID: id, Kind: kind, Endpoint: d.viaOberta + "/activity/" + kind, HTTP: hc,
-			Signer: scsp.Signer{Key: d.key, Cert: d.cert}, Certs: d.certs}
+			Signer: d.signer, Certs: d.certs}
 	}
 	svc, err := activity.New(activity.Config{Sources: []activity.Source{src(builtinActivitySources[0], activity.Applications),
 		src(builtinActivitySources[1], activity.Notifications)},

@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
 	"fmt"
 	"slices"
@@ -27,8 +26,7 @@ type adminRuntime struct {
 	ex       *exchange.Exchanger
 	consents *consent.Service
 	guard    *policy.Guard
-	key      *rsa.PrivateKey
-	cert     *x509.Certificate
+	signer   scsp.Signer
 	signers  func(context.Context) (scsp.Signer, error) // from Vault, when configured
 	purposes []string
 	// bases are the legal basis each purpose runs on (see
@@ -52,7 +50,7 @@ func (a adminRuntime) connector(s adminapi.Spec) (*scsp.Connector, error) {
 	}
 	return scsp.NewConnector(scsp.ConnectorConfig{ID: s.ID, Category: connectors.Category(s.Category), Source: s.Source, Service: svc,
 		Client: &scsp.Client{Endpoint: s.Endpoint, HTTP: scsp.NewHTTPClient(8 * time.Second),
-			Signer: scsp.Signer{Key: a.key, Cert: a.cert}, Signers: a.signers, Source: []*x509.Certificate{cert}},
+			Signer: a.signer, Signers: a.signers, Source: []*x509.Certificate{cert}},
 		EmisorNIF: "Q0801175A", Emisor: "Consorci Administració Oberta de Catalunya"})
 }
 
@@ -64,7 +62,7 @@ func (a adminRuntime) activitySource(s adminapi.Spec) (activity.Source, error) {
 		return activity.Source{}, err
 	}
 	return activity.Source{ID: s.Source, Kind: s.Kind, Endpoint: s.Endpoint, HTTP: scsp.NewHTTPClient(8 * time.Second),
-		Signer: scsp.Signer{Key: a.key, Cert: a.cert}, Certs: []*x509.Certificate{cert}}, nil
+		Signer: a.signer, Certs: []*x509.Certificate{cert}}, nil
 }
 
 func (a adminRuntime) Activate(ctx context.Context, s adminapi.Spec) error {

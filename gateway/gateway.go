@@ -291,11 +291,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 	}
 
 	// SCSP credentials and the Via Oberta endpoint (or the dev simulator).
-	g.signers = g.scspSigners()
+	g.signers = g.scspSigners(cfg.SCSPRSA)
 	scspKey, scspCert, sourceCerts, viaOberta, err := g.viaOberta(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
+	scspSigner, err := scsp.NewSigner(scspKey, scspCert, cfg.SCSPRSA)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: OBERT_SCSP_RSA=%s: %w", cfg.SCSPRSA, err)
+	}
+	log.Info("SCSP requests are signed", "rsa", scspSigner.RSA())
 	// Facts: with Vault, sealed under data keys Transit wraps; without,
 	// under the key derived from the root secret (the dev key file in dev).
 	var factSealer exchange.Sealer = k
@@ -315,7 +320,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 		conn, err := scsp.NewConnector(scsp.ConnectorConfig{
 			ID: c.ID + "-viaoberta", Category: connectors.Category(c.ID), Source: c.Source, Service: svc,
 			Client: &scsp.Client{Endpoint: viaOberta + "/scsp/" + c.ID, HTTP: scsp.NewHTTPClient(8 * time.Second),
-				Signer: scsp.Signer{Key: scspKey, Cert: scspCert}, Signers: g.signers, Source: sourceCerts},
+				Signer: scspSigner, Signers: g.signers, Source: sourceCerts},
 			EmisorNIF: "Q0801175A", Emisor: "Consorci Administració Oberta de Catalunya",
 		})
 		if err != nil {
@@ -358,12 +363,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 	purposes := slices.Sorted(maps.Keys(purposesOf(snap)))
 	// The citizens' own dealings (applications, notifications): the
 	// built-in sources, and those administrations register.
-	act, acks, err := newActivity(activityDeps{root: root, viaOberta: viaOberta, key: scspKey, cert: scspCert, certs: sourceCerts,
+	act, acks, err := newActivity(activityDeps{root: root, viaOberta: viaOberta, signer: scspSigner, certs: sourceCerts,
 		store: g.Store, rec: rec})
 	if err != nil {
 		return nil, err
 	}
-	rt := adminRuntime{ex: ex, consents: consents, guard: guard, key: scspKey, cert: scspCert, signers: g.signers, purposes: purposes, bases: basesOf(snap),
+	rt := adminRuntime{ex: ex, consents: consents, guard: guard, signer: scspSigner, signers: g.signers, purposes: purposes, bases: basesOf(snap),
 		tel: tel, activity: act}
 	// E-mails that tell a citizen who asked that a notification waits.
 	g.notices = activityNotices{store: g.Store, sealer: k, act: act, mailer: mailer, texts: cat.T,
@@ -816,7 +821,7 @@ func (g *Gateway) viaOberta(ctx context.Context, cfg config.Config, log *slog.Lo
 // scspSigners reads the SCSP signing key and certificate from Vault at
 // each request (cached by the Vault client for a minute), so a rotation in
 // Vault takes effect without a restart; nil without Vault.
-func (g *Gateway) scspSigners() func(context.Context) (scsp.Signer, error) {
+func (g *Gateway) scspSigners(impl string) func(context.Context) (scsp.Signer, error) {
 	if g.vault == nil {
 		return nil
 	}
@@ -845,10 +850,11 @@ func (g *Gateway) scspSigners() func(context.Context) (scsp.Signer, error) {
 		if err != nil {
 			return scsp.Signer{}, fmt.Errorf("gateway: SCSP certificate in Vault: %w", err)
 		}
-		if !key.PublicKey.Equal(cert.PublicKey) {
-			return scsp.Signer{}, errors.New("gateway: the SCSP certificate in Vault is not the key's")
+		signer, err := scsp.NewSigner(key, cert, impl) // which checks that cert is key's
+		if err != nil {
+			return scsp.Signer{}, fmt.Errorf("gateway: SCSP key and certificate in Vault: %w", err)
 		}
-		cached, version = scsp.Signer{Key: key, Cert: cert}, kv
+		cached, version = signer, kv
 		return cached, nil
 	}
 }

@@ -37,10 +37,12 @@ const MaxMessage = 2 << 20
 // untrusted key, or whose signed content differs from what is processed.
 var ErrSignature = errors.New("scsp: signature invalid")
 
-// Signer signs outgoing envelopes with one key and certificate.
+// Signer signs outgoing envelopes with one key and certificate. NewSigner
+// makes one that signs through the system's libcrypto where it can.
 type Signer struct {
 	Key  *rsa.PrivateKey
 	Cert *x509.Certificate
+	rsa  pkcs1Signer // nil: crypto/rsa
 }
 
 // Envelope wraps body (one XML element, serialized) in a SOAP 1.1 envelope
@@ -94,7 +96,7 @@ func (s Signer) Envelope(body []byte, now time.Time) ([]byte, error) {
 		return nil, err
 	}
 	h := sha256.Sum256(siC14n)
-	sv, err := rsa.SignPKCS1v15(rand.Reader, s.Key, crypto.SHA256, h[:])
+	sv, err := s.pkcs1().signSHA256(h[:])
 	if err != nil {
 		return nil, fmt.Errorf("scsp: sign: %w", err)
 	}

@@ -53,6 +53,10 @@ type Config struct {
 	SCSPKeyFile      string // PEM key that signs SCSP requests (dev: generated)
 	SCSPCertFile     string // its certificate
 	ViaObertaCert    string // PEM certificate Via Oberta signs answers with
+	// SCSPRSA is what makes the SCSP requests' RSA signatures: auto (the
+	// system's libcrypto where it loads, else Go's crypto/rsa), libcrypto
+	// (refuse to start without it) or go.
+	SCSPRSA          string
 	DocumentKeyFile  string // PEM key that signs the citizens' documents (dev: generated)
 	DocumentCertFile string // its certificate
 	DevIdPAddr       string
@@ -107,6 +111,7 @@ func (c *Config) settings() []setting {
 		{"viaoberta-url", "OBERT_VIAOBERTA_URL", "", "Via Oberta SCSP endpoint (dev: the in-process simulator)", &c.ViaObertaURL},
 		{"scsp-key-file", "OBERT_SCSP_KEY_FILE", "", "PEM key that signs SCSP requests (dev: generated)", &c.SCSPKeyFile},
 		{"scsp-cert-file", "OBERT_SCSP_CERT_FILE", "", "PEM certificate of that key", &c.SCSPCertFile},
+		{"scsp-rsa", "OBERT_SCSP_RSA", "auto", "what signs SCSP requests: auto (the system's libcrypto where it loads, else Go's crypto/rsa), libcrypto (refuse to start without it) or go", &c.SCSPRSA},
 		{"viaoberta-cert-file", "OBERT_VIAOBERTA_CERT_FILE", "", "PEM certificate Via Oberta signs its answers with", &c.ViaObertaCert},
 		{"document-key-file", "OBERT_DOCUMENT_KEY_FILE", "", "PEM RSA key that signs the documents citizens get (PDF, PAdES) (dev: generated)", &c.DocumentKeyFile},
 		{"document-cert-file", "OBERT_DOCUMENT_CERT_FILE", "", "PEM certificate of that key, embedded in every signed document", &c.DocumentCertFile},
@@ -197,6 +202,11 @@ func (c Config) Validate() error {
 	case "low", "substantial", "high":
 	default:
 		bad("OBERT_CLAVE_LOA must be low, substantial or high (got %q)", c.ClaveLoA)
+	}
+	switch c.SCSPRSA {
+	case "auto", "libcrypto", "go":
+	default:
+		bad("OBERT_SCSP_RSA must be auto, libcrypto or go (got %q)", c.SCSPRSA)
 	}
 	for _, f := range strings.Split(c.TrustedProxies, ",") {
 		if f = strings.TrimSpace(f); f == "" {

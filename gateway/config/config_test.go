@@ -54,7 +54,10 @@ func TestProdRefusesDevAndMissingSecrets(t *testing.T) {
 	if c.DevIdP() || c.DevSim() {
 		t.Fatal("prod would start a development provider")
 	}
-	for k, v := range map[string]string{"OBERT_IDCAT_ISSUER": "http://idcat.example", "OBERT_VIAOBERTA_URL": "http://x", "OBERT_DATABASE_URL": "sqlite::memory:", "OBERT_IDCAT_CLIENT_SECRET": ""} {
+	if c.SCSPRSA != "auto" {
+		t.Errorf("OBERT_SCSP_RSA defaults to %q", c.SCSPRSA)
+	}
+	for k, v := range map[string]string{"OBERT_IDCAT_ISSUER": "http://idcat.example", "OBERT_VIAOBERTA_URL": "http://x", "OBERT_DATABASE_URL": "sqlite::memory:", "OBERT_IDCAT_CLIENT_SECRET": "", "OBERT_SCSP_RSA": "openssl"} {
 		m := map[string]string{}
 		for a, b := range good {
 			m[a] = b
