@@ -63,11 +63,20 @@ func BenchmarkPipeline(b *testing.B) {
 		stores = append(stores, "postgres")
 	}
 	for _, st := range stores {
-		b.Run(st, func(b *testing.B) { benchPipeline(b, st) })
+		b.Run(st, func(b *testing.B) {
+			b.Run("source-apart", func(b *testing.B) { benchPipeline(b, st, sourceApart(b)) })
+			b.Run("source-shared", func(b *testing.B) { benchPipeline(b, st, nil) })
+		})
 	}
 }
 
-func benchPipeline(b *testing.B, store string) {
+// benchPipeline runs the pipeline with the processes placed as lay says:
+// with the source apart (the simulator on processors of its own, as Via
+// Oberta is, the rest on the others), x-proxy compares the gateway with a
+// bare proxy on the same processors; with them shared, it also depends on
+// how much of them the simulator takes.
+func benchPipeline(b *testing.B, store string, lay *layout) {
+	defer lay.restore()
 	const (
 		workers = 12
 		phase   = time.Second
@@ -108,6 +117,9 @@ func benchPipeline(b *testing.B, store string) {
 		b.Fatal(err)
 	}
 	defer func() { simCmd.Process.Kill(); simCmd.Wait() }()
+	if err := lay.source(simCmd.Process.Pid); err != nil {
+		b.Fatal(err)
+	}
 	for deadline := time.Now().Add(30 * time.Second); ; {
 		if c, err := net.Dial("tcp", simAddr); err == nil {
 			c.Close()
@@ -121,8 +133,16 @@ func benchPipeline(b *testing.B, store string) {
 
 	// The gateway, against it.
 	dbURL := "sqlite:" + filepath.Join(dir, "obert.db")
+	const app = "obert-pipeline"
+	pinDB := func() {}
 	if store == "postgres" {
 		dbURL, _ = storetest.SchemaURL(b, storetest.PostgresURL())
+		dbURL += "&application_name=" + app
+		pinDB = func() {
+			if err := lay.backends(b.Context(), storetest.PostgresURL(), app); err != nil {
+				b.Fatalf("pinning PostgreSQL's backends: %v", err)
+			}
+		}
 	}
 	secret := make([]byte, 32)
 	rand.Read(secret)
@@ -293,6 +313,7 @@ func benchPipeline(b *testing.B, store string) {
 	// Warm-up, then interleaved rounds.
 	gatewayPhase()
 	proxyPhase(sign(100))
+	pinDB()
 	lost.Store(0)
 	simWarm := rssKB(simCmd.Process.Pid) // the simulator's, after its first requests
 	var gwN, pxN int
@@ -304,6 +325,7 @@ func benchPipeline(b *testing.B, store string) {
 			simHalf = rssKB(simCmd.Process.Pid) // its memory of requests full, for longer runs
 		}
 		reqs := sign(1500) // more than a phase sends
+		pinDB()            // connections the pool opened since
 		b.StartTimer()
 		n, t, c := gatewayPhase()
 		gwN, gwT, gwCPU = gwN+n, gwT+t, gwCPU+c

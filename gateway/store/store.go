@@ -45,6 +45,7 @@ type Store struct {
 	db     *sql.DB
 	flavor Flavor
 	pool   *pgxpool.Pool // PostgreSQL only
+	stmts  *stmtCache    // SQLite only
 }
 
 // Open connects to url: "sqlite:PATH" (or "sqlite::memory:") or
@@ -93,7 +94,13 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: sqlite: %w", err)
 	}
-	return &Store{db: db, flavor: SQLite}, nil
+	s := &Store{db: db, flavor: SQLite}
+	if path != ":memory:" {
+		// Not on the one connection of a memory database: preparing on the
+		// pool inside a transaction would wait for the transaction's own.
+		s.stmts = &stmtCache{}
+	}
+	return s, nil
 }
 
 func openPostgres(ctx context.Context, url string) (*Store, error) {
@@ -117,6 +124,7 @@ func (s *Store) DB() *sql.DB { return s.db }
 
 // Close releases the connections.
 func (s *Store) Close() error {
+	s.stmts.close()
 	err := s.db.Close()
 	if s.pool != nil {
 		s.pool.Close()
@@ -284,12 +292,21 @@ type txQuerier struct {
 }
 
 func (t txQuerier) ExecContext(ctx context.Context, q string, a ...any) (sql.Result, error) {
+	if st := t.s.stmts.get(ctx, t.s.db, q); st != nil {
+		return t.tx.StmtContext(ctx, st).ExecContext(ctx, a...)
+	}
 	return t.tx.ExecContext(ctx, t.s.rebind(q), a...)
 }
 func (t txQuerier) QueryContext(ctx context.Context, q string, a ...any) (*sql.Rows, error) {
+	if st := t.s.stmts.get(ctx, t.s.db, q); st != nil {
+		return t.tx.StmtContext(ctx, st).QueryContext(ctx, a...)
+	}
 	return t.tx.QueryContext(ctx, t.s.rebind(q), a...)
 }
 func (t txQuerier) QueryRowContext(ctx context.Context, q string, a ...any) *sql.Row {
+	if st := t.s.stmts.get(ctx, t.s.db, q); st != nil {
+		return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, a...)
+	}
 	return t.tx.QueryRowContext(ctx, t.s.rebind(q), a...)
 }
 
@@ -299,12 +316,21 @@ func (s *Store) q() querier { return dbQuerier{s} }
 type dbQuerier struct{ s *Store }
 
 func (d dbQuerier) ExecContext(ctx context.Context, q string, a ...any) (sql.Result, error) {
+	if st := d.s.stmts.get(ctx, d.s.db, q); st != nil {
+		return st.ExecContext(ctx, a...)
+	}
 	return d.s.db.ExecContext(ctx, d.s.rebind(q), a...)
 }
 func (d dbQuerier) QueryContext(ctx context.Context, q string, a ...any) (*sql.Rows, error) {
+	if st := d.s.stmts.get(ctx, d.s.db, q); st != nil {
+		return st.QueryContext(ctx, a...)
+	}
 	return d.s.db.QueryContext(ctx, d.s.rebind(q), a...)
 }
 func (d dbQuerier) QueryRowContext(ctx context.Context, q string, a ...any) *sql.Row {
+	if st := d.s.stmts.get(ctx, d.s.db, q); st != nil {
+		return st.QueryRowContext(ctx, a...)
+	}
 	return d.s.db.QueryRowContext(ctx, d.s.rebind(q), a...)
 }
 
