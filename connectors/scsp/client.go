@@ -144,17 +144,13 @@ func (c *Client) post(ctx context.Context, env []byte, action, id string) (*Resp
 	if resp.StatusCode >= 300 && !(resp.StatusCode == http.StatusInternalServerError && bytes.Contains(raw, []byte("Fault"))) {
 		return nil, fmt.Errorf("scsp: %w: HTTP %d", connectors.ErrUnavailable, resp.StatusCode)
 	}
-	el, _, err := Verify(raw, c.Source)
-	if err != nil {
+	var r Respuesta
+	if _, err := VerifyDecode(raw, c.Source, &r); err != nil {
 		var fe *FaultError
 		if errors.As(err, &fe) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("%w: %w", connectors.ErrBadResponse, err)
-	}
-	var r Respuesta
-	if err := UnmarshalElement(el, &r); err != nil {
-		return nil, err
 	}
 	if r.Atributos.IdPeticion != id {
 		return nil, fmt.Errorf("%w: answer to another request", ErrMalformed)

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"strings"
@@ -113,43 +114,85 @@ func (s Signer) Envelope(body []byte, now time.Time) ([]byte, error) {
 // and the certificate that signed it. Only that element may be processed:
 // a signature over anything else (signature wrapping) is refused.
 func Verify(raw []byte, trusted []*x509.Certificate) (*etree.Element, *x509.Certificate, error) {
+	payload, _, cert, err := verify(raw, trusted)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := detach(payload)
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, cert, nil
+}
+
+// VerifyDecode checks a signed envelope as Verify does and decodes the
+// element the signature covers into v (encoding/xml), from the very bytes
+// whose digest was checked: the Body's canonical form. That is the same
+// result as Verify and UnmarshalElement (TestVerifyDecodeAsVerify) without
+// copying the element out of its envelope and writing it out again.
+func VerifyDecode(raw []byte, trusted []*x509.Certificate, v any) (*x509.Certificate, error) {
+	_, signed, cert, err := verify(raw, trusted)
+	if err != nil {
+		return nil, err
+	}
+	d := xml.NewDecoder(bytes.NewReader(signed))
+	for depth := 0; ; {
+		tok, err := d.Token()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
+		if start, ok := tok.(xml.StartElement); ok {
+			if depth++; depth == 2 { // the Body's one element
+				if err := d.DecodeElement(v, &start); err != nil {
+					return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+				}
+				return cert, nil
+			}
+		}
+	}
+}
+
+// verify checks a signed envelope and returns the one element of its
+// Body, the Body's canonical form (what the digest covers) and the
+// certificate that signed it.
+func verify(raw []byte, trusted []*x509.Certificate) (*etree.Element, []byte, *x509.Certificate, error) {
 	if len(raw) > MaxMessage {
-		return nil, nil, fmt.Errorf("%w: message of %d bytes exceeds the limit", ErrMalformed, len(raw))
+		return nil, nil, nil, fmt.Errorf("%w: message of %d bytes exceeds the limit", ErrMalformed, len(raw))
 	}
 	if bytes.Contains(raw, []byte("<!DOCTYPE")) || bytes.Contains(raw, []byte("<!ENTITY")) {
-		return nil, nil, fmt.Errorf("%w: document type declarations are not accepted", ErrMalformed)
+		return nil, nil, nil, fmt.Errorf("%w: document type declarations are not accepted", ErrMalformed)
 	}
 	doc := etree.NewDocument()
 	if err := doc.ReadFromBytes(raw); err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return nil, nil, nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	env := doc.Root()
 	if env == nil || env.Tag != "Envelope" || env.NamespaceURI() != NSSoap {
-		return nil, nil, fmt.Errorf("%w: not a SOAP 1.1 envelope", ErrMalformed)
+		return nil, nil, nil, fmt.Errorf("%w: not a SOAP 1.1 envelope", ErrMalformed)
 	}
 	body := onlyChild(env, NSSoap, "Body")
 	if body == nil {
-		return nil, nil, fmt.Errorf("%w: envelope must have exactly one Body", ErrMalformed)
+		return nil, nil, nil, fmt.Errorf("%w: envelope must have exactly one Body", ErrMalformed)
 	}
 	if fault := onlyChild(body, NSSoap, "Fault"); fault != nil {
-		return nil, nil, faultError(fault)
+		return nil, nil, nil, faultError(fault)
 	}
 	hdr := onlyChild(env, NSSoap, "Header")
 	if hdr == nil {
-		return nil, nil, fmt.Errorf("%w: no Security header", ErrSignature)
+		return nil, nil, nil, fmt.Errorf("%w: no Security header", ErrSignature)
 	}
 	sec := onlyChild(hdr, NSWsse, "Security")
 	if sec == nil {
-		return nil, nil, fmt.Errorf("%w: no Security header", ErrSignature)
+		return nil, nil, nil, fmt.Errorf("%w: no Security header", ErrSignature)
 	}
 	sig := onlyChild(sec, NSDsig, "Signature")
 	tokEl := onlyChild(sec, NSWsse, "BinarySecurityToken")
 	if sig == nil || tokEl == nil {
-		return nil, nil, fmt.Errorf("%w: unsigned message", ErrSignature)
+		return nil, nil, nil, fmt.Errorf("%w: unsigned message", ErrSignature)
 	}
 	der, err := base64.StdEncoding.DecodeString(strings.TrimSpace(tokEl.Text()))
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: bad security token", ErrSignature)
+		return nil, nil, nil, fmt.Errorf("%w: bad security token", ErrSignature)
 	}
 	var cert *x509.Certificate
 	for _, c := range trusted {
@@ -158,76 +201,72 @@ func Verify(raw []byte, trusted []*x509.Certificate) (*etree.Element, *x509.Cert
 		}
 	}
 	if cert == nil {
-		return nil, nil, fmt.Errorf("%w: signed by an untrusted certificate", ErrSignature)
+		return nil, nil, nil, fmt.Errorf("%w: signed by an untrusted certificate", ErrSignature)
 	}
 	si := onlyChild(sig, NSDsig, "SignedInfo")
 	sv := onlyChild(sig, NSDsig, "SignatureValue")
 	if si == nil || sv == nil {
-		return nil, nil, fmt.Errorf("%w: incomplete signature", ErrSignature)
+		return nil, nil, nil, fmt.Errorf("%w: incomplete signature", ErrSignature)
 	}
 	if m := onlyChild(si, NSDsig, "CanonicalizationMethod"); m == nil || m.SelectAttrValue("Algorithm", "") != algExc {
-		return nil, nil, fmt.Errorf("%w: unsupported canonicalisation", ErrSignature)
+		return nil, nil, nil, fmt.Errorf("%w: unsupported canonicalisation", ErrSignature)
 	}
 	if m := onlyChild(si, NSDsig, "SignatureMethod"); m == nil || m.SelectAttrValue("Algorithm", "") != algRSA {
-		return nil, nil, fmt.Errorf("%w: unsupported signature method", ErrSignature)
+		return nil, nil, nil, fmt.Errorf("%w: unsupported signature method", ErrSignature)
 	}
 	refs := children(si, NSDsig, "Reference")
 	if len(refs) != 1 {
-		return nil, nil, fmt.Errorf("%w: want exactly one reference", ErrSignature)
+		return nil, nil, nil, fmt.Errorf("%w: want exactly one reference", ErrSignature)
 	}
 	// The reference must name the one Body of this envelope, by its id.
 	bodyID := attrNS(body, NSWsu, "Id")
 	if bodyID == "" || refs[0].SelectAttrValue("URI", "") != "#"+bodyID {
-		return nil, nil, fmt.Errorf("%w: the signature does not cover the Body", ErrSignature)
+		return nil, nil, nil, fmt.Errorf("%w: the signature does not cover the Body", ErrSignature)
 	}
 	if n := countID(doc.Root(), bodyID); n != 1 {
-		return nil, nil, fmt.Errorf("%w: id %q appears %d times", ErrSignature, bodyID, n)
+		return nil, nil, nil, fmt.Errorf("%w: id %q appears %d times", ErrSignature, bodyID, n)
 	}
 	if dm := onlyChild(refs[0], NSDsig, "DigestMethod"); dm == nil || dm.SelectAttrValue("Algorithm", "") != algSHA {
-		return nil, nil, fmt.Errorf("%w: unsupported digest", ErrSignature)
+		return nil, nil, nil, fmt.Errorf("%w: unsupported digest", ErrSignature)
 	}
 	for _, tr := range children(onlyChild(refs[0], NSDsig, "Transforms"), NSDsig, "Transform") {
 		if tr.SelectAttrValue("Algorithm", "") != algExc {
-			return nil, nil, fmt.Errorf("%w: unsupported transform", ErrSignature)
+			return nil, nil, nil, fmt.Errorf("%w: unsupported transform", ErrSignature)
 		}
 	}
 	dv := onlyChild(refs[0], NSDsig, "DigestValue")
 	want, err := base64.StdEncoding.DecodeString(strings.TrimSpace(textOf(dv)))
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: bad digest value", ErrSignature)
+		return nil, nil, nil, fmt.Errorf("%w: bad digest value", ErrSignature)
 	}
-	got, err := digestOf(body)
+	bodyC14n, err := canon(body)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	if !bytes.Equal(got, want) {
-		return nil, nil, fmt.Errorf("%w: the Body was modified after signing", ErrSignature)
+	if got := sha256.Sum256(bodyC14n); !bytes.Equal(got[:], want) {
+		return nil, nil, nil, fmt.Errorf("%w: the Body was modified after signing", ErrSignature)
 	}
 	siC14n, err := canon(si)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	sigBytes, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(sv.Text()), ""))
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: bad signature value", ErrSignature)
+		return nil, nil, nil, fmt.Errorf("%w: bad signature value", ErrSignature)
 	}
 	pub, ok := cert.PublicKey.(*rsa.PublicKey)
 	if !ok {
-		return nil, nil, fmt.Errorf("%w: certificate key is not RSA", ErrSignature)
+		return nil, nil, nil, fmt.Errorf("%w: certificate key is not RSA", ErrSignature)
 	}
 	h := sha256.Sum256(siC14n)
 	if err := rsa.VerifyPKCS1v15(pub, crypto.SHA256, h[:], sigBytes); err != nil {
-		return nil, nil, fmt.Errorf("%w: signature does not verify", ErrSignature)
+		return nil, nil, nil, fmt.Errorf("%w: signature does not verify", ErrSignature)
 	}
 	payload := body.ChildElements()
 	if len(payload) != 1 {
-		return nil, nil, fmt.Errorf("%w: Body must hold exactly one element", ErrMalformed)
+		return nil, nil, nil, fmt.Errorf("%w: Body must hold exactly one element", ErrMalformed)
 	}
-	out, err := detach(payload[0])
-	if err != nil {
-		return nil, nil, err
-	}
-	return out, cert, nil
+	return payload[0], bodyC14n, cert, nil
 }
 
 // detach copies el with every namespace in scope declared on it.

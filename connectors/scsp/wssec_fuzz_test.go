@@ -33,6 +33,17 @@ type answer struct {
 // the verified payload, decoded, in the done state, with one transmission
 // whose specific data the service of its certificate code reads.
 func parseResponse(raw []byte, trusted []*x509.Certificate) (answer, error) {
+	var r Respuesta
+	if _, err := VerifyDecode(raw, trusted, &r); err != nil {
+		return answer{}, err
+	}
+	return readAnswer(r)
+}
+
+// parseDetached reads a response as parseResponse did before VerifyDecode:
+// the payload detached from the envelope with Verify, written out and
+// decoded again with UnmarshalElement.
+func parseDetached(raw []byte, trusted []*x509.Certificate) (answer, error) {
 	el, _, err := Verify(raw, trusted)
 	if err != nil {
 		return answer{}, err
@@ -41,6 +52,10 @@ func parseResponse(raw []byte, trusted []*x509.Certificate) (answer, error) {
 	if err := UnmarshalElement(el, &r); err != nil {
 		return answer{}, err
 	}
+	return readAnswer(r)
+}
+
+func readAnswer(r Respuesta) (answer, error) {
 	if err := StateError(r.Atributos.Estado); err != nil {
 		return answer{}, err
 	}
@@ -98,10 +113,11 @@ func sourceAnswers(t testing.TB, s Signer) ([][]byte, []answer) {
 	return envs, answers
 }
 
-// FuzzSCSPParse: reading a response (Verify, UnmarshalElement, the state,
-// the service's Values) never panics, and what it accepts says exactly what
+// FuzzSCSPParse: reading a response (VerifyDecode, the state, the
+// service's Values) never panics, and what it accepts says exactly what
 // the source signed: no unsigned, re-signed, wrapped or altered response
-// gets through with other attributes or other facts.
+// gets through with other attributes or other facts. It reads every input
+// as Verify and UnmarshalElement do too, and the two must agree.
 func FuzzSCSPParse(f *testing.F) {
 	k, c, err := NewSelfSigned("fuzz source", now)
 	if err != nil {
@@ -132,6 +148,10 @@ func FuzzSCSPParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		got, err := parseResponse(raw, trusted)
+		// Decoding from the signed bytes reads what detaching did.
+		if old, oerr := parseDetached(raw, trusted); (err == nil) != (oerr == nil) || err == nil && !sameAnswer(got, old) {
+			t.Fatalf("VerifyDecode read %+v (%v), Verify and UnmarshalElement %+v (%v)", got, err, old, oerr)
+		}
 		if err != nil {
 			return
 		}
