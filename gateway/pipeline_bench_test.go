@@ -57,6 +57,15 @@ func procCPU(pid int) time.Duration {
 // same simulator: what the network and the source cost alone. It reports
 // exchanges/s for both, x-proxy (gateway ÷ proxy) and the gateway
 // process's CPU time per exchange.
+//
+// Each store runs twice. source-apart puts the simulator on half the
+// processors and everything else (gatewayd, its PostgreSQL backends, the
+// load, the proxy) on the other half, as Via Oberta runs on machines of
+// its own: x-proxy then says how close the gateway comes to a bare proxy
+// on the same processors. source-shared lets every process run anywhere,
+// as the first measurements did: there the simulator (about 1.4 ms of CPU
+// an exchange, its own RSA signature included) takes the processors the
+// gateway would use, so x-proxy mostly says how expensive the source is.
 func BenchmarkPipeline(b *testing.B) {
 	stores := []string{"sqlite"}
 	if storetest.PostgresURL() != "" {
