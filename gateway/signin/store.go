@@ -31,6 +31,12 @@ type StoredSession struct {
 	Acting []byte
 }
 
+// TouchEvery is how stale a session's last use may be kept: a session in
+// use is written at most once a minute, not at every request (a write,
+// on SQLite the one writer's lock, on every page). The idle limit holds
+// to within it, erring on the early side.
+const TouchEvery = time.Minute
+
 // Store persists flows and sessions.
 type Store interface {
 	PutFlow(ctx context.Context, f StoredFlow) error
@@ -39,8 +45,9 @@ type Store interface {
 	TakeFlow(ctx context.Context, idHash string, now time.Time) (StoredFlow, error)
 	PutSession(ctx context.Context, s StoredSession) error
 	// GetSession returns the session and, if it is still valid at now under
-	// the idle and absolute limits, touches its last_seen; otherwise it
-	// deletes it and returns ErrNotFound.
+	// the idle and absolute limits, touches its last_seen when that is
+	// TouchEvery old or more; otherwise it deletes it and returns
+	// ErrNotFound.
 	GetSession(ctx context.Context, idHash string, now time.Time, idle, absolute time.Duration) (StoredSession, error)
 	DeleteSession(ctx context.Context, idHash string) error
 	// SetActing sets the sealed profile a session acts in (nil: the

@@ -86,6 +86,9 @@ func (s *Store) GetSession(ctx context.Context, idHash string, now time.Time, id
 		}
 		return signin.StoredSession{}, signin.ErrNotFound
 	}
+	if now.Sub(ss.LastSeen) < signin.TouchEvery {
+		return ss, nil
+	}
 	if _, err := s.q().ExecContext(ctx, `UPDATE sessions SET last_seen = ? WHERE id_hash = ?`, micros(now), idHash); err != nil {
 		return signin.StoredSession{}, fmt.Errorf("store: touch session: %w", err)
 	}

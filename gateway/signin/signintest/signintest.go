@@ -86,6 +86,24 @@ func RunStore(t *testing.T, open func(t testing.TB) signin.Store) {
 			t.Fatalf("idle session came back: %v", err)
 		}
 
+		// Within TouchEvery of its last touch, a use is not written: a
+		// session used every half minute keeps its minute-old last_seen,
+		// and stays alive past its idle limit counted from the start.
+		s.PutSession(ctx, signin.StoredSession{IDHash: "s3", Subject: "sub", Sealed: []byte("id"), CreatedAt: t0, LastSeen: t0})
+		half := signin.TouchEvery / 2
+		for at := half; at <= 2*idle; at += half {
+			got, err := s.GetSession(ctx, "s3", t0.Add(at), idle, abs)
+			if err != nil {
+				t.Fatalf("session used every %v lost after %v: %v", half, at, err)
+			}
+			if lag := at - got.LastSeen.Sub(t0); lag < 0 || lag >= signin.TouchEvery {
+				t.Fatalf("after %v, last seen %v before", at, lag)
+			}
+		}
+		if _, err := s.GetSession(ctx, "s3", t0.Add(2*idle+idle), idle, abs); !errors.Is(err, signin.ErrNotFound) {
+			t.Fatalf("idle session: %v, want ErrNotFound", err)
+		}
+
 		s.PutSession(ctx, signin.StoredSession{IDHash: "s2", Subject: "sub", Sealed: []byte("id"), CreatedAt: t0, LastSeen: t0})
 		for m := 20; m < 8*60; m += 20 {
 			if _, err := s.GetSession(ctx, "s2", t0.Add(time.Duration(m)*time.Minute), idle, abs); err != nil {
