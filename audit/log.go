@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,7 +44,17 @@ type Log struct {
 	done   chan struct{}
 	closed sync.Once
 	wg     sync.WaitGroup
+	// known are stored hashes of the tree that committed batches wrote or
+	// read. A stored hash never changes once its leaves are in, so a batch
+	// reads from the database only those it has not seen: the tree's right
+	// edge is mostly the previous batches'. Other replicas' appends only
+	// add hashes past what is known. batch is the hashes of the batch being
+	// committed, kept once it is. Only the sequencing goroutine uses them.
+	known, batch map[int64]tlog.Hash
 }
+
+// maxKnown bounds Log.known; past it only the last batch's are kept.
+const maxKnown = 1 << 14
 
 // appendReq is one caller's entries, committed together in one batch.
 type appendReq struct {
@@ -224,7 +235,17 @@ func (l *Log) commit(batch []appendReq) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	l.batch = nil
 	first, err := l.cfg.Store.AppendBatch(ctx, leaves, l.integrate)
+	if err == nil {
+		if len(l.known)+len(l.batch) > maxKnown {
+			l.known = nil
+		}
+		if l.known == nil {
+			l.known = make(map[int64]tlog.Hash, len(l.batch))
+		}
+		maps.Copy(l.known, l.batch)
+	}
 	for _, r := range live {
 		if err != nil {
 			r.res <- appendRes{err: fmt.Errorf("%w: %w", ErrUnavailable, err)}
@@ -243,11 +264,14 @@ func (l *Log) integrate(size int64, leaves []Leaf, r tlog.HashReader) ([]tlog.Ha
 	reader := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
 		out := make([]tlog.Hash, len(idx))
 		var missing []int64
+		var at []int
 		for i, x := range idx {
 			if h, ok := pending[x]; ok {
 				out[i] = h
+			} else if h, ok := l.known[x]; ok {
+				out[i] = h
 			} else {
-				missing = append(missing, x)
+				missing, at = append(missing, x), append(at, i)
 			}
 		}
 		if len(missing) > 0 {
@@ -255,12 +279,9 @@ func (l *Log) integrate(size int64, leaves []Leaf, r tlog.HashReader) ([]tlog.Ha
 			if err != nil {
 				return nil, err
 			}
-			j := 0
-			for i, x := range idx {
-				if _, ok := pending[x]; !ok {
-					out[i] = got[j]
-					j++
-				}
+			for j, x := range missing {
+				out[at[j]] = got[j]
+				pending[x] = got[j] // read in this batch: known once it commits
 			}
 		}
 		return out, nil
@@ -286,6 +307,7 @@ func (l *Log) integrate(size int64, leaves []Leaf, r tlog.HashReader) ([]tlog.Ha
 	if err != nil {
 		return nil, nil, err
 	}
+	l.batch = pending
 	return all, cp, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/obert-gov/obert/audit"
 	"github.com/obert-gov/obert/audit/audittest"
@@ -81,5 +82,73 @@ func TestAppendRefusesUnencodableEntry(t *testing.T) {
 	e.Time = e.Time.AddDate(10000, 0, 0)
 	if _, err := l.Append(context.Background(), e); err == nil {
 		t.Fatal("appended an entry of year 12026")
+	}
+}
+
+// failingStore integrates a batch as a store does and then fails it, as a
+// commit that does not happen.
+type failingStore struct {
+	*audittest.MemStore
+	fail bool
+}
+
+func (f *failingStore) AppendBatch(ctx context.Context, leaves []audit.Leaf, integrate audit.Integrator) (int64, error) {
+	if f.fail {
+		f.fail = false
+		_, size, err := f.MemStore.Checkpoint(ctx)
+		if err != nil && !errors.Is(err, audit.ErrNotFound) {
+			return 0, err
+		}
+		integrate(size, leaves, tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
+			return f.MemStore.ReadHashes(ctx, idx)
+		}))
+		return 0, errors.New("commit failed")
+	}
+	return f.MemStore.AppendBatch(ctx, leaves, integrate)
+}
+
+// TestFailedBatchIsForgotten: the tree's hashes a batch computed are kept
+// for the next batches only once it commits. After a failed batch,
+// another replica writes other entries at its indices, and the tree this
+// replica extends still verifies.
+func TestFailedBatchIsForgotten(t *testing.T) {
+	ctx := context.Background()
+	s := &failingStore{MemStore: &audittest.MemStore{}}
+	skey, vkey, _ := note.GenerateKey(nil, "obert-test-audit")
+	v, _ := note.NewVerifier(vkey)
+	a, b := audittest.OpenLog(t, s, skey, 0), audittest.OpenLog(t, s, skey, 0)
+	var last *audit.Checkpoint
+	n := 0
+	batch := func(k int, requester string) []audit.Entry {
+		var out []audit.Entry
+		for range k {
+			e := detEntry(n)
+			e.Requester = requester
+			out = append(out, e)
+			n++
+		}
+		return out
+	}
+	for round := range 12 {
+		if _, err := a.AppendAll(ctx, batch(1+round%3, "a")); err != nil {
+			t.Fatal(err)
+		}
+		s.fail = true
+		mark := n
+		if _, err := a.AppendAll(ctx, batch(5, "never committed")); err == nil {
+			t.Fatal("a failed batch was acknowledged")
+		}
+		n = mark
+		if _, err := b.AppendAll(ctx, batch(5, "b")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.AppendAll(ctx, batch(2, "a")); err != nil {
+			t.Fatal(err)
+		}
+		cp, err := audit.VerifyLog(ctx, a, v, last)
+		if err != nil || cp.Size != int64(n) {
+			t.Fatalf("round %d: size %d of %d, %v", round, cp.Size, n, err)
+		}
+		last = &cp
 	}
 }

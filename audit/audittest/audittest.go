@@ -78,6 +78,7 @@ func entry(i int, subject string) audit.Entry {
 // RunStore runs the suite.
 func RunStore(t *testing.T, h Harness) {
 	t.Run("AppendVerifyProve", func(t *testing.T) { testAppendVerify(t, h) })
+	t.Run("Replicas", func(t *testing.T) { testReplicas(t, h) })
 	t.Run("Tamper", func(t *testing.T) {
 		if s, exec, _ := h(t); exec == nil {
 			t.Skipf("%T has no SQL to tamper with", s)
@@ -172,6 +173,39 @@ func testAppendVerify(t *testing.T, h Harness) {
 	ov, _ := note.NewVerifier(other)
 	if err := audit.VerifyBundle(b, ov); !errors.Is(err, audit.ErrBadCheckpoint) {
 		t.Fatalf("bundle under another key: %v", err)
+	}
+}
+
+// testReplicas: two logs on one store, as two replicas, append in turns
+// and in batches of every size; each keeps the tree's hashes it has seen,
+// and after every append the tree verifies from its tiles and extends the
+// one before it, whichever replica wrote it.
+func testReplicas(t *testing.T, h Harness) {
+	ctx := context.Background()
+	s, _, _ := h(t)
+	skey, vkey, err := note.GenerateKey(rand.Reader, "obert-test-audit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := note.NewVerifier(vkey)
+	logs := []*audit.Log{OpenLog(t, s, skey, 0), OpenLog(t, s, skey, 0)}
+	var last *audit.Checkpoint
+	n := 0
+	for round := range 60 {
+		l := logs[(round/2+round/7)%2] // turns of irregular length
+		var batch []audit.Entry
+		for range 1 + round%9 {
+			batch = append(batch, entry(n, "alice"))
+			n++
+		}
+		if _, err := l.AppendAll(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+		cp, err := audit.VerifyLog(ctx, l, v, last)
+		if err != nil || cp.Size != int64(n) {
+			t.Fatalf("round %d: size %d of %d, %v", round, cp.Size, n, err)
+		}
+		last = &cp
 	}
 }
 
