@@ -200,5 +200,9 @@ func fanOutConnectors(b *testing.B, pop *sim.Population, latency time.Duration, 
 	srv := httptest.NewServer(s)
 	b.Cleanup(srv.Close)
 	httpc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
-	return scspConnectors(b, srv.URL, httpc, scsp.Signer{Key: key, Cert: cert}, simCert, sources)
+	signer, err := scsp.NewSigner(key, cert, scsp.RSAAuto) // as gatewayd signs
+	if err != nil {
+		b.Fatal(err)
+	}
+	return scspConnectors(b, srv.URL, httpc, signer, simCert, sources)
 }
