@@ -102,26 +102,40 @@ func TestC14NEqualsLibrary(t *testing.T) {
 		}
 		sameC14N(t, "request "+svc.Code, env)
 	}
+	for _, in := range parseCorpus(t) {
+		doc := etree.NewDocument()
+		if doc.ReadFromBytes(in.raw) != nil || doc.Root() == nil {
+			continue
+		}
+		sameC14N(t, in.name, in.raw)
+	}
+	for i, x := range c14nCases {
+		sameC14N(t, "case "+strconv.Itoa(i), []byte(x))
+	}
+}
+
+// corpusInput is one input of FuzzSCSPParse's committed corpus.
+type corpusInput struct {
+	name string
+	raw  []byte
+}
+
+// parseCorpus reads FuzzSCSPParse's committed corpus.
+func parseCorpus(t testing.TB) []corpusInput {
+	t.Helper()
 	dir := filepath.Join("testdata", "fuzz", "FuzzSCSPParse")
 	files, _ := os.ReadDir(dir)
+	var out []corpusInput
 	for _, f := range files {
 		b, err := os.ReadFile(filepath.Join(dir, f.Name()))
 		if err != nil {
 			t.Fatal(err)
 		}
-		raw, ok := corpusBytes(b)
-		if !ok {
-			continue
+		if raw, ok := corpusBytes(b); ok {
+			out = append(out, corpusInput{f.Name(), raw})
 		}
-		doc := etree.NewDocument()
-		if doc.ReadFromBytes(raw) != nil || doc.Root() == nil {
-			continue
-		}
-		sameC14N(t, f.Name(), raw)
 	}
-	for i, x := range c14nCases {
-		sameC14N(t, "case "+strconv.Itoa(i), []byte(x))
-	}
+	return out
 }
 
 // corpusBytes is the []byte value of a committed fuzz corpus file.
