@@ -6,23 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/obert-gov/obert/gateway/exchange"
 )
 
 var _ exchange.FactStore = (*Store)(nil)
-
-// PutFacts is PutFactsAll of one set: ErrGrantWithdrawn when its grant is
-// no longer in force.
-func (s *Store) PutFacts(ctx context.Context, f exchange.SealedFacts) error {
-	errs, err := s.PutFactsAll(ctx, []exchange.SealedFacts{f})
-	if err != nil {
-		return err
-	}
-	return errs[0]
-}
 
 // PutFactsAll implements exchange.FactStore: the sets of one fetch in one
 // transaction, each replacing the last fetched for its purpose if the
@@ -57,8 +46,8 @@ func (s *Store) PutFactsAll(ctx context.Context, fs []exchange.SealedFacts) ([]e
 			for i, id := range ids {
 				args[i] = id
 			}
-			rows, err := q.QueryContext(ctx, `SELECT id, subject, withdrawn_at FROM consent_grants WHERE id IN (?`+
-				strings.Repeat(", ?", len(ids)-1)+`) ORDER BY id`+lock, args...)
+			rows, err := q.QueryContext(ctx, `SELECT id, subject, withdrawn_at FROM consent_grants WHERE id IN (`+
+				placeholders(len(ids))+`) ORDER BY id`+lock, args...)
 			if err != nil {
 				return fmt.Errorf("store: put facts: %w", err)
 			}
