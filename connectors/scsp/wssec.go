@@ -92,7 +92,7 @@ func (s Signer) Envelope(body []byte, now time.Time) ([]byte, error) {
 	ref.CreateElement("ds:Transforms").CreateElement("ds:Transform").CreateAttr("Algorithm", algExc)
 	ref.CreateElement("ds:DigestMethod").CreateAttr("Algorithm", algSHA)
 	ref.CreateElement("ds:DigestValue").SetText(base64.StdEncoding.EncodeToString(digest))
-	siC14n, err := canon(si)
+	siC14n, err := excC14N(si)
 	if err != nil {
 		return nil, err
 	}
@@ -239,14 +239,14 @@ func verify(raw []byte, trusted []*x509.Certificate) (*etree.Element, []byte, *x
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%w: bad digest value", ErrSignature)
 	}
-	bodyC14n, err := canon(body)
+	bodyC14n, err := excC14N(body)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	if got := sha256.Sum256(bodyC14n); !bytes.Equal(got[:], want) {
 		return nil, nil, nil, fmt.Errorf("%w: the Body was modified after signing", ErrSignature)
 	}
-	siC14n, err := canon(si)
+	siC14n, err := excC14N(si)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -289,11 +289,8 @@ func detach(el *etree.Element) (*etree.Element, error) {
 	return d, nil
 }
 
-// canon returns the exclusive canonical form of el in its namespace context.
-func canon(el *etree.Element) ([]byte, error) { return excC14N(el) }
-
 func digestOf(el *etree.Element) ([]byte, error) {
-	c, err := canon(el)
+	c, err := excC14N(el)
 	if err != nil {
 		return nil, err
 	}
