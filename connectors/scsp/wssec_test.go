@@ -195,24 +195,17 @@ func TestVerifyDecodeAsVerify(t *testing.T) {
 	trusted := []*x509.Certificate{c}
 	envs, answers := sourceAnswers(t, Signer{Key: k, Cert: c})
 	for i, env := range envs {
-		got, err := parseResponse(env, trusted)
-		if err != nil || !sameAnswer(got, answers[i]) {
+		if got, err := parseBothWays(t, env, trusted); err != nil || !sameAnswer(got, answers[i]) {
 			t.Fatalf("answer %d reads as %+v, %v", i, got, err)
 		}
 	}
 	corpus := parseCorpus(t)
 	accepted := 0
 	for _, in := range corpus {
-		raw := in.raw
 		// The corpus was signed by keys of past runs: trust the
 		// certificate each input carries, so its signature is checked.
-		certs := tokenCert(raw)
-		got, err := parseResponse(raw, certs)
-		old, oerr := parseDetached(raw, certs)
-		if (err == nil) != (oerr == nil) || err == nil && !sameAnswer(got, old) {
-			t.Errorf("%s: VerifyDecode read %+v (%v), Verify and UnmarshalElement %+v (%v)", in.name, got, err, old, oerr)
-		}
-		if err == nil {
+		t.Log(in.name)
+		if _, err := parseBothWays(t, in.raw, tokenCert(in.raw)); err == nil {
 			accepted++
 		}
 	}
