@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"runtime"
 	"strconv"
 	"testing"
 
@@ -48,8 +47,25 @@ func (l *layout) backends(ctx context.Context, dbURL, app string) error {
 	if l == nil {
 		return nil
 	}
-	_, err := pinBackends(ctx, dbURL, app, l.gw)
-	return err
+	c, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer c.Close(ctx)
+	rows, err := c.Query(ctx, "SELECT pid FROM pg_stat_activity WHERE application_name = $1", app)
+	if err != nil {
+		return err
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return err
+	}
+	for _, pid := range pids {
+		if err := unix.SchedSetaffinity(int(pid), &l.gw); err != nil && err != unix.ESRCH {
+			return fmt.Errorf("backend %d: %w", pid, err)
+		}
+	}
+	return nil
 }
 
 // restore gives this process every processor it had.
@@ -68,7 +84,7 @@ func cpuSets() (gw, src unix.CPUSet, ok bool) {
 		return gw, src, false
 	}
 	var cpus []int
-	for c := range runtime.NumCPU() * 4 {
+	for c := 0; len(cpus) < all.Count(); c++ {
 		if all.IsSet(c) {
 			cpus = append(cpus, c)
 		}
@@ -120,28 +136,4 @@ func pinProcess(pid int, set unix.CPUSet) error {
 		}
 	}
 	return fmt.Errorf("process %d kept starting threads while being pinned", pid)
-}
-
-// pinBackends keeps the PostgreSQL backends of connections named app on
-// set: the database's work for the gateway is the gateway's cost.
-func pinBackends(ctx context.Context, dbURL, app string, set unix.CPUSet) (int, error) {
-	c, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		return 0, err
-	}
-	defer c.Close(ctx)
-	rows, err := c.Query(ctx, "SELECT pid FROM pg_stat_activity WHERE application_name = $1", app)
-	if err != nil {
-		return 0, err
-	}
-	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
-	if err != nil {
-		return 0, err
-	}
-	for _, pid := range pids {
-		if err := unix.SchedSetaffinity(int(pid), &set); err != nil && err != unix.ESRCH {
-			return 0, fmt.Errorf("backend %d: %w", pid, err)
-		}
-	}
-	return len(pids), nil
 }
