@@ -34,48 +34,93 @@ const maxC14NElements = 1000
 type binding struct{ prefix, uri string }
 
 type c14n struct {
+	d        *xdoc
 	out      []byte
 	scope    []binding // in scope, innermost last
 	rendered []binding // declared in the output, innermost last
 	left     int       // elements still allowed
 }
 
-// excC14N returns the exclusive canonical form of el, read in the context
-// of the namespaces its ancestors declare.
-func excC14N(el *etree.Element) ([]byte, error) {
-	c := c14n{out: make([]byte, 0, 4096), left: maxC14NElements}
-	var chain []*etree.Element
-	for p := el.Parent(); p != nil && p.Tag != ""; p = p.Parent() {
+// c14n appends to out the exclusive canonical form of element i, read in
+// the context of the namespaces its ancestors declare.
+func (d *xdoc) c14n(out []byte, i int32) ([]byte, error) {
+	c := c14n{d: d, out: out, left: maxC14NElements}
+	var chainBuf [16]int32
+	chain := chainBuf[:0]
+	for p := d.nodes[i].parent; p >= 0; p = d.nodes[p].parent {
 		chain = append(chain, p)
 	}
-	for i := len(chain) - 1; i >= 0; i-- {
-		if err := c.declare(chain[i]); err != nil {
+	for k := len(chain) - 1; k >= 0; k-- {
+		if err := c.declare(chain[k]); err != nil {
 			return nil, err
 		}
 	}
-	if err := c.element(el); err != nil {
+	if err := c.element(i); err != nil {
 		return nil, err
 	}
 	return c.out, nil
 }
 
-// declare puts el's namespace declarations in scope.
-func (c *c14n) declare(el *etree.Element) error {
-	for _, a := range el.Attr {
+// excC14N returns the exclusive canonical form of el, read in the context
+// of the namespaces its ancestors declare.
+func excC14N(el *etree.Element) ([]byte, error) {
+	d, i := fromEtree(el)
+	return d.c14n(make([]byte, 0, 4096), i)
+}
+
+// fromEtree is the document el belongs to, from its root, as an xdoc, and
+// el's index in it: Verify reads envelopes with etree.
+func fromEtree(el *etree.Element) (*xdoc, int32) {
+	top := el
+	for p := el.Parent(); p != nil && p.Tag != ""; p = p.Parent() {
+		top = p
+	}
+	d, at := &xdoc{}, int32(-1)
+	var add func(e *etree.Element, parent int32)
+	add = func(e *etree.Element, parent int32) {
+		i, a0 := int32(len(d.nodes)), int32(len(d.attrs))
+		if e == el {
+			at = i
+		}
+		for _, a := range e.Attr {
+			d.attrs = append(d.attrs, xattr{a.Space, a.Key, a.Value})
+		}
+		d.nodes = append(d.nodes, xnode{kind: xElement, prefix: e.Space, local: e.Tag, a0: a0, an: int32(len(d.attrs)) - a0, parent: parent})
+		for _, t := range e.Child {
+			switch t := t.(type) {
+			case *etree.Element:
+				add(t, i)
+			case *etree.CharData: // text and CDATA alike
+				d.nodes = append(d.nodes, xnode{kind: xText, text: t.Data, parent: i})
+			case *etree.ProcInst:
+				d.nodes = append(d.nodes, xnode{kind: xPI, local: t.Target, text: t.Inst, parent: i})
+			case *etree.Directive:
+				d.nodes = append(d.nodes, xnode{kind: xDirective, parent: i})
+			}
+		}
+		d.nodes[i].end = int32(len(d.nodes))
+	}
+	add(top, -1)
+	return d, at
+}
+
+// declare puts element i's namespace declarations in scope.
+func (c *c14n) declare(i int32) error {
+	for _, a := range c.d.attrsOf(i) {
 		switch {
-		case a.Space == "xmlns":
-			if a.Key == "xmlns" || (a.Key == "xml" && a.Value != nsXML) || (a.Value == nsXML && a.Key != "xml") || a.Value == nsXMLNS {
-				return fmt.Errorf("%w: reserved namespace declared: xmlns:%s", ErrMalformed, a.Key)
+		case a.prefix == "xmlns":
+			if a.local == "xmlns" || (a.local == "xml" && a.value != nsXML) || (a.value == nsXML && a.local != "xml") || a.value == nsXMLNS {
+				return fmt.Errorf("%w: reserved namespace declared: xmlns:%s", ErrMalformed, a.local)
 			}
-			if a.Value == "" {
-				return fmt.Errorf("%w: prefix %s undeclared (XML 1.0 namespaces)", ErrMalformed, a.Key)
+			if a.value == "" {
+				return fmt.Errorf("%w: prefix %s undeclared (XML 1.0 namespaces)", ErrMalformed, a.local)
 			}
-			c.scope = append(c.scope, binding{a.Key, a.Value})
-		case a.Space == "" && a.Key == "xmlns":
-			if a.Value == nsXMLNS || a.Value == nsXML {
+			c.scope = append(c.scope, binding{a.local, a.value})
+		case a.prefix == "" && a.local == "xmlns":
+			if a.value == nsXMLNS || a.value == nsXML {
 				return fmt.Errorf("%w: reserved namespace as the default", ErrMalformed)
 			}
-			c.scope = append(c.scope, binding{"", a.Value})
+			c.scope = append(c.scope, binding{"", a.value})
 		}
 	}
 	return nil
@@ -95,41 +140,42 @@ func lookup(bs []binding, prefix string) (string, bool) {
 // attr is an attribute to render, with its namespace URI.
 type attr struct {
 	uri string
-	a   etree.Attr
+	a   xattr
 }
 
-func (c *c14n) element(el *etree.Element) error {
+func (c *c14n) element(i int32) error {
 	if c.left--; c.left < 0 {
 		return fmt.Errorf("%w: more than %d elements to canonicalise", ErrMalformed, maxC14NElements)
 	}
 	scopeMark, renderedMark := len(c.scope), len(c.rendered)
 	defer func() { c.scope, c.rendered = c.scope[:scopeMark], c.rendered[:renderedMark] }()
-	if err := c.declare(el); err != nil {
+	if err := c.declare(i); err != nil {
 		return err
 	}
+	el := &c.d.nodes[i]
 	// The namespaces the element visibly utilises: its own prefix and its
 	// attributes' ("xml" is never declared).
 	var used [8]string
-	utilised := append(used[:0], el.Space)
+	utilised := append(used[:0], el.prefix)
 	var attrBuf [8]attr
 	attrs := attrBuf[:0]
-	for _, a := range el.Attr {
-		if a.Space == "xmlns" || (a.Space == "" && a.Key == "xmlns") {
+	for _, a := range c.d.attrsOf(i) {
+		if a.prefix == "xmlns" || (a.prefix == "" && a.local == "xmlns") {
 			continue
 		}
 		uri := ""
-		if a.Space != "" {
+		if a.prefix != "" {
 			var ok bool
-			if a.Space == "xml" {
+			if a.prefix == "xml" {
 				uri, ok = nsXML, true
 			} else {
-				uri, ok = lookup(c.scope, a.Space)
+				uri, ok = lookup(c.scope, a.prefix)
 			}
 			if !ok {
-				return fmt.Errorf("%w: undeclared namespace prefix %q", ErrMalformed, a.Space)
+				return fmt.Errorf("%w: undeclared namespace prefix %q", ErrMalformed, a.prefix)
 			}
-			if !slices.Contains(utilised, a.Space) {
-				utilised = append(utilised, a.Space)
+			if !slices.Contains(utilised, a.prefix) {
+				utilised = append(utilised, a.prefix)
 			}
 		}
 		attrs = append(attrs, attr{uri, a})
@@ -137,17 +183,17 @@ func (c *c14n) element(el *etree.Element) error {
 	// Attributes sort by namespace URI (none first), then local name; two
 	// with the same expanded name make the document not well-formed.
 	slices.SortFunc(attrs, func(x, y attr) int {
-		return cmp.Or(strings.Compare(x.uri, y.uri), strings.Compare(x.a.Key, y.a.Key))
+		return cmp.Or(strings.Compare(x.uri, y.uri), strings.Compare(x.a.local, y.a.local))
 	})
-	for i := 1; i < len(attrs); i++ {
-		if attrs[i].uri == attrs[i-1].uri && attrs[i].a.Key == attrs[i-1].a.Key {
-			return fmt.Errorf("%w: attribute %s repeated", ErrMalformed, attrs[i].a.FullKey())
+	for k := 1; k < len(attrs); k++ {
+		if attrs[k].uri == attrs[k-1].uri && attrs[k].a.local == attrs[k-1].a.local {
+			return fmt.Errorf("%w: attribute %s repeated", ErrMalformed, qname(attrs[k].a.prefix, attrs[k].a.local))
 		}
 	}
 	// Declarations sort by prefix, the default one first.
 	slices.Sort(utilised)
 	c.out = append(c.out, '<')
-	c.out = appendQName(c.out, el.Space, el.Tag)
+	c.out = appendQName(c.out, el.prefix, el.local)
 	for _, p := range utilised {
 		if p == "xml" {
 			continue
@@ -172,35 +218,37 @@ func (c *c14n) element(el *etree.Element) error {
 	}
 	for _, a := range attrs {
 		c.out = append(c.out, ' ')
-		c.out = appendQName(c.out, a.a.Space, a.a.Key)
+		c.out = appendQName(c.out, a.a.prefix, a.a.local)
 		c.out = append(c.out, `="`...)
-		c.out = appendEscaped(c.out, a.a.Value, true)
+		c.out = appendEscaped(c.out, a.a.value, true)
 		c.out = append(c.out, '"')
 	}
 	c.out = append(c.out, '>')
-	for _, t := range el.Child {
-		switch t := t.(type) {
-		case *etree.Element:
-			if err := c.element(t); err != nil {
+	for k := i + 1; k < el.end; {
+		switch t := &c.d.nodes[k]; t.kind {
+		case xElement:
+			if err := c.element(k); err != nil {
 				return err
 			}
-		case *etree.CharData: // text and CDATA alike
-			c.out = appendEscaped(c.out, t.Data, false)
-		case *etree.ProcInst:
+			k = t.end
+			continue
+		case xText:
+			c.out = appendEscaped(c.out, t.text, false)
+		case xPI:
 			c.out = append(c.out, "<?"...)
-			c.out = append(c.out, t.Target...)
-			if t.Inst != "" {
+			c.out = append(c.out, t.local...)
+			if t.text != "" {
 				c.out = append(c.out, ' ')
-				c.out = append(c.out, t.Inst...)
+				c.out = append(c.out, t.text...)
 			}
 			c.out = append(c.out, "?>"...)
-		case *etree.Comment: // without comments
 		default:
-			return fmt.Errorf("%w: %T inside an element", ErrMalformed, t)
+			return fmt.Errorf("%w: a directive inside an element", ErrMalformed)
 		}
+		k++
 	}
 	c.out = append(c.out, "</"...)
-	c.out = appendQName(c.out, el.Space, el.Tag)
+	c.out = appendQName(c.out, el.prefix, el.local)
 	c.out = append(c.out, '>')
 	return nil
 }
