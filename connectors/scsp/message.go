@@ -197,13 +197,18 @@ func (e *FaultError) Unwrap() error {
 	return connectors.ErrRejected
 }
 
-func faultError(f *etree.Element) error {
+// faultError is the fault of element f: its faultcode and faultstring, in
+// any namespace.
+func (d *xdoc) faultError(f int32) error {
 	var code, str string
-	if c := f.SelectElement("faultcode"); c != nil {
-		code = c.Text()
-	}
-	if s := f.SelectElement("faultstring"); s != nil {
-		str = s.Text()
+	var haveCode, haveStr bool
+	for c := range d.children(f) {
+		switch n := d.nodes[c].local; {
+		case n == "faultcode" && !haveCode:
+			code, haveCode = d.text(c), true
+		case n == "faultstring" && !haveStr:
+			str, haveStr = d.text(c), true
+		}
 	}
 	return &FaultError{Code: code, String: str}
 }
@@ -219,19 +224,4 @@ func Fault(code, msg string) []byte {
 	f.CreateElement("faultstring").SetText(msg)
 	b, _ := doc.WriteToBytes()
 	return b
-}
-
-// UnmarshalElement decodes an etree element, such as the payload Verify
-// returns, into v; what does not decode is ErrMalformed.
-func UnmarshalElement(el *etree.Element, v any) error {
-	d := etree.NewDocument()
-	d.SetRoot(el)
-	b, err := d.WriteToBytes()
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	if err := xml.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	return nil
 }

@@ -89,9 +89,9 @@ func TestLibcryptoEnvelope(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	el, cert, err := Verify(env, []*x509.Certificate{lit.Cert})
-	if err != nil || cert != lit.Cert || el.Tag != "Peticion" {
-		t.Fatalf("verified %v by %v: %v", el, cert, err)
+	msg, cert, err := VerifyPayload(env, []*x509.Certificate{lit.Cert})
+	if err != nil || cert != lit.Cert || msg.Name.Local != "Peticion" {
+		t.Fatalf("verified %v by %v: %v", msg.Name, cert, err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"strconv"
 	"strings"
@@ -75,36 +76,94 @@ func (d *xdoc) attrsOf(i int32) []xattr {
 }
 
 // children are the elements directly inside element i.
-func (d *xdoc) children(i int32, yield func(int32) bool) {
-	for c := i + 1; c < d.nodes[i].end; {
-		if d.nodes[c].kind != xElement {
-			c++
-			continue
+func (d *xdoc) children(i int32) iter.Seq[int32] {
+	return func(yield func(int32) bool) {
+		for c := i + 1; c < d.nodes[i].end; {
+			if d.nodes[c].kind != xElement {
+				c++
+				continue
+			}
+			if !yield(c) {
+				return
+			}
+			c = d.nodes[c].end
 		}
-		if !yield(c) {
-			return
-		}
-		c = d.nodes[c].end
 	}
 }
 
-// uri is the namespace prefix is bound to at element i ("" for the
-// default namespace when none is declared).
-func (d *xdoc) uri(i int32, prefix string) (string, bool) {
-	switch prefix {
-	case "xml":
-		return nsXML, true
-	case "xmlns":
-		return nsXMLNS, true
-	}
+// uri is the namespace prefix is bound to at element i, as etree finds it:
+// "" where it is not declared.
+func (d *xdoc) uri(i int32, prefix string) string {
 	for ; i >= 0; i = d.nodes[i].parent {
 		for _, a := range d.attrsOf(i) {
 			if prefix == "" && a.prefix == "" && a.local == "xmlns" || prefix != "" && a.prefix == "xmlns" && a.local == prefix {
-				return a.value, true
+				return a.value
 			}
 		}
 	}
-	return "", prefix == ""
+	return ""
+}
+
+// nsOf is element i's namespace.
+func (d *xdoc) nsOf(i int32) string { return d.uri(i, d.nodes[i].prefix) }
+
+// is reports whether element i is named local in namespace ns.
+func (d *xdoc) is(i int32, ns, local string) bool {
+	return d.nodes[i].local == local && d.nsOf(i) == ns
+}
+
+// onlyChild is the one element named local in namespace ns inside element
+// i, or -1 if there is none or more than one (or i is -1).
+func (d *xdoc) onlyChild(i int32, ns, local string) int32 {
+	if i < 0 {
+		return -1
+	}
+	found := int32(-1)
+	for c := range d.children(i) {
+		if d.is(c, ns, local) {
+			if found >= 0 {
+				return -1
+			}
+			found = c
+		}
+	}
+	return found
+}
+
+// attr is the value of element i's attribute named local, in namespace ns
+// ("": unprefixed).
+func (d *xdoc) attr(i int32, ns, local string) string {
+	for _, a := range d.attrsOf(i) {
+		if a.local == local && (ns == "" && a.prefix == "" || ns != "" && a.prefix != "" && d.uri(i, a.prefix) == ns) {
+			return a.value
+		}
+	}
+	return ""
+}
+
+// text is the text at the start of element i, up to its first element or
+// processing instruction, as etree's Text gives it ("" for -1).
+func (d *xdoc) text(i int32) string {
+	if i < 0 {
+		return ""
+	}
+	var b strings.Builder
+	for c := i + 1; c < d.nodes[i].end && d.nodes[c].kind == xText; c++ {
+		b.WriteString(d.nodes[c].text)
+	}
+	return b.String()
+}
+
+// countID counts the attributes named Id, ID or id, in any namespace, whose
+// value is id.
+func (d *xdoc) countID(id string) int {
+	n := 0
+	for _, a := range d.attrs {
+		if (a.local == "Id" || a.local == "ID" || a.local == "id") && a.value == id {
+			n++
+		}
+	}
+	return n
 }
 
 type scanner struct {

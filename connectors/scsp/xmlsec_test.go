@@ -85,15 +85,19 @@ func TestWeVerifyXmlsec1Signature(t *testing.T) {
 		t.Fatalf("xmlsec1 --sign: %v\n%s", err, b)
 	}
 	doc, _ := os.ReadFile(out)
-	el, cert, err := Verify(doc, []*x509.Certificate{c})
+	var r Respuesta
+	cert, err := VerifyDecode(doc, []*x509.Certificate{c}, &r)
 	if err != nil {
 		t.Fatalf("our verifier refuses xmlsec1's signature: %v\n%s", err, doc)
 	}
-	if !cert.Equal(c) || el.Tag != "Respuesta" || !strings.Contains(el.FindElement(".//IdPeticion").Text(), "XMLSEC-1") {
-		t.Fatalf("payload %s", el.Tag)
+	if !cert.Equal(c) || !strings.Contains(r.Atributos.IdPeticion, "XMLSEC-1") {
+		t.Fatalf("payload %+v", r.Atributos)
+	}
+	if el, _, err := Verify(doc, []*x509.Certificate{c}); err != nil || el.Tag != "Respuesta" {
+		t.Fatalf("the etree reading: %v", err)
 	}
 	_, other, _ := NewSelfSigned("someone else", now)
-	if _, _, err := Verify(doc, []*x509.Certificate{other}); err == nil {
+	if _, _, err := VerifyPayload(doc, []*x509.Certificate{other}); err == nil {
 		t.Fatal("verified against a certificate that did not sign")
 	}
 }

@@ -167,13 +167,13 @@ func (a *activityServer) read(w http.ResponseWriter, r *http.Request, kind strin
 		}
 		return false
 	}
-	el, _, err := scsp.Verify(raw, a.s.cfg.Trusted)
+	msg, _, err := scsp.VerifyPayload(raw, a.s.cfg.Trusted)
 	if err != nil {
 		a.s.cfg.Logger.Info("sim: activity request refused", "reason", err.Error())
 		writeFault(w, "soapenv:Client", "petició no signada o signatura no vàlida")
 		return false
 	}
-	if err := scsp.UnmarshalElement(el, v); err != nil {
+	if err := msg.Decode(v); err != nil {
 		writeFault(w, "soapenv:Client", "petició mal formada")
 		return false
 	}

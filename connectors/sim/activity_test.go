@@ -57,12 +57,12 @@ func (r activityRig) post(t *testing.T, path string, signer scsp.Signer, msg any
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	el, _, err := scsp.Verify(raw, []*x509.Certificate{r.cert})
+	answer, _, err := scsp.VerifyPayload(raw, []*x509.Certificate{r.cert})
 	if err != nil {
 		return resp.StatusCode, nil
 	}
 	var a sim.ActivityAnswer
-	if err := scsp.UnmarshalElement(el, &a); err != nil {
+	if err := answer.Decode(&a); err != nil {
 		t.Fatal(err)
 	}
 	return resp.StatusCode, &a

@@ -297,23 +297,23 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, svc service) {
 		io.WriteString(w, "<soapenv:Envelope><unclosed>")
 		return
 	}
-	el, _, err := scsp.Verify(raw, s.cfg.Trusted)
+	msg, _, err := scsp.VerifyPayload(raw, s.cfg.Trusted)
 	if err != nil {
 		s.cfg.Logger.Info("sim: request refused", "reason", err.Error())
 		writeFault(w, "soapenv:Client", "petició no signada o signatura no vàlida")
 		return
 	}
 	var resp *scsp.Respuesta
-	if el.Tag == "SolicitudRespuesta" {
+	if msg.Name.Local == "SolicitudRespuesta" {
 		var sr scsp.SolicitudRespuesta
-		if err := scsp.UnmarshalElement(el, &sr); err != nil {
+		if err := msg.Decode(&sr); err != nil {
 			writeFault(w, "soapenv:Client", "sol·licitud de resposta mal formada")
 			return
 		}
 		resp = s.poll(sr)
 	} else {
 		var p scsp.Peticion
-		if err := scsp.UnmarshalElement(el, &p); err != nil || len(p.Solicitudes.SolicitudTransmision) != 1 {
+		if err := msg.Decode(&p); err != nil || len(p.Solicitudes.SolicitudTransmision) != 1 {
 			writeFault(w, "soapenv:Client", "petició mal formada")
 			return
 		}

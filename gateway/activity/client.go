@@ -199,14 +199,14 @@ func (s Source) call(ctx context.Context, endpoint string, req any, out *answer)
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusInternalServerError {
 		return fmt.Errorf("%w: HTTP %d", ErrSource, resp.StatusCode)
 	}
-	el, _, err := scsp.Verify(raw, s.Certs)
+	msg, _, err := scsp.VerifyPayload(raw, s.Certs)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrSource, err)
 	}
-	if el.Space != "" && el.NamespaceURI() != nsActivity || el.Tag != "RespostaActivitat" {
+	if msg.Name != (xml.Name{Space: nsActivity, Local: "RespostaActivitat"}) {
 		return fmt.Errorf("%w: not an activity answer", ErrSource)
 	}
-	if err := scsp.UnmarshalElement(el, out); err != nil {
+	if err := msg.Decode(out); err != nil {
 		return fmt.Errorf("%w: %w", ErrSource, err)
 	}
 	var sent struct{ IdPeticio string }
