@@ -42,6 +42,8 @@ FUZZ_TILES  ?= 50000x
 FUZZ_BUNDLE ?= 300000x
 FUZZ_SCSP   ?= 40000x
 FUZZ_C14N   ?= 150000x
+FUZZ_XMLSCAN ?= 150000x
+FUZZ_ENVBODY ?= 100000x
 # Shrinking a large new XML input may otherwise take a minute of a short run.
 FUZZMIN     ?= 2s
 
@@ -87,15 +89,18 @@ test: deps
 ## fuzz: every fuzz target for its count of executions, or FUZZTIME each
 ## (FUZZTIME=5000000x for a long run), one after the other, since go test
 ## fuzzes one target at a time: the SAML response, the public log's tile
-## paths, the citizen's proof bundle, the SCSP response, and the exclusive
-## canonicalisation against goxmldsig's. Each corpus is committed under its
-## package's testdata/fuzz.
+## paths, the citizen's proof bundle, the SCSP response, the exclusive
+## canonicalisation against goxmldsig's, the strict XML reader against
+## etree's, and the Body a request signs against the tree that built it.
+## Each corpus is committed under its package's testdata/fuzz.
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzClaveVerify$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_CLAVE)) -fuzzminimizetime $(FUZZMIN) ./gateway/signin/
 	$(GO) test -run '^$$' -fuzz '^FuzzTilePath$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_TILES)) -fuzzminimizetime $(FUZZMIN) ./gateway/transparency/
 	$(GO) test -run '^$$' -fuzz '^FuzzProofBundle$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_BUNDLE)) -fuzzminimizetime $(FUZZMIN) ./audit/
 	$(GO) test -run '^$$' -fuzz '^FuzzSCSPParse$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_SCSP)) -fuzzminimizetime $(FUZZMIN) ./connectors/scsp/
 	$(GO) test -run '^$$' -fuzz '^FuzzC14N$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_C14N)) -fuzzminimizetime $(FUZZMIN) ./connectors/scsp/
+	$(GO) test -run '^$$' -fuzz '^FuzzXMLScan$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_XMLSCAN)) -fuzzminimizetime $(FUZZMIN) ./connectors/scsp/
+	$(GO) test -run '^$$' -fuzz '^FuzzEnvelopeBody$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_ENVBODY)) -fuzzminimizetime $(FUZZMIN) ./connectors/scsp/
 
 ## unit: tests that need no browser (PostgreSQL still required).
 unit: deps-pg deps-interop deps-xmlsec deps-vault deps-sdjwt deps-poppler

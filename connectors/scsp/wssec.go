@@ -13,8 +13,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/beevik/etree"
 )
 
 // Namespaces of the SOAP envelope and WS-Security header.
@@ -50,62 +48,89 @@ type Signer struct {
 // Timestamp, and an RSA-SHA256 XML signature over the soap:Body under
 // exclusive canonicalisation.
 func (s Signer) Envelope(body []byte, now time.Time) ([]byte, error) {
-	inner := etree.NewDocument()
-	if err := inner.ReadFromBytes(body); err != nil || inner.Root() == nil {
-		return nil, fmt.Errorf("scsp: body is not XML: %v", err)
-	}
-	doc := etree.NewDocument()
-	doc.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
-	env := doc.CreateElement("soapenv:Envelope")
-	env.CreateAttr("xmlns:soapenv", NSSoap)
-	env.CreateAttr("xmlns:wsse", NSWsse)
-	env.CreateAttr("xmlns:wsu", NSWsu)
-	hdr := env.CreateElement("soapenv:Header")
-	sec := hdr.CreateElement("wsse:Security")
-	sec.CreateAttr("soapenv:mustUnderstand", "1")
-	tok := sec.CreateElement("wsse:BinarySecurityToken")
-	tok.CreateAttr("EncodingType", b64Enc)
-	tok.CreateAttr("ValueType", x509Tok)
-	tok.CreateAttr("wsu:Id", "X509-"+randID())
-	tok.SetText(base64.StdEncoding.EncodeToString(s.Cert.Raw))
-	ts := sec.CreateElement("wsu:Timestamp")
-	ts.CreateAttr("wsu:Id", "TS-"+randID())
-	ts.CreateElement("wsu:Created").SetText(now.UTC().Format("2006-01-02T15:04:05.000Z"))
-	ts.CreateElement("wsu:Expires").SetText(now.UTC().Add(5 * time.Minute).Format("2006-01-02T15:04:05.000Z"))
-	bodyEl := env.CreateElement("soapenv:Body")
-	bodyID := "Body-" + randID()
-	bodyEl.CreateAttr("wsu:Id", bodyID)
-	bodyEl.AddChild(inner.Root()) // moved, not copied: inner is not used again
+	return s.envelope(body, now, "X509-"+randID(), "TS-"+randID(), "Body-"+randID())
+}
 
-	digest, err := digestOf(bodyEl)
+// envelope writes the envelope from templates, with the ids given: the
+// body is read with scan and written in its canonical form, so the Body
+// that goes out is the very bytes that were digested, and SignedInfo is
+// written in its canonical form, the very bytes that were signed. The
+// tests keep the envelope built as an etree tree that this replaced
+// (treeEnvelope) and hold the two to the same digests and signatures.
+func (s Signer) envelope(body []byte, now time.Time, tokID, tsID, bodyID string) ([]byte, error) {
+	canon, err := canonicalBody(body, bodyID)
 	if err != nil {
 		return nil, err
 	}
-	sig := sec.CreateElement("ds:Signature")
-	sig.CreateAttr("xmlns:ds", NSDsig)
-	si := sig.CreateElement("ds:SignedInfo")
-	si.CreateElement("ds:CanonicalizationMethod").CreateAttr("Algorithm", algExc)
-	si.CreateElement("ds:SignatureMethod").CreateAttr("Algorithm", algRSA)
-	ref := si.CreateElement("ds:Reference")
-	ref.CreateAttr("URI", "#"+bodyID)
-	ref.CreateElement("ds:Transforms").CreateElement("ds:Transform").CreateAttr("Algorithm", algExc)
-	ref.CreateElement("ds:DigestMethod").CreateAttr("Algorithm", algSHA)
-	ref.CreateElement("ds:DigestValue").SetText(base64.StdEncoding.EncodeToString(digest))
-	siC14n, err := excC14N(si)
-	if err != nil {
-		return nil, err
-	}
-	h := sha256.Sum256(siC14n)
+	digest := sha256.Sum256(canon)
+	si := make([]byte, 0, 1024)
+	si = append(si, `<ds:SignedInfo xmlns:ds="`+NSDsig+`">`+
+		`<ds:CanonicalizationMethod Algorithm="`+algExc+`"></ds:CanonicalizationMethod>`+
+		`<ds:SignatureMethod Algorithm="`+algRSA+`"></ds:SignatureMethod>`+
+		`<ds:Reference URI="#`...)
+	si = append(si, bodyID...)
+	si = append(si, `"><ds:Transforms><ds:Transform Algorithm="`+algExc+`"></ds:Transform></ds:Transforms>`+
+		`<ds:DigestMethod Algorithm="`+algSHA+`"></ds:DigestMethod><ds:DigestValue>`...)
+	si = base64.StdEncoding.AppendEncode(si, digest[:])
+	si = append(si, `</ds:DigestValue></ds:Reference></ds:SignedInfo>`...)
+	h := sha256.Sum256(si)
 	sv, err := s.pkcs1().signSHA256(h[:])
 	if err != nil {
 		return nil, fmt.Errorf("scsp: sign: %w", err)
 	}
-	sig.CreateElement("ds:SignatureValue").SetText(base64.StdEncoding.EncodeToString(sv))
-	str := sig.CreateElement("ds:KeyInfo").CreateElement("wsse:SecurityTokenReference")
-	r := str.CreateElement("wsse:Reference")
-	r.CreateAttr("URI", "#"+tok.SelectAttrValue("wsu:Id", ""))
-	r.CreateAttr("ValueType", x509Tok)
-	return doc.WriteToBytes()
+	inner := canon[len(bodyStart)+len(bodyID)+len(`">`) : len(canon)-len(bodyEnd)]
+	out := make([]byte, 0, 2048+len(s.Cert.Raw)*4/3+len(inner))
+	out = append(out, `<?xml version="1.0" encoding="UTF-8"?>`+
+		`<soapenv:Envelope xmlns:soapenv="`+NSSoap+`" xmlns:wsse="`+NSWsse+`" xmlns:wsu="`+NSWsu+`">`+
+		`<soapenv:Header><wsse:Security soapenv:mustUnderstand="1">`+
+		`<wsse:BinarySecurityToken EncodingType="`+b64Enc+`" ValueType="`+x509Tok+`" wsu:Id="`...)
+	out = append(out, tokID...)
+	out = append(out, `">`...)
+	out = base64.StdEncoding.AppendEncode(out, s.Cert.Raw)
+	out = append(out, `</wsse:BinarySecurityToken><wsu:Timestamp wsu:Id="`...)
+	out = append(out, tsID...)
+	out = append(out, `"><wsu:Created>`...)
+	out = now.UTC().AppendFormat(out, "2006-01-02T15:04:05.000Z")
+	out = append(out, `</wsu:Created><wsu:Expires>`...)
+	out = now.UTC().Add(5*time.Minute).AppendFormat(out, "2006-01-02T15:04:05.000Z")
+	out = append(out, `</wsu:Expires></wsu:Timestamp><ds:Signature xmlns:ds="`+NSDsig+`">`...)
+	out = append(out, si...)
+	out = append(out, `<ds:SignatureValue>`...)
+	out = base64.StdEncoding.AppendEncode(out, sv)
+	out = append(out, `</ds:SignatureValue><ds:KeyInfo><wsse:SecurityTokenReference><wsse:Reference URI="#`...)
+	out = append(out, tokID...)
+	out = append(out, `" ValueType="`+x509Tok+`"/></wsse:SecurityTokenReference></ds:KeyInfo></ds:Signature>`+
+		`</wsse:Security></soapenv:Header><soapenv:Body wsu:Id="`...)
+	out = append(out, bodyID...)
+	out = append(out, `">`...)
+	out = append(out, inner...)
+	out = append(out, bodyEnd+`</soapenv:Envelope>`...)
+	return out, nil
+}
+
+// The Body's start tag in canonical form, up to its id, and its end tag.
+const (
+	bodyStart = `<soapenv:Body xmlns:soapenv="` + NSSoap + `" xmlns:wsu="` + NSWsu + `" wsu:Id="`
+	bodyEnd   = `</soapenv:Body>`
+)
+
+// canonicalBody is the canonical form of an envelope's Body with id bodyID
+// holding body, one element, in the envelope's namespaces.
+func canonicalBody(body []byte, bodyID string) ([]byte, error) {
+	d, err := scan(body)
+	if err != nil {
+		return nil, fmt.Errorf("scsp: body is not XML: %w", err)
+	}
+	c := c14n{d: d, out: make([]byte, 0, len(body)+256), left: maxC14NElements,
+		scope:    []binding{{"soapenv", NSSoap}, {"wsse", NSWsse}, {"wsu", NSWsu}},
+		rendered: []binding{{"soapenv", NSSoap}, {"wsu", NSWsu}}}
+	c.out = append(c.out, bodyStart...)
+	c.out = append(c.out, bodyID...)
+	c.out = append(c.out, `">`...)
+	if err := c.element(0); err != nil {
+		return nil, err
+	}
+	return append(c.out, bodyEnd...), nil
 }
 
 // Payload is the one element inside a signed envelope's Body, as its
@@ -267,15 +292,6 @@ func VerifyPayload(raw []byte, trusted []*x509.Certificate) (Payload, *x509.Cert
 		return Payload{}, nil, fmt.Errorf("%w: Body must hold exactly one element", ErrMalformed)
 	}
 	return Payload{Name: xml.Name{Space: d.nsOf(payload), Local: d.nodes[payload].local}, signed: bodyC14n}, cert, nil
-}
-
-func digestOf(el *etree.Element) ([]byte, error) {
-	c, err := excC14N(el)
-	if err != nil {
-		return nil, err
-	}
-	h := sha256.Sum256(c)
-	return h[:], nil
 }
 
 func randID() string { return strings.ToLower(rand.Text()[:20]) }

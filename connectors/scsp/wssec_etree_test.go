@@ -13,8 +13,11 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"strings"
+	"testing"
+	"time"
 
 	"github.com/beevik/etree"
 	"github.com/russellhaering/goxmldsig/etreeutils"
@@ -247,4 +250,239 @@ func UnmarshalElement(el *etree.Element, v any) error {
 		return fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	return nil
+}
+
+// treeEnvelope is the envelope as Envelope built it before it was written
+// from templates: the body read into an etree tree, the envelope built
+// around it, canonicalised and written out, with the ids given.
+func treeEnvelope(s Signer, body []byte, now time.Time, tokID, tsID, bodyID string) ([]byte, error) {
+	inner := etree.NewDocument()
+	if err := inner.ReadFromBytes(body); err != nil || inner.Root() == nil {
+		return nil, fmt.Errorf("scsp: body is not XML: %v", err)
+	}
+	doc := etree.NewDocument()
+	doc.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
+	env := doc.CreateElement("soapenv:Envelope")
+	env.CreateAttr("xmlns:soapenv", NSSoap)
+	env.CreateAttr("xmlns:wsse", NSWsse)
+	env.CreateAttr("xmlns:wsu", NSWsu)
+	hdr := env.CreateElement("soapenv:Header")
+	sec := hdr.CreateElement("wsse:Security")
+	sec.CreateAttr("soapenv:mustUnderstand", "1")
+	tok := sec.CreateElement("wsse:BinarySecurityToken")
+	tok.CreateAttr("EncodingType", b64Enc)
+	tok.CreateAttr("ValueType", x509Tok)
+	tok.CreateAttr("wsu:Id", tokID)
+	tok.SetText(base64.StdEncoding.EncodeToString(s.Cert.Raw))
+	ts := sec.CreateElement("wsu:Timestamp")
+	ts.CreateAttr("wsu:Id", tsID)
+	ts.CreateElement("wsu:Created").SetText(now.UTC().Format("2006-01-02T15:04:05.000Z"))
+	ts.CreateElement("wsu:Expires").SetText(now.UTC().Add(5 * time.Minute).Format("2006-01-02T15:04:05.000Z"))
+	bodyEl := env.CreateElement("soapenv:Body")
+	bodyEl.CreateAttr("wsu:Id", bodyID)
+	bodyEl.AddChild(inner.Root()) // moved, not copied: inner is not used again
+
+	digest, err := digestOf(bodyEl)
+	if err != nil {
+		return nil, err
+	}
+	sig := sec.CreateElement("ds:Signature")
+	sig.CreateAttr("xmlns:ds", NSDsig)
+	si := sig.CreateElement("ds:SignedInfo")
+	si.CreateElement("ds:CanonicalizationMethod").CreateAttr("Algorithm", algExc)
+	si.CreateElement("ds:SignatureMethod").CreateAttr("Algorithm", algRSA)
+	ref := si.CreateElement("ds:Reference")
+	ref.CreateAttr("URI", "#"+bodyID)
+	ref.CreateElement("ds:Transforms").CreateElement("ds:Transform").CreateAttr("Algorithm", algExc)
+	ref.CreateElement("ds:DigestMethod").CreateAttr("Algorithm", algSHA)
+	ref.CreateElement("ds:DigestValue").SetText(base64.StdEncoding.EncodeToString(digest))
+	siC14n, err := excC14N(si)
+	if err != nil {
+		return nil, err
+	}
+	h := sha256.Sum256(siC14n)
+	sv, err := s.pkcs1().signSHA256(h[:])
+	if err != nil {
+		return nil, fmt.Errorf("scsp: sign: %w", err)
+	}
+	sig.CreateElement("ds:SignatureValue").SetText(base64.StdEncoding.EncodeToString(sv))
+	str := sig.CreateElement("ds:KeyInfo").CreateElement("wsse:SecurityTokenReference")
+	r := str.CreateElement("wsse:Reference")
+	r.CreateAttr("URI", "#"+tok.SelectAttrValue("wsu:Id", ""))
+	r.CreateAttr("ValueType", x509Tok)
+	return doc.WriteToBytes()
+}
+
+func digestOf(el *etree.Element) ([]byte, error) {
+	c, err := excC14N(el)
+	if err != nil {
+		return nil, err
+	}
+	h := sha256.Sum256(c)
+	return h[:], nil
+}
+
+// treeCanonicalBody is the canonical form of an envelope's Body holding
+// body, as treeEnvelope digests it: body read by etree and moved into a
+// Body inside an envelope that declares its namespaces.
+func treeCanonicalBody(body []byte, bodyID string) ([]byte, error) {
+	inner := etree.NewDocument()
+	if err := inner.ReadFromBytes(body); err != nil || inner.Root() == nil {
+		return nil, fmt.Errorf("scsp: body is not XML: %v", err)
+	}
+	env := etree.NewDocument().CreateElement("soapenv:Envelope")
+	env.CreateAttr("xmlns:soapenv", NSSoap)
+	env.CreateAttr("xmlns:wsse", NSWsse)
+	env.CreateAttr("xmlns:wsu", NSWsu)
+	b := env.CreateElement("soapenv:Body")
+	b.CreateAttr("wsu:Id", bodyID)
+	b.AddChild(inner.Root())
+	return excC14N(b)
+}
+
+// envelopeBodies are bodies to sign: requests of every service with text
+// to escape, the sources' answers, an activity request, and shapes that
+// use the envelope's own prefixes, redeclare them, or carry comments,
+// processing instructions, CDATA and references.
+func envelopeBodies(t testing.TB) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for _, svc := range []Service{Census, Tax, Employment, fuzzService} {
+		p := &Peticion{Atributos: Atributos{IdPeticion: "P1", NumElementos: 1, TimeStamp: "2026-11-24T10:00:00.000+00:00",
+			CodigoCertificado: svc.Code}}
+		g := DatosGenericos{
+			Solicitante: Solicitante{IdentificadorSolicitante: "S0800001A", NombreSolicitante: "Drets \"Socials\" i 'ajuts'",
+				Finalidad: "Ajuts\tsocials\r\n> 3", Consentimiento: "Si"},
+			Titular:     Titular{TipoDocumentacion: "NIF", Documentacion: "12345678Z", NombreCompleto: "Núria Puig i Ça"},
+			Transmision: Transmision{CodigoCertificado: svc.Code, IdSolicitud: "P1", IdTransmision: "T1"},
+		}
+		g.Emisor.NifEmisor, g.Emisor.NombreEmisor = "Q0801175A", "Ajuntament & <Barcelona>"
+		p.Solicitudes.SolicitudTransmision = []SolicitudTransmision{{DatosGenericos: g,
+			DatosEspecificos: &Raw{Inner: []byte(`<Consulta xmlns="urn:obert:test" xmlns:q="urn:q"><q:Exercici q:tipus="a&amp;b">2024</q:Exercici></Consulta>`)}}}
+		body, err := xml.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, body)
+	}
+	k, c, err := NewSelfSigned("bodies", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	envs, _ := sourceAnswers(t, Signer{Key: k, Cert: c})
+	for _, env := range envs {
+		p, _, err := VerifyPayload(env, []*x509.Certificate{c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := scan(p.signed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inner, err := d.c14n(nil, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, inner)
+	}
+	for _, x := range []string{
+		`<ActivityRequest xmlns="http://www.aoc.cat/via-oberta/activitat/v1"><IdPeticio>A1</IdPeticio></ActivityRequest>`,
+		`<wsu:R xmlns:x="urn:x" x:a="1" wsu:Id="r"><soapenv:X/><wsse:Y/></wsu:R>`,
+		`<soapenv:R xmlns:soapenv="urn:other"><wsu:Q xmlns:wsu="urn:other-wsu"/></soapenv:R>`,
+		`<R xmlns="urn:r"><!-- c --><?pi data?><![CDATA[<&>]]>&#13;&#x9;&quot;<E a="&#10;&#9;&lt;"/></R>`,
+		`<R xmlns="urn:r"><S xmlns=""><T/></S></R>`,
+	} {
+		out = append(out, []byte(x))
+	}
+	return out
+}
+
+// TestEnvelopeAsTree: with the same ids and time, the envelope written
+// from templates carries the digest and the signature of the one built as a
+// tree, and both readings verify it, to the Body the tree signed.
+func TestEnvelopeAsTree(t *testing.T) {
+	k, c, err := NewSelfSigned("envelope", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trusted := []*x509.Certificate{c}
+	for _, impl := range []string{RSAGo, RSALibcrypto} {
+		s, err := NewSigner(k, c, impl)
+		if err != nil {
+			t.Logf("%s: %v", impl, err)
+			continue
+		}
+		for i, body := range envelopeBodies(t) {
+			got, err := s.envelope(body, now, "X509-a", "TS-b", "Body-c")
+			if err != nil {
+				t.Fatalf("%d: %v", i, err)
+			}
+			want, err := treeEnvelope(s, body, now, "X509-a", "TS-b", "Body-c")
+			if err != nil {
+				t.Fatalf("%d: the tree: %v", i, err)
+			}
+			for _, tag := range []string{"DigestValue", "SignatureValue", "BinarySecurityToken", "Timestamp"} {
+				if g, w := between(t, got, tag), between(t, want, tag); g != w {
+					t.Errorf("%d: %s %s, the tree's %s", i, tag, g, w)
+				}
+			}
+			gp, _, err := VerifyPayload(got, trusted)
+			if err != nil {
+				t.Fatalf("%d: %v\n%s", i, err, got)
+			}
+			// What the tree signed, not what it wrote: it wrote a carriage
+			// return in text as itself, which a reader turns into a line
+			// feed, so its envelope did not verify (TestEnvelopeKeepsText).
+			if want, err := treeCanonicalBody(body, "Body-c"); err != nil || !bytes.Equal(gp.signed, want) {
+				t.Errorf("%d: signed %s, the tree %s (%v)", i, gp.signed, want, err)
+			}
+			if _, _, err := Verify(got, trusted); err != nil {
+				t.Errorf("%d: the etree reading refuses it: %v", i, err)
+			}
+		}
+	}
+}
+
+// between is the canonical form of env's first element named local.
+func between(t testing.TB, env []byte, local string) string {
+	t.Helper()
+	d, err := scan(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range d.nodes {
+		if n := d.nodes[i]; n.kind == xElement && n.local == local {
+			c, err := d.c14n(nil, int32(i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(c)
+		}
+	}
+	t.Fatalf("no %s", local)
+	return ""
+}
+
+// FuzzEnvelopeBody: on any body, the Body Envelope digests is the tree
+// envelope's, or both refuse the body, or scan refuses it as stricter.
+func FuzzEnvelopeBody(f *testing.F) {
+	for _, b := range envelopeBodies(f) {
+		f.Add(b)
+	}
+	for _, x := range append(c14nCases, scanReads...) {
+		f.Add([]byte(x))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if len(body) > 64<<10 {
+			return
+		}
+		got, err := canonicalBody(body, "Body-x")
+		want, werr := treeCanonicalBody(body, "Body-x")
+		switch {
+		case err == nil && (werr != nil || !bytes.Equal(got, want)):
+			t.Fatalf("%q:\n%s\nthe tree's %s (%v)", body, got, want, werr)
+		case err != nil && werr == nil && !errors.Is(err, errStricter):
+			t.Fatalf("%q: refused (%v), the tree took it as %s", body, err, want)
+		}
+	})
 }

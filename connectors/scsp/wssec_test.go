@@ -234,3 +234,38 @@ func tokenCert(raw []byte) []*x509.Certificate {
 	}
 	return out
 }
+
+// TestEnvelopeKeepsText: every character a request's text may hold comes
+// back as it was sent, carriage returns and tabs included. The envelope
+// built as an etree tree wrote a carriage return as itself, which the
+// reader turns into a line feed: the Body no longer matched its digest.
+func TestEnvelopeKeepsText(t *testing.T) {
+	k, c, err := NewSelfSigned("text", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Signer{Key: k, Cert: c}
+	const purpose = "Ajuts\tsocials\r\nline\rend \"<&>' \u00e7 \U0001F600"
+	var p Peticion
+	p.Atributos.IdPeticion = "R1"
+	p.Solicitudes.SolicitudTransmision = []SolicitudTransmision{{}}
+	p.Solicitudes.SolicitudTransmision[0].DatosGenericos.Solicitante.Finalidad = purpose
+	body, err := xml.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := s.Envelope(body, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Peticion
+	if _, err := VerifyDecode(env, []*x509.Certificate{c}, &got); err != nil {
+		t.Fatal(err)
+	}
+	if f := got.Solicitudes.SolicitudTransmision[0].DatosGenericos.Solicitante.Finalidad; f != purpose {
+		t.Fatalf("purpose %q, sent %q", f, purpose)
+	}
+	if _, _, err := Verify(env, []*x509.Certificate{c}); err != nil {
+		t.Fatalf("the etree reading: %v", err)
+	}
+}

@@ -279,10 +279,11 @@ func (sc *scanner) declaration() error {
 		}
 		val := v[1 : 1+q]
 		rest = v[2+q:]
+		// encoding/xml reads only version 1.0, but finds it in its own,
+		// looser way: any other is stricter here.
 		switch {
-		case name == "version" && val != "1.0":
-			return sc.malformed("XML version %q", val) // encoding/xml reads only 1.0
-		case name == "encoding" && !strings.EqualFold(val, "utf-8"),
+		case name == "version" && val != "1.0",
+			name == "encoding" && !strings.EqualFold(val, "utf-8"),
 			name == "standalone" && val != "yes" && val != "no":
 			return sc.stricter("XML declared with %s %q", name, val)
 		}

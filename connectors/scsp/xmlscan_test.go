@@ -64,7 +64,6 @@ var scanStricter = map[string]string{
 // scanRefuses are documents neither reads.
 var scanRefuses = map[string]string{
 	"empty":                  ``,
-	"declared 1.1":           `<?xml version="1.1"?><r/>`,
 	"unclosed":               `<r><x></x>`,
 	"mismatched":             `<r></x>`,
 	"mismatched prefix":      `<a:r xmlns:a="urn:a"></b:r>`,
