@@ -5,18 +5,17 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-
-	"github.com/beevik/etree"
 )
 
 // Exclusive XML Canonicalization 1.0 (https://www.w3.org/TR/xml-exc-c14n/),
 // without comments and with no inclusive prefixes: the one transform SCSP
 // signatures use, for the Body and for SignedInfo. Written in one pass over
-// the tree with the namespaces in scope on a stack: goxmldsig's
+// the nodes scan reads, with the namespaces in scope on a stack: goxmldsig's
 // canonicaliser copied the tree and two maps of namespaces per element:
 // a third of the bytes BenchmarkFanOut allocated (gateway and simulator
-// together). A test holds the two equal on every message this package
-// writes or reads, and a fuzz target on arbitrary XML, except where
+// together). A test holds the two equal (an etree tree converted by
+// fromEtree) on every message this package writes or reads, and a fuzz
+// target on arbitrary XML, except where
 // goxmldsig departs from the recommendation (TestC14NFollowsTheRecommendation)
 // or accepts what is not namespace-well-formed XML (TestC14NStricter);
 // xmlsec1 checks our signatures and we check its own (xmlsec_test.go).
@@ -59,49 +58,6 @@ func (d *xdoc) c14n(out []byte, i int32) ([]byte, error) {
 		return nil, err
 	}
 	return c.out, nil
-}
-
-// excC14N returns the exclusive canonical form of el, read in the context
-// of the namespaces its ancestors declare.
-func excC14N(el *etree.Element) ([]byte, error) {
-	d, i := fromEtree(el)
-	return d.c14n(make([]byte, 0, 4096), i)
-}
-
-// fromEtree is the document el belongs to, from its root, as an xdoc, and
-// el's index in it: Verify reads envelopes with etree.
-func fromEtree(el *etree.Element) (*xdoc, int32) {
-	top := el
-	for p := el.Parent(); p != nil && p.Tag != ""; p = p.Parent() {
-		top = p
-	}
-	d, at := &xdoc{}, int32(-1)
-	var add func(e *etree.Element, parent int32)
-	add = func(e *etree.Element, parent int32) {
-		i, a0 := int32(len(d.nodes)), int32(len(d.attrs))
-		if e == el {
-			at = i
-		}
-		for _, a := range e.Attr {
-			d.attrs = append(d.attrs, xattr{a.Space, a.Key, a.Value})
-		}
-		d.nodes = append(d.nodes, xnode{kind: xElement, prefix: e.Space, local: e.Tag, a0: a0, an: int32(len(d.attrs)) - a0, parent: parent})
-		for _, t := range e.Child {
-			switch t := t.(type) {
-			case *etree.Element:
-				add(t, i)
-			case *etree.CharData: // text and CDATA alike
-				d.nodes = append(d.nodes, xnode{kind: xText, text: t.Data, parent: i})
-			case *etree.ProcInst:
-				d.nodes = append(d.nodes, xnode{kind: xPI, local: t.Target, text: t.Inst, parent: i})
-			case *etree.Directive:
-				d.nodes = append(d.nodes, xnode{kind: xDirective, parent: i})
-			}
-		}
-		d.nodes[i].end = int32(len(d.nodes))
-	}
-	add(top, -1)
-	return d, at
 }
 
 // declare puts element i's namespace declarations in scope.

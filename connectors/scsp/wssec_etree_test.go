@@ -486,3 +486,46 @@ func FuzzEnvelopeBody(f *testing.F) {
 		}
 	})
 }
+
+// excC14N returns the exclusive canonical form of el, read in the context
+// of the namespaces its ancestors declare.
+func excC14N(el *etree.Element) ([]byte, error) {
+	d, i := fromEtree(el)
+	return d.c14n(make([]byte, 0, 4096), i)
+}
+
+// fromEtree is the document el belongs to, from its root, as an xdoc, and
+// el's index in it.
+func fromEtree(el *etree.Element) (*xdoc, int32) {
+	top := el
+	for p := el.Parent(); p != nil && p.Tag != ""; p = p.Parent() {
+		top = p
+	}
+	d, at := &xdoc{}, int32(-1)
+	var add func(e *etree.Element, parent int32)
+	add = func(e *etree.Element, parent int32) {
+		i, a0 := int32(len(d.nodes)), int32(len(d.attrs))
+		if e == el {
+			at = i
+		}
+		for _, a := range e.Attr {
+			d.attrs = append(d.attrs, xattr{a.Space, a.Key, a.Value})
+		}
+		d.nodes = append(d.nodes, xnode{kind: xElement, prefix: e.Space, local: e.Tag, a0: a0, an: int32(len(d.attrs)) - a0, parent: parent})
+		for _, t := range e.Child {
+			switch t := t.(type) {
+			case *etree.Element:
+				add(t, i)
+			case *etree.CharData: // text and CDATA alike
+				d.nodes = append(d.nodes, xnode{kind: xText, text: t.Data, parent: i})
+			case *etree.ProcInst:
+				d.nodes = append(d.nodes, xnode{kind: xPI, local: t.Target, text: t.Inst, parent: i})
+			case *etree.Directive:
+				d.nodes = append(d.nodes, xnode{kind: xDirective, parent: i})
+			}
+		}
+		d.nodes[i].end = int32(len(d.nodes))
+	}
+	add(top, -1)
+	return d, at
+}

@@ -47,7 +47,7 @@ const (
 	xElement xkind = iota
 	xText
 	xPI
-	xDirective // only from etree, which reads one inside an element
+	xDirective // only from an etree tree (the tests), which keeps one inside an element
 )
 
 // xnode is one node of an xdoc. Comments are not kept: nothing this
