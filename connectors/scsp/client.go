@@ -136,7 +136,7 @@ func (c *Client) post(ctx context.Context, env []byte, action, id string) (*Resp
 		return nil, fmt.Errorf("scsp: %w: %w", connectors.ErrUnavailable, err)
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxMessage+1))
+	raw, err := readBody(resp)
 	if err != nil {
 		return nil, fmt.Errorf("scsp: %w: %w", connectors.ErrUnavailable, err)
 	}
@@ -177,4 +177,15 @@ func NewHTTPClient(timeout time.Duration) *http.Client {
 	t.IdleConnTimeout = 90 * time.Second
 	t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, ClientSessionCache: tls.NewLRUClientSessionCache(64)}
 	return &http.Client{Timeout: timeout, Transport: t}
+}
+
+// readBody reads an answer of at most MaxMessage+1 bytes, into a buffer of
+// the size the source declared when it declared one.
+func readBody(resp *http.Response) ([]byte, error) {
+	if n := resp.ContentLength; n >= 0 && n <= MaxMessage {
+		buf := bytes.NewBuffer(make([]byte, 0, n+1))
+		_, err := buf.ReadFrom(io.LimitReader(resp.Body, MaxMessage+1))
+		return buf.Bytes(), err
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, MaxMessage+1))
 }

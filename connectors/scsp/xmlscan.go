@@ -1,6 +1,7 @@
 package scsp
 
 import (
+	"bytes"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -176,7 +177,11 @@ type scanner struct {
 
 // scan reads raw, a whole document, into an xdoc.
 func scan(raw []byte) (*xdoc, error) {
-	sc := scanner{s: string(raw), d: &xdoc{nodes: make([]xnode, 0, 64), attrs: make([]xattr, 0, 32)}}
+	// About a node for each "<" (a message's elements have end tags and
+	// text between them) and an attribute for each "=": room for a
+	// message's nodes without growing the lists as it is read.
+	nodes, attrs := bytes.Count(raw, []byte("<"))+1, bytes.Count(raw, []byte("="))
+	sc := scanner{s: string(raw), d: &xdoc{nodes: make([]xnode, 0, nodes), attrs: make([]xattr, 0, attrs)}}
 	if err := sc.document(); err != nil {
 		return nil, err
 	}
