@@ -140,18 +140,44 @@ type Payload struct {
 	signed []byte   // the Body's canonical form, whose digest was checked
 }
 
-// Decode decodes the payload into v (encoding/xml) from the very bytes
-// whose digest was checked: what is read is exactly what was signed.
+// Decode decodes the payload into v (as encoding/xml would) from the very
+// bytes whose digest was checked: what is read is exactly what was signed.
+// The message types are decoded from the nodes scan reads of those bytes
+// (decode.go); any other type through encoding/xml.
 func (p Payload) Decode(v any) error {
-	d := xml.NewDecoder(bytes.NewReader(p.signed))
+	d, err := scan(p.signed)
+	if err != nil {
+		return err
+	}
+	payload := d.nodes[0].end // the Body's one element, found by VerifyPayload
+	for c := range d.children(0) {
+		payload = c
+		break
+	}
+	if payload == d.nodes[0].end {
+		return fmt.Errorf("%w: Body must hold exactly one element", ErrMalformed)
+	}
+	switch err := d.decodeInto(payload, v); {
+	case err == nil:
+		return nil
+	case !errors.Is(err, errNoPlan):
+		return fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	return decodeXML(p.signed, v)
+}
+
+// decodeXML decodes the one element of the Body whose canonical form is
+// signed into v through encoding/xml.
+func decodeXML(signed []byte, v any) error {
+	dec := xml.NewDecoder(bytes.NewReader(signed))
 	for depth := 0; ; {
-		tok, err := d.Token()
+		tok, err := dec.Token()
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrMalformed, err)
 		}
 		if start, ok := tok.(xml.StartElement); ok {
 			if depth++; depth == 2 { // the Body's one element
-				if err := d.DecodeElement(v, &start); err != nil {
+				if err := dec.DecodeElement(v, &start); err != nil {
 					return fmt.Errorf("%w: %v", ErrMalformed, err)
 				}
 				return nil

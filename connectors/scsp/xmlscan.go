@@ -60,6 +60,7 @@ type xnode struct {
 	a0, an        int32  // an element's attributes: xdoc.attrs[a0 : a0+an]
 	parent        int32  // the enclosing element, -1 for the root
 	end           int32  // an element: the index after its last descendant
+	in0, in1      int32  // an element's content as bytes of the input (scan only)
 }
 
 type xattr struct{ prefix, local, value string }
@@ -69,6 +70,7 @@ type xattr struct{ prefix, local, value string }
 type xdoc struct {
 	nodes []xnode
 	attrs []xattr
+	src   string // what scan read
 }
 
 func (d *xdoc) attrsOf(i int32) []xattr {
@@ -185,6 +187,7 @@ func scan(raw []byte) (*xdoc, error) {
 	if err := sc.document(); err != nil {
 		return nil, err
 	}
+	sc.d.src = sc.s
 	return sc.d, nil
 }
 
@@ -354,6 +357,7 @@ func (sc *scanner) element() error {
 			}
 			d.nodes = append(d.nodes, xnode{kind: xText, text: t, parent: parent})
 		case sc.at("</"):
+			closeAt := int32(sc.i)
 			sc.i += 2
 			prefix, local, err := sc.qname()
 			if err != nil {
@@ -368,7 +372,7 @@ func (sc *scanner) element() error {
 			if open.prefix != prefix || open.local != local {
 				return sc.malformed("element %s closed by %s", open.qname(), qname(prefix, local))
 			}
-			open.end = int32(len(d.nodes))
+			open.end, open.in1 = int32(len(d.nodes)), closeAt
 			parent = open.parent
 			if sc.depth--; parent < 0 {
 				return nil
@@ -470,7 +474,7 @@ func (sc *scanner) startTag(parent int32) (empty bool, err error) {
 			continue
 		}
 		d.nodes = append(d.nodes, xnode{kind: xElement, prefix: prefix, local: local,
-			a0: a0, an: int32(len(d.attrs)) - a0, parent: parent})
+			a0: a0, an: int32(len(d.attrs)) - a0, parent: parent, in0: int32(sc.i), in1: int32(sc.i)})
 		return empty, nil
 	}
 }
