@@ -179,13 +179,27 @@ func NewHTTPClient(timeout time.Duration) *http.Client {
 	return &http.Client{Timeout: timeout, Transport: t}
 }
 
-// readBody reads an answer of at most MaxMessage+1 bytes, into a buffer of
-// the size the source declared when it declared one.
+// readBody reads an answer of at most MaxMessage+1 bytes, as io.ReadAll
+// does but into a buffer of the size the source declared, when it declared
+// one, instead of one grown from 512 bytes.
 func readBody(resp *http.Response) ([]byte, error) {
+	r := io.LimitReader(resp.Body, MaxMessage+1)
+	size := 512
 	if n := resp.ContentLength; n >= 0 && n <= MaxMessage {
-		buf := bytes.NewBuffer(make([]byte, 0, n+1))
-		_, err := buf.ReadFrom(io.LimitReader(resp.Body, MaxMessage+1))
-		return buf.Bytes(), err
+		size = int(n) + 1 // one more, to meet the end without growing
 	}
-	return io.ReadAll(io.LimitReader(resp.Body, MaxMessage+1))
+	b := make([]byte, 0, size)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
 }
