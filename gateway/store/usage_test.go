@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -65,6 +66,28 @@ func TestUsageCounts(t *testing.T) {
 			}
 			if rows, _ := s.UsageOf(ctx, []string{"sisaad"}, "2026-11-30", "2026-11-30"); len(rows) != 1 {
 				t.Fatalf("one day: %+v", rows)
+			}
+			// A batch of more distinct uses than one statement counts
+			// (1,000), twice: every one is counted, and added to.
+			for round := range 2 {
+				var many []audit.Entry
+				for i := range 1001 {
+					x := e(fmt.Sprint("m", round, "-", i), audit.KindExchangeOutcome, "many", "ok", "", "", day)
+					x.Requester = fmt.Sprint("requester-", i)
+					many = append(many, x)
+				}
+				if _, err := l.AppendAll(ctx, many); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rows, err = s.UsageOf(ctx, []string{"many"}, "2026-11-29", "2026-11-29")
+			if err != nil || len(rows) != 1001 {
+				t.Fatalf("%d rows, %v", len(rows), err)
+			}
+			for _, r := range rows {
+				if r.Count != 2 {
+					t.Fatalf("%+v", r)
+				}
 			}
 		})
 	}
