@@ -619,13 +619,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 		mux.HandleFunc("GET /dev/mail", devMailBox(g.Dev.Mail))
 	}
 	citizen := func(r *http.Request) string {
-		if v, ok := sessions.Current(r); ok {
+		if v, ok := pages.Current(r); ok {
 			return "subject:" + v.Subject
 		}
 		return byIP(r)
 	}
 	mux.Handle("POST /questionnaire", limited("questionnaire", byIP, pages))
-	mux.Handle("POST /folder/data", limited("fetch", citizen, pages))
+	mux.Handle("POST /folder/data", pages.Memo(limited("fetch", citizen, pages)))
 	mux.Handle("GET /verify", limited("verify", byIP, pages))
 	// The documents' credentials: the issuer's keys and the status list
 	// their revocations are published in, for any verifier.

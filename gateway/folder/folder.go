@@ -309,9 +309,28 @@ func New(deps Deps, opts Options) (*Handler, error) {
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	inner := r.WithContext(context.WithValue(r.Context(), sessionKey{}, &sessionMemo{}))
+	inner := withMemo(r)
 	h.mux.ServeHTTP(w, inner)
 	r.Pattern = inner.Pattern // metrics label requests by the route that served them
+}
+
+// Memo lets the handlers in front of the pages share the pages' one session
+// lookup for a request, through Current: the fetches' rate limit, keyed by
+// citizen, looked the session up a second time.
+func (h *Handler) Memo(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { next.ServeHTTP(w, withMemo(r)) })
+}
+
+// Current returns r's signed-in viewer, looked up at most once per request
+// under Memo or ServeHTTP.
+func (h *Handler) Current(r *http.Request) (Viewer, bool) { return h.current(r) }
+
+// withMemo is r with a memo for its session lookup, unless it has one.
+func withMemo(r *http.Request) *http.Request {
+	if _, ok := r.Context().Value(sessionKey{}).(*sessionMemo); ok {
+		return r
+	}
+	return r.WithContext(context.WithValue(r.Context(), sessionKey{}, &sessionMemo{}))
 }
 
 type sessionKey struct{}
