@@ -296,6 +296,12 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
+// tuples is the VALUES list of n rows of width placeholders each.
+func tuples(n, width int) string {
+	row := "(" + placeholders(width) + ")"
+	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+}
+
 // SubjectsWith implements alerts.DateStore.
 func (s *Store) SubjectsWith(ctx context.Context, key, after string, before time.Time, limit int) ([]string, error) {
 	rows, err := s.q().QueryContext(ctx, `SELECT DISTINCT subject FROM alert_deliveries

@@ -57,8 +57,8 @@ func (s *Store) AppendBatch(ctx context.Context, leaves []audit.Leaf, integrate 
 
 // countUsage adds the batch's uses of sources' data to the usage counts,
 // in the transaction of their entries: a use is counted exactly when its
-// entry is committed. One statement for all of them, in a stable order:
-// each distinct use appears once, as an upsert needs.
+// entry is committed. One statement for up to 1,000 distinct uses, in a
+// stable order, each use once, as an upsert needs.
 func countUsage(ctx context.Context, q querier, leaves []audit.Leaf) error {
 	counts := map[audit.Usage]int64{}
 	for _, l := range leaves {
@@ -76,18 +76,15 @@ func countUsage(ctx context.Context, q querier, leaves []audit.Leaf) error {
 	})
 	const per = 1000 // 9 parameters a row: 9,000 a statement, under every driver's limit
 	for lo := 0; lo < len(uses); lo += per {
-		var b strings.Builder
-		b.WriteString(`INSERT INTO usage_counts (day, source, requester, purpose, category, kind, outcome, state, count) VALUES `)
-		args := make([]any, 0, 9*min(per, len(uses)-lo))
-		for i, u := range uses[lo:min(lo+per, len(uses))] {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		part := uses[lo:min(lo+per, len(uses))]
+		args := make([]any, 0, 9*len(part))
+		for _, u := range part {
 			args = append(args, u.Day, u.Source, u.Requester, u.Purpose, u.Category, u.Kind, u.Outcome, u.State, counts[u])
 		}
-		b.WriteString(` ON CONFLICT (day, source, requester, purpose, category, kind, outcome, state) DO UPDATE SET count = usage_counts.count + excluded.count`)
-		if _, err := q.ExecContext(ctx, b.String(), args...); err != nil {
+		if _, err := q.ExecContext(ctx, `INSERT INTO usage_counts (day, source, requester, purpose, category, kind, outcome, state, count)
+			VALUES `+tuples(len(part), 9)+`
+			ON CONFLICT (day, source, requester, purpose, category, kind, outcome, state) DO UPDATE SET count = usage_counts.count + excluded.count`,
+			args...); err != nil {
 			return fmt.Errorf("store: usage counts: %w", err)
 		}
 	}
@@ -135,19 +132,13 @@ func (s *Store) UsageOf(ctx context.Context, sources []string, from, to string) 
 func insertLeaves(ctx context.Context, q querier, first int64, leaves []audit.Leaf) error {
 	const per = 256 // 6 parameters a row: 1,536 a statement, well under every driver's limit
 	for lo := 0; lo < len(leaves); lo += per {
-		hi := min(lo+per, len(leaves))
-		var b strings.Builder
-		b.WriteString(`INSERT INTO audit_leaves (idx, entry_id, subject, at, commitment, sealed) VALUES `)
-		args := make([]any, 0, 6*(hi-lo))
-		for i := lo; i < hi; i++ {
-			if i > lo {
-				b.WriteString(", ")
-			}
-			b.WriteString("(?, ?, ?, ?, ?, ?)")
-			lf := leaves[i]
-			args = append(args, first+int64(i), lf.EntryID, lf.Subject, lf.Time, lf.Commitment, lf.Sealed)
+		part := leaves[lo:min(lo+per, len(leaves))]
+		args := make([]any, 0, 6*len(part))
+		for i, lf := range part {
+			args = append(args, first+int64(lo+i), lf.EntryID, lf.Subject, lf.Time, lf.Commitment, lf.Sealed)
 		}
-		if _, err := q.ExecContext(ctx, b.String(), args...); err != nil {
+		if _, err := q.ExecContext(ctx, `INSERT INTO audit_leaves (idx, entry_id, subject, at, commitment, sealed) VALUES `+
+			tuples(len(part), 6), args...); err != nil {
 			return fmt.Errorf("store: audit leaves: %w", err)
 		}
 	}
@@ -158,18 +149,12 @@ func insertLeaves(ctx context.Context, q querier, first int64, leaves []audit.Le
 func insertHashes(ctx context.Context, q querier, base int64, hashes []tlog.Hash) error {
 	const per = 1000
 	for lo := 0; lo < len(hashes); lo += per {
-		hi := min(lo+per, len(hashes))
-		var b strings.Builder
-		b.WriteString(`INSERT INTO audit_hashes (idx, hash) VALUES `)
-		args := make([]any, 0, 2*(hi-lo))
-		for i := lo; i < hi; i++ {
-			if i > lo {
-				b.WriteString(", ")
-			}
-			b.WriteString("(?, ?)")
-			args = append(args, base+int64(i), hashes[i][:])
+		part := hashes[lo:min(lo+per, len(hashes))]
+		args := make([]any, 0, 2*len(part))
+		for i := range part {
+			args = append(args, base+int64(lo+i), part[i][:])
 		}
-		if _, err := q.ExecContext(ctx, b.String(), args...); err != nil {
+		if _, err := q.ExecContext(ctx, `INSERT INTO audit_hashes (idx, hash) VALUES `+tuples(len(part), 2), args...); err != nil {
 			return fmt.Errorf("store: audit hashes: %w", err)
 		}
 	}

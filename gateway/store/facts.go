@@ -67,7 +67,12 @@ func (s *Store) PutFactsAll(ctx context.Context, fs []exchange.SealedFacts) ([]e
 				return fmt.Errorf("store: put facts: %w", err)
 			}
 		}
-		for i, f := range fs {
+		// The sets that may be kept, in one upsert; a set given twice keeps
+		// the last, as one statement each did.
+		keep := make([]exchange.SealedFacts, 0, len(fs))
+		seen := map[[3]string]bool{}
+		for i := len(fs) - 1; i >= 0; i-- {
+			f := fs[i]
 			if f.GrantID != "" {
 				// Under a grant withdrawn, or that is not the subject's.
 				if g, ok := grants[f.GrantID]; !ok || g.subject != f.Subject || g.withdrawn != 0 {
@@ -75,11 +80,23 @@ func (s *Store) PutFactsAll(ctx context.Context, fs []exchange.SealedFacts) ([]e
 					continue
 				}
 			}
+			if k := [3]string{f.Subject, f.Category, f.Purpose}; !seen[k] {
+				seen[k] = true
+				keep = append(keep, f)
+			}
+		}
+		slices.Reverse(keep)
+		const per = 1000 // 7 parameters a row: 7,000 a statement, under every driver's limit
+		for lo := 0; lo < len(keep); lo += per {
+			part := keep[lo:min(lo+per, len(keep))]
+			args := make([]any, 0, 7*len(part))
+			for _, f := range part {
+				args = append(args, f.Subject, f.Category, f.Purpose, f.GrantID, f.Sealed, micros(f.FetchedAt), micros(f.ExpiresAt))
+			}
 			if _, err := q.ExecContext(ctx, `INSERT INTO facts (subject, category, purpose, grant_id, sealed, fetched_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
+			VALUES `+tuples(len(part), 7)+`
 			ON CONFLICT (subject, category, purpose) DO UPDATE SET grant_id = excluded.grant_id,
-				sealed = excluded.sealed, fetched_at = excluded.fetched_at, expires_at = excluded.expires_at`,
-				f.Subject, f.Category, f.Purpose, f.GrantID, f.Sealed, micros(f.FetchedAt), micros(f.ExpiresAt)); err != nil {
+				sealed = excluded.sealed, fetched_at = excluded.fetched_at, expires_at = excluded.expires_at`, args...); err != nil {
 				return fmt.Errorf("store: put facts: %w", err)
 			}
 		}

@@ -129,6 +129,20 @@ func TestFactStore(t *testing.T) {
 					t.Errorf("set %d (%s) after the batch: %+v, %v", i, f.Category, got, err)
 				}
 			}
+			// A set given twice in a batch: the last is kept.
+			twice := []exchange.SealedFacts{
+				{Subject: "alice", Category: "census", Purpose: aids, GrantID: "g1", Sealed: []byte{21}, FetchedAt: t0, ExpiresAt: t0.Add(time.Hour)},
+				{Subject: "alice", Category: "representation", Purpose: "representation", Sealed: []byte{22}, FetchedAt: t0, ExpiresAt: t0.Add(time.Hour)},
+				{Subject: "alice", Category: "census", Purpose: aids, GrantID: "g1", Sealed: []byte{23}, FetchedAt: t0, ExpiresAt: t0.Add(time.Hour)},
+			}
+			if errs, err := s.PutFactsAll(ctx, twice); err != nil || errs[0] != nil || errs[1] != nil || errs[2] != nil {
+				t.Fatalf("PutFactsAll = %v, %v", errs, err)
+			}
+			for _, want := range twice[1:] {
+				if got, err := s.GetFacts(ctx, want.Subject, want.Category, want.Purpose, t0); err != nil || !bytes.Equal(got.Sealed, want.Sealed) {
+					t.Errorf("%s: %+v, %v", want.Category, got, err)
+				}
+			}
 			// A batch that fails keeps none of its sets.
 			bad := []exchange.SealedFacts{
 				{Subject: "alice", Category: "employment", Purpose: aids, GrantID: "g1", Sealed: []byte{14}, FetchedAt: t0, ExpiresAt: t0.Add(time.Hour)},
