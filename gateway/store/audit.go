@@ -39,56 +39,87 @@ func (s *Store) AppendBatch(ctx context.Context, leaves []audit.Leaf, integrate 
 		if err != nil {
 			return fmt.Errorf("store: audit integrate: %w", err)
 		}
-		if err := insertLeaves(ctx, q, first, leaves); err != nil {
-			return err
-		}
 		base := tlog.StoredHashIndex(0, first)
-		if err := insertHashes(ctx, q, base, hashes); err != nil {
-			return err
+		size := first + int64(len(leaves))
+		uses, counts := usesOf(leaves)
+		if s.flavor == Postgres && len(leaves) > 0 && len(leaves) <= leavesPer && len(hashes) > 0 && len(hashes) <= hashesPer && len(uses) <= usesPer {
+			// A batch of a fetch, in one round trip instead of four: the
+			// statements write different tables, so PostgreSQL's
+			// data-modifying WITH runs them as one.
+			ls, args := leavesInsert(first, leaves)
+			hs, ha := hashesInsert(base, hashes)
+			main, ma := "SELECT 1", []any(nil)
+			if len(uses) > 0 {
+				main, ma = usageUpsert(uses, counts)
+			}
+			args = append(append(append(args, ha...), size, cp), ma...)
+			if _, err := q.ExecContext(ctx, `WITH leaves AS (`+ls+`), hashes AS (`+hs+`),
+				checkpoint AS (INSERT INTO audit_checkpoints (size, note) VALUES (?, ?)) `+main, args...); err != nil {
+				return fmt.Errorf("store: audit batch: %w", err)
+			}
+			return nil
 		}
-		if _, err := q.ExecContext(ctx, `INSERT INTO audit_checkpoints (size, note) VALUES (?, ?)`,
-			first+int64(len(leaves)), cp); err != nil {
+		for lo := 0; lo < len(leaves); lo += leavesPer {
+			st, args := leavesInsert(first+int64(lo), leaves[lo:min(lo+leavesPer, len(leaves))])
+			if _, err := q.ExecContext(ctx, st, args...); err != nil {
+				return fmt.Errorf("store: audit leaves: %w", err)
+			}
+		}
+		for lo := 0; lo < len(hashes); lo += hashesPer {
+			st, args := hashesInsert(base+int64(lo), hashes[lo:min(lo+hashesPer, len(hashes))])
+			if _, err := q.ExecContext(ctx, st, args...); err != nil {
+				return fmt.Errorf("store: audit hashes: %w", err)
+			}
+		}
+		if _, err := q.ExecContext(ctx, `INSERT INTO audit_checkpoints (size, note) VALUES (?, ?)`, size, cp); err != nil {
 			return fmt.Errorf("store: audit checkpoint: %w", err)
 		}
-		return countUsage(ctx, q, leaves)
+		for lo := 0; lo < len(uses); lo += usesPer {
+			st, args := usageUpsert(uses[lo:min(lo+usesPer, len(uses))], counts)
+			if _, err := q.ExecContext(ctx, st, args...); err != nil {
+				return fmt.Errorf("store: usage counts: %w", err)
+			}
+		}
+		return nil
 	})
 	return first, err
 }
 
-// countUsage adds the batch's uses of sources' data to the usage counts,
-// in the transaction of their entries: a use is counted exactly when its
-// entry is committed. One statement for up to 1,000 distinct uses, in a
-// stable order, each use once, as an upsert needs.
-func countUsage(ctx context.Context, q querier, leaves []audit.Leaf) error {
+// Rows a statement writes at most: each well under every driver's limit
+// of parameters (6, 2 and 9 a row).
+const (
+	leavesPer = 256
+	hashesPer = 1000
+	usesPer   = 1000
+)
+
+// usesOf is the batch's uses of sources' data, counted, in a stable
+// order: they are added to the usage counts in the transaction of their
+// entries, so a use is counted exactly when its entry is committed.
+func usesOf(leaves []audit.Leaf) ([]audit.Usage, map[audit.Usage]int64) {
 	counts := map[audit.Usage]int64{}
 	for _, l := range leaves {
 		if l.Usage != nil {
 			counts[*l.Usage]++
 		}
 	}
-	if len(counts) == 0 {
-		return nil
-	}
 	uses := slices.SortedFunc(maps.Keys(counts), func(a, b audit.Usage) int {
 		return cmp.Or(strings.Compare(a.Day, b.Day), strings.Compare(a.Source, b.Source), strings.Compare(a.Requester, b.Requester),
 			strings.Compare(a.Purpose, b.Purpose), strings.Compare(a.Category, b.Category), strings.Compare(a.Kind, b.Kind),
 			strings.Compare(a.Outcome, b.Outcome), strings.Compare(a.State, b.State))
 	})
-	const per = 1000 // 9 parameters a row: 9,000 a statement, under every driver's limit
-	for lo := 0; lo < len(uses); lo += per {
-		part := uses[lo:min(lo+per, len(uses))]
-		args := make([]any, 0, 9*len(part))
-		for _, u := range part {
-			args = append(args, u.Day, u.Source, u.Requester, u.Purpose, u.Category, u.Kind, u.Outcome, u.State, counts[u])
-		}
-		if _, err := q.ExecContext(ctx, `INSERT INTO usage_counts (day, source, requester, purpose, category, kind, outcome, state, count)
-			VALUES `+tuples(len(part), 9)+`
-			ON CONFLICT (day, source, requester, purpose, category, kind, outcome, state) DO UPDATE SET count = usage_counts.count + excluded.count`,
-			args...); err != nil {
-			return fmt.Errorf("store: usage counts: %w", err)
-		}
+	return uses, counts
+}
+
+// usageUpsert adds uses, each once, as an upsert needs, to the counts.
+func usageUpsert(uses []audit.Usage, counts map[audit.Usage]int64) (string, []any) {
+	args := make([]any, 0, 9*len(uses))
+	for _, u := range uses {
+		args = append(args, u.Day, u.Source, u.Requester, u.Purpose, u.Category, u.Kind, u.Outcome, u.State, counts[u])
 	}
-	return nil
+	return `INSERT INTO usage_counts (day, source, requester, purpose, category, kind, outcome, state, count)
+		VALUES ` + tuples(len(uses), 9) + `
+		ON CONFLICT (day, source, requester, purpose, category, kind, outcome, state) DO UPDATE SET count = usage_counts.count + excluded.count`, args
 }
 
 // UsageRow is one count of a usage report.
@@ -127,38 +158,22 @@ func (s *Store) UsageOf(ctx context.Context, sources []string, from, to string) 
 	return out, rows.Err()
 }
 
-// insertLeaves writes a batch of leaves numbered from first in multi-row
-// statements.
-func insertLeaves(ctx context.Context, q querier, first int64, leaves []audit.Leaf) error {
-	const per = 256 // 6 parameters a row: 1,536 a statement, well under every driver's limit
-	for lo := 0; lo < len(leaves); lo += per {
-		part := leaves[lo:min(lo+per, len(leaves))]
-		args := make([]any, 0, 6*len(part))
-		for i, lf := range part {
-			args = append(args, first+int64(lo+i), lf.EntryID, lf.Subject, lf.Time, lf.Commitment, lf.Sealed)
-		}
-		if _, err := q.ExecContext(ctx, `INSERT INTO audit_leaves (idx, entry_id, subject, at, commitment, sealed) VALUES `+
-			tuples(len(part), 6), args...); err != nil {
-			return fmt.Errorf("store: audit leaves: %w", err)
-		}
+// leavesInsert writes leaves from index first.
+func leavesInsert(first int64, leaves []audit.Leaf) (string, []any) {
+	args := make([]any, 0, 6*len(leaves))
+	for i, lf := range leaves {
+		args = append(args, first+int64(i), lf.EntryID, lf.Subject, lf.Time, lf.Commitment, lf.Sealed)
 	}
-	return nil
+	return `INSERT INTO audit_leaves (idx, entry_id, subject, at, commitment, sealed) VALUES ` + tuples(len(leaves), 6), args
 }
 
-// insertHashes writes consecutive stored hashes in multi-row statements.
-func insertHashes(ctx context.Context, q querier, base int64, hashes []tlog.Hash) error {
-	const per = 1000
-	for lo := 0; lo < len(hashes); lo += per {
-		part := hashes[lo:min(lo+per, len(hashes))]
-		args := make([]any, 0, 2*len(part))
-		for i := range part {
-			args = append(args, base+int64(lo+i), part[i][:])
-		}
-		if _, err := q.ExecContext(ctx, `INSERT INTO audit_hashes (idx, hash) VALUES `+tuples(len(part), 2), args...); err != nil {
-			return fmt.Errorf("store: audit hashes: %w", err)
-		}
+// hashesInsert writes consecutive stored hashes from index base.
+func hashesInsert(base int64, hashes []tlog.Hash) (string, []any) {
+	args := make([]any, 0, 2*len(hashes))
+	for i := range hashes {
+		args = append(args, base+int64(i), hashes[i][:])
 	}
-	return nil
+	return `INSERT INTO audit_hashes (idx, hash) VALUES ` + tuples(len(hashes), 2), args
 }
 
 func readHashes(ctx context.Context, q querier, idx []int64) ([]tlog.Hash, error) {
