@@ -193,7 +193,10 @@ func VerifyDecode(raw []byte, trusted []*x509.Certificate, v any) (*x509.Certifi
 	if err != nil {
 		return nil, err
 	}
-	return cert, p.Decode(v)
+	if err := p.Decode(v); err != nil {
+		return nil, err
+	}
+	return cert, nil
 }
 
 // VerifyPayload checks a signed envelope against the trusted certificates
