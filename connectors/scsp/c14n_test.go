@@ -253,14 +253,7 @@ func FuzzC14N(f *testing.F) {
 	for _, x := range c14nCases {
 		f.Add([]byte(x))
 	}
-	k, c, err := NewSelfSigned("c14n", now)
-	if err != nil {
-		f.Fatal(err)
-	}
-	envs, _ := sourceAnswers(f, Signer{Key: k, Cert: c})
-	for _, env := range envs {
-		f.Add(env)
-	}
+	addAnswers(f)
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		if len(raw) > 64<<10 {
 			return
@@ -277,4 +270,16 @@ func FuzzC14N(f *testing.F) {
 		}
 		sameC14N(t, "input", raw)
 	})
+}
+
+// addAnswers seeds f with the sources' signed answers.
+func addAnswers(f *testing.F) {
+	k, c, err := NewSelfSigned("seed", now)
+	if err != nil {
+		f.Fatal(err)
+	}
+	envs, _ := sourceAnswers(f, Signer{Key: k, Cert: c})
+	for _, env := range envs {
+		f.Add(env)
+	}
 }

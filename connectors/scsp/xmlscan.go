@@ -545,7 +545,6 @@ func (n *xnode) qname() string { return qname(n.prefix, n.local) }
 // are replaced and line ends normalised, as encoding/xml does.
 func (sc *scanner) text(quote int) (string, error) {
 	start := sc.i
-	sc.buf = sc.buf[:0]
 	plain := true // nothing replaced: the text is sc.s[start:sc.i]
 	for sc.i < len(sc.s) {
 		b := sc.s[sc.i]
@@ -562,7 +561,8 @@ func (sc *scanner) text(quote int) (string, error) {
 			return "", sc.malformed("]]> outside a CDATA section")
 		case b == '&':
 			if plain {
-				sc.buf, plain = append(sc.buf, sc.s[start:sc.i]...), false
+				sc.startCopy(start)
+				plain = false
 			}
 			if err := sc.reference(); err != nil {
 				return "", err
@@ -570,22 +570,15 @@ func (sc *scanner) text(quote int) (string, error) {
 			continue
 		case b == '\r':
 			if plain {
-				sc.buf, plain = append(sc.buf, sc.s[start:sc.i]...), false
+				sc.startCopy(start)
+				plain = false
 			}
-			sc.buf = append(sc.buf, '\n')
-			if sc.i++; sc.i < len(sc.s) && sc.s[sc.i] == '\n' {
-				sc.i++
-			}
+			sc.newline(len(sc.s))
 			continue
 		}
-		size, err := sc.char()
-		if err != nil {
+		if err := sc.keepChar(plain); err != nil {
 			return "", err
 		}
-		if !plain {
-			sc.buf = append(sc.buf, sc.s[sc.i:sc.i+size]...)
-		}
-		sc.i += size
 	}
 	if quote >= 0 {
 		return "", sc.malformed("unexpected end in an attribute value")
@@ -600,31 +593,50 @@ func (sc *scanner) cdata() (string, error) {
 		return "", sc.malformed("unterminated CDATA section")
 	}
 	start, stop := sc.i, sc.i+end
-	sc.buf = sc.buf[:0]
 	plain := true
 	for sc.i < stop {
 		if sc.s[sc.i] == '\r' {
 			if plain {
-				sc.buf, plain = append(sc.buf, sc.s[start:sc.i]...), false
+				sc.startCopy(start)
+				plain = false
 			}
-			sc.buf = append(sc.buf, '\n')
-			if sc.i++; sc.i < stop && sc.s[sc.i] == '\n' {
-				sc.i++
-			}
+			sc.newline(stop)
 			continue
 		}
-		size, err := sc.char()
-		if err != nil {
+		if err := sc.keepChar(plain); err != nil {
 			return "", err
 		}
-		if !plain {
-			sc.buf = append(sc.buf, sc.s[sc.i:sc.i+size]...)
-		}
-		sc.i += size
 	}
 	t := sc.textOf(start, plain)
 	sc.i = stop + len("]]>")
 	return t, nil
+}
+
+// startCopy starts a copy of the text begun at start, up to the scanner,
+// for text that cannot be a substring of the input.
+func (sc *scanner) startCopy(start int) { sc.buf = append(sc.buf[:0], sc.s[start:sc.i]...) }
+
+// newline copies a line end at the scanner (\r, or \r\n before stop) as
+// \n, as encoding/xml reads one.
+func (sc *scanner) newline(stop int) {
+	sc.buf = append(sc.buf, '\n')
+	if sc.i++; sc.i < stop && sc.s[sc.i] == '\n' {
+		sc.i++
+	}
+}
+
+// keepChar checks the character at the scanner and passes it, copying it
+// unless the text is still plain.
+func (sc *scanner) keepChar(plain bool) error {
+	size, err := sc.char()
+	if err != nil {
+		return err
+	}
+	if !plain {
+		sc.buf = append(sc.buf, sc.s[sc.i:sc.i+size]...)
+	}
+	sc.i += size
+	return nil
 }
 
 func (sc *scanner) textOf(start int, plain bool) string {
