@@ -12,8 +12,9 @@ import (
 
 // Decoding a payload into the message types straight from the nodes scan
 // reads, instead of through encoding/xml, which read the same bytes again
-// byte by byte: a third of the time it takes to check and read an answer. It does what
-// xml.Unmarshal does with the same bytes, for the types made of what the
+// byte by byte: a third of the time it took to check and read an answer.
+// It does what xml.Unmarshal does with the same bytes, for the types made
+// of what the
 // SCSP messages use: structs of strings, integers, structs, pointers to
 // structs and slices of structs, an XMLName with its namespace and name,
 // and ",innerxml" bytes. A type with anything else (attributes, chardata,
@@ -29,7 +30,6 @@ const (
 	fStruct
 	fPointer // to a struct
 	fSlice   // of structs
-	fInner   // ",innerxml" bytes
 )
 
 type fieldPlan struct {

@@ -149,12 +149,12 @@ func (p Payload) Decode(v any) error {
 	if err != nil {
 		return err
 	}
-	payload := d.nodes[0].end // the Body's one element, found by VerifyPayload
+	payload := int32(-1) // the Body's one element, as VerifyPayload found it
 	for c := range d.children(0) {
 		payload = c
 		break
 	}
-	if payload == d.nodes[0].end {
+	if payload < 0 {
 		return fmt.Errorf("%w: Body must hold exactly one element", ErrMalformed)
 	}
 	switch err := d.decodeInto(payload, v); {

@@ -315,12 +315,7 @@ func (sc *scanner) comment() error {
 // pi reads a processing instruction.
 func (sc *scanner) pi() (target, data string, err error) {
 	sc.i += len("<?")
-	start := sc.i
-	for sc.i < len(sc.s) && isNameByte(sc.s[sc.i]) {
-		sc.i++
-	}
-	target = sc.s[start:sc.i]
-	if !isName(target) {
+	if target = sc.name(); !isName(target) {
 		return "", "", sc.malformed("a processing instruction without a target")
 	}
 	if strings.EqualFold(target, "xml") {
@@ -507,13 +502,19 @@ func isNameXML(s string) bool {
 	return err == nil && ok && pi.Target == s
 }
 
-// qname reads a name, split at its one colon.
-func (sc *scanner) qname() (prefix, local string, err error) {
+// name reads the bytes a name may be made of, as encoding/xml does before
+// it checks them.
+func (sc *scanner) name() string {
 	start := sc.i
 	for sc.i < len(sc.s) && isNameByte(sc.s[sc.i]) {
 		sc.i++
 	}
-	name := sc.s[start:sc.i]
+	return sc.s[start:sc.i]
+}
+
+// qname reads a name, split at its one colon.
+func (sc *scanner) qname() (prefix, local string, err error) {
+	name := sc.name()
 	if !isName(name) {
 		return "", "", sc.malformed("expected a name")
 	}
