@@ -340,8 +340,9 @@ func treeCanonicalBody(body []byte, bodyID string) ([]byte, error) {
 	return excC14N(b)
 }
 
-// envelopeBodies are bodies to sign: requests of every service with text
-// to escape, the sources' answers, an activity request, and shapes that
+// envelopeBodies are bodies to sign: first the requests of the four
+// services (census, tax, working life, one declared), with text to
+// escape; then the sources' answers, an activity request, and shapes that
 // use the envelope's own prefixes, redeclare them, or carry comments,
 // processing instructions, CDATA and references.
 func envelopeBodies(t testing.TB) [][]byte {
