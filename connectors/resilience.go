@@ -80,6 +80,7 @@ func (r *resilient) Prepare(ctx context.Context, req Request) (Prepared, error) 
 // retries of transient failures.
 func (r *resilient) run(ctx context.Context, call func(context.Context) (Facts, error)) (Facts, error) {
 	if err := r.admit(); err != nil {
+		Trying(ctx) // and nothing leaves
 		return Facts{}, err
 	}
 	backoff := r.p.Backoff

@@ -87,15 +87,18 @@ func TestCircuitBreaker(t *testing.T) {
 	for range 3 {
 		c.Fetch(ctx, connectors.Request{RequestID: "R"})
 	}
-	// Open: nothing is sent.
-	_, err := c.Fetch(ctx, connectors.Request{RequestID: "R"})
-	if !errors.Is(err, connectors.ErrCircuitOpen) || !errors.Is(err, connectors.ErrUnavailable) || len(s.calls) != 3 {
-		t.Fatalf("open circuit: %v after %d calls", err, len(s.calls))
+	// Open: nothing is sent, and the request is reported as not sent
+	// (a transport that does not report leaves it unknown).
+	tracked, d := connectors.WithDelivery(ctx)
+	_, err := c.Fetch(tracked, connectors.Request{RequestID: "R"})
+	if !errors.Is(err, connectors.ErrCircuitOpen) || !errors.Is(err, connectors.ErrUnavailable) || len(s.calls) != 3 || !d.NotSent() {
+		t.Fatalf("open circuit: %v after %d calls, not sent %v", err, len(s.calls), d.NotSent())
 	}
 	// After OpenFor, one trial; it fails and the circuit opens again.
 	now = now.Add(61 * time.Second)
-	if _, err := c.Fetch(ctx, connectors.Request{RequestID: "R"}); errors.Is(err, connectors.ErrCircuitOpen) || len(s.calls) != 4 {
-		t.Fatalf("half-open trial: %v, %d calls", err, len(s.calls))
+	tracked, d = connectors.WithDelivery(ctx)
+	if _, err := c.Fetch(tracked, connectors.Request{RequestID: "R"}); errors.Is(err, connectors.ErrCircuitOpen) || len(s.calls) != 4 || d.NotSent() {
+		t.Fatalf("half-open trial: %v, %d calls, not sent %v", err, len(s.calls), d.NotSent())
 	}
 	if _, err := c.Fetch(ctx, connectors.Request{RequestID: "R"}); !errors.Is(err, connectors.ErrCircuitOpen) {
 		t.Fatalf("after a failed trial: %v", err)

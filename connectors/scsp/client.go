@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"time"
 
 	"github.com/obert-gov/obert/connectors"
@@ -121,6 +122,12 @@ func (c *Client) sign(ctx context.Context, msg any) ([]byte, error) {
 
 // post sends a signed envelope and checks the signed answer to id.
 func (c *Client) post(ctx context.Context, env []byte, action, id string) (*Respuesta, error) {
+	if connectors.Tracked(ctx) {
+		// Whether the request may have reached the source: not until a
+		// connection is made.
+		connectors.Trying(ctx)
+		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { connectors.MaySend(ctx) }})
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Endpoint, bytes.NewReader(env))
 	if err != nil {
 		return nil, fmt.Errorf("scsp: %w", err)
