@@ -125,10 +125,16 @@ type Store interface {
 	// ErrNotFound if no such grant of subject; ErrAlreadyWithdrawn if
 	// withdrawn; ErrInvalid if it already is as asked.
 	PauseGrant(ctx context.Context, subject, id string, at time.Time, pause bool) (Grant, error)
-	// ClaimRequest records a request to the source under grant id at at,
-	// unless one was made less than minInterval before: it reports
-	// whether the request may go. Atomic across processes.
-	ClaimRequest(ctx context.Context, id string, at time.Time, minInterval time.Duration) (bool, error)
+	// ClaimRequest records a request to the source under grant id at at
+	// in place of the last one, prev (zero: none), unless prev was less
+	// than minInterval before at or is no longer the last (another claim
+	// came first): it reports whether the request may go. Atomic across
+	// processes.
+	ClaimRequest(ctx context.Context, id string, prev, at time.Time, minInterval time.Duration) (bool, error)
+	// ReleaseRequest undoes the claim that recorded at in place of prev,
+	// if it is still the last: its request never reached the source. It
+	// reports whether it did.
+	ReleaseRequest(ctx context.Context, id string, prev, at time.Time) (bool, error)
 	// GrantByID returns the grant id whoever it belongs to (its id is the
 	// receipt's, which its holder knows), or ErrNotFound.
 	GrantByID(ctx context.Context, id string) (Grant, error)

@@ -203,14 +203,41 @@ func (s *Service) Resume(ctx context.Context, subject, id string) (Grant, error)
 	return s.store.PauseGrant(ctx, subject, id, s.now().UTC(), false)
 }
 
+// Claim is a request counted against a grant's limit on how often its
+// source may be asked. The zero Claim counts nothing.
+type Claim struct {
+	GrantID  string
+	Prev, At time.Time // the last request before it (zero: none), and its own time
+}
+
 // ClaimRequest reports whether the source may be asked now under g: always
-// when g sets no interval; otherwise once per interval, whichever process
-// asks.
-func (s *Service) ClaimRequest(ctx context.Context, g Grant) (bool, error) {
+// when g sets no interval (with the zero Claim); otherwise once per
+// interval, whichever process asks. The claim replaces g.LastRequest only
+// if that is still the last request, so that ReleaseRequest can put it
+// back exactly.
+func (s *Service) ClaimRequest(ctx context.Context, g Grant) (Claim, bool, error) {
 	if g.MinInterval <= 0 {
-		return true, nil
+		return Claim{}, true, nil
 	}
-	return s.store.ClaimRequest(ctx, g.ID, s.now().UTC(), g.MinInterval)
+	c := Claim{GrantID: g.ID, Prev: g.LastRequest, At: s.now().UTC()}
+	ok, err := s.store.ClaimRequest(ctx, c.GrantID, c.Prev, c.At, g.MinInterval)
+	if err != nil || !ok {
+		return Claim{}, false, err
+	}
+	return c, true, nil
+}
+
+// ReleaseRequest gives back a claim whose request never reached the
+// source (it could not be recorded, signed or sent): the citizen's limit
+// counts the requests their source received, so a failed attempt does not
+// cost them the next interval's data. A claim another one has replaced
+// stays as it is.
+func (s *Service) ReleaseRequest(ctx context.Context, c Claim) error {
+	if c.GrantID == "" {
+		return nil
+	}
+	_, err := s.store.ReleaseRequest(ctx, c.GrantID, c.Prev, c.At)
+	return err
 }
 
 // ByID returns the grant id, whoever it belongs to: for the status of a

@@ -106,12 +106,12 @@ func (m *memStore) PauseGrant(_ context.Context, subject, id string, at time.Tim
 	return consent.Grant{}, consent.ErrNotFound
 }
 
-func (m *memStore) ClaimRequest(_ context.Context, id string, at time.Time, minInterval time.Duration) (bool, error) {
+func (m *memStore) ClaimRequest(_ context.Context, id string, prev, at time.Time, minInterval time.Duration) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for i, g := range m.grants {
 		if g.ID == id {
-			if !g.LastRequest.IsZero() && at.Sub(g.LastRequest) < minInterval {
+			if !g.LastRequest.Equal(prev) || !g.LastRequest.IsZero() && at.Sub(g.LastRequest) < minInterval {
 				return false, nil
 			}
 			m.grants[i].LastRequest = at
@@ -119,6 +119,18 @@ func (m *memStore) ClaimRequest(_ context.Context, id string, at time.Time, minI
 		}
 	}
 	return false, consent.ErrNotFound
+}
+
+func (m *memStore) ReleaseRequest(_ context.Context, id string, prev, at time.Time) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, g := range m.grants {
+		if g.ID == id && g.LastRequest.Equal(at) {
+			m.grants[i].LastRequest = prev
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func (m *memStore) GrantByID(_ context.Context, id string) (consent.Grant, error) {

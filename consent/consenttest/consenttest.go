@@ -24,6 +24,7 @@ func RunStore(t *testing.T, newStore func(t testing.TB) consent.Store) {
 	t.Run("WithdrawRace", func(t *testing.T) { testWithdrawRace(t, newStore(t)) })
 	t.Run("PauseResume", func(t *testing.T) { testPauseResume(t, newStore(t)) })
 	t.Run("ClaimRequestRace", func(t *testing.T) { testClaimRequestRace(t, newStore(t)) })
+	t.Run("ReleaseRequest", func(t *testing.T) { testReleaseRequest(t, newStore(t)) })
 }
 
 var t0 = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
@@ -301,7 +302,7 @@ func testClaimRequestRace(t *testing.T, s consent.Store) {
 	var won atomic.Int32
 	for range 8 {
 		wg.Go(func() {
-			if ok, err := s.ClaimRequest(ctx, "g1", t0.Add(time.Hour), g.MinInterval); err == nil && ok {
+			if ok, err := s.ClaimRequest(ctx, "g1", time.Time{}, t0.Add(time.Hour), g.MinInterval); err == nil && ok {
 				won.Add(1)
 			}
 		})
@@ -310,13 +311,66 @@ func testClaimRequestRace(t *testing.T, s consent.Store) {
 	if won.Load() != 1 {
 		t.Fatalf("%d racing requests claimed, want 1", won.Load())
 	}
-	if ok, _ := s.ClaimRequest(ctx, "g1", t0.Add(23*time.Hour), g.MinInterval); ok {
+	if ok, _ := s.ClaimRequest(ctx, "g1", t0.Add(time.Hour), t0.Add(23*time.Hour), g.MinInterval); ok {
 		t.Fatal("claimed within the interval")
 	}
-	if ok, _ := s.ClaimRequest(ctx, "g1", t0.Add(25*time.Hour), g.MinInterval); !ok {
+	if ok, _ := s.ClaimRequest(ctx, "g1", time.Time{}, t0.Add(25*time.Hour), g.MinInterval); ok {
+		t.Fatal("claimed in place of a request that is no longer the last")
+	}
+	if ok, _ := s.ClaimRequest(ctx, "g1", t0.Add(time.Hour), t0.Add(25*time.Hour), g.MinInterval); !ok {
 		t.Fatal("not claimed once the interval passed")
 	}
 	if got, _ := s.GetGrant(ctx, "alice", "g1"); !got.LastRequest.Equal(t0.Add(25*time.Hour)) || got.MinInterval != g.MinInterval {
 		t.Fatalf("the grant after claims: %+v", got)
+	}
+}
+
+// testReleaseRequest: a claim given back restores the request before it,
+// so the source may be asked at once; a claim another has replaced, or a
+// time that was never claimed, is left as it is.
+func testReleaseRequest(t *testing.T, s consent.Store) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	g := grant("g1", "alice", "census", t0)
+	g.MinInterval = 24 * time.Hour
+	if err := s.CreateGrant(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	last := func() time.Time {
+		t.Helper()
+		got, err := s.GetGrant(ctx, "alice", "g1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.LastRequest
+	}
+	t1 := t0.Add(time.Hour + 123456*time.Microsecond)
+	if ok, err := s.ClaimRequest(ctx, "g1", time.Time{}, t1, g.MinInterval); err != nil || !ok {
+		t.Fatalf("first claim: %v %v", ok, err)
+	}
+	if ok, err := s.ReleaseRequest(ctx, "g1", time.Time{}, t1.Add(time.Microsecond)); err != nil || ok || !last().Equal(t1) {
+		t.Fatalf("a time never claimed was released: %v %v, last %v", ok, err, last())
+	}
+	if ok, err := s.ReleaseRequest(ctx, "g1", time.Time{}, t1); err != nil || !ok || !last().IsZero() {
+		t.Fatalf("release: %v %v, last %v", ok, err, last())
+	}
+	// Given back: the next request may go at once, and counts.
+	t2 := t1.Add(time.Minute)
+	if ok, err := s.ClaimRequest(ctx, "g1", time.Time{}, t2, g.MinInterval); err != nil || !ok {
+		t.Fatalf("claim after a release: %v %v", ok, err)
+	}
+	t3 := t2.Add(25 * time.Hour)
+	if ok, err := s.ClaimRequest(ctx, "g1", t2, t3, g.MinInterval); err != nil || !ok {
+		t.Fatalf("claim a day later: %v %v", ok, err)
+	}
+	// Replaced: the older claim is not given back over the newer.
+	if ok, err := s.ReleaseRequest(ctx, "g1", time.Time{}, t2); err != nil || ok || !last().Equal(t3) {
+		t.Fatalf("a replaced claim was released: %v %v, last %v", ok, err, last())
+	}
+	if ok, err := s.ReleaseRequest(ctx, "g1", t2, t3); err != nil || !ok || !last().Equal(t2) {
+		t.Fatalf("release back to an earlier request: %v %v, last %v", ok, err, last())
+	}
+	if ok, err := s.ReleaseRequest(ctx, "nope", time.Time{}, t3); err != nil || ok {
+		t.Fatalf("an unknown grant: %v %v", ok, err)
 	}
 }

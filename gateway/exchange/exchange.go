@@ -52,10 +52,14 @@ type Consents interface {
 
 // RequestClaimer is a consent service that enforces a grant's limit on how
 // often the source may be asked: ClaimRequest reports whether a request
-// may go now, atomically across processes.
+// may go now, atomically across processes; ReleaseRequest gives back the
+// claim of a request that never reached the source.
 type RequestClaimer interface {
-	ClaimRequest(ctx context.Context, g consent.Grant) (bool, error)
+	ClaimRequest(ctx context.Context, g consent.Grant) (consent.Claim, bool, error)
+	ReleaseRequest(ctx context.Context, c consent.Claim) error
 }
+
+var _ RequestClaimer = (*consent.Service)(nil)
 
 // Recorder commits one audit entry; it returns only once the entry is
 // durable, or an error.
@@ -344,14 +348,19 @@ func (e *Exchanger) fetch(ctx context.Context, c Citizen, cats []string, purpose
 			continue
 		}
 		wg.Go(func() {
+			ctx, delivery := connectors.WithDelivery(ctx)
 			ready, readyErr := connectors.Prepare(ctx, p.conn, e.request(c, p))
 			<-committed
 			if commitErr != nil {
 				out[i] = p.res
 				out[i].Status, out[i].Reason = StatusAuditUnavailable, "audit-unavailable"
+				e.giveBack(ctx, p)
 				return
 			}
 			out[i], keep[i] = e.send(ctx, p, ready, readyErr)
+			if readyErr != nil || delivery.NotSent() {
+				e.giveBack(ctx, p)
+			}
 		})
 	}
 	commitErr = e.recordAll(ctx, entries)
@@ -371,6 +380,22 @@ func (e *Exchanger) fetch(ctx context.Context, c Citizen, cats []string, purpose
 	wg.Wait()
 	e.keep(ctx, out, keep)
 	return out
+}
+
+// giveBack gives back p's claim against the citizen's limit on how often
+// the source may be asked: its request never reached the source (the
+// intent was not committed, the request could not be prepared, or no
+// connection was made). It runs even when the fetch's deadline has passed,
+// which is how most such requests fail. If it fails, the claim stays: the
+// citizen waits for the next interval, and nothing is sent twice.
+func (e *Exchanger) giveBack(ctx context.Context, p plan) {
+	rc, ok := e.cfg.Consents.(RequestClaimer)
+	if !ok || p.claim.GrantID == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	rc.ReleaseRequest(ctx, p.claim)
 }
 
 // keep stores the facts each answer brought (keep[i] for out[i]) in one
@@ -448,6 +473,7 @@ type plan struct {
 	conn     connectors.Connector
 	purpose  Purpose
 	grant    consent.Grant
+	claim    consent.Claim // against the grant's limit, given back if nothing is sent
 	consent  *policy.Consent
 	decision policy.Decision
 }
@@ -540,8 +566,11 @@ func (e *Exchanger) decide(ctx context.Context, c Citizen, category, purpose str
 	}
 	// Allowed: the request is claimed against the limit, atomically, so
 	// requests racing on any replica send one.
+	var claim consent.Claim
 	if rc, ok := e.cfg.Consents.(RequestClaimer); ok && cons != nil {
-		claimed, err := rc.ClaimRequest(ctx, g)
+		var claimed bool
+		var err error
+		claim, claimed, err = rc.ClaimRequest(ctx, g)
 		if err != nil || !claimed {
 			res.Status, res.Reason = StatusDenied, "too-frequent"
 			if err != nil {
@@ -554,7 +583,7 @@ func (e *Exchanger) decide(ctx context.Context, c Citizen, category, purpose str
 	reqID := e.cfg.NewID()
 	entry.ID, entry.Kind, entry.Outcome, entry.RequestID = e.cfg.NewID(), audit.KindExchangeIntent, "pending", reqID
 	entry.Period = period
-	return plan{res: res, entry: &entry, conn: conn, purpose: p, grant: g, consent: cons, decision: dec}
+	return plan{res: res, entry: &entry, conn: conn, purpose: p, grant: g, claim: claim, consent: cons, decision: dec}
 }
 
 // send sends p's prepared request (or reports why it could not be

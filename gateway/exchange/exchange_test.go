@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -105,6 +106,9 @@ type options struct {
 	// hold, when set, keeps every request at the source until it is
 	// closed.
 	hold chan struct{}
+	// unreachable points the connectors at an address where nothing
+	// listens: no request can reach the source.
+	unreachable bool
 }
 
 func newRig(t *testing.T, o options) *rig {
@@ -145,7 +149,16 @@ func newRig(t *testing.T, o options) *rig {
 	if o.all {
 		srcs = sources
 	}
-	conns := scspConnectors(t, srv.URL, &http.Client{Timeout: 2 * time.Second}, scsp.Signer{Key: key, Cert: cert}, simCert, srcs)
+	url := srv.URL
+	if o.unreachable {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		url = "http://" + l.Addr().String()
+		l.Close()
+	}
+	conns := scspConnectors(t, url, &http.Client{Timeout: 2 * time.Second}, scsp.Signer{Key: key, Cert: cert}, simCert, srcs)
 	k, _ := keys.New(bytes.Repeat([]byte{5}, 32))
 	rec := &faultyRecorder{log: log, failAt: map[int]bool{}, hits: hits}
 	for _, n := range o.failAt {

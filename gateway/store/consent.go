@@ -181,11 +181,24 @@ func (s *Store) PauseGrant(ctx context.Context, subject, id string, at time.Time
 
 // ClaimRequest implements consent.Store: one conditional UPDATE, so that
 // of requests racing on any replica only one within the interval wins.
-func (s *Store) ClaimRequest(ctx context.Context, id string, at time.Time, minInterval time.Duration) (bool, error) {
+func (s *Store) ClaimRequest(ctx context.Context, id string, prev, at time.Time, minInterval time.Duration) (bool, error) {
 	res, err := s.q().ExecContext(ctx, `UPDATE consent_grants SET last_request = ?
-		WHERE id = ? AND (last_request = 0 OR last_request <= ?)`, micros(at), id, micros(at.Add(-minInterval)))
+		WHERE id = ? AND last_request = ? AND (last_request = 0 OR last_request <= ?)`,
+		micros(at), id, micros(prev), micros(at.Add(-minInterval)))
 	if err != nil {
 		return false, fmt.Errorf("store: claim request: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// ReleaseRequest implements consent.Store: one conditional UPDATE, which
+// changes nothing once another claim has replaced this one.
+func (s *Store) ReleaseRequest(ctx context.Context, id string, prev, at time.Time) (bool, error) {
+	res, err := s.q().ExecContext(ctx, `UPDATE consent_grants SET last_request = ? WHERE id = ? AND last_request = ?`,
+		micros(prev), id, micros(at))
+	if err != nil {
+		return false, fmt.Errorf("store: release request: %w", err)
 	}
 	n, err := res.RowsAffected()
 	return n == 1, err
