@@ -1,6 +1,8 @@
 // Package policy embeds Open Policy Agent and decides, by default deny,
 // whether an exchange of personal data may happen and which fields it may
-// release. Its Rego modules live in policy/rego and are compiled once at start.
+// release. Its Rego modules live in policy/rego and are compiled once at
+// start; the access guard's decisions are made by a native program of its
+// policy, proven equal to OPA's, whenever that applies (see native.go).
 //
 // It must never import HTTP, SQL drivers or the connectors themselves: it
 // receives facts about a request and returns a decision.
