@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base32"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -184,6 +185,23 @@ type Config struct {
 	NewID    func() string
 }
 
+// NewID is an id for an audit entry or a request: "ex_" and 26 characters
+// of base32hex, the first ten the time in milliseconds and the rest 80
+// random bits. Ids made later sort after, so the audit log's index of
+// entry ids grows at its end: random ids put each new entry on a page of
+// its own, and a sweep's batches wrote a page of that index per entry.
+func NewID() string {
+	var b [16]byte
+	ms := uint64(time.Now().UnixMilli())
+	for i := 5; i >= 0; i-- {
+		b[i], ms = byte(ms), ms>>8
+	}
+	rand.Read(b[6:])
+	return "ex_" + idEncoding.EncodeToString(b[:])
+}
+
+var idEncoding = base32.HexEncoding.WithPadding(base32.NoPadding)
+
 // Exchanger runs exchanges. It is safe for concurrent use.
 type Exchanger struct {
 	cfg   Config
@@ -237,7 +255,7 @@ func New(cfg Config) (*Exchanger, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.NewID == nil {
-		cfg.NewID = func() string { return "ex_" + rand.Text() }
+		cfg.NewID = NewID
 	}
 	if cfg.Deadline == 0 {
 		cfg.Deadline = 10 * time.Second
