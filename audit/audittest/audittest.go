@@ -85,6 +85,44 @@ func RunStore(t *testing.T, h Harness) {
 		}
 		testTamper(t, h)
 	})
+	t.Run("FailedBatch", func(t *testing.T) {
+		if s, exec, _ := h(t); exec == nil {
+			t.Skipf("%T keeps no index of entry ids", s)
+		}
+		testFailedBatch(t, h)
+	})
+}
+
+// testFailedBatch: a batch the database refuses (an entry id already in
+// the log) is refused whole: none of its entries is kept, the log goes on
+// from where it was, on every connection the store holds, and verifies.
+func testFailedBatch(t *testing.T, h Harness) {
+	ctx := context.Background()
+	s, _, _ := h(t)
+	l, v, _ := NewLog(t, s)
+	n := 0
+	for round := range 24 {
+		var ok []audit.Entry
+		for range 1 + round%3 {
+			ok = append(ok, entry(n, "alice"))
+			n++
+		}
+		if _, err := l.AppendAll(ctx, ok); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		lost := entry(10000+round, "bob")
+		if _, err := l.AppendAll(ctx, []audit.Entry{lost, entry(n-1, "alice")}); err == nil {
+			t.Fatalf("round %d: an entry id already in the log was appended again", round)
+		} else if round == 0 {
+			t.Logf("refused: %v", err)
+		}
+		if got, err := l.EntriesOf(ctx, "bob", audit.Filter{}); err != nil || len(got) != 0 {
+			t.Fatalf("round %d: an entry of a refused batch was kept", round)
+		}
+	}
+	if cp, err := audit.VerifyLog(ctx, l, v, nil); err != nil || cp.Size != int64(n) {
+		t.Fatalf("after refused batches: size %d of %d, %v", cp.Size, n, err)
+	}
 }
 
 func testAppendVerify(t *testing.T, h Harness) {

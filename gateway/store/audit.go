@@ -23,13 +23,11 @@ const auditLockKey = 0x0be7a0d17
 
 // AppendBatch implements audit.Store.
 func (s *Store) AppendBatch(ctx context.Context, leaves []audit.Leaf, integrate audit.Integrator) (int64, error) {
+	if s.flavor == Postgres {
+		return s.appendPostgres(ctx, leaves, integrate)
+	}
 	var first int64
 	err := s.inTx(ctx, func(q querier) error {
-		if s.flavor == Postgres {
-			if _, err := q.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(auditLockKey)); err != nil {
-				return fmt.Errorf("store: audit lock: %w", err)
-			}
-		}
 		if err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_leaves`).Scan(&first); err != nil {
 			return fmt.Errorf("store: audit size: %w", err)
 		}
@@ -42,23 +40,8 @@ func (s *Store) AppendBatch(ctx context.Context, leaves []audit.Leaf, integrate 
 		base := tlog.StoredHashIndex(0, first)
 		size := first + int64(len(leaves))
 		uses, counts := usesOf(leaves)
-		if s.flavor == Postgres && len(leaves) > 0 && len(leaves) <= leavesPer && len(hashes) > 0 && len(hashes) <= hashesPer && len(uses) <= usesPer {
-			// A batch of a fetch, in one round trip instead of four: the
-			// statements write different tables, so PostgreSQL's
-			// data-modifying WITH runs them as one.
-			ls, args := leavesInsert(first, leaves)
-			hs, ha := hashesInsert(base, hashes)
-			main, ma := "SELECT 1", []any(nil)
-			if len(uses) > 0 {
-				main, ma = usageUpsert(uses, counts)
-			}
-			args = append(append(append(args, ha...), size, cp), ma...)
-			if _, err := q.ExecContext(ctx, `WITH leaves AS (`+ls+`), hashes AS (`+hs+`),
-				checkpoint AS (INSERT INTO audit_checkpoints (size, note) VALUES (?, ?)) `+main, args...); err != nil {
-				return fmt.Errorf("store: audit batch: %w", err)
-			}
-			return nil
-		}
+		// On SQLite, in statements of a bounded number of rows, each
+		// under its limit of parameters.
 		for lo := 0; lo < len(leaves); lo += leavesPer {
 			st, args := leavesInsert(first+int64(lo), leaves[lo:min(lo+leavesPer, len(leaves))])
 			if _, err := q.ExecContext(ctx, st, args...); err != nil {
@@ -85,7 +68,7 @@ func (s *Store) AppendBatch(ctx context.Context, leaves []audit.Leaf, integrate 
 	return first, err
 }
 
-// Rows a statement writes at most: each well under every driver's limit
+// Rows a statement writes at most on SQLite: each well under its limit
 // of parameters (6, 2 and 9 a row).
 const (
 	leavesPer = 256
@@ -177,47 +160,59 @@ func hashesInsert(base int64, hashes []tlog.Hash) (string, []any) {
 }
 
 func readHashes(ctx context.Context, q querier, idx []int64) ([]tlog.Hash, error) {
+	return hashesAt(idx, func(distinct []int64, row func(int64, []byte) error) error {
+		args := make([]any, len(distinct))
+		for i, x := range distinct {
+			args[i] = x
+		}
+		rows, err := q.QueryContext(ctx, `SELECT idx, hash FROM audit_hashes WHERE idx IN (`+placeholders(len(distinct))+`)`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var x int64
+			var h []byte
+			if err := rows.Scan(&x, &h); err != nil {
+				return err
+			}
+			if err := row(x, h); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+}
+
+// hashesAt returns the stored hashes idx (repeats allowed): query reads
+// the distinct indexes and calls row with each one found; one missing is
+// an error.
+func hashesAt(idx []int64, query func(distinct []int64, row func(x int64, h []byte) error) error) ([]tlog.Hash, error) {
 	out := make([]tlog.Hash, len(idx))
 	if len(idx) == 0 {
 		return out, nil
 	}
 	pos := map[int64][]int{}
-	args := make([]any, 0, len(idx))
-	var b strings.Builder
-	b.WriteString(`SELECT idx, hash FROM audit_hashes WHERE idx IN (`)
+	var distinct []int64
 	for i, x := range idx {
 		if _, seen := pos[x]; !seen {
-			if len(args) > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("?")
-			args = append(args, x)
+			distinct = append(distinct, x)
 		}
 		pos[x] = append(pos[x], i)
 	}
-	b.WriteString(")")
-	rows, err := q.QueryContext(ctx, b.String(), args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: read hashes: %w", err)
-	}
-	defer rows.Close()
 	found := 0
-	for rows.Next() {
-		var x int64
-		var h []byte
-		if err := rows.Scan(&x, &h); err != nil {
-			return nil, err
-		}
+	err := query(distinct, func(x int64, h []byte) error {
 		if len(h) != tlog.HashSize {
-			return nil, fmt.Errorf("store: stored hash %d has %d bytes", x, len(h))
+			return fmt.Errorf("stored hash %d has %d bytes", x, len(h))
 		}
 		for _, i := range pos[x] {
 			copy(out[i][:], h)
 		}
 		found++
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: read hashes: %w", err)
 	}
 	if found != len(pos) {
 		return nil, fmt.Errorf("store: %d of %d stored hashes missing", len(pos)-found, len(pos))
