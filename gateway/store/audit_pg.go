@@ -26,83 +26,103 @@ import (
 // plans it once per connection, where a VALUES list of each batch's size
 // was a new statement, prepared anew, for most batches.
 func (s *Store) appendPostgres(ctx context.Context, leaves []audit.Leaf, integrate audit.Integrator) (first int64, err error) {
-	c, err := s.pool.Acquire(ctx)
+	err = s.pgTx(ctx, func(b *pgx.Batch) {
+		b.Queue("SELECT pg_advisory_xact_lock($1)", int64(auditLockKey))
+		b.Queue("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_leaves").QueryRow(func(r pgx.Row) error { return r.Scan(&first) })
+	}, func(conn *pgx.Conn, b *pgx.Batch) error {
+		hashes, cp, err := integrate(first, leaves, tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
+			return hashesAt(idx, func(distinct []int64, row func(int64, []byte) error) error {
+				rows, err := conn.Query(ctx, `SELECT idx, hash FROM audit_hashes WHERE idx = ANY($1)`, distinct)
+				if err != nil {
+					return err
+				}
+				defer rows.Close()
+				for rows.Next() {
+					var x int64
+					var h []byte
+					if err := rows.Scan(&x, &h); err != nil {
+						return err
+					}
+					if err := row(x, h); err != nil {
+						return err
+					}
+				}
+				return rows.Err()
+			})
+		}))
+		if err != nil {
+			return fmt.Errorf("store: audit integrate: %w", err)
+		}
+		n := len(leaves)
+		idx, ids, subjects, at, commitments, sealed := make([]int64, n), make([]string, n), make([]string, n), make([]int64, n), make([][]byte, n), make([][]byte, n)
+		for i, lf := range leaves {
+			idx[i], ids[i], subjects[i], at[i], commitments[i], sealed[i] = first+int64(i), lf.EntryID, lf.Subject, lf.Time, lf.Commitment, lf.Sealed
+		}
+		base := tlog.StoredHashIndex(0, first)
+		hidx, hs := make([]int64, len(hashes)), make([][]byte, len(hashes))
+		for i := range hashes {
+			hidx[i], hs[i] = base+int64(i), hashes[i][:]
+		}
+		uses, counts := usesOf(leaves)
+		var u [8][]string
+		ns := make([]int64, len(uses))
+		for i, x := range uses {
+			for j, v := range [8]string{x.Day, x.Source, x.Requester, x.Purpose, x.Category, x.Kind, x.Outcome, x.State} {
+				u[j] = append(u[j], v)
+			}
+			ns[i] = counts[x]
+		}
+		b.Queue(auditBatchPG, idx, ids, subjects, at, commitments, sealed, hidx, hs, first+int64(n), cp,
+			u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], ns)
+		return nil
+	})
 	if err != nil {
 		return 0, fmt.Errorf("store: audit: %w", err)
 	}
+	return first, nil
+}
+
+// pgTx runs a transaction on one connection of the pool in two round
+// trips: BEGIN and the statements head queues, pipelined; then then,
+// which may query on conn (inside the transaction) and queues the rest,
+// pipelined with COMMIT. The server runs a pipeline's statements in
+// order, each with its own snapshot, as if sent one by one. Any failure
+// rolls the transaction back (and if that fails too, the connection is
+// closed rather than given back in it).
+func (s *Store) pgTx(ctx context.Context, head func(b *pgx.Batch), then func(conn *pgx.Conn, b *pgx.Batch) error) error {
+	c, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
 	defer c.Release()
 	conn := c.Conn()
-	done := false
+	committed := false
 	defer func() {
-		if !done {
-			// Whatever failed, the transaction ends here; if even that
-			// fails, the connection is not given back in it.
-			if _, rerr := conn.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil || conn.PgConn().TxStatus() != 'I' {
+		if !committed {
+			if _, err := conn.Exec(context.WithoutCancel(ctx), "ROLLBACK"); err != nil || conn.PgConn().TxStatus() != 'I' {
 				conn.Close(context.WithoutCancel(ctx))
 			}
 		}
 	}()
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
-	b.Queue("SELECT pg_advisory_xact_lock($1)", int64(auditLockKey))
-	b.Queue("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_leaves").QueryRow(func(r pgx.Row) error { return r.Scan(&first) })
+	head(b)
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
-		return 0, fmt.Errorf("store: audit lock and size: %w", err)
-	}
-	hashes, cp, err := integrate(first, leaves, tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
-		return hashesAt(idx, func(distinct []int64, row func(int64, []byte) error) error {
-			rows, err := conn.Query(ctx, `SELECT idx, hash FROM audit_hashes WHERE idx = ANY($1)`, distinct)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var x int64
-				var h []byte
-				if err := rows.Scan(&x, &h); err != nil {
-					return err
-				}
-				if err := row(x, h); err != nil {
-					return err
-				}
-			}
-			return rows.Err()
-		})
-	}))
-	if err != nil {
-		return 0, fmt.Errorf("store: audit integrate: %w", err)
-	}
-	n := len(leaves)
-	idx, ids, subjects, at, commitments, sealed := make([]int64, n), make([]string, n), make([]string, n), make([]int64, n), make([][]byte, n), make([][]byte, n)
-	for i, lf := range leaves {
-		idx[i], ids[i], subjects[i], at[i], commitments[i], sealed[i] = first+int64(i), lf.EntryID, lf.Subject, lf.Time, lf.Commitment, lf.Sealed
-	}
-	base := tlog.StoredHashIndex(0, first)
-	hidx, hs := make([]int64, len(hashes)), make([][]byte, len(hashes))
-	for i := range hashes {
-		hidx[i], hs[i] = base+int64(i), hashes[i][:]
-	}
-	uses, counts := usesOf(leaves)
-	var u [8][]string
-	ns := make([]int64, len(uses))
-	for i, x := range uses {
-		for j, v := range [8]string{x.Day, x.Source, x.Requester, x.Purpose, x.Category, x.Kind, x.Outcome, x.State} {
-			u[j] = append(u[j], v)
-		}
-		ns[i] = counts[x]
+		return err
 	}
 	b = &pgx.Batch{}
-	b.Queue(auditBatchPG, idx, ids, subjects, at, commitments, sealed, hidx, hs, first+int64(n), cp,
-		u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], ns)
+	if err := then(conn, b); err != nil {
+		return err
+	}
 	b.Queue("COMMIT")
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
-		return 0, fmt.Errorf("store: audit batch: %w", err)
+		return err
 	}
 	if conn.PgConn().TxStatus() != 'I' {
-		return 0, fmt.Errorf("store: audit batch: not committed")
+		return fmt.Errorf("not committed")
 	}
-	done = true
-	return first, nil
+	committed = true
+	return nil
 }
 
 // auditBatchPG writes a batch's leaves, stored hashes, checkpoint and

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/obert-gov/obert/gateway/exchange"
 )
 
@@ -30,30 +32,25 @@ func (s *Store) PutFactsAll(ctx context.Context, fs []exchange.SealedFacts) ([]e
 		}
 	}
 	slices.Sort(ids)
-	errs := make([]error, len(fs))
+	if s.flavor == Postgres {
+		return s.putFactsPostgres(ctx, fs, ids)
+	}
+	var errs []error
 	err := s.inTx(ctx, func(q querier) error {
-		type grant struct {
-			subject   string
-			withdrawn int64
-		}
-		grants := map[string]grant{}
+		grants := map[string]factsGrant{}
 		if len(ids) > 0 {
-			lock := ""
-			if s.flavor == Postgres {
-				lock = " FOR SHARE"
-			}
 			args := make([]any, len(ids))
 			for i, id := range ids {
 				args[i] = id
 			}
 			rows, err := q.QueryContext(ctx, `SELECT id, subject, withdrawn_at FROM consent_grants WHERE id IN (`+
-				placeholders(len(ids))+`) ORDER BY id`+lock, args...)
+				placeholders(len(ids))+`) ORDER BY id`, args...)
 			if err != nil {
 				return fmt.Errorf("store: put facts: %w", err)
 			}
 			for rows.Next() {
 				var id string
-				var g grant
+				var g factsGrant
 				if err := rows.Scan(&id, &g.subject, &g.withdrawn); err != nil {
 					rows.Close()
 					return fmt.Errorf("store: put facts: %w", err)
@@ -67,26 +64,9 @@ func (s *Store) PutFactsAll(ctx context.Context, fs []exchange.SealedFacts) ([]e
 				return fmt.Errorf("store: put facts: %w", err)
 			}
 		}
-		// The sets that may be kept, in one upsert; a set given twice keeps
-		// the last, as one statement each did.
-		keep := make([]exchange.SealedFacts, 0, len(fs))
-		seen := map[[3]string]bool{}
-		for i := len(fs) - 1; i >= 0; i-- {
-			f := fs[i]
-			if f.GrantID != "" {
-				// Under a grant withdrawn, or that is not the subject's.
-				if g, ok := grants[f.GrantID]; !ok || g.subject != f.Subject || g.withdrawn != 0 {
-					errs[i] = exchange.ErrGrantWithdrawn
-					continue
-				}
-			}
-			if k := [3]string{f.Subject, f.Category, f.Purpose}; !seen[k] {
-				seen[k] = true
-				keep = append(keep, f)
-			}
-		}
-		slices.Reverse(keep)
-		const per = 1000 // 7 parameters a row: 7,000 a statement, under every driver's limit
+		var keep []exchange.SealedFacts
+		keep, errs = keepable(fs, grants)
+		const per = 1000 // 7 parameters a row: 7,000 a statement, under SQLite's limit
 		for lo := 0; lo < len(keep); lo += per {
 			part := keep[lo:min(lo+per, len(keep))]
 			args := make([]any, 0, 7*len(part))
@@ -94,9 +74,7 @@ func (s *Store) PutFactsAll(ctx context.Context, fs []exchange.SealedFacts) ([]e
 				args = append(args, f.Subject, f.Category, f.Purpose, f.GrantID, f.Sealed, micros(f.FetchedAt), micros(f.ExpiresAt))
 			}
 			if _, err := q.ExecContext(ctx, `INSERT INTO facts (subject, category, purpose, grant_id, sealed, fetched_at, expires_at)
-			VALUES `+tuples(len(part), 7)+`
-			ON CONFLICT (subject, category, purpose) DO UPDATE SET grant_id = excluded.grant_id,
-				sealed = excluded.sealed, fetched_at = excluded.fetched_at, expires_at = excluded.expires_at`, args...); err != nil {
+			VALUES `+tuples(len(part), 7)+factsUpsert, args...); err != nil {
 				return fmt.Errorf("store: put facts: %w", err)
 			}
 		}
@@ -104,6 +82,87 @@ func (s *Store) PutFactsAll(ctx context.Context, fs []exchange.SealedFacts) ([]e
 	})
 	if err != nil {
 		return nil, err
+	}
+	return errs, nil
+}
+
+// factsUpsert replaces the set kept for a subject, category and purpose.
+const factsUpsert = `
+	ON CONFLICT (subject, category, purpose) DO UPDATE SET grant_id = excluded.grant_id,
+		sealed = excluded.sealed, fetched_at = excluded.fetched_at, expires_at = excluded.expires_at`
+
+// factsGrant is what PutFactsAll reads of a grant.
+type factsGrant struct {
+	subject   string
+	withdrawn int64
+}
+
+// keepable is the sets of fs that may be kept, given their grants: not
+// under a grant withdrawn or that is not the subject's (errs says which),
+// and a set given twice keeps the last, as one statement each did.
+func keepable(fs []exchange.SealedFacts, grants map[string]factsGrant) (keep []exchange.SealedFacts, errs []error) {
+	errs = make([]error, len(fs))
+	keep = make([]exchange.SealedFacts, 0, len(fs))
+	seen := map[[3]string]bool{}
+	for i := len(fs) - 1; i >= 0; i-- {
+		f := fs[i]
+		if f.GrantID != "" {
+			if g, ok := grants[f.GrantID]; !ok || g.subject != f.Subject || g.withdrawn != 0 {
+				errs[i] = exchange.ErrGrantWithdrawn
+				continue
+			}
+		}
+		if k := [3]string{f.Subject, f.Category, f.Purpose}; !seen[k] {
+			seen[k] = true
+			keep = append(keep, f)
+		}
+	}
+	slices.Reverse(keep)
+	return keep, errs
+}
+
+// putFactsPostgres is PutFactsAll on PostgreSQL in two round trips (see
+// pgTx): BEGIN and the grants under a share lock; then the sets, as
+// arrays in one statement whatever their number, and COMMIT.
+func (s *Store) putFactsPostgres(ctx context.Context, fs []exchange.SealedFacts, ids []string) ([]error, error) {
+	grants := map[string]factsGrant{}
+	var errs []error
+	err := s.pgTx(ctx, func(b *pgx.Batch) {
+		if len(ids) == 0 {
+			return
+		}
+		b.Queue(`SELECT id, subject, withdrawn_at FROM consent_grants WHERE id = ANY($1) ORDER BY id FOR SHARE`, ids).
+			Query(func(rows pgx.Rows) error {
+				for rows.Next() {
+					var id string
+					var g factsGrant
+					if err := rows.Scan(&id, &g.subject, &g.withdrawn); err != nil {
+						return err
+					}
+					grants[id] = g
+				}
+				return rows.Err()
+			})
+	}, func(_ *pgx.Conn, b *pgx.Batch) error {
+		var keep []exchange.SealedFacts
+		keep, errs = keepable(fs, grants)
+		if len(keep) == 0 {
+			return nil
+		}
+		n := len(keep)
+		subjects, categories, purposes, grantIDs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		sealed, fetched, expires := make([][]byte, n), make([]int64, n), make([]int64, n)
+		for i, f := range keep {
+			subjects[i], categories[i], purposes[i], grantIDs[i] = f.Subject, f.Category, f.Purpose, f.GrantID
+			sealed[i], fetched[i], expires[i] = f.Sealed, micros(f.FetchedAt), micros(f.ExpiresAt)
+		}
+		b.Queue(`INSERT INTO facts (subject, category, purpose, grant_id, sealed, fetched_at, expires_at)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::bigint[], $7::bigint[])`+factsUpsert,
+			subjects, categories, purposes, grantIDs, sealed, fetched, expires)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: put facts: %w", err)
 	}
 	return errs, nil
 }
