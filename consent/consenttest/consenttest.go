@@ -288,16 +288,24 @@ func testPauseResume(t *testing.T, s consent.Store) {
 	}
 }
 
+// dailyGrant stores alice's grant g1, granted at t0 with a day's interval
+// between requests.
+func dailyGrant(t *testing.T, s consent.Store) (g consent.Grant, t0 time.Time) {
+	t.Helper()
+	t0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	g = grant("g1", "alice", "census", t0)
+	g.MinInterval = 24 * time.Hour
+	if err := s.CreateGrant(context.Background(), g); err != nil {
+		t.Fatal(err)
+	}
+	return g, t0
+}
+
 // testClaimRequestRace: of requests racing on one grant with an interval,
 // one is claimed; the next is claimed only once the interval has passed.
 func testClaimRequestRace(t *testing.T, s consent.Store) {
 	ctx := context.Background()
-	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-	g := grant("g1", "alice", "census", t0)
-	g.MinInterval = 24 * time.Hour
-	if err := s.CreateGrant(ctx, g); err != nil {
-		t.Fatal(err)
-	}
+	g, t0 := dailyGrant(t, s)
 	var wg sync.WaitGroup
 	var won atomic.Int32
 	for range 8 {
@@ -330,12 +338,7 @@ func testClaimRequestRace(t *testing.T, s consent.Store) {
 // time that was never claimed, is left as it is.
 func testReleaseRequest(t *testing.T, s consent.Store) {
 	ctx := context.Background()
-	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-	g := grant("g1", "alice", "census", t0)
-	g.MinInterval = 24 * time.Hour
-	if err := s.CreateGrant(ctx, g); err != nil {
-		t.Fatal(err)
-	}
+	g, t0 := dailyGrant(t, s)
 	last := func() time.Time {
 		t.Helper()
 		got, err := s.GetGrant(ctx, "alice", "g1")

@@ -170,18 +170,31 @@ func readHashes(ctx context.Context, q querier, idx []int64) ([]tlog.Hash, error
 			return err
 		}
 		defer rows.Close()
-		for rows.Next() {
-			var x int64
-			var h []byte
-			if err := rows.Scan(&x, &h); err != nil {
-				return err
-			}
-			if err := row(x, h); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
+		return eachHash(rows, row)
 	})
+}
+
+// hashRows are the rows of a query of (idx, hash), from database/sql or
+// from pgx.
+type hashRows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// eachHash calls row with each of rows.
+func eachHash(rows hashRows, row func(x int64, h []byte) error) error {
+	for rows.Next() {
+		var x int64
+		var h []byte
+		if err := rows.Scan(&x, &h); err != nil {
+			return err
+		}
+		if err := row(x, h); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // hashesAt returns the stored hashes idx (repeats allowed): query reads

@@ -37,17 +37,7 @@ func (s *Store) appendPostgres(ctx context.Context, leaves []audit.Leaf, integra
 					return err
 				}
 				defer rows.Close()
-				for rows.Next() {
-					var x int64
-					var h []byte
-					if err := rows.Scan(&x, &h); err != nil {
-						return err
-					}
-					if err := row(x, h); err != nil {
-						return err
-					}
-				}
-				return rows.Err()
+				return eachHash(rows, row)
 			})
 		}))
 		if err != nil {
