@@ -186,8 +186,8 @@ type Config struct {
 }
 
 // NewID is an id for an audit entry or a request: "ex_" and 26 characters
-// of base32hex, the first ten the time in milliseconds and the rest 80
-// random bits. Ids made later sort after, so the audit log's index of
+// of base32hex encoding 128 bits, the first 48 the time in milliseconds and
+// the other 80 random. Ids made later sort after, so the audit log's index of
 // entry ids grows at its end: random ids put each new entry on a page of
 // its own, and a sweep's batches wrote a page of that index per entry.
 func NewID() string {
