@@ -13,7 +13,6 @@ import (
 	"maps"
 	"path"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -177,20 +176,17 @@ func NewGuard(ctx context.Context, opts ...GuardOption) (*Guard, error) {
 	} else if err := fieldSets(data); err != nil {
 		return nil, err
 	}
+	// The version hashes the modules, then the data; the modules' hash
+	// alone says whether the native program was written for them.
+	names := guardModules(mods)
 	h := sha256.New()
-	names := make([]string, 0, len(mods))
-	for n := range mods {
-		if !strings.HasSuffix(n, "_test.rego") {
-			names = append(names, n)
-		}
-	}
-	sort.Strings(names)
+	writeModules(h, names, mods)
+	native := !cfg.opaOnly && hex.EncodeToString(h.Sum(nil)) == nativeModules
 	// The store keeps AST values, so a decision reads data without
 	// converting it from Go values on every evaluation.
 	store := inmem.NewFromObjectWithOpts(data, inmem.OptReturnASTValuesOnRead(true))
 	args := []func(*rego.Rego){rego.Query("data.obert.guard.decision"), rego.Store(store), rego.GenerateJSON(asTerm)}
 	for _, n := range names {
-		h.Write([]byte(n + "\x00" + mods[n] + "\x00"))
 		args = append(args, rego.Module(n, mods[n]))
 	}
 	db, _ := json.Marshal(data)
@@ -199,8 +195,7 @@ func NewGuard(ctx context.Context, opts ...GuardOption) (*Guard, error) {
 	if err != nil {
 		return nil, fmt.Errorf("policy: compile: %w", err)
 	}
-	g := &Guard{query: q, store: store, timeout: cfg.timeout, newID: cfg.newID,
-		native: !cfg.opaOnly && modulesSum(names, mods) == nativeModules}
+	g := &Guard{query: q, store: store, timeout: cfg.timeout, newID: cfg.newID, native: native}
 	g.setVersion(ctx, hex.EncodeToString(h.Sum(nil))[:16])
 	return g, nil
 }

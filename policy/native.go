@@ -3,8 +3,10 @@ package policy
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"hash"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 )
@@ -37,13 +39,33 @@ import (
 // by name; see modulesSum) that guardProgram is written for.
 const nativeModules = "3075a42db2687b3dc198daf86b514cfd1a1447b71799b4300d673e01ca467071"
 
-// modulesSum is the hash that nativeModules pins: the non-test modules'
-// names and sources, in name order.
-func modulesSum(names []string, mods map[string]string) string {
-	h := sha256.New()
+// guardModules is the names of the modules the guard compiles (not the
+// tests), in order.
+func guardModules(mods map[string]string) []string {
+	names := make([]string, 0, len(mods))
+	for n := range mods {
+		if !strings.HasSuffix(n, "_test.rego") {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// writeModules writes the modules names to h, each name and source: the
+// start of the policy's version, and, hashed alone, what nativeModules
+// pins (see modulesSum).
+func writeModules(h hash.Hash, names []string, mods map[string]string) {
 	for _, n := range names {
 		h.Write([]byte(n + "\x00" + mods[n] + "\x00"))
 	}
+}
+
+// modulesSum is the SHA-256 of the guard's modules among mods, as
+// nativeModules pins it.
+func modulesSum(mods map[string]string) string {
+	h := sha256.New()
+	writeModules(h, guardModules(mods), mods)
 	return hex.EncodeToString(h.Sum(nil))
 }
 
