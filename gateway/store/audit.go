@@ -174,16 +174,8 @@ func readHashes(ctx context.Context, q querier, idx []int64) ([]tlog.Hash, error
 	})
 }
 
-// hashRows are the rows of a query of (idx, hash), from database/sql or
-// from pgx.
-type hashRows interface {
-	Next() bool
-	Scan(dest ...any) error
-	Err() error
-}
-
-// eachHash calls row with each of rows.
-func eachHash(rows hashRows, row func(x int64, h []byte) error) error {
+// eachHash calls row with each of rows, a query of (idx, hash).
+func eachHash(rows rowsIter, row func(x int64, h []byte) error) error {
 	for rows.Next() {
 		var x int64
 		var h []byte

@@ -41,7 +41,7 @@ func (s *Store) appendPostgres(ctx context.Context, leaves []audit.Leaf, integra
 			})
 		}))
 		if err != nil {
-			return fmt.Errorf("store: audit integrate: %w", err)
+			return fmt.Errorf("integrate: %w", err)
 		}
 		n := len(leaves)
 		idx, ids, subjects, at, commitments, sealed := make([]int64, n), make([]string, n), make([]string, n), make([]int64, n), make([][]byte, n), make([][]byte, n)
@@ -70,49 +70,6 @@ func (s *Store) appendPostgres(ctx context.Context, leaves []audit.Leaf, integra
 		return 0, fmt.Errorf("store: audit: %w", err)
 	}
 	return first, nil
-}
-
-// pgTx runs a transaction on one connection of the pool in two round
-// trips: BEGIN and the statements head queues, pipelined; then then,
-// which may query on conn (inside the transaction) and queues the rest,
-// pipelined with COMMIT. The server runs a pipeline's statements in
-// order, each with its own snapshot, as if sent one by one. Any failure
-// rolls the transaction back (and if that fails too, the connection is
-// closed rather than given back in it).
-func (s *Store) pgTx(ctx context.Context, head func(b *pgx.Batch), then func(conn *pgx.Conn, b *pgx.Batch) error) error {
-	c, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer c.Release()
-	conn := c.Conn()
-	committed := false
-	defer func() {
-		if !committed {
-			if _, err := conn.Exec(context.WithoutCancel(ctx), "ROLLBACK"); err != nil || conn.PgConn().TxStatus() != 'I' {
-				conn.Close(context.WithoutCancel(ctx))
-			}
-		}
-	}()
-	b := &pgx.Batch{}
-	b.Queue("BEGIN")
-	head(b)
-	if err := conn.SendBatch(ctx, b).Close(); err != nil {
-		return err
-	}
-	b = &pgx.Batch{}
-	if err := then(conn, b); err != nil {
-		return err
-	}
-	b.Queue("COMMIT")
-	if err := conn.SendBatch(ctx, b).Close(); err != nil {
-		return err
-	}
-	if conn.PgConn().TxStatus() != 'I' {
-		return fmt.Errorf("not committed")
-	}
-	committed = true
-	return nil
 }
 
 // auditBatchPG writes a batch's leaves, stored hashes, checkpoint and

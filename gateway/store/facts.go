@@ -48,19 +48,11 @@ func (s *Store) PutFactsAll(ctx context.Context, fs []exchange.SealedFacts) ([]e
 			if err != nil {
 				return fmt.Errorf("store: put facts: %w", err)
 			}
-			for rows.Next() {
-				var id string
-				var g factsGrant
-				if err := rows.Scan(&id, &g.subject, &g.withdrawn); err != nil {
-					rows.Close()
-					return fmt.Errorf("store: put facts: %w", err)
-				}
-				grants[id] = g
+			err = readGrants(rows, grants)
+			if cerr := rows.Close(); err == nil {
+				err = cerr
 			}
-			if err := rows.Close(); err != nil {
-				return fmt.Errorf("store: put facts: %w", err)
-			}
-			if err := rows.Err(); err != nil {
+			if err != nil {
 				return fmt.Errorf("store: put facts: %w", err)
 			}
 		}
@@ -95,6 +87,19 @@ const factsUpsert = `
 type factsGrant struct {
 	subject   string
 	withdrawn int64
+}
+
+// readGrants reads rows of (id, subject, withdrawn_at) into grants.
+func readGrants(rows rowsIter, grants map[string]factsGrant) error {
+	for rows.Next() {
+		var id string
+		var g factsGrant
+		if err := rows.Scan(&id, &g.subject, &g.withdrawn); err != nil {
+			return err
+		}
+		grants[id] = g
+	}
+	return rows.Err()
 }
 
 // keepable is the sets of fs that may be kept, given their grants: not
@@ -132,17 +137,7 @@ func (s *Store) putFactsPostgres(ctx context.Context, fs []exchange.SealedFacts,
 			return
 		}
 		b.Queue(`SELECT id, subject, withdrawn_at FROM consent_grants WHERE id = ANY($1) ORDER BY id FOR SHARE`, ids).
-			Query(func(rows pgx.Rows) error {
-				for rows.Next() {
-					var id string
-					var g factsGrant
-					if err := rows.Scan(&id, &g.subject, &g.withdrawn); err != nil {
-						return err
-					}
-					grants[id] = g
-				}
-				return rows.Err()
-			})
+			Query(func(rows pgx.Rows) error { return readGrants(rows, grants) })
 	}, func(_ *pgx.Conn, b *pgx.Batch) error {
 		var keep []exchange.SealedFacts
 		keep, errs = keepable(fs, grants)

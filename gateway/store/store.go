@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
@@ -283,6 +284,56 @@ func (s *Store) inTx(ctx context.Context, fn func(q querier) error) error {
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil
+}
+
+// pgTx runs a transaction on one connection of the pool in two round
+// trips: BEGIN and the statements head queues, pipelined; then then,
+// which may query on conn (inside the transaction) and queues the rest,
+// pipelined with COMMIT. The server runs a pipeline's statements in
+// order, each with its own snapshot, as if sent one by one. Any failure
+// rolls the transaction back (and if that fails too, the connection is
+// closed rather than given back in it).
+func (s *Store) pgTx(ctx context.Context, head func(b *pgx.Batch), then func(conn *pgx.Conn, b *pgx.Batch) error) error {
+	c, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	conn := c.Conn()
+	committed := false
+	defer func() {
+		if !committed {
+			if _, err := conn.Exec(context.WithoutCancel(ctx), "ROLLBACK"); err != nil || conn.PgConn().TxStatus() != 'I' {
+				conn.Close(context.WithoutCancel(ctx))
+			}
+		}
+	}()
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	head(b)
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	b = &pgx.Batch{}
+	if err := then(conn, b); err != nil {
+		return err
+	}
+	b.Queue("COMMIT")
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	if conn.PgConn().TxStatus() != 'I' {
+		return fmt.Errorf("not committed")
+	}
+	committed = true
+	return nil
+}
+
+// rowsIter is a query's rows, from database/sql or from pgx.
+type rowsIter interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
 }
 
 // txQuerier and dbQuerier rebind placeholders so callers write '?' only.
