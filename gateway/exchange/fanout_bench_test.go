@@ -167,9 +167,10 @@ func BenchmarkConnectorsOnly(b *testing.B) {
 		for _, c := range conns {
 			wg.Go(func() {
 				_, err := c.Fetch(ctx, connectors.Request{RequestID: fmt.Sprintf("r%d-%s", n, c.Category()), Category: c.Category(),
-					Titular:   connectors.Titular{DocType: p.DocType, DocNumber: p.DocNumber, Name: p.Name, Surname1: p.Surname1},
-					Requester: connectors.Requester{ID: "gencat-drets-socials", Name: "Drets Socials", Procedure: "OBERT-AJUTS"},
-					Purpose:   "Recomanació d'ajuts", Consent: connectors.ConsentYes})
+					Titular: connectors.Titular{DocType: p.DocType, DocNumber: p.DocNumber, Name: p.Name, Surname1: p.Surname1},
+					Requester: connectors.Requester{ID: "gencat-drets-socials", Name: "Drets Socials", Procedure: "OBERT-AJUTS",
+						Officer: "Actuació administrativa automatitzada OBERT-AJUTS", OfficerNIF: "S0811001G", CaseID: "OBERT-AJUTS-1"},
+					Purpose: "Recomanació d'ajuts", Consent: connectors.ConsentYes})
 				if err != nil {
 					b.Error(err)
 				}
