@@ -63,13 +63,14 @@ VAULT_BIN   ?= $(HOME)/.cache/obert/bin/vault
 export OBERT_VAULT_BIN     := $(VAULT_BIN)
 export OBERT_REQUIRE_VAULT := 1
 
-.PHONY: run build test unit e2e bench soak fuzz lint fmt migrate deps deps-pg deps-e2e deps-interop deps-xmlsec deps-vault deps-sdjwt deps-poppler clean help
+.PHONY: run build test unit e2e bench bench-once soak fuzz lint fmt migrate deps deps-pg deps-e2e deps-interop deps-xmlsec deps-vault deps-sdjwt deps-poppler clean help
 
 help:
 	@echo "make run     start Obert in development mode on http://127.0.0.1:8080"
 	@echo "make test    run every test (SQLite, PostgreSQL, browser), installing what they need"
 	@echo "make e2e     run only the browser tests (journeys and Lighthouse)"
 	@echo "make bench   run the benchmarks"
+	@echo "make bench-once  every benchmark once, small (-short): they still run"
 	@echo "make soak    mixed citizen traffic on gatewayd for SOAKTIME (default 5m, at most 5m)"
 	@echo "make fuzz    run every fuzz target (about 10s each; FUZZTIME=5000000x for longer)"
 	@echo "make lint    gofmt, go vet and staticcheck"
@@ -87,11 +88,13 @@ build:
 ## runs on its own once the rest is done: its performance score is timed on
 ## the machine's processors (Total Blocking Time, Speed Index), and beside
 ## the race-detecting suite on two cores it measured that suite's load, not
-## the pages (0.91-0.94 for pages that score 0.98-1.00 alone).
+## the pages (0.91-0.94 for pages that score 0.98-1.00 alone). Then every
+## fuzz target, and every benchmark once.
 test: deps
 	OBERT_E2E=1 OBERT_CHROMIUM=$(CHROMIUM) OBERT_AXE=$(AXE) OBERT_LIGHTHOUSE=$(LIGHTHOUSE) $(GO) test $(TEST_FLAGS) -skip '^TestLighthouse$$' ./...
 	OBERT_E2E=1 OBERT_CHROMIUM=$(CHROMIUM) OBERT_AXE=$(AXE) OBERT_LIGHTHOUSE=$(LIGHTHOUSE) $(GO) test $(TEST_FLAGS) -run '^TestLighthouse$$' ./gateway/
 	$(MAKE) --no-print-directory fuzz
+	$(MAKE) --no-print-directory bench-once
 
 ## fuzz: every fuzz target for its count of executions, or FUZZTIME each
 ## (FUZZTIME=5000000x for a long run), one after the other, since go test
@@ -128,6 +131,13 @@ soak:
 
 bench: deps-pg
 	$(GO) test -p 1 -run '^$$' -bench . -benchmem -count=1 ./...
+
+## bench-once: every benchmark once on small inputs (-short: the pipeline on
+## SQLite only, a sweep of 2,000, a soak of 5 s), so that a benchmark that
+## no longer runs fails make test rather than the next make bench. Their
+## figures mean nothing here.
+bench-once: deps-pg
+	$(GO) test -p 1 -short -run '^$$' -bench . -benchtime 1x -count=1 ./...
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -71,6 +71,12 @@ func BenchmarkPipeline(b *testing.B) {
 	if storetest.PostgresURL() != "" {
 		stores = append(stores, "postgres")
 	}
+	if testing.Short() {
+		// make test's run of every benchmark, to keep them working: one
+		// store, one layout, one short round.
+		b.Run("sqlite/source-shared", func(b *testing.B) { benchPipeline(b, "sqlite", nil) })
+		return
+	}
 	for _, st := range stores {
 		b.Run(st, func(b *testing.B) {
 			b.Run("source-apart", func(b *testing.B) { benchPipeline(b, st, sourceApart(b)) })
@@ -93,11 +99,14 @@ func benchPipeline(b *testing.B, store string, lay *layout) {
 	// PIPELINE_ROUNDS runs longer, for the memory figures (40 rounds are
 	// about 25,000 exchanges); each citizen may fetch 10 times at once
 	// (the per-citizen limit), so there are enough of them for every round.
-	rounds := 6
+	rounds, population := 6, 400
+	if testing.Short() {
+		rounds, population = 1, 60
+	}
 	if v, err := strconv.Atoi(os.Getenv("PIPELINE_ROUNDS")); err == nil && v > 0 {
 		rounds = v
 	}
-	population := max(400, rounds*60)
+	population = max(population, rounds*60)
 	gwBin, err := buildGatewayd()
 	if err != nil {
 		b.Fatal(err)

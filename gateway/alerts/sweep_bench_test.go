@@ -111,18 +111,22 @@ func BenchmarkProactiveSweep(b *testing.B) {
 		name string
 		open func(testing.TB) *store.Store
 	}{{"sqlite", storetest.OpenSQLite}, {"postgres", storetest.OpenPostgres}} {
-		b.Run(be.name, func(b *testing.B) { benchSweep(b, be.open(b), sweepCitizens) })
+		b.Run(be.name, func(b *testing.B) { benchSweep(b, be.open(b), sweepCitizens()) })
 	}
 }
 
-// sweepCitizens is the population swept (a variable so a quick run can
-// shrink it).
-var sweepCitizens = func() int {
+// sweepCitizens is the population swept: OBERT_SWEEP_CITIZENS, or
+// 100,000 (2,000 with -short, as make test runs every benchmark once to
+// keep them working).
+func sweepCitizens() int {
 	if n, err := strconv.Atoi(os.Getenv("OBERT_SWEEP_CITIZENS")); err == nil && n > 0 {
 		return n
 	}
+	if testing.Short() {
+		return 2_000
+	}
 	return 100_000
-}()
+}
 
 // harness is a sweep's world on a real store: the guard, the consent
 // service, the audit log, the recommender and a population of subscribers.
