@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/xml"
@@ -16,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/obert-gov/obert/connectors"
@@ -32,6 +35,29 @@ import (
 )
 
 var buildSim = sync.OnceValues(func() (string, error) { return goBuild("viaoberta-sim") })
+
+// backendPIDs lists the PostgreSQL backends of the connections named app.
+func backendPIDs(ctx context.Context, dbURL, app string) ([]int, error) {
+	c, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close(ctx)
+	rows, err := c.Query(ctx, "SELECT pid FROM pg_stat_activity WHERE application_name = $1", app)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int])
+}
+
+// cpuOf is the CPU time the processes pids have used, in total.
+func cpuOf(pids []int) time.Duration {
+	var d time.Duration
+	for _, pid := range pids {
+		d += procCPU(pid)
+	}
+	return d
+}
 
 // procCPU is the CPU time (user and system) process pid has used.
 func procCPU(pid int) time.Duration {
@@ -57,6 +83,14 @@ func procCPU(pid int) time.Duration {
 // same simulator: what the network and the source cost alone. It reports
 // exchanges/s for both, x-proxy (gateway ÷ proxy) and the gateway
 // process's CPU time per exchange.
+//
+// It also splits the CPU of each phase by process, per exchange: the
+// simulator's in the gateway's phases (sim-cpu-ms) and in the proxy's
+// (proxy-sim-cpu-ms), PostgreSQL's backends for gatewayd (db-cpu-ms), and
+// this process's, which is the load in the gateway's phases (load-cpu-ms)
+// and the load and the proxy in the proxy's (proxy-load-cpu-ms). Sharing
+// the processors, x-proxy is about (proxy-sim + proxy-load) ÷ (sim +
+// cpu + db + load): what the gateway's side may cost for a ratio follows.
 //
 // Each store runs twice. source-apart puts the simulator on half the
 // processors and everything else (gatewayd, its PostgreSQL backends, the
@@ -266,9 +300,30 @@ func benchPipeline(b *testing.B, store string, lay *layout) {
 	// POSTs /folder/data, until the phase ends.
 	var next, lost atomic.Int64
 	var mu sync.Mutex
-	gatewayPhase := func() (exchanges int, took, cpu time.Duration) {
+	// The CPU of the processes of a phase, by process.
+	type cpuSplit struct{ gw, sim, db, load time.Duration }
+	backends := func() []int {
+		if store != "postgres" {
+			return nil
+		}
+		pids, err := backendPIDs(b.Context(), storetest.PostgresURL(), app)
+		if err != nil {
+			b.Fatalf("PostgreSQL's backends: %v", err)
+		}
+		return pids
+	}
+	var dbPIDs []int // gatewayd's backends, listed before each phase
+	cpuNow := func() cpuSplit {
+		return cpuSplit{procCPU(p.cmd.Process.Pid), procCPU(simCmd.Process.Pid), cpuOf(dbPIDs), procCPU(os.Getpid())}
+	}
+	since := func(c0 cpuSplit) cpuSplit {
+		c := cpuNow()
+		return cpuSplit{c.gw - c0.gw, c.sim - c0.sim, c.db - c0.db, c.load - c0.load}
+	}
+	gatewayPhase := func() (exchanges int, took time.Duration, cpu cpuSplit) {
 		var n atomic.Int64
-		cpu0, start := procCPU(p.cmd.Process.Pid), time.Now()
+		dbPIDs = backends()
+		cpu0, start := cpuNow(), time.Now()
 		until := start.Add(phase)
 		var wg sync.WaitGroup
 		for range workers {
@@ -302,11 +357,14 @@ func benchPipeline(b *testing.B, store string, lay *layout) {
 			})
 		}
 		wg.Wait()
-		return int(n.Load()), time.Since(start), procCPU(p.cmd.Process.Pid) - cpu0
+		took = time.Since(start)
+		dbPIDs = append(dbPIDs, slices.DeleteFunc(backends(), func(pid int) bool { return slices.Contains(dbPIDs, pid) })...)
+		return int(n.Load()), took, since(cpu0)
 	}
-	proxyPhase := func(reqs []signed) (exchanges int, took time.Duration) {
+	proxyPhase := func(reqs []signed) (exchanges int, took time.Duration, cpu cpuSplit) {
 		var n, i atomic.Int64
-		start := time.Now()
+		dbPIDs = nil
+		cpu0, start := cpuNow(), time.Now()
 		until := start.Add(phase)
 		var wg sync.WaitGroup
 		for range workers {
@@ -325,7 +383,7 @@ func benchPipeline(b *testing.B, store string, lay *layout) {
 			})
 		}
 		wg.Wait()
-		return int(n.Load()), time.Since(start)
+		return int(n.Load()), time.Since(start), since(cpu0)
 	}
 
 	// Warm-up, then interleaved rounds.
@@ -335,7 +393,8 @@ func benchPipeline(b *testing.B, store string, lay *layout) {
 	lost.Store(0)
 	simWarm := rssKB(simCmd.Process.Pid) // the simulator's, after its first requests
 	var gwN, pxN int
-	var gwT, pxT, gwCPU time.Duration
+	var gwT, pxT time.Duration
+	var gwCPU, pxCPU cpuSplit
 	b.ResetTimer()
 	var simHalf int
 	for r := range rounds {
@@ -346,9 +405,11 @@ func benchPipeline(b *testing.B, store string, lay *layout) {
 		pinDB()            // connections the pool opened since
 		b.StartTimer()
 		n, t, c := gatewayPhase()
-		gwN, gwT, gwCPU = gwN+n, gwT+t, gwCPU+c
-		n, t = proxyPhase(reqs)
+		gwN, gwT = gwN+n, gwT+t
+		gwCPU = cpuSplit{gwCPU.gw + c.gw, gwCPU.sim + c.sim, gwCPU.db + c.db, gwCPU.load + c.load}
+		n, t, c = proxyPhase(reqs)
 		pxN, pxT = pxN+n, pxT+t
+		pxCPU = cpuSplit{pxCPU.gw + c.gw, pxCPU.sim + c.sim, pxCPU.db + c.db, pxCPU.load + c.load}
 		b.StopTimer()
 	}
 	if gwN == 0 || pxN == 0 {
@@ -358,7 +419,15 @@ func benchPipeline(b *testing.B, store string, lay *layout) {
 	b.ReportMetric(gw, "exchanges/s")
 	b.ReportMetric(px, "proxy-exchanges/s")
 	b.ReportMetric(gw/px, "x-proxy")
-	b.ReportMetric(float64(gwCPU.Microseconds())/1e3/float64(gwN), "cpu-ms/exchange")
+	perExchange := func(d time.Duration, n int) float64 { return float64(d.Microseconds()) / 1e3 / float64(n) }
+	b.ReportMetric(perExchange(gwCPU.gw, gwN), "cpu-ms/exchange")
+	b.ReportMetric(perExchange(gwCPU.sim, gwN), "sim-cpu-ms/exchange")
+	b.ReportMetric(perExchange(gwCPU.load, gwN), "load-cpu-ms/exchange")
+	b.ReportMetric(perExchange(pxCPU.sim, pxN), "proxy-sim-cpu-ms/exchange")
+	b.ReportMetric(perExchange(pxCPU.load, pxN), "proxy-load-cpu-ms/exchange")
+	if store == "postgres" {
+		b.ReportMetric(perExchange(gwCPU.db, gwN), "db-cpu-ms/exchange")
+	}
 	// Resident memory after the run: the gateway's against after sign-in
 	// (idle), the simulator's against after warm-up.
 	rss, simRSS := rssKB(p.cmd.Process.Pid), rssKB(simCmd.Process.Pid)
