@@ -216,8 +216,19 @@ func startReplicas(t *testing.T, n int, migrated bool) *replicaSet {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
+	// Each started with the collector's defaults (cmd/gatewayd's
+	// collector.go), unless this environment sets GOGC.
+	if os.Getenv("GOGC") == "" {
+		for i := range rs.URLs {
+			if l := rs.logs[i].String(); !gcPercentRe.MatchString(l) {
+				t.Errorf("replica %d's log does not say the collector's target:\n%s", i, l)
+			}
+		}
+	}
 	return rs
 }
+
+var gcPercentRe = regexp.MustCompile(`garbage collector set.*gc_percent["=:]+400\b`)
 
 func (rs *replicaSet) admin(id string) *http.Client {
 	cc := clientcredentials.Config{ClientID: id, ClientSecret: rs.admins[id].Secret, TokenURL: rs.IdP.Issuer() + "/token"}

@@ -30,7 +30,11 @@ import (
 	"github.com/obert-gov/obert/gateway/ops"
 )
 
+// gc is what main set of the garbage collector (collector.go); run logs it.
+var gc collector
+
 func main() {
+	gc = startCollector()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, nil))
@@ -53,6 +57,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 2
 	}
 	log := obslog.New(stderr, cfg.LogFormat, level)
+	if a := gc.attrs(); len(a) > 0 {
+		log.Info("garbage collector set (GOGC and GOMEMLIMIT override)", a...)
+	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
