@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -143,6 +146,28 @@ func TestFactStore(t *testing.T) {
 					t.Errorf("%s: %+v, %v", want.Category, got, err)
 				}
 			}
+			// Given twice with the last refused (its grant withdrawn, or
+			// another subject's), the one before it is kept; a set of
+			// another subject under their own grant is kept beside them.
+			if err := s.CreateGrant(ctx, consent.Grant{ID: "gb", Subject: "bob", Category: "tax", Purpose: aids, ExpiresAt: t0.Add(time.Hour),
+				Requester: "r", Source: "s", LegalBasis: consent.BasisConsent, TextVersion: "v", Language: "ca", GrantedAt: t0.Add(-time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+			refusedLast := []exchange.SealedFacts{
+				{Subject: "alice", Category: "census", Purpose: aids, GrantID: "g1", Sealed: []byte{31}, FetchedAt: t0, ExpiresAt: t0.Add(time.Hour)},
+				{Subject: "bob", Category: "tax", Purpose: aids, GrantID: "gb", Sealed: []byte{32}, FetchedAt: t0, ExpiresAt: t0.Add(time.Hour)},
+				{Subject: "alice", Category: "census", Purpose: aids, GrantID: "g3", Sealed: []byte{33}, FetchedAt: t0, ExpiresAt: t0.Add(time.Hour)},
+				{Subject: "alice", Category: "census", Purpose: aids, GrantID: "gb", Sealed: []byte{34}, FetchedAt: t0, ExpiresAt: t0.Add(time.Hour)},
+			}
+			errs, err = s.PutFactsAll(ctx, refusedLast)
+			if err != nil || errs[0] != nil || errs[1] != nil || !errors.Is(errs[2], exchange.ErrGrantWithdrawn) || !errors.Is(errs[3], exchange.ErrGrantWithdrawn) {
+				t.Fatalf("PutFactsAll = %v, %v", errs, err)
+			}
+			for _, want := range refusedLast[:2] {
+				if got, err := s.GetFacts(ctx, want.Subject, want.Category, want.Purpose, t0); err != nil || !bytes.Equal(got.Sealed, want.Sealed) || got.GrantID != want.GrantID {
+					t.Errorf("%s's %s: %+v, %v", want.Subject, want.Category, got, err)
+				}
+			}
 			// A batch that fails keeps none of its sets.
 			bad := []exchange.SealedFacts{
 				{Subject: "alice", Category: "employment", Purpose: aids, GrantID: "g1", Sealed: []byte{14}, FetchedAt: t0, ExpiresAt: t0.Add(time.Hour)},
@@ -153,6 +178,75 @@ func TestFactStore(t *testing.T) {
 			}
 			if _, err := s.GetFacts(ctx, "alice", "employment", aids, t0); !errors.Is(err, exchange.ErrNoFacts) {
 				t.Fatalf("a failed batch kept a set: %v", err)
+			}
+		})
+	}
+}
+
+// TestFactsRaceWithdrawal: fetches keep their facts while the grant is
+// withdrawn and its facts deleted, as the consent service does. Whatever
+// the interleaving, nothing is left under the grant once both are done: a
+// fetch that read the grant in force holds its lock until it commits, so
+// the withdrawal (and the deletion after it) waits for it, and one that
+// comes after reads it withdrawn.
+func TestFactsRaceWithdrawal(t *testing.T) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			s := b.Open(t)
+			ctx := context.Background()
+			t0 := time.Now()
+			var kept, refused atomic.Int32
+			for round := range 12 {
+				id := fmt.Sprintf("g%d", round)
+				if err := s.CreateGrant(ctx, consent.Grant{ID: id, Subject: "alice", Category: "census", Purpose: aids, ExpiresAt: t0.Add(time.Hour),
+					Requester: "r", Source: "s", LegalBasis: consent.BasisConsent, TextVersion: "v", Language: "ca", GrantedAt: t0}); err != nil {
+					t.Fatal(err)
+				}
+				stop := make(chan struct{})
+				var wg sync.WaitGroup
+				for w := range 4 {
+					wg.Go(func() {
+						for i := 0; ; i++ {
+							select {
+							case <-stop:
+								return
+							default:
+							}
+							errs, err := s.PutFactsAll(ctx, []exchange.SealedFacts{
+								{Subject: "alice", Category: "census", Purpose: aids, GrantID: id, Sealed: []byte{byte(w), byte(i)}, FetchedAt: t0, ExpiresAt: t0.Add(time.Hour)},
+								{Subject: "alice", Category: "representation", Purpose: "representation", Sealed: []byte{byte(w)}, FetchedAt: t0, ExpiresAt: t0.Add(time.Hour)},
+							})
+							switch {
+							case err != nil:
+								t.Error(err)
+								return
+							case errs[0] == nil:
+								kept.Add(1)
+							case errors.Is(errs[0], exchange.ErrGrantWithdrawn):
+								refused.Add(1)
+								return
+							default:
+								t.Error(errs[0])
+								return
+							}
+						}
+					})
+				}
+				time.Sleep(time.Duration(round) * time.Millisecond)
+				if _, err := s.WithdrawGrant(ctx, "alice", id, time.Now()); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := s.DeleteFactsOfGrant(ctx, "alice", id); err != nil {
+					t.Fatal(err)
+				}
+				close(stop)
+				wg.Wait()
+				if f, err := s.GetFacts(ctx, "alice", "census", aids, t0); !errors.Is(err, exchange.ErrNoFacts) {
+					t.Fatalf("round %d: facts left under the withdrawn grant %s: %+v, %v", round, id, f, err)
+				}
+			}
+			if kept.Load() == 0 || refused.Load() == 0 {
+				t.Errorf("the race was not run: %d kept, %d refused", kept.Load(), refused.Load())
 			}
 		})
 	}
