@@ -8,8 +8,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/obert-gov/obert/gateway/exchange"
 )
 
@@ -126,41 +124,57 @@ func keepable(fs []exchange.SealedFacts, grants map[string]factsGrant) (keep []e
 	return keep, errs
 }
 
-// putFactsPostgres is PutFactsAll on PostgreSQL in two round trips (see
-// pgTx): BEGIN and the grants under a share lock; then the sets, as
-// arrays in one statement whatever their number, and COMMIT.
+// putFactsPostgres is PutFactsAll on PostgreSQL in one statement, one
+// round trip and its own transaction (putFactsPG): the grants under a share
+// lock, and the sets that keepable keeps, whatever their number, as arrays.
+// The grants it returns give each set's error, by keepable itself.
 func (s *Store) putFactsPostgres(ctx context.Context, fs []exchange.SealedFacts, ids []string) ([]error, error) {
-	grants := map[string]factsGrant{}
-	var errs []error
-	err := s.pgTx(ctx, func(b *pgx.Batch) {
-		if len(ids) == 0 {
-			return
-		}
-		b.Queue(`SELECT id, subject, withdrawn_at FROM consent_grants WHERE id = ANY($1) ORDER BY id FOR SHARE`, ids).
-			Query(func(rows pgx.Rows) error { return readGrants(rows, grants) })
-	}, func(_ *pgx.Conn, b *pgx.Batch) error {
-		var keep []exchange.SealedFacts
-		keep, errs = keepable(fs, grants)
-		if len(keep) == 0 {
-			return nil
-		}
-		n := len(keep)
-		subjects, categories, purposes, grantIDs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		sealed, fetched, expires := make([][]byte, n), make([]int64, n), make([]int64, n)
-		for i, f := range keep {
-			subjects[i], categories[i], purposes[i], grantIDs[i] = f.Subject, f.Category, f.Purpose, f.GrantID
-			sealed[i], fetched[i], expires[i] = f.Sealed, micros(f.FetchedAt), micros(f.ExpiresAt)
-		}
-		b.Queue(`INSERT INTO facts (subject, category, purpose, grant_id, sealed, fetched_at, expires_at)
-			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::bigint[], $7::bigint[])`+factsUpsert,
-			subjects, categories, purposes, grantIDs, sealed, fetched, expires)
-		return nil
-	})
+	n := len(fs)
+	subjects, categories, purposes, grantIDs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	sealed, fetched, expires := make([][]byte, n), make([]int64, n), make([]int64, n)
+	for i, f := range fs {
+		subjects[i], categories[i], purposes[i], grantIDs[i] = f.Subject, f.Category, f.Purpose, f.GrantID
+		sealed[i], fetched[i], expires[i] = f.Sealed, micros(f.FetchedAt), micros(f.ExpiresAt)
+	}
+	if ids == nil {
+		ids = []string{}
+	}
+	rows, err := s.pool.Query(ctx, putFactsPG, subjects, categories, purposes, grantIDs, sealed, fetched, expires, ids)
 	if err != nil {
 		return nil, fmt.Errorf("store: put facts: %w", err)
 	}
+	grants := map[string]factsGrant{}
+	err = readGrants(rows, grants)
+	rows.Close()
+	if err == nil {
+		err = rows.Err()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: put facts: %w", err)
+	}
+	_, errs := keepable(fs, grants)
 	return errs, nil
 }
+
+// putFactsPG locks the grants ($8) in the order of their ids, as the
+// two-statement transaction did, and inserts the sets ($1-$7) keepable
+// keeps: those on a law (no grant) or under a grant of their subject not
+// withdrawn, the last of each subject, category and purpose. A grant
+// withdrawn by a transaction that commits while this one waits for its
+// lock is read as withdrawn (PostgreSQL reads the locked row's newest
+// version), so nothing is kept under it.
+const putFactsPG = `WITH g AS (
+	SELECT id, subject, withdrawn_at FROM consent_grants WHERE id = ANY($8::text[]) ORDER BY id FOR SHARE
+), u AS (
+	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::bigint[], $7::bigint[])
+		WITH ORDINALITY AS u (subject, category, purpose, grant_id, sealed, fetched_at, expires_at, n)
+	WHERE u.grant_id = '' OR EXISTS (SELECT FROM g WHERE g.id = u.grant_id AND g.subject = u.subject AND g.withdrawn_at = 0)
+), kept AS (
+	INSERT INTO facts (subject, category, purpose, grant_id, sealed, fetched_at, expires_at)
+	SELECT DISTINCT ON (subject, category, purpose) subject, category, purpose, grant_id, sealed, fetched_at, expires_at
+	FROM u ORDER BY subject, category, purpose, n DESC` + factsUpsert + `
+)
+SELECT id, subject, withdrawn_at FROM g`
 
 // GetFacts implements exchange.FactStore; expired facts are not returned.
 func (s *Store) GetFacts(ctx context.Context, subject, category, purpose string, at time.Time) (exchange.SealedFacts, error) {
