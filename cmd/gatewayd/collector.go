@@ -14,8 +14,9 @@ import (
 // allocates: envelopes, canonical forms, answers, pages. With Go's default
 // GOGC=100 it collected after every few tens of MB allocated, and the
 // collector took a tenth of its CPU. Unless the environment sets GOGC, it
-// starts with defaultGCPercent: under BenchmarkPipeline 12-19 % less CPU an
-// exchange for about 35 MB more resident memory (docs/performance.md).
+// starts with defaultGCPercent: under BenchmarkPipeline, with the processors
+// busy, 11-25 % less CPU an exchange for about 35 MB more resident memory
+// (docs/performance.md).
 //
 // A larger target lets the heap grow further between collections, so,
 // unless the environment sets GOMEMLIMIT, a process whose container has a
