@@ -34,6 +34,11 @@ type Config struct {
 	Origin   string      // checkpoint origin line, e.g. "obert.gencat.cat/audit"
 	MaxBatch int         // entries integrated in one transaction (default 256)
 	Rand     io.Reader   // source of the entries' salts (default crypto/rand.Reader)
+	// Linger is how long a batch waits for more appends under load, that
+	// is when the batch before it held more than one caller's entries
+	// (default DefaultLinger; negative: never). A lone append is committed
+	// at once.
+	Linger time.Duration
 }
 
 // Log is the writer and reader of the audit log.
@@ -74,6 +79,14 @@ type sealedEntry struct {
 	Salt  []byte `json:"salt"`
 }
 
+// DefaultLinger is Config.Linger's default. Each batch costs the database
+// its round trips and a flush whatever its size; under BenchmarkPipeline
+// on PostgreSQL, waiting this long for more appends after a batch of
+// several took a sixth of the database's CPU and a tenth of gatewayd's
+// (docs/performance.md), while a citizen alone (BenchmarkFanOut) never
+// waits.
+const DefaultLinger = 700 * time.Microsecond
+
 // New starts a Log. Close stops it.
 func New(cfg Config) (*Log, error) {
 	if cfg.Store == nil || cfg.Sealer == nil || cfg.Signer == nil || cfg.Origin == "" {
@@ -81,6 +94,9 @@ func New(cfg Config) (*Log, error) {
 	}
 	if cfg.MaxBatch == 0 {
 		cfg.MaxBatch = 256
+	}
+	if cfg.Linger == 0 {
+		cfg.Linger = DefaultLinger
 	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
@@ -193,6 +209,7 @@ func (l *Log) Ready(ctx context.Context) error {
 // sequence batches concurrent appends into one transaction each.
 func (l *Log) sequence() {
 	defer l.wg.Done()
+	loaded := false // the last batch held more than one caller's entries
 	for {
 		var batch []appendReq
 		n := 0
@@ -202,12 +219,28 @@ func (l *Log) sequence() {
 		case <-l.done:
 			return
 		}
-		// Group commit: take what is already waiting, without waiting for
-		// more; whatever arrives while this batch commits forms the next.
-		// A lone append is committed at once, and under load batches grow
-		// by themselves.
+		// Group commit: take what is already waiting; whatever arrives
+		// while this batch commits forms the next, so under load batches
+		// grow by themselves. Under load the batch also waits up to
+		// Linger for more, which makes fewer and larger transactions; a
+		// lone append after a lone append is committed at once.
+		var linger *time.Timer
+		if loaded && l.cfg.Linger > 0 {
+			linger = time.NewTimer(l.cfg.Linger)
+		}
 	fill:
 		for n < l.cfg.MaxBatch {
+			if linger != nil {
+				select {
+				case r := <-l.reqs:
+					batch, n = append(batch, r), n+len(r.leaves)
+					continue
+				case <-linger.C:
+				case <-l.done:
+				}
+				linger.Stop()
+				linger = nil
+			}
 			select {
 			case r := <-l.reqs:
 				batch, n = append(batch, r), n+len(r.leaves)
@@ -215,6 +248,10 @@ func (l *Log) sequence() {
 				break fill
 			}
 		}
+		if linger != nil {
+			linger.Stop()
+		}
+		loaded = len(batch) > 1
 		l.commit(batch)
 	}
 }

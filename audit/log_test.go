@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -150,5 +152,112 @@ func TestFailedBatchIsForgotten(t *testing.T) {
 			t.Fatalf("round %d: size %d of %d, %v", round, cp.Size, n, err)
 		}
 		last = &cp
+	}
+}
+
+// batchStore counts the batches committed and the entries of each; while
+// hold is set the next commit waits for it to be closed.
+type batchStore struct {
+	*audittest.MemStore
+	mu    sync.Mutex
+	sizes []int
+	hold  chan struct{}
+}
+
+func (s *batchStore) AppendBatch(ctx context.Context, leaves []audit.Leaf, integrate audit.Integrator) (int64, error) {
+	s.mu.Lock()
+	s.sizes = append(s.sizes, len(leaves))
+	hold := s.hold
+	s.hold = nil
+	s.mu.Unlock()
+	if hold != nil {
+		<-hold
+	}
+	return s.MemStore.AppendBatch(ctx, leaves, integrate)
+}
+
+func (s *batchStore) batches() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.sizes)
+}
+
+// TestLingerUnderLoad: after a batch of several callers' entries, the next
+// batch waits for more appends (up to Linger) and takes them; after a lone
+// append, the next is committed at once.
+func TestLingerUnderLoad(t *testing.T) {
+	ctx := context.Background()
+	const linger = time.Second // long enough that no scheduling delay passes for it
+	s := &batchStore{MemStore: &audittest.MemStore{}, hold: make(chan struct{})}
+	signer, _ := note.NewSigner(testKey)
+	l, err := audit.New(audit.Config{Store: s, Sealer: audittest.Sealer(), Signer: signer, Origin: "obert.test/audit", Linger: linger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close(context.Background()) })
+	n := 0
+	appendOne := func() error {
+		n++
+		_, err := l.Append(ctx, detEntry(n))
+		return err
+	}
+	var wg sync.WaitGroup
+	release := s.hold
+	// A commits and is held; B and C wait meanwhile, and go together.
+	wg.Go(func() {
+		if _, err := l.Append(ctx, detEntry(1000)); err != nil {
+			t.Error(err)
+		}
+	})
+	for len(s.batches()) == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	for i := range 2 {
+		wg.Go(func() {
+			if _, err := l.Append(ctx, detEntry(1001+i)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	time.Sleep(200 * time.Millisecond) // B and C are waiting to be taken
+	close(release)
+	wg.Wait()
+	if got := s.batches(); !slices.Equal(got, []int{1, 2}) {
+		t.Fatalf("batches %v, want A alone, then B and C", got)
+	}
+	// Under load: D waits the whole linger, and E, appended meanwhile,
+	// goes with it.
+	start := time.Now()
+	wg.Go(func() {
+		if err := appendOne(); err != nil {
+			t.Error(err)
+		}
+	})
+	time.Sleep(100 * time.Millisecond)
+	e := detEntry(2000)
+	if _, err := l.Append(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if got := s.batches(); !slices.Equal(got, []int{1, 2, 2}) {
+		t.Fatalf("batches %v, want D and E together", got)
+	}
+	if took := time.Since(start); took < linger {
+		t.Fatalf("D and E were committed after %s, before the linger of %s ended", took, linger)
+	}
+	// Load over: F, alone, waits once (the batch before held two callers');
+	// G, after a lone batch, is committed at once.
+	if err := appendOne(); err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	if err := appendOne(); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took >= linger/2 {
+		t.Fatalf("a lone append after a lone append waited %s", took)
+	}
+	if got := s.batches(); !slices.Equal(got, []int{1, 2, 2, 1, 1}) {
+		t.Fatalf("batches %v", got)
 	}
 }
