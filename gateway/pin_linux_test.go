@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"golang.org/x/sys/unix"
 )
 
@@ -47,21 +46,12 @@ func (l *layout) backends(ctx context.Context, dbURL, app string) error {
 	if l == nil {
 		return nil
 	}
-	c, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		return err
-	}
-	defer c.Close(ctx)
-	rows, err := c.Query(ctx, "SELECT pid FROM pg_stat_activity WHERE application_name = $1", app)
-	if err != nil {
-		return err
-	}
-	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	pids, err := backendPIDs(ctx, dbURL, app)
 	if err != nil {
 		return err
 	}
 	for _, pid := range pids {
-		if err := unix.SchedSetaffinity(int(pid), &l.gw); err != nil && err != unix.ESRCH {
+		if err := unix.SchedSetaffinity(pid, &l.gw); err != nil && err != unix.ESRCH {
 			return fmt.Errorf("backend %d: %w", pid, err)
 		}
 	}

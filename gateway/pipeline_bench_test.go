@@ -59,6 +59,19 @@ func cpuOf(pids []int) time.Duration {
 	return d
 }
 
+// cpuSplit is the CPU of a pipeline phase's processes: gatewayd, the
+// simulator, gatewayd's PostgreSQL backends, and this process (the load,
+// and the proxy in the proxy's phases).
+type cpuSplit struct{ gw, sim, db, load time.Duration }
+
+func (a cpuSplit) plus(b cpuSplit) cpuSplit {
+	return cpuSplit{a.gw + b.gw, a.sim + b.sim, a.db + b.db, a.load + b.load}
+}
+
+func (a cpuSplit) minus(b cpuSplit) cpuSplit {
+	return cpuSplit{a.gw - b.gw, a.sim - b.sim, a.db - b.db, a.load - b.load}
+}
+
 // procCPU is the CPU time (user and system) process pid has used.
 func procCPU(pid int) time.Duration {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
@@ -300,8 +313,6 @@ func benchPipeline(b *testing.B, store string, lay *layout) {
 	// POSTs /folder/data, until the phase ends.
 	var next, lost atomic.Int64
 	var mu sync.Mutex
-	// The CPU of the processes of a phase, by process.
-	type cpuSplit struct{ gw, sim, db, load time.Duration }
 	backends := func() []int {
 		if store != "postgres" {
 			return nil
@@ -316,10 +327,7 @@ func benchPipeline(b *testing.B, store string, lay *layout) {
 	cpuNow := func() cpuSplit {
 		return cpuSplit{procCPU(p.cmd.Process.Pid), procCPU(simCmd.Process.Pid), cpuOf(dbPIDs), procCPU(os.Getpid())}
 	}
-	since := func(c0 cpuSplit) cpuSplit {
-		c := cpuNow()
-		return cpuSplit{c.gw - c0.gw, c.sim - c0.sim, c.db - c0.db, c.load - c0.load}
-	}
+	since := func(c0 cpuSplit) cpuSplit { return cpuNow().minus(c0) }
 	gatewayPhase := func() (exchanges int, took time.Duration, cpu cpuSplit) {
 		var n atomic.Int64
 		dbPIDs = backends()
@@ -406,10 +414,10 @@ func benchPipeline(b *testing.B, store string, lay *layout) {
 		b.StartTimer()
 		n, t, c := gatewayPhase()
 		gwN, gwT = gwN+n, gwT+t
-		gwCPU = cpuSplit{gwCPU.gw + c.gw, gwCPU.sim + c.sim, gwCPU.db + c.db, gwCPU.load + c.load}
+		gwCPU = gwCPU.plus(c)
 		n, t, c = proxyPhase(reqs)
 		pxN, pxT = pxN+n, pxT+t
-		pxCPU = cpuSplit{pxCPU.gw + c.gw, pxCPU.sim + c.sim, pxCPU.db + c.db, pxCPU.load + c.load}
+		pxCPU = pxCPU.plus(c)
 		b.StopTimer()
 	}
 	if gwN == 0 || pxN == 0 {
