@@ -225,9 +225,9 @@ func (l *Log) sequence() {
 		// grow by themselves. Under load the batch also waits up to
 		// Linger for more, which makes fewer and larger transactions; a
 		// lone append after a lone append is committed at once.
-		var linger *time.Timer
+		var linger <-chan time.Time // a timer no one holds is collected, fired or not
 		if loaded && l.cfg.Linger > 0 {
-			linger = time.NewTimer(l.cfg.Linger)
+			linger = time.After(l.cfg.Linger)
 		}
 	fill:
 		for n < l.cfg.MaxBatch {
@@ -236,10 +236,9 @@ func (l *Log) sequence() {
 				case r := <-l.reqs:
 					batch, n = append(batch, r), n+len(r.leaves)
 					continue
-				case <-linger.C:
+				case <-linger:
 				case <-l.done:
 				}
-				linger.Stop()
 				linger = nil
 			}
 			select {
@@ -248,9 +247,6 @@ func (l *Log) sequence() {
 			default:
 				break fill
 			}
-		}
-		if linger != nil {
-			linger.Stop()
 		}
 		loaded = len(batch) > 1
 		l.commit(batch)
