@@ -144,11 +144,8 @@ func (s *Store) putFactsPostgres(ctx context.Context, fs []exchange.SealedFacts,
 		return nil, fmt.Errorf("store: put facts: %w", err)
 	}
 	grants := map[string]factsGrant{}
-	err = readGrants(rows, grants)
+	err = readGrants(rows, grants) // to the end, and the statement's error, if any
 	rows.Close()
-	if err == nil {
-		err = rows.Err()
-	}
 	if err != nil {
 		return nil, fmt.Errorf("store: put facts: %w", err)
 	}

@@ -287,9 +287,9 @@ func (s *Store) inTx(ctx context.Context, fn func(q querier) error) error {
 }
 
 // pgTx runs a transaction on one connection of the pool in two round
-// trips: BEGIN and the statements head queues, pipelined; then then,
-// which may query on conn (inside the transaction) and queues the rest,
-// pipelined with COMMIT. The server runs a pipeline's statements in
+// trips: BEGIN and the statements head queues, pipelined; then the
+// function then, which may query on conn (inside the transaction) and
+// queues the rest, pipelined with COMMIT. The server runs a pipeline's statements in
 // order, each with its own snapshot, as if sent one by one. Any failure
 // rolls the transaction back (and if that fails too, the connection is
 // closed rather than given back in it).
