@@ -289,10 +289,11 @@ func (s *Store) inTx(ctx context.Context, fn func(q querier) error) error {
 // pgTx runs a transaction on one connection of the pool in two round
 // trips: BEGIN and the statements head queues, pipelined; then the
 // function then, which may query on conn (inside the transaction) and
-// queues the rest, pipelined with COMMIT. The server runs a pipeline's statements in
-// order, each with its own snapshot, as if sent one by one. Any failure
-// rolls the transaction back (and if that fails too, the connection is
-// closed rather than given back in it).
+// queues the rest, pipelined with COMMIT. Without then, it is one round
+// trip: BEGIN, head's statements and COMMIT. The server runs a
+// pipeline's statements in order, each with its own snapshot, as if sent
+// one by one. Any failure rolls the transaction back (and if that fails
+// too, the connection is closed rather than given back in it).
 func (s *Store) pgTx(ctx context.Context, head func(b *pgx.Batch), then func(conn *pgx.Conn, b *pgx.Batch) error) error {
 	c, err := s.pool.Acquire(ctx)
 	if err != nil {
@@ -311,12 +312,14 @@ func (s *Store) pgTx(ctx context.Context, head func(b *pgx.Batch), then func(con
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	head(b)
-	if err := conn.SendBatch(ctx, b).Close(); err != nil {
-		return err
-	}
-	b = &pgx.Batch{}
-	if err := then(conn, b); err != nil {
-		return err
+	if then != nil {
+		if err := conn.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		b = &pgx.Batch{}
+		if err := then(conn, b); err != nil {
+			return err
+		}
 	}
 	b.Queue("COMMIT")
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
