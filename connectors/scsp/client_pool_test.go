@@ -1,10 +1,12 @@
 package scsp_test
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -54,4 +56,50 @@ func TestHTTPClientKeepsConnections(t *testing.T) {
 	if n := rounds(&http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}); n <= 16 {
 		t.Logf("the default transport opened only %d connections here", n)
 	}
+}
+
+// TestHTTPClientWritesARequestAtOnce: a signed request of the usual size
+// leaves a source's client in one write, headers and body together, so
+// the source is not woken for part of it; the default transport writes it
+// in two.
+func TestHTTPClientWritesARequestAtOnce(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	body := strings.Repeat("<x>signed</x>", 6<<10/13) // about 6 KiB, as a signed SCSP request
+	writes := func(c *http.Client) int32 {
+		var n atomic.Int32
+		tr := c.Transport.(*http.Transport)
+		dial := tr.DialContext
+		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			conn, err := dial(ctx, network, addr)
+			return countingConn{conn, &n}, err
+		}
+		resp, err := c.Post(srv.URL, "text/xml", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return n.Load()
+	}
+	if n := writes(scsp.NewHTTPClient(5 * time.Second)); n != 1 {
+		t.Errorf("a source's client wrote a request of %d bytes in %d writes, want 1", len(body), n)
+	}
+	if n := writes(&http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}); n < 2 {
+		t.Logf("the default transport wrote it in %d", n)
+	}
+}
+
+// countingConn counts its writes.
+type countingConn struct {
+	net.Conn
+	n *atomic.Int32
+}
+
+func (c countingConn) Write(b []byte) (int, error) {
+	c.n.Add(1)
+	return c.Conn.Write(b)
 }
