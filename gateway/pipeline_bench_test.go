@@ -436,6 +436,15 @@ func benchPipeline(b *testing.B, store string, lay *layout) {
 	if store == "postgres" {
 		b.ReportMetric(perExchange(gwCPU.db, gwN), "db-cpu-ms/exchange")
 	}
+	// The ratio the processes' CPU alone would give, were both phases
+	// bound by it: the proxy's (simulator, load and proxy) over the
+	// gateway's (simulator, gatewayd, its backends, load). Shared, when
+	// the two cores are busy, x-proxy is close to it, and the gateway's
+	// side (cpu + db + load) reaches a ratio r at (proxy-sim +
+	// proxy-load) / r - sim; apart, x-proxy is above it.
+	gwSide := perExchange(gwCPU.gw+gwCPU.db+gwCPU.load, gwN)
+	b.ReportMetric(perExchange(pxCPU.sim+pxCPU.load, pxN)/(perExchange(gwCPU.sim, gwN)+gwSide), "x-cpu")
+	b.ReportMetric(gwSide, "side-cpu-ms/exchange")
 	// Resident memory after the run: the gateway's against after sign-in
 	// (idle), the simulator's against after warm-up.
 	rss, simRSS := rssKB(p.cmd.Process.Pid), rssKB(simCmd.Process.Pid)
