@@ -179,6 +179,13 @@ func TestFactStore(t *testing.T) {
 			if _, err := s.GetFacts(ctx, "alice", "employment", aids, t0); !errors.Is(err, exchange.ErrNoFacts) {
 				t.Fatalf("a failed batch kept a set: %v", err)
 			}
+			// Its transaction was rolled back: the next batch is kept.
+			if errs, err := s.PutFactsAll(ctx, bad[:1]); err != nil || errs[0] != nil {
+				t.Fatalf("after a failed batch: %v, %v", errs, err)
+			}
+			if got, err := s.GetFacts(ctx, "alice", "employment", aids, t0); err != nil || !bytes.Equal(got.Sealed, bad[0].Sealed) {
+				t.Fatalf("after a failed batch, the next one's set: %+v, %v", got, err)
+			}
 		})
 	}
 }
