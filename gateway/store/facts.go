@@ -163,10 +163,11 @@ func (s *Store) putFactsPostgres(ctx context.Context, fs []exchange.SealedFacts,
 // every execution, and its planning took longer than its execution.
 const genericPlan = "SET LOCAL plan_cache_mode = force_generic_plan"
 
-// putFactsPG locks the grants ($8) in the order of their ids, as the
-// two-statement transaction did, and inserts the sets ($1-$7) keepable
-// keeps: those on a law (no grant) or under a grant of their subject not
-// withdrawn, the last of each subject, category and purpose. A grant
+// putFactsPG locks the grants ($8) in the order of their ids, so that
+// fetches sharing grants take them in one order, and inserts the sets
+// ($1-$7) keepable keeps: those on a law (no grant) or under a grant of
+// their subject not withdrawn, the last of each subject, category and
+// purpose. A grant
 // withdrawn by a transaction that commits while this one waits for its
 // lock is read as withdrawn (PostgreSQL reads the locked row's newest
 // version), so nothing is kept under it.
