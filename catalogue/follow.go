@@ -52,6 +52,13 @@ func (f *Follower) Sync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	return f.SyncTo(ctx, v)
+}
+
+// SyncTo brings this process to version v of the catalogue, read by the
+// caller (with other data, in one query): nothing when v is in effect
+// here already, a load when it is not.
+func (f *Follower) SyncTo(ctx context.Context, v int64) error {
 	if v <= f.applied.Load() {
 		return nil
 	}

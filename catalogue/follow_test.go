@@ -59,6 +59,40 @@ func TestFollowerLoadsOnlyWhenTheVersionMoves(t *testing.T) {
 	}
 }
 
+// SyncTo takes a version read elsewhere: it loads only past what is in
+// effect, and a version older than that (read before a load another
+// caller made) changes nothing.
+func TestFollowerSyncToAVersionReadElsewhere(t *testing.T) {
+	ctx := context.Background()
+	head := &fakeHead{}
+	head.v.Store(3)
+	var loads atomic.Int32
+	f := catalogue.NewFollower(head, func(context.Context) (int64, error) {
+		loads.Add(1)
+		return head.v.Load(), nil
+	}, nil)
+	for _, step := range []struct {
+		v, head int64
+		loads   int32
+		applied int64
+	}{
+		{v: 3, head: 3, loads: 1, applied: 3}, // first: loads what the store holds
+		{v: 3, head: 3, loads: 1, applied: 3}, // nothing new
+		{v: 2, head: 5, loads: 1, applied: 3}, // an old read: nothing, even though the head moved
+		{v: 5, head: 5, loads: 2, applied: 5}, // moved: loads
+		{v: 5, head: 6, loads: 2, applied: 5}, // the version read is the one in effect
+	} {
+		head.v.Store(step.head)
+		if err := f.SyncTo(ctx, step.v); err != nil {
+			t.Fatal(err)
+		}
+		if loads.Load() != step.loads || f.Applied() != step.applied {
+			t.Fatalf("SyncTo(%d) with the head at %d: %d loads, applied %d; want %d and %d",
+				step.v, step.head, loads.Load(), f.Applied(), step.loads, step.applied)
+		}
+	}
+}
+
 func TestFollowerRetriesAFailedLoad(t *testing.T) {
 	ctx := context.Background()
 	head := &fakeHead{}

@@ -451,3 +451,51 @@ func TestAdminRegistersOnALaw(t *testing.T) {
 		t.Error("a deactivated connector is still named under the law")
 	}
 }
+
+// TestAFetchFollowsAChangeCommittedElsewhere: a deactivation committed to
+// the database by someone else (another replica; here straight through
+// the store, so nothing wakes this process and its follower polls only
+// once a second) stops the very next fetch: the fetch's first read gives
+// the catalogue's version with the citizen's grants, and the connectors
+// follow it before anything is decided.
+func TestAFetchFollowsAChangeCommittedElsewhere(t *testing.T) {
+	ctx := context.Background()
+	d := startDev(t)
+	c := d.citizenOf(t, "dependent-household")
+	gencat := adminClient(t, d, "sandbox-gencat")
+	if s, v := call(t, gencat, http.MethodPost, d.URL+"/admin/v1/connectors", dependencyRegistration(t, d.Dev.SimURL, c.DocNumber)); s != http.StatusCreated {
+		t.Fatalf("register: %d %v", s, v)
+	}
+	u := newUser(t)
+	u.get(d.URL + "/lang/en?return=/")
+	u.signIn(d.URL, c)
+	u.get(d.URL + "/folder/consent")
+	if s := u.post(d.URL+"/folder/consent", url.Values{"csrf": {u.hidden("csrf")}, "grant": {"dependency.aid-recommendation"},
+		"version.dependency.aid-recommendation": {u.hidden("version.dependency.aid-recommendation")}}); s != http.StatusOK {
+		t.Fatalf("grant: %d", s)
+	}
+	asked := func() bool {
+		before := len(d.Dev.Sim.Received())
+		u.fetchData(d.URL)
+		for _, p := range d.Dev.Sim.Received()[before:] {
+			if p.Atributos.CodigoCertificado == sim.ServiceDependency {
+				return true
+			}
+		}
+		return false
+	}
+	if !asked() {
+		t.Fatal("the registered connector was not used")
+	}
+	reg, err := d.Store.GetConnector(ctx, "gencat-dsf", "dependency-gencat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.Active, reg.UpdatedAt = false, time.Now()
+	if _, err := d.Store.UpdateConnector(ctx, reg, reg.Version); err != nil {
+		t.Fatal(err)
+	}
+	if asked() {
+		t.Fatal("a connector deactivated before the fetch was used")
+	}
+}

@@ -335,9 +335,18 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 	// exist; nothing runs before then).
 	var follower *catalogue.Follower
 	current := func(ctx context.Context) error { return follower.Sync(ctx) }
+	// A fetch's first read gives the citizen's grants and the catalogue's
+	// version together: the connectors are brought to it before deciding.
+	start := func(ctx context.Context, subject, purpose string) (map[string]consent.Grant, error) {
+		grants, v, err := g.Store.ActiveGrantsAndCatalogue(ctx, subject, purpose, time.Now())
+		if err != nil {
+			return nil, err
+		}
+		return grants, follower.SyncTo(ctx, v)
+	}
 	ex, err := exchange.New(exchange.Config{Connectors: conns, Consents: consents, Guard: measuredGuard{guard, tel},
 		Audit: rec, Facts: g.Store, Sealer: factSealer, Requester: Requester, Purposes: purposesOf(snap), Deadline: 10 * time.Second,
-		Current: current, Serves: guard.Categories, Objected: g.Store.ObjectedToPurpose})
+		Start: start, Serves: guard.Categories, Objected: g.Store.ObjectedToPurpose})
 	if err != nil {
 		return nil, err
 	}

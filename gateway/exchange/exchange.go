@@ -168,11 +168,14 @@ type Config struct {
 	Requester  connectors.Requester
 	Purposes   map[string]Purpose
 	Deadline   time.Duration // for a whole fan-out; default 10 s
-	// Current, if set, brings the connectors to the catalogue's newest
-	// version before each exchange, so that a connector deactivated on any
-	// replica is not used here once that change has committed. If it
-	// fails, nothing leaves.
-	Current func(context.Context) error
+	// Start, if set, is each fetch's first read, in place of
+	// Consents.ActiveAll: it brings the connectors to the catalogue's
+	// newest version, so that a connector deactivated on any replica is
+	// not used here once that change has committed, and returns the
+	// citizen's grants for purpose in force now, of every category, as
+	// ActiveAll does; both from one read of the store (one round trip
+	// for what took two). If it fails, nothing leaves.
+	Start func(ctx context.Context, subject, purpose string) (map[string]consent.Grant, error)
 	// Serves, if set, lists the categories a purpose may receive at all:
 	// FetchAll asks only for those (a company's data is never asked, nor
 	// refused, for a person's recommendations).
@@ -298,7 +301,8 @@ func describe(c connectors.Connector) connectors.Description {
 func (e *Exchanger) FetchAll(ctx context.Context, c Citizen, purpose string) []Result {
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Deadline)
 	defer cancel()
-	if err := e.current(ctx); err != nil {
+	grants, read, err := e.start(ctx, c.Subject, purpose)
+	if err != nil {
 		return e.unavailable(e.categories())
 	}
 	cats := e.categories()
@@ -306,22 +310,26 @@ func (e *Exchanger) FetchAll(ctx context.Context, c Citizen, purpose string) []R
 		served := e.cfg.Serves(ctx, purpose)
 		cats = slices.DeleteFunc(cats, func(c string) bool { return !slices.Contains(served, c) })
 	}
-	return e.fetch(ctx, c, cats, purpose)
+	return e.fetch(ctx, c, cats, purpose, grants, read)
 }
 
 // Fetch runs one category's exchange.
 func (e *Exchanger) Fetch(ctx context.Context, c Citizen, category, purpose string) Result {
-	if err := e.current(ctx); err != nil {
+	grants, read, err := e.start(ctx, c.Subject, purpose)
+	if err != nil {
 		return e.unavailable([]string{category})[0]
 	}
-	return e.fetch(ctx, c, []string{category}, purpose)[0]
+	return e.fetch(ctx, c, []string{category}, purpose, grants, read)[0]
 }
 
-func (e *Exchanger) current(ctx context.Context) error {
-	if e.cfg.Current == nil {
-		return nil
+// start runs Start, if set: it returns the citizen's grants for purpose,
+// read true; otherwise fetch looks them up.
+func (e *Exchanger) start(ctx context.Context, subject, purpose string) (grants map[string]consent.Grant, read bool, err error) {
+	if e.cfg.Start == nil {
+		return nil, false, nil
 	}
-	return e.cfg.Current(ctx)
+	grants, err = e.cfg.Start(ctx, subject, purpose)
+	return grants, err == nil, err
 }
 
 // unavailable is the result of exchanges that could not learn which
@@ -335,11 +343,15 @@ func (e *Exchanger) unavailable(cats []string) []Result {
 }
 
 // fetch runs the exchanges of cats. Every category is decided first, from
-// one lookup of the citizen's grants for all of them; the entries of all
-// of them (the intents, and the refusals) are committed to the audit log
+// one lookup of the citizen's grants for all of them (grants, when read
+// already with the catalogue's version); the entries of all of
+// them (the intents, and the refusals) are committed to the audit log
 // together, and only then do the allowed requests leave, all at once.
-func (e *Exchanger) fetch(ctx context.Context, c Citizen, cats []string, purpose string) []Result {
-	grants, err := e.cfg.Consents.ActiveAll(ctx, c.Subject, purpose, cats)
+func (e *Exchanger) fetch(ctx context.Context, c Citizen, cats []string, purpose string, grants map[string]consent.Grant, read bool) []Result {
+	var err error
+	if !read {
+		grants, err = e.cfg.Consents.ActiveAll(ctx, c.Subject, purpose, cats)
+	}
 	plans := make([]plan, len(cats))
 	for i, cat := range cats {
 		// One after the other: a decision is a guard evaluation, which

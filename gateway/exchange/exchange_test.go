@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -109,6 +110,8 @@ type options struct {
 	// unreachable points the connectors at an address where nothing
 	// listens: no request can reach the source.
 	unreachable bool
+	// start is the exchanger's Start.
+	start func(ctx context.Context, subject, purpose string) (map[string]consent.Grant, error)
 }
 
 func newRig(t *testing.T, o options) *rig {
@@ -176,7 +179,7 @@ func newRig(t *testing.T, o options) *rig {
 		Audit: rec, Facts: st, Sealer: k, Requester: connectors.Requester{ID: "gencat-drets-socials", Name: "Drets Socials"},
 		Purposes: map[string]exchange.Purpose{"aid-recommendation": {Finalidad: "Recomanació d'ajuts", Procedure: "OBERT-AJUTS",
 			AutomatedAction: "Actuació administrativa automatitzada OBERT-AJUTS"}},
-		Deadline: 3 * time.Second})
+		Deadline: 3 * time.Second, Start: o.start})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -385,6 +388,108 @@ func TestOutcomeNotRecordedFactsDropped(t *testing.T) {
 	}
 	if r.factsStored() {
 		t.Fatal("facts kept without a committed outcome entry")
+	}
+}
+
+// countingConsents counts the lookups that reach the consent service.
+type countingConsents struct {
+	exchange.Consents
+	calls atomic.Int32
+}
+
+func (c *countingConsents) ActiveAll(ctx context.Context, subject, purpose string, cats []string) (map[string]consent.Grant, error) {
+	c.calls.Add(1)
+	return c.Consents.ActiveAll(ctx, subject, purpose, cats)
+}
+
+// TestStartReadsOnceAndDecidesAsBefore: with Start, a fetch's grants come
+// from its one read (here the store's statement that also gives the
+// catalogue's version), the consent service is not asked again, and every
+// category is decided, committed and sent as with the two reads.
+func TestStartReadsOnceAndDecidesAsBefore(t *testing.T) {
+	run := func(withStart bool) (map[string]exchange.Status, [][]string, int32, int32, int) {
+		var r *rig
+		counting := &countingConsents{}
+		var versions []int64
+		o := options{all: true, consents: counting}
+		if withStart {
+			o.start = func(ctx context.Context, subject, purpose string) (map[string]consent.Grant, error) {
+				grants, v, err := r.store.ActiveGrantsAndCatalogue(ctx, subject, purpose, time.Now())
+				versions = append(versions, v)
+				return grants, err
+			}
+		}
+		r = newRig(t, o)
+		counting.Consents = r.consents
+		r.grantFor(t, "census")
+		r.grantFor(t, "tax")
+		got := map[string]exchange.Status{}
+		for _, res := range r.ex.FetchAll(context.Background(), r.citizen, "aid-recommendation") {
+			got[res.Category] = res.Status
+		}
+		return got, r.rec.batches, counting.calls.Load(), r.hits.Load(), len(versions)
+	}
+	before, beforeBatches, beforeLookups, beforeHits, _ := run(false)
+	after, afterBatches, afterLookups, afterHits, reads := run(true)
+	if beforeLookups != 1 || afterLookups != 0 || reads != 1 {
+		t.Fatalf("consent lookups %d without Start, %d with it; Start read %d times", beforeLookups, afterLookups, reads)
+	}
+	if !maps.Equal(before, after) || after["census"] != exchange.StatusOK || after["employment"] != exchange.StatusNoConsent {
+		t.Fatalf("results %v with Start, %v without", after, before)
+	}
+	if !slices.EqualFunc(beforeBatches, afterBatches, slices.Equal) || beforeHits != afterHits {
+		t.Fatalf("audit batches %v and %d requests with Start, %v and %d without", afterBatches, afterHits, beforeBatches, beforeHits)
+	}
+}
+
+// TestStartFailureNothingLeaves: when a fetch's first read fails, no
+// category is decided, recorded or asked for.
+func TestStartFailureNothingLeaves(t *testing.T) {
+	r := newRig(t, options{all: true, start: func(context.Context, string, string) (map[string]consent.Grant, error) {
+		return nil, errors.New("database is down")
+	}})
+	for _, cat := range []string{"census", "tax"} {
+		r.grantFor(t, cat)
+	}
+	rs := r.ex.FetchAll(context.Background(), r.citizen, "aid-recommendation")
+	if len(rs) != 3 {
+		t.Fatalf("%d results for three categories", len(rs))
+	}
+	for _, res := range append(rs, r.fetch()) {
+		if res.Status != exchange.StatusFailed || res.Reason != "catalogue-unavailable" {
+			t.Errorf("%s: %+v, want catalogue-unavailable", res.Category, res)
+		}
+	}
+	if r.hits.Load() != 0 || len(r.rec.batches) != 0 || r.rec.calls != 0 {
+		t.Fatalf("%d requests and %d audit calls after a failed first read", r.hits.Load(), r.rec.calls)
+	}
+}
+
+// TestStartComesBeforeTheCategories: what Start brings into effect (here a
+// connector the catalogue added) is what the fetch uses.
+func TestStartComesBeforeTheCategories(t *testing.T) {
+	var r *rig
+	var tax []connectors.Connector
+	r = newRig(t, options{start: func(ctx context.Context, subject, purpose string) (map[string]consent.Grant, error) {
+		if tax != nil {
+			r.ex.Register(tax[0])
+			tax = nil
+		}
+		grants, _, err := r.store.ActiveGrantsAndCatalogue(ctx, subject, purpose, time.Now())
+		return grants, err
+	}})
+	key, cert, _ := scsp.NewSelfSigned("exchange test gateway", time.Now())
+	// Pointed where nothing listens: that tax has a result at all shows
+	// the fetch knew its connector.
+	tax = scspConnectors(t, "http://127.0.0.1:1", &http.Client{Timeout: time.Second}, scsp.Signer{Key: key, Cert: cert}, cert, sources[1:2])
+	r.grantFor(t, "census")
+	r.grantFor(t, "tax")
+	got := map[string]exchange.Status{}
+	for _, res := range r.ex.FetchAll(context.Background(), r.citizen, "aid-recommendation") {
+		got[res.Category] = res.Status
+	}
+	if _, ok := got["tax"]; !ok || got["census"] != exchange.StatusOK {
+		t.Fatalf("results %v: the connector Start registered was not used", got)
 	}
 }
 

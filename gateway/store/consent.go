@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/obert-gov/obert/consent"
@@ -119,6 +121,66 @@ func (s *Store) ActiveGrants(ctx context.Context, subject, purpose string, categ
 	}
 	return out, nil
 }
+
+// ActiveGrantsAndCatalogue returns what ActiveGrants returns for every
+// category of purpose, together with the catalogue's version
+// (CatalogueVersion), read in one statement: what an exchange needs to
+// know before it decides, in one round trip instead of two. The grants
+// are joined to the catalogue's one head row, so the version comes back
+// even when there are none.
+func (s *Store) ActiveGrantsAndCatalogue(ctx context.Context, subject, purpose string, at time.Time) (map[string]consent.Grant, int64, error) {
+	t := micros(at)
+	rows, err := s.q().QueryContext(ctx, activeGrantsAndCatalogue, subject, purpose, t, t)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: active grants and catalogue: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]consent.Grant{}
+	version := int64(-1)
+	for rows.Next() {
+		g, err := scanGrant(prefixScanner{rows, &version})
+		if err != nil {
+			return nil, 0, fmt.Errorf("store: active grants and catalogue: %w", err)
+		}
+		if _, newer := out[g.Category]; g.ID != "" && !newer {
+			out[g.Category] = g
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("store: active grants and catalogue: %w", err)
+	}
+	if version < 0 {
+		return nil, 0, errors.New("store: active grants and catalogue: the catalogue has no head")
+	}
+	return out, version, nil
+}
+
+// activeGrantsAndCatalogue is activeGrants, for every category, left
+// joined to the catalogue's head: a row of zero values beside the version
+// when there is no grant.
+var activeGrantsAndCatalogue = func() string {
+	text := []string{"id", "subject", "category", "purpose", "requester", "source", "legal_basis", "text_version", "language"}
+	cols := strings.Split(grantColumns, ",")
+	for i, c := range cols {
+		c, zero := strings.TrimSpace(c), "0"
+		if slices.Contains(text, c) {
+			zero = "''"
+		}
+		cols[i] = "COALESCE(g." + c + ", " + zero + ")"
+	}
+	return `SELECT h.version, ` + strings.Join(cols, ", ") + ` FROM catalogue_head h
+	LEFT JOIN consent_grants g ON g.subject = ? AND g.purpose = ? AND g.withdrawn_at = 0 AND g.paused_at = 0
+		AND g.granted_at <= ? AND g.expires_at > ?
+	WHERE h.id = 1 ORDER BY g.category, g.granted_at DESC, g.id DESC`
+}()
+
+// prefixScanner scans its first column into first and the rest as asked.
+type prefixScanner struct {
+	r     rowScanner
+	first any
+}
+
+func (p prefixScanner) Scan(dest ...any) error { return p.r.Scan(append([]any{p.first}, dest...)...) }
 
 // WithdrawGrant implements consent.Store. The conditional UPDATE makes the
 // withdrawal atomic with respect to concurrent withdrawals and checks.
