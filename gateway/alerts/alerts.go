@@ -227,7 +227,14 @@ func New(cfg Config) (*Service, error) {
 		Workers:           workers,
 		FetchPollInterval: cfg.Poll,
 		FetchCooldown:     min(cfg.Poll, 100*time.Millisecond),
-		MaxAttempts:       10,
+		// Workers look for jobs every Poll and nothing listens for new
+		// ones: on PostgreSQL River's database/sql driver has no
+		// listener, and on SQLite its listener reads a table of
+		// notifications every 50 ms, which kept an idle gatewayd at 2 %
+		// of a processor, for jobs (alerts) that can wait for the next
+		// poll.
+		PollOnly:    true,
+		MaxAttempts: 10,
 		// River's own warnings and errors (a job that panicked, a lost
 		// leader, a database it cannot reach) go to the gateway's log.
 		Logger: slog.New(atLeast{h: cfg.Log.Handler(), min: slog.LevelWarn}).With("component", "jobs"),
