@@ -259,13 +259,37 @@ func actedBy(ctx context.Context, e audit.Entry) audit.Entry {
 }
 
 type exchangerAdapter struct {
-	ex     *exchange.Exchanger
-	alerts *alerts.Service
+	ex *exchange.Exchanger
+}
+
+// alertingFacts is the store as the exchange keeps facts: when a fetch
+// for recommendations keeps a subscribed citizen's new data, their
+// re-evaluation for alerts is queued, the store saying whether they
+// subscribed in the facts' own transaction (no read of its own).
+type alertingFacts struct {
+	*store.Store
+	alerts *alerts.Service // set once the service is built, before anything is served
 	log    *slog.Logger
 }
 
-// FetchAll fetches and, when new data arrived for a subscribed citizen,
-// queues their re-evaluation for alerts.
+// PutFactsAll implements exchange.FactStore.
+func (f *alertingFacts) PutFactsAll(ctx context.Context, fs []exchange.SealedFacts) ([]error, error) {
+	if len(fs) == 0 || fs[0].Purpose != "aid-recommendation" || f.alerts == nil {
+		return f.Store.PutFactsAll(ctx, fs)
+	}
+	subject := fs[0].Subject // one fetch's sets: one citizen's
+	errs, subscribed, err := f.Store.PutFactsAllSubscribed(ctx, fs, subject)
+	if err != nil || !subscribed || !slices.Contains(errs, nil) {
+		return errs, err
+	}
+	if err := f.alerts.Reevaluate(ctx, subject); err != nil {
+		f.log.Error("re-evaluation for alerts not queued", "err", err)
+	}
+	return errs, nil
+}
+
+// FetchAll fetches (new data for a subscribed citizen queues their
+// re-evaluation for alerts as it is kept: alertingFacts).
 func (e exchangerAdapter) FetchAll(ctx context.Context, v folder.Viewer) []exchange.Result {
 	if v.Acting.Kind == folder.ActingCompany {
 		// The representation is checked again before the company's data
@@ -275,16 +299,7 @@ func (e exchangerAdapter) FetchAll(ctx context.Context, v folder.Viewer) []excha
 		}
 		return e.ex.FetchAll(ctx, v.Citizen, "company-folder")
 	}
-	rs := e.ex.FetchAll(ctx, v.Citizen, "aid-recommendation")
-	for _, r := range rs {
-		if r.Status == exchange.StatusOK {
-			if err := e.alerts.DataRefreshed(ctx, v.Subject); err != nil {
-				e.log.Error("re-evaluation for alerts not queued", "err", err)
-			}
-			break
-		}
-	}
-	return rs
+	return e.ex.FetchAll(ctx, v.Citizen, "aid-recommendation")
 }
 
 // stillRepresents reports whether the register, asked now, still names the
@@ -311,13 +326,7 @@ func represented(ctx context.Context, ex *exchange.Exchanger, v folder.Viewer, n
 
 // Fetch fetches one category, as FetchAll does.
 func (e exchangerAdapter) Fetch(ctx context.Context, v folder.Viewer, category string) exchange.Result {
-	res := e.ex.Fetch(ctx, v.Citizen, category, "aid-recommendation")
-	if res.Status == exchange.StatusOK {
-		if err := e.alerts.DataRefreshed(ctx, v.Subject); err != nil {
-			e.log.Error("re-evaluation for alerts not queued", "err", err)
-		}
-	}
-	return res
+	return e.ex.Fetch(ctx, v.Citizen, category, "aid-recommendation")
 }
 
 // recommenderAdapter feeds the recommender only facts released by the guard

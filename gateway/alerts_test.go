@@ -480,3 +480,55 @@ func TestAlertsOnlyToConfirmedAddresses(t *testing.T) {
 		t.Fatal("the new address was not sent its confirmation")
 	}
 }
+
+// TestAFetchQueuesAReevaluationOnlyForSubscribers: the data a subscribed
+// citizen fetches queues their re-evaluation for alerts (whether they
+// subscribed is read with the facts as they are kept); a citizen who did
+// not subscribe queues nothing.
+func TestAFetchQueuesAReevaluationOnlyForSubscribers(t *testing.T) {
+	ctx := context.Background()
+	d := startDev(t)
+	cs := olderAlone(d, 2)
+	var users []*user
+	for i, c := range cs {
+		u := newUser(t)
+		u.get(d.URL + "/lang/en?return=/")
+		u.signIn(d.URL, c)
+		u.grant(d.URL, "census.aid-recommendation")
+		if i == 0 {
+			u.grant(d.URL, "census.proactive-alerts")
+			if s := u.subscribe(d.URL, url.Values{"channel": {"email"}, "email": {"me@example.org"}, "quiet_from": {""}, "quiet_to": {""}}); s != http.StatusOK {
+				t.Fatalf("subscribe: %d", s)
+			}
+		}
+		users = append(users, u)
+	}
+	reevaluations := func(subject string) int {
+		t.Helper()
+		res, err := d.Alerts.Client().JobList(ctx, river.NewJobListParams().Kinds(alerts.EvaluateArgs{}.Kind()).First(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, j := range res.Jobs {
+			var a alerts.EvaluateArgs
+			if json.Unmarshal(j.EncodedArgs, &a) == nil && a.Subject == subject && !a.Baseline {
+				n++
+			}
+		}
+		return n
+	}
+	for i, u := range users {
+		subject := subjectOf(t, d, u)
+		if n := reevaluations(subject); n != 0 {
+			t.Fatalf("citizen %d: %d re-evaluations before any fetch", i, n)
+		}
+		if s := u.fetchData(d.URL); s != http.StatusOK {
+			t.Fatalf("fetch: %d", s)
+		}
+		u.mustSee(`class="result ok"`)
+		if n, want := reevaluations(subject), 1-i; n != want {
+			t.Errorf("citizen %d (subscribed: %v): %d re-evaluations after a fetch, want %d", i, i == 0, n, want)
+		}
+	}
+}

@@ -333,6 +333,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 	// The catalogue administrations change at runtime is followed from the
 	// database by every replica (built below, once the services it feeds
 	// exist; nothing runs before then).
+	facts := &alertingFacts{Store: g.Store, log: log}
 	var follower *catalogue.Follower
 	current := func(ctx context.Context) error { return follower.Sync(ctx) }
 	// A fetch's first read gives the citizen's grants and the catalogue's
@@ -345,7 +346,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 		return grants, follower.SyncTo(ctx, v)
 	}
 	ex, err := exchange.New(exchange.Config{Connectors: conns, Consents: consents, Guard: measuredGuard{guard, tel},
-		Audit: rec, Facts: g.Store, Sealer: factSealer, Requester: Requester, Purposes: purposesOf(snap), Deadline: 10 * time.Second,
+		Audit: rec, Facts: facts, Sealer: factSealer, Requester: Requester, Purposes: purposesOf(snap), Deadline: 10 * time.Second,
 		Start: start, Serves: guard.Categories, Objected: g.Store.ObjectedToPurpose})
 	if err != nil {
 		return nil, err
@@ -366,6 +367,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 		return nil, err
 	}
 	g.Alerts = alertSvc
+	facts.alerts = alertSvc
 
 	// Administrations' connectors and aids: the stored catalogue, applied
 	// now and followed from then on; then the alert jobs start.
@@ -497,7 +499,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *Gateway, 
 	pages, err := folder.New(folder.Deps{
 		Sessions: sessions, Consents: consentsAdapter{svc: consents, served: servedBy(ex), rec: rec, facts: g.Store, log: log, alerts: alertSvc,
 			receipts: receipts, controller: Controller, policyURL: strings.TrimSuffix(cfg.PublicURL, "/") + "/privacy"},
-		Exchanger: exchangerAdapter{ex: ex, alerts: alertSvc, log: log}, Alerts: alertSvc, Recommender: recommenderAdapter{ex: ex, rec: recommender, log: log},
+		Exchanger: exchangerAdapter{ex: ex}, Alerts: alertSvc, Recommender: recommenderAdapter{ex: ex, rec: recommender, log: log},
 		AccessLog: g.Audit, Catalogue: cat, CSRF: csrf, Logger: log,
 		Rights:        rightsAdapter{store: g.Store, consents: consents, ex: ex, log: g.Audit, rec: rec, alerts: alertSvc, docs: docs, now: now},
 		Questionnaire: questionnaireAdapter{rec: recommender, store: g.Store, now: now},

@@ -596,14 +596,12 @@ func (s *Service) AidChanged(ctx context.Context, id string) error {
 	return err
 }
 
-// DataRefreshed queues the re-evaluation of a subscribed citizen whose
-// data was just fetched.
-func (s *Service) DataRefreshed(ctx context.Context, subject string) error {
-	subs, err := s.cfg.Store.Subscriptions(ctx, subject)
-	if err != nil || len(subs) == 0 {
-		return err
-	}
-	_, err = s.client.Insert(ctx, EvaluateArgs{Subject: subject}, &river.InsertOpts{
+// Reevaluate queues the re-evaluation of a subscribed citizen whose data
+// was just fetched, once a minute at most. The caller knows they
+// subscribed: the gateway reads it in the transaction that keeps the
+// data (store.PutFactsAllSubscribed), with no read of its own.
+func (s *Service) Reevaluate(ctx context.Context, subject string) error {
+	_, err := s.client.Insert(ctx, EvaluateArgs{Subject: subject}, &river.InsertOpts{
 		UniqueOpts: river.UniqueOpts{ByArgs: true, ByPeriod: time.Minute}})
 	return err
 }

@@ -141,7 +141,7 @@ func TestRefreshDigestAndNews(t *testing.T) {
 		alerts.EvaluateArgs{}.Kind(), alerts.DatesArgs{}.Kind(), alerts.DeliverArgs{}.Kind()}
 	waitIdle(t, svc, all...)
 	for range 2 {
-		if err := svc.DataRefreshed(ctx, "sub0000000"); err != nil {
+		if err := svc.Reevaluate(ctx, "sub0000000"); err != nil {
 			t.Fatal(err)
 		}
 		waitIdle(t, svc, all...)

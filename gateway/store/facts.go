@@ -24,6 +24,25 @@ var _ exchange.FactStore = (*Store)(nil)
 // stored under its grant, or waits for this one, and its deletion of the
 // grant's facts follows it.
 func (s *Store) PutFactsAll(ctx context.Context, fs []exchange.SealedFacts) ([]error, error) {
+	errs, _, err := s.putFacts(ctx, fs, "")
+	return errs, err
+}
+
+// PutFactsAllSubscribed is PutFactsAll, and says whether subscriber has
+// subscribed to alerts (Subscriptions would list some), read in the same
+// transaction and, on PostgreSQL, the same round trip: a fetch that
+// brought a subscriber new data queues their re-evaluation without a read
+// of its own.
+func (s *Store) PutFactsAllSubscribed(ctx context.Context, fs []exchange.SealedFacts, subscriber string) (errs []error, subscribed bool, err error) {
+	return s.putFacts(ctx, fs, subscriber)
+}
+
+// subscribed reads whether $1 has any subscription to alerts.
+const subscribed = `SELECT EXISTS (SELECT 1 FROM alert_subscriptions WHERE subject = ?)`
+
+// putFacts is PutFactsAll, and reads subscribed for subscriber when one is
+// named.
+func (s *Store) putFacts(ctx context.Context, fs []exchange.SealedFacts, subscriber string) ([]error, bool, error) {
 	var ids []string
 	for _, f := range fs {
 		// Facts fetched on a law rather than on consent have no grant.
@@ -33,10 +52,16 @@ func (s *Store) PutFactsAll(ctx context.Context, fs []exchange.SealedFacts) ([]e
 	}
 	slices.Sort(ids)
 	if s.flavor == Postgres {
-		return s.putFactsPostgres(ctx, fs, ids)
+		return s.putFactsPostgres(ctx, fs, ids, subscriber)
 	}
 	var errs []error
+	var subs bool
 	err := s.inTx(ctx, func(q querier) error {
+		if subscriber != "" {
+			if err := q.QueryRowContext(ctx, subscribed, subscriber).Scan(&subs); err != nil {
+				return fmt.Errorf("store: put facts: subscribed: %w", err)
+			}
+		}
 		grants := map[string]factsGrant{}
 		if len(ids) > 0 {
 			args := make([]any, len(ids))
@@ -73,9 +98,9 @@ func (s *Store) PutFactsAll(ctx context.Context, fs []exchange.SealedFacts) ([]e
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return errs, nil
+	return errs, subs, nil
 }
 
 // factsUpsert replaces the set kept for a subject, category and purpose.
@@ -131,7 +156,7 @@ func keepable(fs []exchange.SealedFacts, grants map[string]factsGrant) (keep []e
 // transaction: the grants under a share lock, and the sets that keepable
 // keeps, whatever their number, as arrays.
 // The grants it returns give each set's error, by keepable itself.
-func (s *Store) putFactsPostgres(ctx context.Context, fs []exchange.SealedFacts, ids []string) ([]error, error) {
+func (s *Store) putFactsPostgres(ctx context.Context, fs []exchange.SealedFacts, ids []string, subscriber string) ([]error, bool, error) {
 	n := len(fs)
 	subjects, categories, purposes, grantIDs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	sealed, fetched, expires := make([][]byte, n), make([]int64, n), make([]int64, n)
@@ -143,16 +168,20 @@ func (s *Store) putFactsPostgres(ctx context.Context, fs []exchange.SealedFacts,
 		ids = []string{}
 	}
 	grants := map[string]factsGrant{}
+	var subs bool
 	err := s.pgTx(ctx, func(b *pgx.Batch) {
 		b.Queue(genericPlan)
 		b.Queue(putFactsPG, subjects, categories, purposes, grantIDs, sealed, fetched, expires, ids).
 			Query(func(rows pgx.Rows) error { return readGrants(rows, grants) })
+		if subscriber != "" {
+			b.Queue(s.rebind(subscribed), subscriber).QueryRow(func(row pgx.Row) error { return row.Scan(&subs) })
+		}
 	}, nil)
 	if err != nil {
-		return nil, fmt.Errorf("store: put facts: %w", err)
+		return nil, false, fmt.Errorf("store: put facts: %w", err)
 	}
 	_, errs := keepable(fs, grants)
-	return errs, nil
+	return errs, subs, nil
 }
 
 // genericPlan makes the statements after it in its transaction run on

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/obert-gov/obert/consent"
+	"github.com/obert-gov/obert/gateway/alerts"
 	"github.com/obert-gov/obert/gateway/exchange"
 	"github.com/obert-gov/obert/gateway/store"
 	"github.com/obert-gov/obert/gateway/store/storetest"
@@ -292,6 +293,76 @@ func TestFactsMigrateToPurposes(t *testing.T) {
 					t.Errorf("%s for %s after the migration: %+v, %v", cat, purpose, f, err)
 				}
 			}
+		})
+	}
+}
+
+// PutFactsAllSubscribed keeps what PutFactsAll keeps, refuses what it
+// refuses, and says whether the subscriber has subscriptions as
+// Subscriptions does, on both stores.
+func TestPutFactsAllSubscribedEqualsTheTwoCalls(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			s := b.Open(t)
+			for _, g := range []consent.Grant{
+				{ID: "g1", Subject: "alice", Category: "census"}, {ID: "g2", Subject: "alice", Category: "tax"},
+				{ID: "gb", Subject: "bob", Category: "census"},
+			} {
+				g.Purpose, g.Requester, g.Source, g.LegalBasis, g.TextVersion, g.Language = aids, "r", "s", consent.BasisConsent, "v", "ca"
+				g.GrantedAt, g.ExpiresAt = t0.Add(-time.Hour), t0.Add(time.Hour)
+				if err := s.CreateGrant(ctx, g); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := s.WithdrawGrant(ctx, "alice", "g2", t0); err != nil {
+				t.Fatal(err)
+			}
+			batch := func(n byte) []exchange.SealedFacts {
+				return []exchange.SealedFacts{
+					{Subject: "alice", Category: "census", Purpose: aids, GrantID: "g1", Sealed: []byte{n}, FetchedAt: t0, ExpiresAt: t0.Add(time.Hour)},
+					{Subject: "alice", Category: "tax", Purpose: aids, GrantID: "g2", Sealed: []byte{n + 1}, FetchedAt: t0, ExpiresAt: t0.Add(time.Hour)},
+					{Subject: "alice", Category: "employment", Purpose: aids, GrantID: "gb", Sealed: []byte{n + 2}, FetchedAt: t0, ExpiresAt: t0.Add(time.Hour)},
+				}
+			}
+			check := func(subscriber string, n byte) {
+				t.Helper()
+				want, err := s.PutFactsAll(ctx, batch(n))
+				if err != nil {
+					t.Fatal(err)
+				}
+				subs, err := s.Subscriptions(ctx, subscriber)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, subscribed, err := s.PutFactsAllSubscribed(ctx, batch(n+10), subscriber)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if subscribed != (len(subs) > 0) || len(got) != len(want) {
+					t.Fatalf("%s: subscribed %v with %d subscriptions; %d results for %d", subscriber, subscribed, len(subs), len(got), len(want))
+				}
+				for i := range want {
+					if !errors.Is(got[i], want[i]) && (got[i] != nil || want[i] != nil) {
+						t.Errorf("%s, set %d: %v; PutFactsAll: %v", subscriber, i, got[i], want[i])
+					}
+				}
+				if f, err := s.GetFacts(ctx, "alice", "census", aids, t0); err != nil || !bytes.Equal(f.Sealed, []byte{n + 10}) {
+					t.Errorf("the set kept: %+v, %v", f, err)
+				}
+			}
+			check("alice", 1)
+			if err := s.PutSubscription(ctx, alerts.Subscription{Subject: "alice", Channel: "email", Target: []byte{1}, Lang: "ca",
+				LoA: "substantial", CreatedAt: t0}); err != nil {
+				t.Fatal(err)
+			}
+			check("alice", 21)
+			check("bob", 41)
+			if _, err := s.DeleteSubscription(ctx, "alice", "email"); err != nil {
+				t.Fatal(err)
+			}
+			check("alice", 61)
 		})
 	}
 }
