@@ -37,7 +37,8 @@ func (s *Store) PutFactsAllSubscribed(ctx context.Context, fs []exchange.SealedF
 	return s.putFacts(ctx, fs, subscriber)
 }
 
-// subscribed reads whether $1 has any subscription to alerts.
+// subscribed reads whether the subject given has any subscription to
+// alerts.
 const subscribed = `SELECT EXISTS (SELECT 1 FROM alert_subscriptions WHERE subject = ?)`
 
 // putFacts is PutFactsAll, and reads subscribed for subscriber when one is
