@@ -172,6 +172,7 @@ func (s *Store) putFactsPostgres(ctx context.Context, fs []exchange.SealedFacts,
 	var subs bool
 	err := s.pgTx(ctx, func(b *pgx.Batch) {
 		b.Queue(genericPlan)
+		b.Queue(factsAsync)
 		b.Queue(putFactsPG, subjects, categories, purposes, grantIDs, sealed, fetched, expires, ids).
 			Query(func(rows pgx.Rows) error { return readGrants(rows, grants) })
 		if subscriber != "" {
@@ -192,6 +193,14 @@ func (s *Store) putFactsPostgres(ctx context.Context, fs []exchange.SealedFacts,
 // constants of three elements against ten for a parameter, that is at
 // every execution, and its planning took longer than its execution.
 const genericPlan = "SET LOCAL plan_cache_mode = force_generic_plan"
+
+// factsAsync lets the facts' commit return before its WAL is flushed to
+// disk: facts are a copy of what a source holds, fetched again if a crash
+// loses the last of them, and the fetch's page waited on that flush. The
+// audit log's commits stay synchronous, and a later one flushes every WAL
+// record before it, these included: a crash never keeps an audit entry
+// and loses facts committed before it.
+const factsAsync = "SET LOCAL synchronous_commit = off"
 
 // putFactsPG locks the grants ($8) in the order of their ids, so that
 // fetches sharing grants take them in one order, and inserts the sets
