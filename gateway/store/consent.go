@@ -169,8 +169,7 @@ var activeGrantsAndCatalogue = func() string {
 		cols[i] = "COALESCE(g." + c + ", " + zero + ")"
 	}
 	return `SELECT h.version, ` + strings.Join(cols, ", ") + ` FROM catalogue_head h
-	LEFT JOIN consent_grants g ON g.subject = ? AND g.purpose = ? AND g.withdrawn_at = 0 AND g.paused_at = 0
-		AND g.granted_at <= ? AND g.expires_at > ?
+	LEFT JOIN (` + activeGrants + `) g ON TRUE
 	WHERE h.id = 1 ORDER BY g.category, g.granted_at DESC, g.id DESC`
 }()
 

@@ -24,26 +24,20 @@ var _ exchange.FactStore = (*Store)(nil)
 // stored under its grant, or waits for this one, and its deletion of the
 // grant's facts follows it.
 func (s *Store) PutFactsAll(ctx context.Context, fs []exchange.SealedFacts) ([]error, error) {
-	errs, _, err := s.putFacts(ctx, fs, "")
+	errs, _, err := s.PutFactsAllSubscribed(ctx, fs, "")
 	return errs, err
-}
-
-// PutFactsAllSubscribed is PutFactsAll, and says whether subscriber has
-// subscribed to alerts (Subscriptions would list some), read in the same
-// transaction and, on PostgreSQL, the same round trip: a fetch that
-// brought a subscriber new data queues their re-evaluation without a read
-// of its own.
-func (s *Store) PutFactsAllSubscribed(ctx context.Context, fs []exchange.SealedFacts, subscriber string) (errs []error, subscribed bool, err error) {
-	return s.putFacts(ctx, fs, subscriber)
 }
 
 // subscribed reads whether the subject given has any subscription to
 // alerts.
 const subscribed = `SELECT EXISTS (SELECT 1 FROM alert_subscriptions WHERE subject = ?)`
 
-// putFacts is PutFactsAll, and reads subscribed for subscriber when one is
-// named.
-func (s *Store) putFacts(ctx context.Context, fs []exchange.SealedFacts, subscriber string) ([]error, bool, error) {
+// PutFactsAllSubscribed is PutFactsAll, and says whether subscriber (when
+// not empty) has subscribed to alerts (Subscriptions would list some),
+// read in the same transaction and, on PostgreSQL, the same round trip: a
+// fetch that brought a subscriber new data queues their re-evaluation
+// without a read of its own.
+func (s *Store) PutFactsAllSubscribed(ctx context.Context, fs []exchange.SealedFacts, subscriber string) ([]error, bool, error) {
 	var ids []string
 	for _, f := range fs {
 		// Facts fetched on a law rather than on consent have no grant.
@@ -206,10 +200,9 @@ const factsAsync = "SET LOCAL synchronous_commit = off"
 // fetches sharing grants take them in one order, and inserts the sets
 // ($1-$7) keepable keeps: those on a law (no grant) or under a grant of
 // their subject not withdrawn, the last of each subject, category and
-// purpose. A grant
-// withdrawn by a transaction that commits while this one waits for its
-// lock is read as withdrawn (PostgreSQL reads the locked row's newest
-// version), so nothing is kept under it.
+// purpose. A grant withdrawn by a transaction that commits while this one
+// waits for its lock is read as withdrawn (PostgreSQL reads the locked
+// row's newest version), so nothing is kept under it.
 const putFactsPG = `WITH g AS (
 	SELECT id, subject, withdrawn_at FROM consent_grants WHERE id = ANY($8::text[]) ORDER BY id FOR SHARE
 ), u AS (
