@@ -344,9 +344,9 @@ func (e *Exchanger) unavailable(cats []string) []Result {
 
 // fetch runs the exchanges of cats. Every category is decided first, from
 // one lookup of the citizen's grants for all of them (grants, when read
-// already with the catalogue's version); the entries of all of
-// them (the intents, and the refusals) are committed to the audit log
-// together, and only then do the allowed requests leave, all at once.
+// already with the catalogue's version); the entries of all of them (the
+// intents, and the refusals) are committed to the audit log together,
+// and only then do the allowed requests leave, all at once.
 func (e *Exchanger) fetch(ctx context.Context, c Citizen, cats []string, purpose string, grants map[string]consent.Grant, read bool) []Result {
 	var err error
 	if !read {
