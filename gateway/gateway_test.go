@@ -871,7 +871,7 @@ func TestMySignins(t *testing.T) {
 	d := startDev(t)
 	c := d.citizenOf(t, "older-alone")
 	phone, laptop := newUser(t), newUser(t)
-	phone.c.Transport = forwardedFor{"203.0.113.77"} // no trusted proxy: ignored, the peer counts
+	phone.c.Transport = forwardedFor{ip: "203.0.113.77"} // no trusted proxy: ignored, the peer counts
 	for _, u := range []*user{phone, laptop} {
 		u.get(d.URL + "/lang/en?return=/")
 		u.signIn(d.URL, c)

@@ -231,13 +231,19 @@ func benchPipeline(b *testing.B, store string, lay *layout) {
 		left int // fetches before the per-citizen limit
 	}
 	clients := make([]*client, len(citizens))
+	// Their connections are kept between fetches, as the proxy's client
+	// below keeps its own and a browser its: http.DefaultTransport keeps two
+	// a host, so most fetches of twelve workers would open a connection.
+	citizensRT := http.DefaultTransport.(*http.Transport).Clone()
+	citizensRT.MaxIdleConnsPerHost = workers
+	defer citizensRT.CloseIdleConnections()
 	var wg sync.WaitGroup
 	var failed atomic.Int32
 	for w := range workers {
 		wg.Go(func() {
 			for i := w; i < len(citizens); i += workers {
 				jar, _ := cookiejar.New(nil)
-				hc := &http.Client{Jar: jar, Timeout: 30 * time.Second, Transport: forwardedFor{fmt.Sprintf("10.9.%d.%d", i/250, i%250+1)}}
+				hc := &http.Client{Jar: jar, Timeout: 30 * time.Second, Transport: forwardedFor{fmt.Sprintf("10.9.%d.%d", i/250, i%250+1), citizensRT}}
 				csrf, err := signInAndConsent(hc, p.url, citizens[i])
 				if err != nil {
 					if failed.Add(1) == 1 {
@@ -258,8 +264,14 @@ func benchPipeline(b *testing.B, store string, lay *layout) {
 
 	// The proxy and the requests it forwards: built and signed as the
 	// gateway's connectors build them, before the clock starts.
+	// The proxy reaches the simulator through the pool of connections the
+	// gateway's connectors use (scsp.NewHTTPClient), not the default
+	// transport's two a host, which would open a connection for most of
+	// its requests.
 	target, _ := url.Parse("http://" + simAddr)
-	proxy := httptest.NewServer(httputil.NewSingleHostReverseProxy(target))
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.Transport = scsp.NewHTTPClient(30 * time.Second).Transport
+	proxy := httptest.NewServer(rp)
 	defer proxy.Close()
 	signer := scsp.Signer{Key: gwKey, Cert: gwCert}
 	services := []struct {

@@ -90,7 +90,7 @@ func BenchmarkSoak(b *testing.B) {
 	client := func(w, n int) *http.Client {
 		jar, _ := cookiejar.New(nil)
 		ip := fmt.Sprintf("10.%d.%d.%d", w, n/250%250, n%250+1)
-		return &http.Client{Jar: jar, Timeout: 30 * time.Second, Transport: forwardedFor{ip}}
+		return &http.Client{Jar: jar, Timeout: 30 * time.Second, Transport: forwardedFor{ip: ip}}
 	}
 	var last sync.Map // client → the URL its last request ended at
 	do := func(c *http.Client, method, u string, form url.Values) (string, bool) {
@@ -202,13 +202,20 @@ func BenchmarkSoak(b *testing.B) {
 	}
 }
 
-// forwardedFor sends each request as if through the trusted proxy, from ip.
-type forwardedFor struct{ ip string }
+// forwardedFor sends each request as if through the trusted proxy, from
+// ip, over rt (nil: http.DefaultTransport).
+type forwardedFor struct {
+	ip string
+	rt http.RoundTripper
+}
 
 func (f forwardedFor) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Set("X-Forwarded-For", f.ip)
-	return http.DefaultTransport.RoundTrip(r)
+	if f.rt == nil {
+		return http.DefaultTransport.RoundTrip(r)
+	}
+	return f.rt.RoundTrip(r)
 }
 
 func hiddenValue(page, name string) string {
