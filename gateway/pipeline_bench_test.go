@@ -263,14 +263,15 @@ func benchPipeline(b *testing.B, store string, lay *layout) {
 	idle := rssKB(p.cmd.Process.Pid)
 
 	// The proxy and the requests it forwards: built and signed as the
-	// gateway's connectors build them, before the clock starts.
-	// The proxy reaches the simulator through the pool of connections the
-	// gateway's connectors use (scsp.NewHTTPClient), not the default
-	// transport's two a host, which would open a connection for most of
-	// its requests.
+	// gateway's connectors build them, before the clock starts. The proxy
+	// reaches the simulator through the pool of connections the gateway's
+	// connectors use (scsp.NewHTTPClient), not the default transport's two
+	// a host, which would open a connection for most of its requests.
 	target, _ := url.Parse("http://" + simAddr)
 	rp := httputil.NewSingleHostReverseProxy(target)
-	rp.Transport = scsp.NewHTTPClient(30 * time.Second).Transport
+	toSim := scsp.NewHTTPClient(30 * time.Second).Transport.(*http.Transport)
+	defer toSim.CloseIdleConnections()
+	rp.Transport = toSim
 	proxy := httptest.NewServer(rp)
 	defer proxy.Close()
 	signer := scsp.Signer{Key: gwKey, Cert: gwCert}
