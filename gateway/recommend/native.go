@@ -47,9 +47,26 @@ const maxExact = 1 << 53
 type nativeAid struct {
 	id         string
 	categories []string
-	rules      []nativeCriterion // by criterion name
-	nRules     int               // nullary rules compiled, the size of an evaluation's cache
+	// catKey is the categories sorted, one set of categories one key: the
+	// aids that read the same facts see the same values of the shared
+	// helpers, so one recommendation works those out once for them all
+	// (planNatives numbers the keys).
+	catKey string
+	rules  []nativeCriterion // by criterion name
+	nRules int               // nullary rules compiled, the size of an evaluation's cache
+	// spec gives, for each criterion the aid declares (Aid.Criteria, in
+	// order), the index in rules of its rule, or -1.
+	spec []int
 }
+
+// tri is a criterion's value: undecided, or decided false or true.
+type tri int8
+
+const (
+	undecided tri = iota
+	no
+	yes
+)
 
 type nativeCriterion struct {
 	name  string
@@ -81,9 +98,31 @@ type nativeEval struct {
 	// in turn, and given back when the aid's evaluation is done.
 	arena []any
 	used  int
+	// frames are the rules' frames, taken and given back as arena is.
+	frames []frame
+	nf     int
 	// dates are the dates parsed so far in this recommendation, kept from
 	// one aid to the next: today and the birth date are parsed once.
 	dates map[string]any
+}
+
+// start readies ev for a recommendation of s on today, its cache of
+// nullary rules' values cache.
+func (ev *nativeEval) start(s Situation, today string, cache []cached) {
+	clear(cache)
+	ev.facts, ev.answers, ev.today, ev.cache, ev.cats = s.Facts, s.Answers, today, cache, nil
+}
+
+// frame returns a frame for a rule of n variables.
+func (ev *nativeEval) frame(n int) *frame {
+	if ev.nf == len(ev.frames) {
+		// A new block: frames already taken keep the old one.
+		ev.frames, ev.nf = make([]frame, max(64, 2*ev.nf)), 0
+	}
+	f := &ev.frames[ev.nf]
+	ev.nf++
+	f.ev, f.vars = ev, ev.take(n)
+	return f
 }
 
 // take returns n cleared slots of the arena.
@@ -114,29 +153,43 @@ type step func(f *frame) (bool, error)
 // errFallback.
 func (n *nativeAid) criteria(s Situation, today string, cache []cached) (map[string]bool, error) {
 	var ev nativeEval
-	out := make(map[string]bool, len(n.rules))
-	if err := n.criteriaInto(out, &ev, s, today, cache); err != nil {
+	ev.start(s, today, cache)
+	vals, err := n.eval(&ev, nil)
+	if err != nil {
 		return nil, err
+	}
+	out := make(map[string]bool, len(n.rules))
+	for i, c := range n.rules {
+		if vals[i] != undecided {
+			out[c.name] = vals[i] == yes
+		}
 	}
 	return out, nil
 }
 
-// criteriaInto is criteria into out, with ev's arena reused from one aid
-// to the next.
-func (n *nativeAid) criteriaInto(out map[string]bool, ev *nativeEval, s Situation, today string, cache []cached) error {
-	clear(cache)
+// eval evaluates every criterion, by index in n.rules, into vals (reused)
+// with ev, started for the input: ev's cache of nullary rules' values is
+// kept from one aid to the next, and must be cleared (start) before an
+// aid that reads other categories than the one before. Its arena and
+// frames are reused.
+func (n *nativeAid) eval(ev *nativeEval, vals []tri) ([]tri, error) {
 	clear(ev.arena[:ev.used])
-	*ev = nativeEval{facts: s.Facts, cats: n.categories, answers: s.Answers, today: today, cache: cache, arena: ev.arena, dates: ev.dates}
-	for _, c := range n.rules {
+	ev.used, ev.nf, ev.cats = 0, 0, n.categories
+	vals = slices.Grow(vals[:0], len(n.rules))[:len(n.rules)]
+	for i, c := range n.rules {
 		v, ok, err := evalRules(ev, c.rules, nil)
 		if err != nil {
-			return err
+			return nil, err
 		}
+		vals[i] = undecided
 		if b, isBool := v.(bool); ok && isBool {
-			out[c.name] = b
+			vals[i] = no
+			if b {
+				vals[i] = yes
+			}
 		}
 	}
-	return nil
+	return vals, nil
 }
 
 // evalRules evaluates the definitions of one rule (with args, for a
@@ -169,7 +222,7 @@ func evalRules(ev *nativeEval, rules []*nativeRule, args []any) (any, bool, erro
 }
 
 func (r *nativeRule) eval(ev *nativeEval, args []any) (any, bool, error) {
-	f := &frame{ev: ev, vars: ev.take(r.slots)}
+	f := ev.frame(r.slots)
 	for i, slot := range r.args {
 		f.vars[slot] = args[i]
 	}
@@ -271,7 +324,8 @@ func (nc *nativeCompiler) aid(a Aid) (*nativeAid, error) {
 			byName[string(name)] = append(byName[string(name)], r)
 		}
 	}
-	n := &nativeAid{id: a.ID, categories: a.Categories}
+	cats := slices.Sorted(slices.Values(a.Categories))
+	n := &nativeAid{id: a.ID, categories: a.Categories, catKey: strings.Join(slices.Compact(cats), "\x00")}
 	for _, name := range slices.Sorted(maps.Keys(byName)) {
 		var rules []*nativeRule
 		for _, r := range byName[name] {
@@ -282,6 +336,9 @@ func (nc *nativeCompiler) aid(a Aid) (*nativeAid, error) {
 			rules = append(rules, nr)
 		}
 		n.rules = append(n.rules, nativeCriterion{name: name, rules: rules})
+	}
+	for _, c := range a.Criteria {
+		n.spec = append(n.spec, slices.IndexFunc(n.rules, func(r nativeCriterion) bool { return r.name == c.Name }))
 	}
 	return n, nil
 }
@@ -707,35 +764,43 @@ func index(x, k termFn) termFn {
 // inputRef reads the input at path, as the aid sees it: today, the
 // answers and the facts of the categories it declares.
 func inputRef(path []string) termFn {
-	return func(f *frame) (any, bool, error) {
-		ev := f.ev
-		if len(path) == 0 {
-			return nil, false, errFallback // the whole input as a value
-		}
-		var v any
-		rest := path[1:]
-		switch path[0] {
-		case "today":
-			v = ev.today
-		case "answers":
+	// The path's head is known when compiling: each kind reads its part
+	// of the input directly.
+	var head func(ev *nativeEval) (any, bool, error)
+	var rest []string
+	switch {
+	case len(path) == 0:
+		return func(*frame) (any, bool, error) { return nil, false, errFallback } // the whole input as a value
+	case path[0] == "today":
+		head, rest = func(ev *nativeEval) (any, bool, error) { return ev.today, true, nil }, path[1:]
+	case path[0] == "answers":
+		head, rest = func(ev *nativeEval) (any, bool, error) {
 			if ev.answers == nil {
 				return nil, false, errFallback // OPA sees null here
 			}
-			v = ev.answers
-		case "facts":
-			if len(path) == 1 {
-				return nil, false, errFallback
-			}
-			if !slices.Contains(ev.cats, path[1]) {
+			return ev.answers, true, nil
+		}, path[1:]
+	case path[0] == "facts" && len(path) == 1:
+		return func(*frame) (any, bool, error) { return nil, false, errFallback }
+	case path[0] == "facts":
+		cat := path[1]
+		head, rest = func(ev *nativeEval) (any, bool, error) {
+			if !slices.Contains(ev.cats, cat) {
 				return nil, false, nil
 			}
-			fs, ok := ev.facts[path[1]]
+			fs, ok := ev.facts[cat]
 			if !ok {
 				return nil, false, nil
 			}
-			v, rest = map[string]any(fs), path[2:]
-		default:
-			return nil, false, nil
+			return map[string]any(fs), true, nil
+		}, path[2:]
+	default:
+		return func(*frame) (any, bool, error) { return nil, false, nil }
+	}
+	return func(f *frame) (any, bool, error) {
+		v, ok, err := head(f.ev)
+		if !ok || err != nil {
+			return nil, false, err
 		}
 		for _, k := range rest {
 			m, ok := v.(map[string]any)

@@ -106,8 +106,16 @@ func TestNativeEqualsOPA(t *testing.T) {
 				want[id] = met
 			}
 		}
+		// The same aids as one recommendation evaluates them: the shared
+		// helpers' values worked out once for the aids that read the same
+		// categories.
+		plan := make([]decision, len(r.aids))
+		planned := make([]bool, len(r.aids))
+		if _, _, err := evalPlan(r.aids, r.plan, s, today, plan, planned, criteriaFor(r.aids)); err != nil {
+			t.Fatalf("the plan on %s: %v", describe(s), err)
+		}
 		cache := make([]cached, 0)
-		for _, a := range aids {
+		for k, a := range r.aids {
 			n := r.natives[a.ID]
 			if len(cache) < n.nRules {
 				cache = make([]cached, n.nRules)
@@ -119,6 +127,9 @@ func TestNativeEqualsOPA(t *testing.T) {
 				fallbacks++
 				if opaErr[a.ID] {
 					conflicts++
+				}
+				if planned[k] {
+					t.Fatalf("%s on %s (today %s): declined alone, decided in the plan", a.ID, describe(s), today)
 				}
 				continue
 			case err != nil:
@@ -133,8 +144,16 @@ func TestNativeEqualsOPA(t *testing.T) {
 			if !reflect.DeepEqual(got, w) {
 				t.Fatalf("%s on %s (today %s):\nnative %v\nOPA    %v", a.ID, describe(s), today, got, w)
 			}
-			if vg, vw := verdict(a, got), verdict(a, w); !reflect.DeepEqual(vg, vw) {
+			vg, vw := verdict(a, got), verdict(a, w)
+			if !reflect.DeepEqual(vg, vw) {
 				t.Fatalf("%s: verdicts differ: %+v vs %+v", a.ID, vg, vw)
+			}
+			if valid := today >= a.ValidFrom && (a.ValidUntil == "" || today <= a.ValidUntil); !valid {
+				if planned[k] {
+					t.Fatalf("%s decided on %s, outside its validity", a.ID, today)
+				}
+			} else if d := plan[k]; !planned[k] || !reflect.DeepEqual(Result{Aid: a, Status: d.Status, Criteria: d.Criteria}, vg) {
+				t.Fatalf("%s on %s (today %s): the plan decided %v %+v, alone %+v", a.ID, describe(s), today, planned[k], d, vg)
 			}
 		}
 	}
@@ -338,6 +357,61 @@ func TestNativeIntegerOperands(t *testing.T) {
 			if err != nil || !reflect.DeepEqual(got, want) {
 				t.Errorf("substring from %v for %v: native %v (%v), OPA %v", start, length, got, err, want)
 			}
+		}
+	}
+}
+
+// TestPlanHelpersPerCategories: one recommendation works out a shared
+// helper once for the aids that read the same categories, and anew for
+// those that read others: a helper reading the census is undefined for an
+// aid that does not declare it, even after an aid that does has worked it
+// out, as OPA evaluates each aid with its own categories.
+func TestPlanHelpersPerCategories(t *testing.T) {
+	ctx := context.Background()
+	t3 := map[string]string{"ca": "x", "es": "x", "en": "x"}
+	aid := func(id string, cats ...string) Aid {
+		return Aid{ID: id, Level: "state", Administration: t3, Title: t3, Summary: t3, ValidFrom: "2026-01-01",
+			Categories: cats, Criteria: []CriterionSpec{{Name: "minors", Category: cats[0], Text: t3}}}
+	}
+	// In both orders of the catalogue: the plan orders them by category.
+	for _, aids := range [][]Aid{
+		{aid("census_first", "census"), aid("tax_second", "tax"), aid("census_too", "census")},
+		{aid("tax_second", "tax"), aid("census_first", "census"), aid("census_too", "census")},
+	} {
+		raw, _ := json.Marshal(aids)
+		rule := func(id string) string {
+			return "package obert.aids." + id + "\n\nimport rego.v1\n\ncriteria[\"minors\"] := data.obert.aids.shared.minors >= 2\n"
+		}
+		mods := map[string]string{
+			"shared.rego":       "package obert.aids.shared\n\nimport rego.v1\n\nminors := input.facts.census.minors_in_household\n",
+			"census_first.rego": rule("census_first"), "tax_second.rego": rule("tax_second"), "census_too.rego": rule("census_too"),
+		}
+		r, err := New(ctx, raw, mods, func() time.Time { return mustDay("2026-11-24") })
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range aids {
+			if r.natives[a.ID] == nil {
+				t.Fatalf("%s did not compile natively", a.ID)
+			}
+		}
+		s := Situation{Facts: map[string]map[string]any{"census": {"minors_in_household": 2}, "tax": {"income_annual": 1000}}}
+		rs, err := r.Recommend(ctx, s)
+		if err != nil || len(rs) != 3 {
+			t.Fatalf("Recommend = %v, %v", rs, err)
+		}
+		for _, res := range rs {
+			ev, _ := r.Evaluator(ctx, res.Aid.ID)
+			met, err := ev.criteria(ctx, s) // OPA's
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := verdict(res.Aid, met); res.Status != want.Status || !reflect.DeepEqual(res.Criteria, want.Criteria) {
+				t.Errorf("%s: %s %+v, OPA %s %+v", res.Aid.ID, res.Status, res.Criteria, want.Status, want.Criteria)
+			}
+		}
+		if st := map[string]string{rs[0].Aid.ID: rs[0].Status, rs[1].Aid.ID: rs[1].Status, rs[2].Aid.ID: rs[2].Status}; st["tax_second"] != Maybe || st["census_first"] != Eligible || st["census_too"] != Eligible {
+			t.Errorf("statuses %v", st)
 		}
 	}
 }

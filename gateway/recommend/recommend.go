@@ -127,8 +127,11 @@ type Recommender struct {
 	aids    []Aid
 	modules map[string]string // rule modules (no tests), by file name
 	shards  []shard           // the aids OPA evaluates, cut to be evaluated in parallel
-	// natives are the aids evaluated natively (native.go), by id.
+	// natives are the aids evaluated natively (native.go), by id; plan
+	// lists them as a recommendation evaluates them, those that read the
+	// same categories together.
 	natives map[string]*nativeAid
+	plan    []planned
 	// versions of the aids (see Version), worked out with the shards.
 	versions map[string]string
 	now      func() time.Time
@@ -194,8 +197,38 @@ func (r *Recommender) rebuild(ctx context.Context, aids []Aid, modules map[strin
 		return err
 	}
 	r.aids, r.modules, r.shards, r.versions, r.natives = aids, modules, shards, versions, natives
+	r.plan = planNatives(aids, natives)
 	clear(r.evaluators)
 	return nil
+}
+
+// planned is an aid evaluated natively: its index in the catalogue, its
+// program, and the number of its set of categories.
+type planned struct {
+	at, cats int
+	n        *nativeAid
+}
+
+// planNatives orders the aids evaluated natively by the categories they
+// read (then as in the catalogue), so that a recommendation works out the
+// shared helpers once for each set of categories.
+func planNatives(aids []Aid, natives map[string]*nativeAid) []planned {
+	var plan []planned
+	for i, a := range aids {
+		if n := natives[a.ID]; n != nil {
+			plan = append(plan, planned{at: i, n: n})
+		}
+	}
+	slices.SortStableFunc(plan, func(a, b planned) int { return strings.Compare(a.n.catKey, b.n.catKey) })
+	for k := range plan {
+		if plan[k].cats = 0; k > 0 {
+			plan[k].cats = plan[k-1].cats
+			if plan[k].n.catKey != plan[k-1].n.catKey {
+				plan[k].cats++
+			}
+		}
+	}
+	return plan
 }
 
 var aidPackage = regexp.MustCompile(`(?m)^package obert\.aids\.([a-z][a-z0-9_]*)\s*$`)
@@ -359,7 +392,7 @@ func (r *Recommender) Aids() []Aid {
 func (r *Recommender) Recommend(ctx context.Context, s Situation) ([]Result, error) {
 	today := r.now().UTC().Format(time.DateOnly)
 	r.mu.RLock()
-	shards, catalogue, natives := r.shards, r.aids, r.natives
+	shards, catalogue, plan := r.shards, r.aids, r.plan
 	r.mu.RUnlock()
 	inputs, err := shardInputs(shards, s, today)
 	if err != nil {
@@ -382,10 +415,12 @@ func (r *Recommender) Recommend(ctx context.Context, s Situation) ([]Result, err
 		})
 	}
 	// Meanwhile, the aids evaluated natively, here: a few microseconds
-	// each, their verdicts made at once.
-	results := make([]Result, len(catalogue))
+	// each, their verdicts made at once. The criteria of every aid are
+	// held in one array.
+	results := make([]decision, len(catalogue))
 	decided := make([]bool, len(catalogue))
-	slow[len(shards)], errs[len(shards)] = r.evalNative(ctx, catalogue, natives, s, today, results, decided)
+	crit := criteriaFor(catalogue)
+	slow[len(shards)], errs[len(shards)] = r.evalNative(ctx, catalogue, plan, s, today, results, decided, crit)
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -401,12 +436,15 @@ func (r *Recommender) Recommend(ctx context.Context, s Situation) ([]Result, err
 		}
 	}
 	keep := make([]bool, len(catalogue))
-	for i, a := range catalogue {
+	var met []tri
+	for i := range catalogue {
+		a := &catalogue[i]
 		if today < a.ValidFrom || (a.ValidUntil != "" && today > a.ValidUntil) || tooSlow[a.ID] {
 			continue
 		}
 		if !decided[i] {
-			results[i] = verdict(a, all[a.ID])
+			met = triOf(a, all[a.ID], met)
+			results[i] = crit.decide(i, a, met)
 		}
 		if results[i].Status == Maybe {
 			for _, c := range a.Categories {
@@ -417,38 +455,92 @@ func (r *Recommender) Recommend(ctx context.Context, s Situation) ([]Result, err
 		}
 		keep[i] = true
 	}
-	// Eligible first, then maybe, then not: a stable partition, which moves
-	// each (large) result once rather than sorting them.
+	// Eligible first, then maybe, then not: a stable partition, each
+	// (large) result written once, here, rather than sorted.
 	out := make([]Result, 0, len(catalogue))
 	for _, st := range []string{Eligible, Maybe, NotEligible} {
-		for i := range results {
-			if keep[i] && results[i].Status == st {
-				out = append(out, results[i])
+		for i, d := range results {
+			if keep[i] && d.Status == st {
+				out = append(out, Result{Aid: catalogue[i], Status: d.Status, Criteria: d.Criteria, Missing: d.Missing})
 			}
 		}
 	}
 	return out, nil
 }
 
+// decision is a Result without its aid.
+type decision struct {
+	Status   string
+	Criteria []Criterion
+	Missing  []string
+}
+
+// criteria holds the criteria of every aid of a catalogue, and what their
+// Met point to, in two arrays: aid i's are at[i] to at[i+1].
+type criteria struct {
+	all  []Criterion
+	vals []bool
+	at   []int
+}
+
+func criteriaFor(catalogue []Aid) criteria {
+	at := make([]int, len(catalogue)+1)
+	for i := range catalogue {
+		at[i+1] = at[i] + len(catalogue[i].Criteria)
+	}
+	n := at[len(catalogue)]
+	return criteria{all: make([]Criterion, n), vals: make([]bool, n), at: at}
+}
+
+// decide is decide for aid i, a, into its share of the arrays (appending
+// to its criteria copies them).
+func (c criteria) decide(i int, a *Aid, met []tri) decision {
+	lo, hi := c.at[i], c.at[i+1]
+	return decide(a, met, c.all[lo:hi:hi], c.vals[lo:hi:hi])
+}
+
 // verdict is an aid's result from the criteria the data decided: eligible
 // if all are met, not eligible if one is not, maybe if one is undecided.
 func verdict(a Aid, met map[string]bool) Result {
-	res := Result{Aid: a, Status: Eligible, Criteria: make([]Criterion, len(a.Criteria))}
-	vals := make([]bool, len(a.Criteria)) // what each Met points to
-	for i, spec := range a.Criteria {
-		c := Criterion{CriterionSpec: spec}
+	d := decide(&a, triOf(&a, met, nil), make([]Criterion, len(a.Criteria)), make([]bool, len(a.Criteria)))
+	return Result{Aid: a, Status: d.Status, Criteria: d.Criteria}
+}
+
+// triOf is the value of each of a's criteria, in order, in met (reused).
+func triOf(a *Aid, met map[string]bool, out []tri) []tri {
+	out = out[:0]
+	for _, spec := range a.Criteria {
+		t := undecided
 		if v, ok := met[spec.Name]; ok {
-			vals[i] = v
-			c.Met = &vals[i]
-			if !v {
-				res.Status = NotEligible
+			t = no
+			if v {
+				t = yes
 			}
-		} else if res.Status == Eligible {
-			res.Status = Maybe
 		}
-		res.Criteria[i] = c
+		out = append(out, t)
 	}
-	return res
+	return out
+}
+
+// decide is verdict from the value of each of a's criteria, in order,
+// into crit and vals (what each Met points to), one of each a criterion.
+func decide(a *Aid, met []tri, crit []Criterion, vals []bool) decision {
+	d := decision{Status: Eligible, Criteria: crit}
+	for i, spec := range a.Criteria {
+		crit[i] = Criterion{CriterionSpec: spec}
+		if met[i] == undecided {
+			if d.Status == Eligible {
+				d.Status = Maybe
+			}
+			continue
+		}
+		vals[i] = met[i] == yes
+		crit[i].Met = &vals[i]
+		if !vals[i] {
+			d.Status = NotEligible
+		}
+	}
+	return d
 }
 
 // Budgets of an evaluation: a whole shard of the catalogue for one
@@ -468,44 +560,70 @@ var ErrTooSlow = errors.New("recommend: the aid's rule ran past its time budget"
 // program, valid today, into results (decided marks them); an evaluation
 // native code leaves to OPA is done by the aid's Evaluator, within its
 // budget, and those that run past it are returned.
-func (r *Recommender) evalNative(ctx context.Context, catalogue []Aid, natives map[string]*nativeAid, s Situation, today string,
-	results []Result, decided []bool) ([]string, error) {
-	var cache []cached
-	var ev nativeEval
-	var apart []string
-	at := map[string]int{}
-	met := map[string]bool{} // one aid's criteria, reused
-	for i, a := range catalogue {
-		n := natives[a.ID]
-		if n == nil || today < a.ValidFrom || (a.ValidUntil != "" && today > a.ValidUntil) {
-			continue
-		}
-		if cache == nil {
-			cache = make([]cached, n.nRules)
-		}
-		clear(met)
-		err := n.criteriaInto(met, &ev, s, today, cache)
-		switch {
-		case errors.Is(err, errFallback):
-			apart, at[a.ID] = append(apart, a.ID), i
-		case err != nil:
-			return nil, err
-		default:
-			results[i], decided[i] = verdict(a, met), true
-		}
-	}
-	if len(apart) == 0 {
-		return nil, nil
+func (r *Recommender) evalNative(ctx context.Context, catalogue []Aid, plan []planned, s Situation, today string,
+	results []decision, decided []bool, crit criteria) ([]string, error) {
+	apart, at, err := evalPlan(catalogue, plan, s, today, results, decided, crit)
+	if err != nil || len(apart) == 0 {
+		return nil, err
 	}
 	more, slow, err := r.evalApart(ctx, apart, s)
 	if err != nil {
 		return nil, err
 	}
+	var met []tri
 	for id, m := range more {
 		i := at[id]
-		results[i], decided[i] = verdict(catalogue[i], m), true
+		met = triOf(&catalogue[i], m, met)
+		results[i], decided[i] = crit.decide(i, &catalogue[i], met), true
 	}
 	return slow, nil
+}
+
+// evalPlan evaluates the aids of plan valid today natively, as one
+// recommendation: their decisions into results (decided marks them), by
+// index in catalogue. The values of the shared helpers are worked out once
+// for the aids that read the same categories, which plan keeps together.
+// It returns the aids native code leaves to OPA, and their indices.
+func evalPlan(catalogue []Aid, plan []planned, s Situation, today string, results []decision, decided []bool,
+	crit criteria) ([]string, map[string]int, error) {
+	var ev nativeEval
+	var apart []string
+	at := map[string]int{}
+	var vals, met []tri // one aid's criteria, reused
+	cats := -1
+	for _, p := range plan {
+		i, n, a := p.at, p.n, &catalogue[p.at]
+		if today < a.ValidFrom || (a.ValidUntil != "" && today > a.ValidUntil) {
+			continue
+		}
+		if p.cats != cats {
+			// Other categories: the helpers' values may differ.
+			if ev.cache == nil {
+				ev.cache = make([]cached, n.nRules)
+			}
+			ev.start(s, today, ev.cache)
+			cats = p.cats
+		}
+		var err error
+		vals, err = n.eval(&ev, vals)
+		switch {
+		case errors.Is(err, errFallback):
+			apart, at[a.ID] = append(apart, a.ID), i
+		case err != nil:
+			return nil, nil, err
+		default:
+			met = met[:0]
+			for _, j := range n.spec {
+				t := undecided
+				if j >= 0 {
+					t = vals[j]
+				}
+				met = append(met, t)
+			}
+			results[i], decided[i] = crit.decide(i, a, met), true
+		}
+	}
+	return apart, at, nil
 }
 
 // evalApart evaluates ids one by one, each within AidBudget; it returns
