@@ -102,8 +102,10 @@ type nativeEval struct {
 	frames []frame
 	nf     int
 	// dates are the dates parsed so far in this recommendation, kept from
-	// one aid to the next: today and the birth date are parsed once.
+	// one aid to the next: today and the birth date are parsed once; so
+	// is arithmetic on fractions (arith).
 	dates map[string]any
+	arith map[arithKey]arithResult
 }
 
 // start readies ev for a recommendation of s on today, its cache of
@@ -821,17 +823,17 @@ func inputRef(path []string) termFn {
 func normal(v any) (any, bool, error) {
 	switch x := v.(type) {
 	case nil, bool, string, float64, map[string]any:
-		return x, true, nil
+		return v, true, nil // as it is: boxed again, a number would cost an allocation
 	case int:
 		if x >= maxExact || x <= -maxExact {
 			return nil, false, errFallback
 		}
-		return float64(x), true, nil
+		return box(float64(x)), true, nil
 	case int64:
 		if x >= maxExact || x <= -maxExact {
 			return nil, false, errFallback
 		}
-		return float64(x), true, nil
+		return box(float64(x)), true, nil
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
@@ -956,6 +958,38 @@ func toNumber(v any) (ast.Number, bool) {
 	return "", false
 }
 
+// The arithmetic built-ins, and a memo of their results on fractions.
+const (
+	opPlus byte = iota
+	opMinus
+	opMultiply
+	opDivide
+	opRem
+)
+
+type arithKey struct {
+	op   byte
+	a, b any // float64 or ast.Number, see memoable
+}
+
+// memoable is a number that may key the memo of arithmetic: a float64
+// other than -0 (which is equal to 0 as a key, but not as an operand), or
+// a number OPA computed (ast.Number, its text).
+func memoable(v any) bool {
+	switch x := v.(type) {
+	case float64:
+		return x != 0 || !math.Signbit(x)
+	case ast.Number:
+		return true
+	}
+	return false
+}
+
+type arithResult struct {
+	v  any
+	ok bool
+}
+
 func integral(v any) (float64, bool) {
 	f, ok := v.(float64)
 	return f, ok && f == math.Trunc(f) && math.Abs(f) < maxExact
@@ -1052,13 +1086,13 @@ var builtins = map[string]builtin{
 	ast.LessThanEq.Name:    {2, cmp(func(c int) bool { return c <= 0 })},
 	ast.GreaterThan.Name:   {2, cmp(func(c int) bool { return c > 0 })},
 	ast.GreaterThanEq.Name: {2, cmp(func(c int) bool { return c >= 0 })},
-	ast.Plus.Name:          {2, arith(func(a, b float64) (float64, bool) { return a + b, true }, (*big.Int).Add, (*big.Float).Add)},
-	ast.Minus.Name:         {2, arith(func(a, b float64) (float64, bool) { return a - b, true }, (*big.Int).Sub, (*big.Float).Sub)},
-	ast.Multiply.Name:      {2, arith(func(a, b float64) (float64, bool) { return a * b, true }, (*big.Int).Mul, (*big.Float).Mul)},
+	ast.Plus.Name:          {2, arith(opPlus, func(a, b float64) (float64, bool) { return a + b, true }, (*big.Int).Add, (*big.Float).Add)},
+	ast.Minus.Name:         {2, arith(opMinus, func(a, b float64) (float64, bool) { return a - b, true }, (*big.Int).Sub, (*big.Float).Sub)},
+	ast.Multiply.Name:      {2, arith(opMultiply, func(a, b float64) (float64, bool) { return a * b, true }, (*big.Int).Mul, (*big.Float).Mul)},
 	// Division is exact on integers only when the divisor divides a
 	// non-zero dividend; otherwise OPA divides in a big.Float.
-	ast.Divide.Name:     {2, arith(func(a, b float64) (float64, bool) { return a / b, b != 0 && a != 0 && math.Mod(a, b) == 0 }, nil, quo)},
-	ast.Rem.Name:        {2, arith(func(a, b float64) (float64, bool) { return math.Mod(a, b), b != 0 }, rem, nil)},
+	ast.Divide.Name:     {2, arith(opDivide, func(a, b float64) (float64, bool) { return a / b, b != 0 && a != 0 && math.Mod(a, b) == 0 }, nil, quo)},
+	ast.Rem.Name:        {2, arith(opRem, func(a, b float64) (float64, bool) { return math.Mod(a, b), b != 0 }, rem, nil)},
 	ast.Member.Name:     {2, member},
 	ast.Count.Name:      {1, count},
 	ast.Substring.Name:  {3, substring},
@@ -1085,8 +1119,11 @@ func cmp(holds func(int) bool) callFn {
 // anything else in a big.Float (OPA's code path, with its precision and its
 // text form between operations). Sets (minus is also set difference) are
 // left to OPA.
-func arith(exact func(a, b float64) (float64, bool), exactBig func(z, x, y *bigInt) *bigInt, float func(z, x, y *bigFloat) *bigFloat) callFn {
-	return func(_ *frame, _ *nativeEval, in []any) (any, bool, error) {
+func arith(op byte, exact func(a, b float64) (float64, bool), exactBig func(z, x, y *bigInt) *bigInt, float func(z, x, y *bigFloat) *bigFloat) callFn {
+	// slow is what is not exact in a float64: sets, integers past 2^53,
+	// and any result that is not an integer, through OPA's big numbers
+	// and their text form.
+	slow := func(in []any) (any, bool, error) {
 		_, sa := in[0].(set)
 		_, sb := in[1].(set)
 		if sa || sb {
@@ -1096,15 +1133,6 @@ func arith(exact func(a, b float64) (float64, bool), exactBig func(z, x, y *bigI
 		n2, ok2 := toNumber(in[1])
 		if !ok1 || !ok2 {
 			return nil, false, nil // a type error in OPA: undefined
-		}
-		if a, ok := integral(in[0]); ok {
-			if b, ok := integral(in[1]); ok {
-				// A true result below 2^53 is exact in a float64; one at
-				// or past it rounds to at least 2^53.
-				if r, ok := exact(a, b); ok && math.Abs(r) < maxExact {
-					return box(r + 0), true, nil // +0: no negative zero
-				}
-			}
 		}
 		if exactBig != nil {
 			// Integers past 2^53: OPA's exact path.
@@ -1127,6 +1155,35 @@ func arith(exact func(a, b float64) (float64, bool), exactBig func(z, x, y *bigI
 			return nil, false, nil // division by zero
 		}
 		return fromNumber(opabuiltins.FloatToNumber(z)), true, nil
+	}
+	return func(_ *frame, ev *nativeEval, in []any) (any, bool, error) {
+		if a, ok := integral(in[0]); ok {
+			if b, ok := integral(in[1]); ok {
+				// A true result below 2^53 is exact in a float64; one at
+				// or past it rounds to at least 2^53.
+				if r, ok := exact(a, b); ok && math.Abs(r) < maxExact {
+					return box(r + 0), true, nil // +0: no negative zero
+				}
+			}
+		}
+		if ev == nil || !memoable(in[0]) || !memoable(in[1]) {
+			return slow(in)
+		}
+		// The slow path costs: each pair of numbers is worked out once in
+		// a recommendation (the same income divided by the same household
+		// for every aid that asks).
+		k := arithKey{op, in[0], in[1]}
+		if r, ok := ev.arith[k]; ok {
+			return r.v, r.ok, nil
+		}
+		v, ok, err := slow(in)
+		if err == nil {
+			if ev.arith == nil {
+				ev.arith = map[arithKey]arithResult{}
+			}
+			ev.arith[k] = arithResult{v, ok}
+		}
+		return v, ok, err
 	}
 }
 
