@@ -292,7 +292,9 @@ func compileNatives(aids []Aid, modules map[string]string, caps *ast.Capabilitie
 		}
 	}
 	out := map[string]*nativeAid{}
-	for _, a := range aids {
+	// In the order a recommendation evaluates them (planNatives), so that
+	// the programs it runs one after the other lie together in memory.
+	for _, a := range slices.SortedStableFunc(slices.Values(aids), func(a, b Aid) int { return strings.Compare(catKey(a), catKey(b)) }) {
 		if n, err := nc.aid(a); err == nil {
 			out[a.ID] = n
 		}
@@ -326,8 +328,7 @@ func (nc *nativeCompiler) aid(a Aid) (*nativeAid, error) {
 			byName[string(name)] = append(byName[string(name)], r)
 		}
 	}
-	cats := slices.Sorted(slices.Values(a.Categories))
-	n := &nativeAid{id: a.ID, categories: a.Categories, catKey: strings.Join(slices.Compact(cats), "\x00")}
+	n := &nativeAid{id: a.ID, categories: a.Categories, catKey: catKey(a)}
 	for _, name := range slices.Sorted(maps.Keys(byName)) {
 		var rules []*nativeRule
 		for _, r := range byName[name] {
@@ -343,6 +344,11 @@ func (nc *nativeCompiler) aid(a Aid) (*nativeAid, error) {
 		n.spec = append(n.spec, slices.IndexFunc(n.rules, func(r nativeCriterion) bool { return r.name == c.Name }))
 	}
 	return n, nil
+}
+
+// catKey is a's categories as a set: sorted, each once.
+func catKey(a Aid) string {
+	return strings.Join(slices.Compact(slices.Sorted(slices.Values(a.Categories))), "\x00")
 }
 
 // rule compiles one definition: a complete rule (a criterion, a nullary
