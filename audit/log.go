@@ -126,10 +126,30 @@ const SaltSize = 32
 // and the entry's canonical JSON.
 func Commitment(e Entry, salt []byte) []byte {
 	b, _ := json.Marshal(e) // struct fields in a fixed order: canonical for our own type
+	return commitment(b, salt)
+}
+
+// commitment is Commitment of the entry whose JSON is b.
+func commitment(b, salt []byte) []byte {
 	h := sha256.New()
 	h.Write(salt)
 	h.Write(b)
 	return h.Sum(nil)
+}
+
+// sealedJSON is json.Marshal(sealedEntry{e, salt}) from b, e's JSON:
+// an entry is encoded once, for its commitment and its sealed copy alike
+// (TestSealedJSONIsMarshal holds the two equal).
+func sealedJSON(b, salt []byte) []byte {
+	out := make([]byte, 0, len(b)+len(`{"entry":,"salt":""}`)+base64.StdEncoding.EncodedLen(len(salt)))
+	out = append(out, `{"entry":`...)
+	out = append(out, b...)
+	if salt == nil {
+		return append(out, `,"salt":null}`...)
+	}
+	out = append(out, `,"salt":"`...)
+	out = base64.StdEncoding.AppendEncode(out, salt)
+	return append(out, `"}`...)
 }
 
 // Append commits e and returns its index. It returns only once the entry,
@@ -160,12 +180,12 @@ func (l *Log) AppendAll(ctx context.Context, entries []Entry) (int64, error) {
 		}
 		// An entry that does not encode (a time past year 9999) would commit
 		// to its salt alone, and any entry would then match its proof.
-		plain, err := json.Marshal(sealedEntry{Entry: e, Salt: salt})
+		b, err := json.Marshal(e)
 		if err != nil {
 			return 0, fmt.Errorf("audit: entry %s: %w", e.ID, err)
 		}
-		leaves[i] = Leaf{EntryID: e.ID, Subject: e.Subject, Time: e.Time.UnixMicro(), Commitment: Commitment(e, salt),
-			Sealed: l.cfg.Sealer.Seal(plain, sealContext(e.ID)), Usage: UsageOf(e)}
+		leaves[i] = Leaf{EntryID: e.ID, Subject: e.Subject, Time: e.Time.UnixMicro(), Commitment: commitment(b, salt),
+			Sealed: l.cfg.Sealer.Seal(sealedJSON(b, salt), sealContext(e.ID)), Usage: UsageOf(e)}
 	}
 	req := appendReq{ctx: ctx, leaves: leaves, res: make(chan appendRes, 1)}
 	select {
