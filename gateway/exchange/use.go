@@ -137,7 +137,9 @@ func (e *Exchanger) open(ctx context.Context, c Citizen, category, purpose strin
 	if err != nil {
 		return nil, audit.Entry{}, err
 	}
-	var f connectors.Facts
+	// Only the values are used: the rest of the stored connectors.Facts
+	// is skipped rather than decoded (its time, its strings).
+	var f struct{ Values map[string]any }
 	if err := json.Unmarshal(plain, &f); err != nil {
 		return nil, audit.Entry{}, err
 	}
