@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/obert-gov/obert/gateway/ops"
 	"log/slog"
 	"os"
 	"runtime/debug"
@@ -24,7 +25,7 @@ import (
 // soft limit of three quarters of it: near it the collector works harder
 // rather than the process being killed. The rest is for what the Go
 // runtime does not count (libcrypto's allocations, the kernel's buffers).
-const defaultGCPercent = 400
+const defaultGCPercent = ops.GCPercent
 
 // collector is what gatewayd sets: 0 leaves a setting as the runtime
 // read it from the environment.

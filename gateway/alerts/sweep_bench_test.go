@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,6 +26,7 @@ import (
 	"github.com/obert-gov/obert/gateway/exchange"
 	"github.com/obert-gov/obert/gateway/keys"
 	"github.com/obert-gov/obert/gateway/notify"
+	"github.com/obert-gov/obert/gateway/ops"
 	"github.com/obert-gov/obert/gateway/recommend"
 	"github.com/obert-gov/obert/gateway/store"
 	"github.com/obert-gov/obert/gateway/store/storetest"
@@ -106,6 +108,8 @@ func insertRows(b testing.TB, st *store.Store, table, cols string, rows [][]any)
 // an alert is queued for each citizen it fits. Deliveries are left to
 // another process. citizens/s is the sweep's throughput; s/sweep the time
 // for all 100,000. OBERT_SWEEP_WORKERS sets how many pages run at once.
+// It runs with gatewayd's collector target (ops.GCPercent) unless GOGC
+// is set, as the sweep does in gatewayd.
 func BenchmarkProactiveSweep(b *testing.B) {
 	for _, be := range []struct {
 		name string
@@ -255,6 +259,10 @@ var sweepWorkers = func() int {
 
 func benchSweep(b *testing.B, st *store.Store, citizens int) {
 	ctx := context.Background()
+	if os.Getenv("GOGC") == "" {
+		// The sweep runs in gatewayd, with its collector's target.
+		defer debug.SetGCPercent(debug.SetGCPercent(ops.GCPercent))
+	}
 	h := newHarness(b, st, citizens)
 	svc := h.service(b, nil, -1, nil)
 	waitSweeps(b, svc) // the catch-up at start finds nothing to do

@@ -18,6 +18,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
+// GCPercent is the garbage collector's target gatewayd starts with unless
+// the environment sets GOGC (cmd/gatewayd/collector.go says why). The
+// benchmarks of work gatewayd does in its own process, such as the alert
+// sweeps, run with it too.
+const GCPercent = 400
+
 // Check is one readiness check.
 type Check struct {
 	Name string
