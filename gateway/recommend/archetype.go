@@ -131,7 +131,7 @@ func (r *Recommender) Package(archetype string, where Area) []Aid {
 	today := r.now().UTC().Format("2006-01-02")
 	var out []Aid
 	for _, a := range r.Aids() {
-		if slices.Contains(a.Archetypes, archetype) && today >= a.ValidFrom && (a.ValidUntil == "" || today <= a.ValidUntil) && a.Area.Covers(where) {
+		if slices.Contains(a.Archetypes, archetype) && a.validOn(today) && a.Area.Covers(where) {
 			out = append(out, a)
 		}
 	}

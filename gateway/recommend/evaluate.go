@@ -35,7 +35,7 @@ func (ev *Evaluator) Version() string { return ev.version }
 // s's data is ErrTooSlow.
 func (ev *Evaluator) Evaluate(ctx context.Context, s Situation) (Result, error) {
 	today := ev.now().UTC().Format(time.DateOnly)
-	if today < ev.aid.ValidFrom || (ev.aid.ValidUntil != "" && today > ev.aid.ValidUntil) {
+	if !ev.aid.validOn(today) {
 		return Result{Aid: ev.aid, Status: NotEligible}, nil
 	}
 	if ev.native != nil {

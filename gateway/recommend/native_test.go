@@ -148,7 +148,7 @@ func TestNativeEqualsOPA(t *testing.T) {
 			if !reflect.DeepEqual(vg, vw) {
 				t.Fatalf("%s: verdicts differ: %+v vs %+v", a.ID, vg, vw)
 			}
-			if valid := today >= a.ValidFrom && (a.ValidUntil == "" || today <= a.ValidUntil); !valid {
+			if !a.validOn(today) {
 				if planned[k] {
 					t.Fatalf("%s decided on %s, outside its validity", a.ID, today)
 				}

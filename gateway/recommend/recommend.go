@@ -74,6 +74,11 @@ type Aid struct {
 	LifeEvents []string `json:"life_events,omitempty"`
 }
 
+// validOn reports whether a may be granted on today (YYYY-MM-DD).
+func (a *Aid) validOn(today string) bool {
+	return today >= a.ValidFrom && (a.ValidUntil == "" || today <= a.ValidUntil)
+}
+
 // Area is a county (IDESCAT's two-digit comarca code) or a municipality
 // (INE's five-digit code).
 type Area struct {
@@ -439,7 +444,7 @@ func (r *Recommender) Recommend(ctx context.Context, s Situation) ([]Result, err
 	var met []tri
 	for i := range catalogue {
 		a := &catalogue[i]
-		if today < a.ValidFrom || (a.ValidUntil != "" && today > a.ValidUntil) || tooSlow[a.ID] {
+		if !a.validOn(today) || tooSlow[a.ID] {
 			continue
 		}
 		if !decided[i] {
@@ -593,7 +598,7 @@ func evalPlan(catalogue []Aid, plan []planned, s Situation, today string, result
 	cats := -1
 	for _, p := range plan {
 		i, n, a := p.at, p.n, &catalogue[p.at]
-		if today < a.ValidFrom || (a.ValidUntil != "" && today > a.ValidUntil) {
+		if !a.validOn(today) {
 			continue
 		}
 		if p.cats != cats {
