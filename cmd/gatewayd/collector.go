@@ -1,12 +1,13 @@
 package main
 
 import (
-	"github.com/obert-gov/obert/gateway/ops"
 	"log/slog"
 	"os"
 	"runtime/debug"
 	"strconv"
 	"strings"
+
+	"github.com/obert-gov/obert/gateway/ops"
 )
 
 // The garbage collector's settings gatewayd starts with.
