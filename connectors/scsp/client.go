@@ -107,15 +107,20 @@ func (c *Client) send(ctx context.Context, msg any, action, id string) (*Respues
 }
 
 func (c *Client) sign(ctx context.Context, msg any) ([]byte, error) {
-	body, err := xml.Marshal(msg)
-	if err != nil {
-		return nil, fmt.Errorf("scsp: marshal: %w", err)
-	}
 	signer := c.Signer
 	if c.Signers != nil {
+		var err error
 		if signer, err = c.Signers(ctx); err != nil {
 			return nil, fmt.Errorf("scsp: signing key: %w", err)
 		}
+	}
+	if p, ok := msg.(*Peticion); ok {
+		// A request's Body is written in canonical form from its fields.
+		return signer.envelopePeticion(p, c.now())
+	}
+	body, err := xml.Marshal(msg)
+	if err != nil {
+		return nil, fmt.Errorf("scsp: marshal: %w", err)
 	}
 	return signer.Envelope(body, c.now())
 }

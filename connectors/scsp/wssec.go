@@ -62,6 +62,23 @@ func (s Signer) envelope(body []byte, now time.Time, tokID, tsID, bodyID string)
 	if err != nil {
 		return nil, err
 	}
+	return s.envelopeCanonical(canon, now, tokID, tsID, bodyID)
+}
+
+// envelopePeticion is Envelope for p as encoding/xml writes it, its Body
+// written in canonical form from p's fields (canonicalPeticion).
+func (s Signer) envelopePeticion(p *Peticion, now time.Time) ([]byte, error) {
+	bodyID := "Body-" + randID()
+	canon, err := canonicalPeticion(p, bodyID)
+	if err != nil {
+		return nil, err
+	}
+	return s.envelopeCanonical(canon, now, "X509-"+randID(), "TS-"+randID(), bodyID)
+}
+
+// envelopeCanonical is envelope for a Body already in canonical form,
+// canon, with the id bodyID.
+func (s Signer) envelopeCanonical(canon []byte, now time.Time, tokID, tsID, bodyID string) ([]byte, error) {
 	digest := sha256.Sum256(canon)
 	si := make([]byte, 0, 1024)
 	si = append(si, `<ds:SignedInfo xmlns:ds="`+NSDsig+`">`+
