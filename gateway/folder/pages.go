@@ -341,6 +341,7 @@ func (h *Handler) dataFetch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var out []resultView
+	lang := web.Lang(r)
 	for _, res := range h.deps.Exchanger.FetchAll(r.Context(), v) {
 		rv := resultView{Category: res.Category, Status: string(res.Status), CategoryKey: "category." + res.Category,
 			StatusKey: "data.status." + string(res.Status)}
@@ -357,7 +358,7 @@ func (h *Handler) dataFetch(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		for _, k := range sortedKeys(res.Facts) {
-			rv.Facts = append(rv.Facts, factView{h.named(web.Lang(r), "field.", k), h.factValue(web.Lang(r), k, res.Facts[k])})
+			rv.Facts = append(rv.Facts, factView{h.named(lang, "field.", k), h.factValue(lang, k, res.Facts[k])})
 		}
 		out = append(out, rv)
 	}
