@@ -88,7 +88,7 @@ func askCensus(fields []string) ([]byte, error) {
 
 func censusAnswers(raw []byte) (map[string]any, error) {
 	var v CensusVerification
-	if err := xml.Unmarshal(raw, &v); err != nil {
+	if err := decodeData(raw, &v); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	if len(v.Respostes) == 0 {

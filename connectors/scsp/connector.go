@@ -2,7 +2,6 @@ package scsp
 
 import (
 	"context"
-	"encoding/xml"
 	"fmt"
 	"slices"
 	"strings"
@@ -64,7 +63,7 @@ func typed[T interface {
 }](code string, fields []string) Service {
 	return Service{Code: code, Fields: fields, SchemaVersion: 1, Values: func(raw []byte) (map[string]any, error) {
 		var d T
-		if err := xml.Unmarshal(raw, &d); err != nil {
+		if err := decodeData(raw, &d); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 		}
 		return d.Values()
