@@ -45,6 +45,7 @@ FUZZ_C14N   ?= 150000x
 FUZZ_XMLSCAN ?= 150000x
 FUZZ_ENVBODY ?= 100000x
 FUZZ_DECODE  ?= 100000x
+FUZZ_DATA    ?= 60000x
 FUZZ_GUARD   ?= 40000x
 # Shrinking a large new XML input may otherwise take a minute of a short run.
 FUZZMIN     ?= 2s
@@ -102,8 +103,8 @@ test: deps
 ## paths, the citizen's proof bundle, the SCSP response, the exclusive
 ## canonicalisation against goxmldsig's, the strict XML reader against
 ## etree's, the Body a request signs against the tree that built it,
-## decoding a payload from scan's nodes against encoding/xml, and the
-## guard's native decisions against OPA's.
+## decoding a payload, and a service's specific data, from scan's nodes
+## against encoding/xml, and the guard's native decisions against OPA's.
 ## Each corpus is committed under its package's testdata/fuzz.
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzClaveVerify$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_CLAVE)) -fuzzminimizetime $(FUZZMIN) ./gateway/signin/
@@ -114,6 +115,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzXMLScan$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_XMLSCAN)) -fuzzminimizetime $(FUZZMIN) ./connectors/scsp/
 	$(GO) test -run '^$$' -fuzz '^FuzzEnvelopeBody$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_ENVBODY)) -fuzzminimizetime $(FUZZMIN) ./connectors/scsp/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_DECODE)) -fuzzminimizetime $(FUZZMIN) ./connectors/scsp/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeData$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_DATA)) -fuzzminimizetime $(FUZZMIN) ./connectors/scsp/
 	$(GO) test -run '^$$' -fuzz '^FuzzNativeGuard$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_GUARD)) -fuzzminimizetime $(FUZZMIN) ./policy/
 
 ## unit: tests that need no browser (PostgreSQL still required).
