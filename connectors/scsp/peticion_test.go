@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/x509"
 	"encoding/xml"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -131,7 +132,7 @@ func TestCanonicalPeticion(t *testing.T) {
 			}
 			p.Solicitudes.SolicitudTransmision = append(p.Solicitudes.SolicitudTransmision, s)
 		}
-		check("random "+string(rune('0'+n%10)), &p, bad)
+		check(fmt.Sprint("random ", n), &p, bad)
 	}
 }
 
