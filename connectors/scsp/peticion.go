@@ -3,6 +3,7 @@ package scsp
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -166,33 +167,10 @@ func (w *canonWriter) specific(inner []byte) error {
 // writes it and scan reads it back: a character XML does not allow, or a
 // byte that is not UTF-8, is U+FFFD, as encoding/xml writes it.
 func appendMarshaledText(b []byte, s string) []byte {
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '&':
-				b = append(b, "&amp;"...)
-			case c == '<':
-				b = append(b, "&lt;"...)
-			case c == '>':
-				b = append(b, "&gt;"...)
-			case c == '\r':
-				b = append(b, "&#xD;"...)
-			case c >= 0x20 || c == '\t' || c == '\n':
-				b = append(b, c)
-			default:
-				b = append(b, "\uFFFD"...)
-			}
-			i++
-			continue
+	return appendEscaped(b, strings.Map(func(r rune) rune {
+		if isChar(r) {
+			return r
 		}
-		r, width := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && width == 1 || r > 0xD7FF && r < 0xE000 || r == 0xFFFE || r == 0xFFFF {
-			b = append(b, "\uFFFD"...)
-		} else {
-			b = append(b, s[i:i+width]...)
-		}
-		i += width
-	}
-	return b
+		return utf8.RuneError
+	}, s), false)
 }
