@@ -68,6 +68,14 @@ const (
 	yes
 )
 
+// triFrom is b as a decided value.
+func triFrom(b bool) tri {
+	if b {
+		return yes
+	}
+	return no
+}
+
 type nativeCriterion struct {
 	name  string
 	rules []*nativeRule
@@ -185,10 +193,7 @@ func (n *nativeAid) eval(ev *nativeEval, vals []tri) ([]tri, error) {
 		}
 		vals[i] = undecided
 		if b, isBool := v.(bool); ok && isBool {
-			vals[i] = no
-			if b {
-				vals[i] = yes
-			}
+			vals[i] = triFrom(b)
 		}
 	}
 	return vals, nil

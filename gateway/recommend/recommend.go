@@ -517,10 +517,7 @@ func triOf(a *Aid, met map[string]bool, out []tri) []tri {
 	for _, spec := range a.Criteria {
 		t := undecided
 		if v, ok := met[spec.Name]; ok {
-			t = no
-			if v {
-				t = yes
-			}
+			t = triFrom(v)
 		}
 		out = append(out, t)
 	}
