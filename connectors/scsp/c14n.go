@@ -108,6 +108,47 @@ func (c *c14n) element(i int32) error {
 	if err := c.declare(i); err != nil {
 		return err
 	}
+	if err := c.startTag(i); err != nil {
+		return err
+	}
+	el := &c.d.nodes[i]
+	for k := i + 1; k < el.end; {
+		switch t := &c.d.nodes[k]; t.kind {
+		case xElement:
+			if err := c.element(k); err != nil {
+				return err
+			}
+			k = t.end
+			continue
+		case xText:
+			c.out = appendEscaped(c.out, t.text, false)
+		case xPI:
+			c.out = append(c.out, "<?"...)
+			c.out = append(c.out, t.local...)
+			if t.text != "" {
+				c.out = append(c.out, ' ')
+				c.out = append(c.out, t.text...)
+			}
+			c.out = append(c.out, "?>"...)
+		default:
+			return fmt.Errorf("%w: a directive inside an element", ErrMalformed)
+		}
+		k++
+	}
+	c.out = append(c.out, "</"...)
+	c.out = appendQName(c.out, el.prefix, el.local)
+	c.out = append(c.out, '>')
+	return nil
+}
+
+// startTag appends element i's start tag: its name, the namespace
+// declarations it visibly utilises that are not in effect in the output
+// yet (which it puts in c.rendered), and its attributes in canonical
+// order. It is apart from element, which recurses, so that its buffers
+// are on the stack once, not once a level: in the goroutine of each
+// exchange, they made the stack grow, and be copied, as an answer was
+// verified.
+func (c *c14n) startTag(i int32) error {
 	el := &c.d.nodes[i]
 	// The namespaces the element visibly utilises: its own prefix and its
 	// attributes' ("xml" is never declared).
@@ -179,32 +220,6 @@ func (c *c14n) element(i int32) error {
 		c.out = appendEscaped(c.out, a.a.value, true)
 		c.out = append(c.out, '"')
 	}
-	c.out = append(c.out, '>')
-	for k := i + 1; k < el.end; {
-		switch t := &c.d.nodes[k]; t.kind {
-		case xElement:
-			if err := c.element(k); err != nil {
-				return err
-			}
-			k = t.end
-			continue
-		case xText:
-			c.out = appendEscaped(c.out, t.text, false)
-		case xPI:
-			c.out = append(c.out, "<?"...)
-			c.out = append(c.out, t.local...)
-			if t.text != "" {
-				c.out = append(c.out, ' ')
-				c.out = append(c.out, t.text...)
-			}
-			c.out = append(c.out, "?>"...)
-		default:
-			return fmt.Errorf("%w: a directive inside an element", ErrMalformed)
-		}
-		k++
-	}
-	c.out = append(c.out, "</"...)
-	c.out = appendQName(c.out, el.prefix, el.local)
 	c.out = append(c.out, '>')
 	return nil
 }
