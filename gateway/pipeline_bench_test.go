@@ -220,6 +220,13 @@ func benchPipeline(b *testing.B, store string, lay *layout) {
 		"OBERT_DEV_SMTP_ADDR=127.0.0.1:0", "OBERT_LOG_LEVEL=error", "OBERT_TRUSTED_PROXIES=127.0.0.1",
 		"OBERT_VIAOBERTA_URL=http://"+simAddr, "OBERT_SCSP_KEY_FILE="+keyFile, "OBERT_SCSP_CERT_FILE="+certFile,
 		"OBERT_VIAOBERTA_CERT_FILE="+simCertFile, "OBERT_DEV_POPULATION="+strconv.Itoa(population))
+	// PIPELINE_GW_ENV adds settings to gatewayd's environment alone, to
+	// weigh one against the default in the same conditions (say
+	// GOGC=800, or a GODEBUG setting): the load and the simulator keep
+	// theirs.
+	if e := os.Getenv("PIPELINE_GW_ENV"); e != "" {
+		p.env = append(p.env, strings.Fields(e)...)
+	}
 	p.start()
 	defer p.kill()
 
