@@ -548,6 +548,15 @@ func (sc *scanner) text(quote int) (string, error) {
 	start := sc.i
 	plain := true // nothing replaced: the text is sc.s[start:sc.i]
 	for sc.i < len(sc.s) {
+		// Most of a message's text is ASCII that needs no more than
+		// passing: a run of it at once, not a character at a time.
+		if n := asciiRun(sc.s[sc.i:]); n > 0 {
+			if !plain {
+				sc.buf = append(sc.buf, sc.s[sc.i:sc.i+n]...)
+			}
+			sc.i += n
+			continue
+		}
 		b := sc.s[sc.i]
 		switch {
 		case b == '<' && quote < 0:
@@ -585,6 +594,31 @@ func (sc *scanner) text(quote int) (string, error) {
 		return "", sc.malformed("unexpected end in an attribute value")
 	}
 	return sc.textOf(start, plain), nil
+}
+
+// asciiText marks the bytes text may hold that text reads as they are,
+// whatever comes before or after them: printable ASCII, tab and line
+// feed, but not what ends or changes text ('<', '&', a quote, '>' after
+// "]]", a carriage return) nor a byte of a longer UTF-8 character, which
+// text checks one at a time.
+var asciiText = func() (t [256]bool) {
+	for b := 0x20; b < 0x7f; b++ {
+		t[b] = true
+	}
+	for _, b := range "<&>\"'" {
+		t[b] = false
+	}
+	t['\t'], t['\n'] = true, true
+	return t
+}()
+
+// asciiRun is how many bytes s starts with that asciiText marks.
+func asciiRun(s string) int {
+	i := 0
+	for i < len(s) && asciiText[s[i]] {
+		i++
+	}
+	return i
 }
 
 // cdata reads a CDATA section's content and its "]]>".

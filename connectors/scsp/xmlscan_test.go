@@ -2,6 +2,7 @@ package scsp
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -112,6 +113,23 @@ func TestScanRefuses(t *testing.T) {
 	for name, x := range scanRefuses {
 		if _, err := scanAsEtree(t, name, []byte(x)); err == nil || errors.Is(err, errStricter) {
 			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// TestScanEveryByte: every byte, alone or after others, in text, in an
+// attribute value in either quote, and in CDATA, is read as etree reads it
+// or refused as it is. text passes runs of ASCII at once (asciiRun), and a
+// byte that may not be in such a run is checked on its own.
+func TestScanEveryByte(t *testing.T) {
+	for b := range 256 {
+		c := string([]byte{byte(b)})
+		for _, x := range []string{
+			"<r>" + c + "</r>", "<r>ab" + c + "cd</r>", "<r>]]" + c + "</r>", "<r>a\r" + c + "b&amp;" + c + "</r>",
+			`<r a="` + c + `"/>`, `<r a="ab` + c + `cd"/>`, `<r a='ab` + c + `cd'/>`, `<r a="&lt;` + c + `"/>`,
+			"<r><![CDATA[ab" + c + "cd]]></r>",
+		} {
+			scanAsEtree(t, fmt.Sprintf("byte %#x", b), []byte(x))
 		}
 	}
 }
