@@ -224,6 +224,18 @@ func (c *c14n) startTag(i int32) error {
 	return nil
 }
 
+// escapedText and escapedAttr mark the bytes appendEscaped escapes in
+// text and in attribute values.
+var escapedText, escapedAttr = func() (text, attr [256]bool) {
+	for _, b := range "&<>\r" {
+		text[b] = true
+	}
+	for _, b := range "&<\"\t\n\r" {
+		attr[b] = true
+	}
+	return text, attr
+}()
+
 func appendQName(b []byte, prefix, local string) []byte {
 	if prefix != "" {
 		b = append(b, prefix...)
@@ -235,7 +247,20 @@ func appendQName(b []byte, prefix, local string) []byte {
 // appendEscaped escapes s as canonical XML does for an attribute value
 // (attr) or for text.
 func appendEscaped(b []byte, s string, attr bool) []byte {
+	esc := &escapedText
+	if attr {
+		esc = &escapedAttr
+	}
 	for i := 0; i < len(s); i++ {
+		// What needs no escaping is appended a run at a time.
+		j := i
+		for j < len(s) && !esc[s[j]] {
+			j++
+		}
+		b = append(b, s[i:j]...)
+		if i = j; i == len(s) {
+			break
+		}
 		switch ch := s[i]; {
 		case ch == '&':
 			b = append(b, "&amp;"...)

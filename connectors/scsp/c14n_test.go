@@ -2,6 +2,7 @@ package scsp
 
 import (
 	"bytes"
+	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -275,5 +276,58 @@ func addAnswers(f *testing.F) {
 	envs, _ := sourceAnswers(f, Signer{Key: k, Cert: c})
 	for _, env := range envs {
 		f.Add(env)
+	}
+}
+
+// escapedOneByOne is appendEscaped as it was written first, a byte at a
+// time: the reference for the runs it now appends at once.
+func escapedOneByOne(b []byte, s string, attr bool) []byte {
+	for i := 0; i < len(s); i++ {
+		switch ch := s[i]; {
+		case ch == '&':
+			b = append(b, "&amp;"...)
+		case ch == '<':
+			b = append(b, "&lt;"...)
+		case ch == '>' && !attr:
+			b = append(b, "&gt;"...)
+		case ch == '"' && attr:
+			b = append(b, "&quot;"...)
+		case ch == '\t' && attr:
+			b = append(b, "&#x9;"...)
+		case ch == '\n' && attr:
+			b = append(b, "&#xA;"...)
+		case ch == '\r':
+			b = append(b, "&#xD;"...)
+		default:
+			b = append(b, ch)
+		}
+	}
+	return b
+}
+
+// TestAppendEscapedByRuns: every byte, alone, between others and at either
+// end, and random strings, escape as they did a byte at a time, in text
+// and in attribute values.
+func TestAppendEscapedByRuns(t *testing.T) {
+	var cases []string
+	for b := range 256 {
+		c := string([]byte{byte(b)})
+		cases = append(cases, c, "ab"+c+"cd", c+"x", "x"+c, c+c)
+	}
+	const alphabet = "ab&<>\"'\t\n\r é"
+	r := mrand.New(mrand.NewPCG(2026, 12))
+	for range 2000 {
+		s := make([]byte, r.IntN(40))
+		for i := range s {
+			s[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		cases = append(cases, string(s))
+	}
+	for _, s := range cases {
+		for _, attr := range []bool{false, true} {
+			if got, want := appendEscaped([]byte("p"), s, attr), escapedOneByOne([]byte("p"), s, attr); !bytes.Equal(got, want) {
+				t.Fatalf("%q (attribute %t): %q, want %q", s, attr, got, want)
+			}
+		}
 	}
 }
