@@ -224,15 +224,12 @@ func (c *c14n) startTag(i int32) error {
 	return nil
 }
 
-// escapedText and escapedAttr mark the bytes appendEscaped escapes in
-// text and in attribute values.
-var escapedText, escapedAttr = func() (text, attr [256]bool) {
-	for _, b := range "&<>\r" {
-		text[b] = true
-	}
-	for _, b := range "&<\"\t\n\r" {
-		attr[b] = true
-	}
+// escapedText and escapedAttr are what canonical XML writes in text and
+// in attribute values for each byte it escapes ("" for the others).
+var escapedText, escapedAttr = func() (text, attr [256]string) {
+	text['&'], text['<'], text['>'], text['\r'] = "&amp;", "&lt;", "&gt;", "&#xD;"
+	attr['&'], attr['<'], attr['"'] = "&amp;", "&lt;", "&quot;"
+	attr['\t'], attr['\n'], attr['\r'] = "&#x9;", "&#xA;", "&#xD;"
 	return text, attr
 }()
 
@@ -245,40 +242,22 @@ func appendQName(b []byte, prefix, local string) []byte {
 }
 
 // appendEscaped escapes s as canonical XML does for an attribute value
-// (attr) or for text.
+// (attr) or for text: what needs no escaping is appended a run at a time.
 func appendEscaped(b []byte, s string, attr bool) []byte {
 	esc := &escapedText
 	if attr {
 		esc = &escapedAttr
 	}
 	for i := 0; i < len(s); i++ {
-		// What needs no escaping is appended a run at a time.
 		j := i
-		for j < len(s) && !esc[s[j]] {
+		for j < len(s) && esc[s[j]] == "" {
 			j++
 		}
 		b = append(b, s[i:j]...)
-		if i = j; i == len(s) {
+		if j == len(s) {
 			break
 		}
-		switch ch := s[i]; {
-		case ch == '&':
-			b = append(b, "&amp;"...)
-		case ch == '<':
-			b = append(b, "&lt;"...)
-		case ch == '>' && !attr:
-			b = append(b, "&gt;"...)
-		case ch == '"' && attr:
-			b = append(b, "&quot;"...)
-		case ch == '\t' && attr:
-			b = append(b, "&#x9;"...)
-		case ch == '\n' && attr:
-			b = append(b, "&#xA;"...)
-		case ch == '\r':
-			b = append(b, "&#xD;"...)
-		default:
-			b = append(b, ch)
-		}
+		b, i = append(b, esc[s[j]]...), j
 	}
 	return b
 }
