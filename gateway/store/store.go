@@ -47,6 +47,7 @@ type Store struct {
 	flavor Flavor
 	pool   *pgxpool.Pool // PostgreSQL only
 	stmts  *stmtCache    // SQLite only
+	tail   auditTail     // PostgreSQL only: see appendPostgres
 }
 
 // Open connects to url: "sqlite:PATH" (or "sqlite::memory:") or
