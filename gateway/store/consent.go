@@ -130,11 +130,24 @@ func (s *Store) ActiveGrants(ctx context.Context, subject, purpose string, categ
 // even when there are none.
 func (s *Store) ActiveGrantsAndCatalogue(ctx context.Context, subject, purpose string, at time.Time) (map[string]consent.Grant, int64, error) {
 	t := micros(at)
-	rows, err := s.q().QueryContext(ctx, activeGrantsAndCatalogue, subject, purpose, t, t)
-	if err != nil {
-		return nil, 0, fmt.Errorf("store: active grants and catalogue: %w", err)
+	var rows rowsIter
+	if s.pool != nil {
+		// The first read of every fetch, on the pool itself, as
+		// GetSession.
+		r, err := s.pool.Query(ctx, activeGrantsAndCataloguePG, subject, purpose, t, t)
+		if err != nil {
+			return nil, 0, fmt.Errorf("store: active grants and catalogue: %w", err)
+		}
+		defer r.Close()
+		rows = r
+	} else {
+		r, err := s.q().QueryContext(ctx, activeGrantsAndCatalogue, subject, purpose, t, t)
+		if err != nil {
+			return nil, 0, fmt.Errorf("store: active grants and catalogue: %w", err)
+		}
+		defer r.Close()
+		rows = r
 	}
-	defer rows.Close()
 	out := map[string]consent.Grant{}
 	version := int64(-1)
 	for rows.Next() {
@@ -172,6 +185,8 @@ var activeGrantsAndCatalogue = func() string {
 	LEFT JOIN (` + activeGrants + `) g ON TRUE
 	WHERE h.id = 1 ORDER BY g.category, g.granted_at DESC, g.id DESC`
 }()
+
+var activeGrantsAndCataloguePG = dollars(activeGrantsAndCatalogue)
 
 // prefixScanner scans its first column into first and the rest as asked.
 type prefixScanner struct {

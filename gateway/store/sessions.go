@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/obert-gov/obert/gateway/signin"
 )
 
@@ -67,13 +69,25 @@ func (s *Store) PutSession(ctx context.Context, ss signin.StoredSession) error {
 	return nil
 }
 
+// getSession reads a session by the hash of its id.
+const getSession = `SELECT subject, sealed, acting, created_at, last_seen FROM sessions WHERE id_hash = ?`
+
+var getSessionPG = dollars(getSession)
+
 // GetSession implements signin.Store.
 func (s *Store) GetSession(ctx context.Context, idHash string, now time.Time, idle, absolute time.Duration) (signin.StoredSession, error) {
 	ss := signin.StoredSession{IDHash: idHash}
 	var created, seen int64
-	err := s.q().QueryRowContext(ctx, `SELECT subject, sealed, acting, created_at, last_seen FROM sessions WHERE id_hash = ?`, idHash).
-		Scan(&ss.Subject, &ss.Sealed, &ss.Acting, &created, &seen)
-	if errors.Is(err, sql.ErrNoRows) {
+	var row rowScanner
+	if s.pool != nil {
+		// The read of every signed-in request, on the pool itself:
+		// database/sql's layer cost a third as much again.
+		row = s.pool.QueryRow(ctx, getSessionPG, idHash)
+	} else {
+		row = s.q().QueryRowContext(ctx, getSession, idHash)
+	}
+	err := row.Scan(&ss.Subject, &ss.Sealed, &ss.Acting, &created, &seen)
+	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, pgx.ErrNoRows) {
 		return signin.StoredSession{}, signin.ErrNotFound
 	}
 	if err != nil {

@@ -250,6 +250,11 @@ func (s *Store) rebind(q string) string {
 	if s.flavor != Postgres {
 		return q
 	}
+	return dollars(q)
+}
+
+// dollars is q with its '?' placeholders numbered as PostgreSQL's $n.
+func dollars(q string) string {
 	var b strings.Builder
 	n := 0
 	for _, r := range q {
