@@ -2,10 +2,12 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/obert-gov/obert/audit"
@@ -23,9 +25,15 @@ func (s *Store) appendPostgres(ctx context.Context, leaves []audit.Leaf, integra
 			s.tail.appended(first, len(leaves))
 			return first, nil
 		}
-		// Another appender came first, or the attempt failed: nothing
-		// of it was committed, and the two round trips decide.
 		s.tail.doubt()
+		if !errors.Is(err, errGuessWrong) {
+			// Not known to have left nothing behind (a connection lost
+			// around the COMMIT, say): no second attempt, as for an
+			// append in two round trips.
+			return 0, err
+		}
+		// Another appender came first, or the log is not as this handle
+		// thought: nothing was written, and the two round trips decide.
 	}
 	first, err := s.appendRead(ctx, leaves, integrate)
 	if err != nil {
@@ -50,18 +58,30 @@ func (s *Store) appendAt(ctx context.Context, first int64, leaves []audit.Leaf, 
 		return s.ReadHashes(ctx, idx)
 	}))
 	if err != nil {
-		return fmt.Errorf("store: audit: integrate: %w", err)
+		// Nothing was sent. A guess past the log's end lacks stored
+		// hashes; the append in two round trips reads what it needs.
+		return fmt.Errorf("store: audit: integrate: %w: %w", errGuessWrong, err)
 	}
 	err = s.pgTx(ctx, func(b *pgx.Batch) {
 		b.Queue("SELECT pg_advisory_xact_lock($1)", int64(auditLockKey))
 		b.Queue(auditSizeIs, first)
 		b.Queue(auditBatchPG, auditBatchArgs(first, leaves, hashes, cp)...)
 	}, nil)
+	if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == divisionByZero {
+		err = fmt.Errorf("%w: the log's size is not %d", errGuessWrong, first)
+	}
 	if err != nil {
 		return fmt.Errorf("store: audit: %w", err)
 	}
 	return nil
 }
+
+// divisionByZero is PostgreSQL's SQLSTATE for auditSizeIs's failure.
+const divisionByZero = "22012"
+
+// errGuessWrong is an append at a guessed index that wrote nothing, the
+// guess being wrong.
+var errGuessWrong = errors.New("the guessed first index is not the log's size")
 
 // auditSizeIs fails (division by zero) unless the log's size is $1: an
 // append that guessed its first index goes no further when another
